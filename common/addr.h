@@ -1,0 +1,37 @@
+/* Strict parsing and formatting of the small values that cross the privilege
+ * boundary: IPv4 addresses, CIDR blocks, decimal numbers, interface names.
+ * Shared by the helper, the client and the policy checker so that every
+ * front end accepts exactly the same forms. */
+#ifndef TG_ADDR_H
+#define TG_ADDR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TG_IFNAMSIZ 16 /* same as the kernel's IFNAMSIZ, NUL included */
+
+/* "a.b.c.d": exactly four decimal parts 0-255, no leading zeros (so "010"
+ * cannot mean octal 8 as inet_aton would), no sign, no spaces.
+ * Result in host byte order. Returns 0, or -1 if malformed. */
+int tg_parse_ipv4(const char *s, uint32_t *out);
+
+/* "a.b.c.d/N", N 0-32 without leading zeros; host bits must be zero.
+ * Returns 0, or -1 if malformed. */
+int tg_parse_cidr(const char *s, uint32_t *net, unsigned *prefix);
+
+/* A contiguous netmask in dotted form ("255.255.255.0"); prefix length out. */
+int tg_parse_netmask(const char *s, unsigned *prefix);
+
+uint32_t tg_prefix_mask(unsigned prefix);
+
+/* Writes "a.b.c.d" into buf (at least 16 bytes). Returns buf. */
+char *tg_format_ipv4(uint32_t addr, char *buf);
+
+/* Decimal 0..max, no sign, no leading zeros, no spaces. 0 or -1. */
+int tg_parse_uint(const char *s, unsigned long max, unsigned long *out);
+
+/* Interface names a user may name: 1-15 bytes of [A-Za-z0-9_.-], not
+ * starting with '-' or '.', not "." or "..". Returns 1 if acceptable. */
+int tg_valid_ifname(const char *s);
+
+#endif

@@ -1,0 +1,53 @@
+/* Everything the helper does to the host's network, through libnl only.
+ * Devices are addressed by ifindex once they exist. All functions return 0 on
+ * success or a negative errno-style value (-ENODEV, -EEXIST, ...); they print
+ * nothing. The socket accepts messages from the kernel only (sender port 0):
+ * anything else that reaches it is dropped. */
+#ifndef TG_NETCONF_H
+#define TG_NETCONF_H
+
+#include <stdint.h>
+
+struct nc;
+
+/* Opens and connects the rtnetlink socket. Must run before the helper's
+ * seccomp filter is installed (it creates the socket). */
+int nc_open(struct nc **out);
+void nc_close(struct nc *nc);
+
+/* Looks up a link by name. -ENODEV if absent. */
+int nc_ifindex(struct nc *nc, const char *name, int *ifindex);
+/* 1 if a link with this ifindex exists and is called name, 0 if not. */
+int nc_link_is(struct nc *nc, int ifindex, const char *name);
+/* Name of an ifindex (buf of 16 bytes). -ENODEV if absent. */
+int nc_ifname(struct nc *nc, int ifindex, char *buf);
+
+/* 1 if addr (host order) is assigned to any interface in this namespace. */
+int nc_addr_on_host(struct nc *nc, uint32_t addr);
+
+/* name must be an existing bridge: its ifindex and MTU. -ENODEV if no such
+ * link, -EINVAL if it is not a bridge. */
+int nc_bridge(struct nc *nc, const char *name, int *ifindex, unsigned *mtu);
+
+int nc_set_mtu(struct nc *nc, int ifindex, unsigned mtu);
+int nc_set_master(struct nc *nc, int ifindex, int master);
+int nc_set_up(struct nc *nc, int ifindex);
+
+/* addr/32 on the device (the peer-less form `ip addr add A/32 dev D`). */
+int nc_add_addr32(struct nc *nc, int ifindex, uint32_t addr);
+/* dst/32 via the device, main table, scope link, proto static. */
+int nc_add_host_route(struct nc *nc, int ifindex, uint32_t dst);
+
+/* Per-device IPv4 settings (IPV4_DEVCONF_* ids from <linux/ip.h>), through
+ * RTM_SETLINK IFLA_AF_SPEC/AF_INET/IFLA_INET_CONF, never /proc/sys. */
+int nc_set_devconf(struct nc *nc, int ifindex, int id, uint32_t value);
+int nc_get_devconf(struct nc *nc, int ifindex, int id, uint32_t *value);
+
+/* Proxy neighbour entry (`arp -Ds ADDR IFACE pub`, `ip neigh add proxy`). */
+int nc_add_proxy(struct nc *nc, int ifindex, uint32_t addr);
+/* Removing an entry that is not there is success. */
+int nc_del_proxy(struct nc *nc, int ifindex, uint32_t addr);
+/* 1 if the proxy entry exists. */
+int nc_has_proxy(struct nc *nc, int ifindex, uint32_t addr);
+
+#endif

@@ -1,0 +1,102 @@
+/* The policy language (see tapgate.conf(5) in README.md and CONTRACT.md):
+ *
+ *     permit WHO KIND [OPTION ...]
+ *
+ * Parsing and deciding are pure functions of the text, the caller's identity
+ * and a small view of host state supplied through tg_hostview, so the same
+ * code runs in the setuid helper and in the unprivileged `tapgate check`. */
+#ifndef TG_POLICY_H
+#define TG_POLICY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "../common/addr.h"
+#include "../common/lease.h"
+
+#define TG_POLICY_MAX_BYTES (1 << 20) /* a larger file is refused */
+#define TG_POLICY_MAX_RULES 1024
+#define TG_RULE_MAX_BRIDGES 8
+#define TG_RULE_MAX_DEVICES 99 /* `max` range is 1..99: names are tg<uid>-<0..98> */
+#define TG_NAME_MAX 32         /* user and group names */
+
+enum tg_who { TG_WHO_USER, TG_WHO_UID, TG_WHO_GROUP, TG_WHO_GID };
+
+struct tg_rule {
+	unsigned line;
+	enum tg_who who;
+	char who_name[TG_NAME_MAX + 1]; /* TG_WHO_USER, TG_WHO_GROUP */
+	uint32_t who_id;                /* TG_WHO_UID, TG_WHO_GID */
+	enum tg_kind kind;
+	int routed;       /* has `net` */
+	uint32_t net;     /* host order */
+	unsigned prefix;
+	int has_gateway;
+	uint32_t gateway;
+	char uplink[TG_IFNAMSIZ]; /* "" if none */
+	int forward;
+	unsigned nbridges;
+	char bridges[TG_RULE_MAX_BRIDGES][TG_IFNAMSIZ];
+	unsigned max; /* default 1 */
+};
+
+struct tg_policy {
+	char file[256]; /* as named in errors and audit records */
+	size_t nrules;
+	struct tg_rule *rules;
+};
+
+/* Parses text[0..len). On error returns -1 and writes "FILE:LINE: what"
+ * into err; a syntax error anywhere refuses the whole file. */
+int tg_policy_parse(const char *file, const char *text, size_t len, struct tg_policy *out,
+		    char *err, size_t errlen);
+void tg_policy_free(struct tg_policy *p);
+
+/* Who is asking, as the kernel says (real ids), with names resolved before
+ * the helper confines itself. */
+struct tg_caller {
+	uint32_t uid;
+	const char *user; /* may be NULL if the uid has no name */
+	size_t ngroups;   /* primary gid first, then supplementary */
+	const uint32_t *gids;
+	const char *const *group_names; /* entries may be NULL */
+};
+
+struct tg_request {
+	enum tg_kind kind;
+	const char *bridge; /* non-NULL: bridged mode */
+	int has_ip;         /* routed: guest address chosen by caller */
+	uint32_t ip;
+	int has_gateway;    /* uml_net: the caller names the gateway it expects */
+	uint32_t gateway;
+};
+
+/* What the decision needs to know about the host. Both callbacks are
+ * required. */
+struct tg_hostview {
+	/* 1 if addr is assigned to any interface of the host or leased. */
+	int (*addr_taken)(void *ctx, uint32_t addr);
+	/* Live leases of uid granted by the rule on that line. */
+	unsigned (*count)(void *ctx, uint32_t uid, unsigned rule_line);
+	void *ctx;
+};
+
+enum tg_verdict { TG_GRANTED = 0, TG_REFUSED = 1 };
+
+struct tg_decision {
+	const struct tg_rule *rule; /* granting rule; or on refusal the rule the
+				       reason came from, NULL if none matched */
+	uint32_t guest;             /* routed: address to hand out */
+	char reason[200];           /* on refusal: one line, what and what to do */
+};
+
+/* First rule in file order that matches the caller and allows all of the
+ * request wins. On refusal the reason comes from the first rule that matched
+ * caller, kind and mode, so the message names the limit that actually bit. */
+enum tg_verdict tg_policy_decide(const struct tg_policy *p, const struct tg_caller *c,
+				 const struct tg_request *r, const struct tg_hostview *h,
+				 struct tg_decision *d);
+
+/* 1 if the rule's WHO names this caller. */
+int tg_rule_matches_caller(const struct tg_rule *rule, const struct tg_caller *c);
+
+#endif
