@@ -1,0 +1,148 @@
+/* Every parser here reads bytes a setuid program got from its caller, so each
+ * one walks the string itself instead of calling strtoul() or inet_aton():
+ * those accept leading spaces, signs, octal and hex, and quietly stop at
+ * trailing garbage, which would let two front ends read one string as two
+ * different values. */
+#include "addr.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int is_digit(char ch)
+{
+	/* Not isdigit(): its answer depends on the locale. */
+	return ch >= '0' && ch <= '9';
+}
+
+/* Reads one decimal number of 1..maxdigits digits at *sp, without a leading
+ * zero unless it is "0" itself, and advances *sp past it. */
+static int take_decimal(const char **sp, unsigned maxdigits, unsigned long max, unsigned long *out)
+{
+	const char *s = *sp;
+	unsigned long v = 0;
+	unsigned n = 0;
+
+	if (!is_digit(s[0]) || (s[0] == '0' && is_digit(s[1])))
+		return -1;
+	while (is_digit(s[n])) {
+		unsigned d = (unsigned)(s[n] - '0');
+
+		if (++n > maxdigits || d > max || v > (max - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	*sp = s + n;
+	*out = v;
+	return 0;
+}
+
+int tg_parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+	unsigned long v;
+
+	/* 20 digits hold any 64-bit value; the overflow test does the rest. */
+	if (s == NULL || take_decimal(&s, 20, max, &v) != 0 || *s != '\0')
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Reads "a.b.c.d" at *sp and advances past it; what follows is the
+ * caller's business. */
+static int take_ipv4(const char **sp, uint32_t *out)
+{
+	const char *s = *sp;
+	uint32_t addr = 0;
+
+	for (int i = 0; i < 4; i++) {
+		unsigned long part;
+
+		if (i > 0 && *s++ != '.')
+			return -1;
+		if (take_decimal(&s, 3, 255, &part) != 0)
+			return -1;
+		addr = addr << 8 | (uint32_t)part;
+	}
+	*sp = s;
+	*out = addr;
+	return 0;
+}
+
+int tg_parse_ipv4(const char *s, uint32_t *out)
+{
+	uint32_t addr;
+
+	if (s == NULL || take_ipv4(&s, &addr) != 0 || *s != '\0')
+		return -1;
+	*out = addr;
+	return 0;
+}
+
+int tg_parse_cidr(const char *s, uint32_t *net, unsigned *prefix)
+{
+	uint32_t addr;
+	unsigned long len;
+
+	if (s == NULL || take_ipv4(&s, &addr) != 0 || *s++ != '/')
+		return -1;
+	if (take_decimal(&s, 2, 32, &len) != 0 || *s != '\0')
+		return -1;
+	if ((addr & ~tg_prefix_mask((unsigned)len)) != 0)
+		return -1;
+	*net = addr;
+	*prefix = (unsigned)len;
+	return 0;
+}
+
+int tg_parse_netmask(const char *s, unsigned *prefix)
+{
+	uint32_t mask;
+	uint32_t host;
+	unsigned len = 0;
+
+	if (tg_parse_ipv4(s, &mask) != 0)
+		return -1;
+	/* Contiguous means the host part is 2^k - 1: adding one clears it. */
+	host = ~mask;
+	if ((host & (host + 1)) != 0)
+		return -1;
+	while (len < 32 && (mask & (UINT32_C(1) << (31 - len))) != 0)
+		len++;
+	*prefix = len;
+	return 0;
+}
+
+uint32_t tg_prefix_mask(unsigned prefix)
+{
+	/* A shift by 32 is undefined in C, so the ends are spelled out. */
+	if (prefix == 0)
+		return 0;
+	if (prefix >= 32)
+		return UINT32_MAX;
+	return UINT32_MAX << (32 - prefix);
+}
+
+char *tg_format_ipv4(uint32_t addr, char *buf)
+{
+	snprintf(buf, 16, "%u.%u.%u.%u", (unsigned)(addr >> 24), (unsigned)(addr >> 16 & 255),
+		 (unsigned)(addr >> 8 & 255), (unsigned)(addr & 255));
+	return buf;
+}
+
+int tg_valid_ifname(const char *s)
+{
+	size_t n;
+
+	if (s == NULL || s[0] == '\0' || s[0] == '-' || s[0] == '.')
+		return 0;
+	for (n = 0; s[n] != '\0'; n++) {
+		char ch = s[n];
+
+		if (n >= TG_IFNAMSIZ - 1)
+			return 0;
+		if (!is_digit(ch) && !(ch >= 'a' && ch <= 'z') && !(ch >= 'A' && ch <= 'Z') &&
+		    ch != '_' && ch != '.' && ch != '-')
+			return 0;
+	}
+	return 1;
+}

@@ -1,0 +1,664 @@
+/* The policy language: parsing a buffer into rules, and deciding a request
+ * against them. No I/O here: the helper opens and vets the file, `tapgate
+ * check` reads whatever it is given, and both hand the text to this code. */
+#include "policy.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LINE_MAX_BYTES 1024
+/* Words echoed in an error are cut to this many bytes, so that a long
+ * word cannot push the line number and the advice out of the message. */
+#define SHOW_MAX 40
+#define ADDR_BUF 16 /* "255.255.255.255" and its NUL */
+
+enum {
+	OPT_NET = 1 << 0,
+	OPT_GATEWAY = 1 << 1,
+	OPT_UPLINK = 1 << 2,
+	OPT_FORWARD = 1 << 3,
+	OPT_BRIDGE = 1 << 4,
+	OPT_MAX = 1 << 5,
+};
+
+static const struct {
+	const char *name;
+	unsigned bit;
+	const char *value; /* placeholder for the value in messages; NULL: a flag */
+} options[] = {
+    {"net", OPT_NET, "CIDR"},	     {"gateway", OPT_GATEWAY, "ADDR"},
+    {"uplink", OPT_UPLINK, "IFACE"}, {"forward", OPT_FORWARD, NULL},
+    {"bridge", OPT_BRIDGE, "NAME"},  {"max", OPT_MAX, "N"},
+};
+
+struct parser {
+	const char *file;
+	unsigned line; /* 0 while the error concerns the whole text */
+	char *err;
+	size_t errlen;
+	char shown[SHOW_MAX + 4];
+};
+
+__attribute__((format(printf, 2, 3))) static int fail(const struct parser *ps, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (ps->errlen == 0)
+		return -1;
+	if (ps->line > 0)
+		n = snprintf(ps->err, ps->errlen, "%s:%u: ", ps->file, ps->line);
+	else
+		n = snprintf(ps->err, ps->errlen, "%s: ", ps->file);
+	if (n < 0 || (size_t)n >= ps->errlen)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(ps->err + n, ps->errlen - (size_t)n, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* At most one word is shown per message, so one buffer is enough. */
+static const char *show(struct parser *ps, const char *word)
+{
+	if (strlen(word) <= SHOW_MAX)
+		return word;
+	memcpy(ps->shown, word, SHOW_MAX);
+	memcpy(ps->shown + SHOW_MAX, "...", 4);
+	return ps->shown;
+}
+
+/* Splits in place at spaces and tabs: strtok() without its hidden state. */
+static char *next_token(char **cursor)
+{
+	char *s = *cursor;
+	char *start;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	if (*s == '\0') {
+		*cursor = s;
+		return NULL;
+	}
+	start = s;
+	while (*s != '\0' && *s != ' ' && *s != '\t')
+		s++;
+	if (*s != '\0')
+		*s++ = '\0';
+	*cursor = s;
+	return start;
+}
+
+static int all_digits(const char *s)
+{
+	return s[0] != '\0' && strspn(s, "0123456789") == strlen(s);
+}
+
+/* User and group names as useradd(8) and Samba machine accounts make
+ * them; anything else is more likely a typo than a name. */
+static int valid_name(const char *s)
+{
+	size_t len = strlen(s);
+	size_t n = len > 0 && s[len - 1] == '$' ? len - 1 : len;
+
+	if (n == 0 || len > TG_NAME_MAX || s[0] == '-')
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char ch = s[i];
+
+		if (!(ch >= 'a' && ch <= 'z') && !(ch >= 'A' && ch <= 'Z') &&
+		    !(ch >= '0' && ch <= '9') && ch != '_' && ch != '.' && ch != '-')
+			return 0;
+	}
+	return 1;
+}
+
+static int parse_who(struct parser *ps, const char *word, struct tg_rule *r)
+{
+	int group = word[0] == ':';
+	const char *name = word + group;
+	unsigned long id;
+
+	if (all_digits(name)) {
+		/* (uid_t)-1 means "no id" to the kernel; it names nobody. */
+		if (tg_parse_uint(name, UINT32_MAX - 1, &id) != 0)
+			return fail(ps,
+				    "malformed %s '%s'; expected a number below 4294967295 without "
+				    "leading zeros",
+				    group ? "gid" : "uid", show(ps, word));
+		r->who = group ? TG_WHO_GID : TG_WHO_UID;
+		r->who_id = (uint32_t)id;
+		return 0;
+	}
+	if (!valid_name(name))
+		return fail(ps,
+			    "malformed WHO '%s'; expected a user name, a uid, :group or :gid "
+			    "(names: 1-32 of A-Z a-z 0-9 _ . -, not starting with '-')",
+			    show(ps, word));
+	r->who = group ? TG_WHO_GROUP : TG_WHO_USER;
+	memcpy(r->who_name, name, strlen(name) + 1);
+	return 0;
+}
+
+static int parse_net(struct parser *ps, const char *val, struct tg_rule *r)
+{
+	char buf[ADDR_BUF];
+	const char *slash = strchr(val, '/');
+	uint32_t addr;
+	unsigned long len;
+
+	if (tg_parse_cidr(val, &r->net, &r->prefix) == 0) {
+		if (r->prefix > 30)
+			return fail(ps,
+				    "net %s is too small: a routed net needs a network, gateway, "
+				    "guest and broadcast address; use a prefix of /30 or shorter",
+				    val);
+		r->routed = 1;
+		return 0;
+	}
+	/* "10.77.0.1/24" is a common slip; name the block it was meant to be. */
+	if (slash != NULL && (size_t)(slash - val) < sizeof(buf)) {
+		memcpy(buf, val, (size_t)(slash - val));
+		buf[slash - val] = '\0';
+		if (tg_parse_ipv4(buf, &addr) == 0 && tg_parse_uint(slash + 1, 32, &len) == 0)
+			return fail(ps, "net %s has host bits set; did you mean %s/%lu?", val,
+				    tg_format_ipv4(addr & tg_prefix_mask((unsigned)len), buf), len);
+	}
+	return fail(ps,
+		    "malformed net '%s'; expected a.b.c.d/N with the host bits zero, e.g. "
+		    "10.77.0.0/24",
+		    show(ps, val));
+}
+
+static int parse_bridge(struct parser *ps, const char *val, struct tg_rule *r)
+{
+	if (!tg_valid_ifname(val))
+		return fail(ps,
+			    "malformed bridge '%s'; expected an interface name of 1-15 of "
+			    "A-Z a-z 0-9 _ . - (not starting with '-' or '.')",
+			    show(ps, val));
+	for (unsigned i = 0; i < r->nbridges; i++)
+		if (strcmp(r->bridges[i], val) == 0)
+			return fail(ps, "bridge %s is listed twice", val);
+	if (r->nbridges == TG_RULE_MAX_BRIDGES)
+		return fail(ps, "more than %d bridges; a rule may list at most %d",
+			    TG_RULE_MAX_BRIDGES, TG_RULE_MAX_BRIDGES);
+	memcpy(r->bridges[r->nbridges++], val, strlen(val) + 1);
+	return 0;
+}
+
+static int parse_option(struct parser *ps, const char *word, char **cursor, struct tg_rule *r,
+			unsigned *seen)
+{
+	size_t i;
+	const char *val = NULL;
+	unsigned long n;
+
+	for (i = 0; i < sizeof(options) / sizeof(options[0]); i++)
+		if (strcmp(word, options[i].name) == 0)
+			break;
+	if (i == sizeof(options) / sizeof(options[0]))
+		return fail(ps,
+			    "unknown option '%s'; expected net, gateway, uplink, forward, bridge "
+			    "or max",
+			    show(ps, word));
+	if ((*seen & options[i].bit) != 0 && options[i].bit != OPT_BRIDGE)
+		return fail(ps, "option '%s' given twice; each option but bridge may appear once",
+			    word);
+	*seen |= options[i].bit;
+	if (options[i].value != NULL) {
+		val = next_token(cursor);
+		if (val == NULL)
+			return fail(ps, "option '%s' needs a value: `%s %s`", word, word,
+				    options[i].value);
+	}
+	switch (options[i].bit) {
+	case OPT_NET:
+		return parse_net(ps, val, r);
+	case OPT_GATEWAY:
+		if (tg_parse_ipv4(val, &r->gateway) != 0)
+			return fail(ps,
+				    "malformed gateway '%s'; expected an IPv4 address a.b.c.d, "
+				    "e.g. 10.77.0.1",
+				    show(ps, val));
+		r->has_gateway = 1;
+		return 0;
+	case OPT_UPLINK:
+		if (!tg_valid_ifname(val))
+			return fail(ps,
+				    "malformed uplink '%s'; expected an interface name of 1-15 of "
+				    "A-Z a-z 0-9 _ . - (not starting with '-' or '.')",
+				    show(ps, val));
+		memcpy(r->uplink, val, strlen(val) + 1);
+		return 0;
+	case OPT_FORWARD:
+		r->forward = 1;
+		return 0;
+	case OPT_BRIDGE:
+		return parse_bridge(ps, val, r);
+	default: /* OPT_MAX */
+		if (tg_parse_uint(val, TG_RULE_MAX_DEVICES, &n) != 0 || n == 0)
+			return fail(ps, "malformed max '%s'; expected a number from 1 to %d",
+				    show(ps, val), TG_RULE_MAX_DEVICES);
+		r->max = (unsigned)n;
+		return 0;
+	}
+}
+
+/* What no single option can see: how the options of a rule fit together. */
+static int check_rule(struct parser *ps, const struct tg_rule *r, unsigned seen)
+{
+	char a[ADDR_BUF], b[ADDR_BUF], c[ADDR_BUF];
+	uint32_t bcast = r->net | ~tg_prefix_mask(r->prefix);
+
+	if (r->kind == TG_TUN && r->nbridges > 0)
+		return fail(ps,
+			    "bridge needs Ethernet frames: a tun rule cannot have one; use tap");
+	if (r->routed && r->nbridges > 0)
+		return fail(ps, "a rule is routed (net) or bridged (bridge), not both; write two "
+				"rules");
+	if (!r->routed) {
+		const char *orphan = (seen & OPT_GATEWAY)   ? "gateway"
+				     : (seen & OPT_UPLINK)  ? "uplink"
+				     : (seen & OPT_FORWARD) ? "forward"
+							    : NULL;
+
+		if (orphan != NULL)
+			return fail(ps,
+				    "option '%s' needs `net CIDR`: it only applies to routed rules",
+				    orphan);
+		if (r->nbridges == 0)
+			return fail(ps,
+				    "rule needs `net CIDR` (routed) or `bridge NAME` (bridged)");
+		return 0;
+	}
+	if (!r->has_gateway)
+		return fail(ps, "routed rule needs `gateway ADDR`");
+	tg_format_ipv4(r->gateway, a);
+	tg_format_ipv4(r->net, b);
+	tg_format_ipv4(r->net + 1, c);
+	if ((r->gateway & tg_prefix_mask(r->prefix)) != r->net)
+		return fail(ps, "gateway %s is outside net %s/%u", a, b, r->prefix);
+	if (r->gateway == r->net || r->gateway == bcast)
+		return fail(ps,
+			    "gateway %s is the %s address of %s/%u; use a host address such as %s",
+			    a, r->gateway == r->net ? "network" : "broadcast", b, r->prefix, c);
+	return 0;
+}
+
+static int parse_rule(struct parser *ps, const char *word, char **cursor, struct tg_rule *r)
+{
+	const char *who;
+	const char *kind;
+	const char *opt;
+	unsigned seen = 0;
+
+	memset(r, 0, sizeof(*r));
+	r->line = ps->line;
+	r->max = 1;
+	if (strcmp(word, "permit") != 0)
+		return fail(ps, "unknown word '%s'; a rule is `permit WHO KIND [OPTION ...]`",
+			    show(ps, word));
+	who = next_token(cursor);
+	if (who == NULL)
+		return fail(
+		    ps, "missing WHO after 'permit'; expected a user name, a uid, :group or :gid");
+	if (parse_who(ps, who, r) != 0)
+		return -1;
+	kind = next_token(cursor);
+	if (kind == NULL)
+		return fail(ps, "missing KIND after '%s'; expected tap or tun", show(ps, who));
+	if (strcmp(kind, "tap") == 0)
+		r->kind = TG_TAP;
+	else if (strcmp(kind, "tun") == 0)
+		r->kind = TG_TUN;
+	else
+		return fail(ps, "unknown kind '%s'; expected tap or tun", show(ps, kind));
+	while ((opt = next_token(cursor)) != NULL)
+		if (parse_option(ps, opt, cursor, r, &seen) != 0)
+			return -1;
+	return check_rule(ps, r, seen);
+}
+
+/* Plain ASCII only: a control character or a multibyte letter can make two
+ * different names look alike to the admin reading the file. */
+static int check_bytes(const struct parser *ps, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch == '\t' || (ch >= 0x20 && ch < 0x7f))
+			continue;
+		if (ch == '\0')
+			return fail(ps, "NUL byte in column %zu; the policy is plain text", i + 1);
+		if (ch == '\r')
+			return fail(ps,
+				    "carriage return in column %zu; save the file with Unix (LF) "
+				    "line endings",
+				    i + 1);
+		return fail(ps,
+			    "byte 0x%02x in column %zu; the policy is printable ASCII, spaces "
+			    "and tabs",
+			    ch, i + 1);
+	}
+	return 0;
+}
+
+int tg_policy_parse(const char *file, const char *text, size_t len, struct tg_policy *out,
+		    char *err, size_t errlen)
+{
+	struct parser ps = {.file = file, .line = 0, .err = err, .errlen = errlen};
+	size_t pos = 0;
+	size_t cap = 0;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(out->file, sizeof(out->file), "%s", file);
+	if (errlen > 0)
+		err[0] = '\0';
+	if (len > TG_POLICY_MAX_BYTES)
+		return fail(&ps, "policy is %zu bytes; at most %d are allowed", len,
+			    TG_POLICY_MAX_BYTES);
+	while (pos < len) {
+		const char *start = text + pos;
+		const char *nl = memchr(start, '\n', len - pos);
+		size_t n = nl != NULL ? (size_t)(nl - start) : len - pos;
+		char buf[LINE_MAX_BYTES + 1];
+		char *cursor = buf;
+		char *word;
+		char *hash;
+
+		ps.line++;
+		pos += n + (nl != NULL);
+		if (n > LINE_MAX_BYTES) {
+			fail(&ps, "line is %zu bytes long; at most %d are allowed", n,
+			     LINE_MAX_BYTES);
+			goto bad;
+		}
+		if (check_bytes(&ps, start, n) != 0)
+			goto bad;
+		memcpy(buf, start, n);
+		buf[n] = '\0';
+		hash = strchr(buf, '#');
+		if (hash != NULL)
+			*hash = '\0';
+		word = next_token(&cursor);
+		if (word == NULL)
+			continue;
+		if (out->nrules == TG_POLICY_MAX_RULES) {
+			fail(&ps, "more than %d rules; merge rules or use groups",
+			     TG_POLICY_MAX_RULES);
+			goto bad;
+		}
+		if (out->nrules == cap) {
+			size_t ncap = cap == 0 ? 16 : cap * 2;
+			struct tg_rule *grown = realloc(out->rules, ncap * sizeof(*grown));
+
+			if (grown == NULL) {
+				fail(&ps, "out of memory");
+				goto bad;
+			}
+			out->rules = grown;
+			cap = ncap;
+		}
+		if (parse_rule(&ps, word, &cursor, &out->rules[out->nrules]) != 0)
+			goto bad;
+		out->nrules++;
+	}
+	return 0;
+bad:
+	tg_policy_free(out);
+	return -1;
+}
+
+void tg_policy_free(struct tg_policy *p)
+{
+	free(p->rules);
+	p->rules = NULL;
+	p->nrules = 0;
+}
+
+int tg_rule_matches_caller(const struct tg_rule *rule, const struct tg_caller *c)
+{
+	size_t i;
+
+	switch (rule->who) {
+	case TG_WHO_USER:
+		return c->user != NULL && strcmp(c->user, rule->who_name) == 0;
+	case TG_WHO_UID:
+		return c->uid == rule->who_id;
+	case TG_WHO_GROUP:
+		for (i = 0; i < c->ngroups && c->group_names != NULL; i++)
+			if (c->group_names[i] != NULL &&
+			    strcmp(c->group_names[i], rule->who_name) == 0)
+				return 1;
+		return 0;
+	case TG_WHO_GID:
+		for (i = 0; i < c->ngroups && c->gids != NULL; i++)
+			if (c->gids[i] == rule->who_id)
+				return 1;
+		return 0;
+	}
+	return 0;
+}
+
+/* Strings from the caller or the system (bridge names, user names, the
+ * file name) end up on a terminal and in syslog inside one line: keep only
+ * printable ASCII, and cut them so the advice after them still fits. */
+static void safe_copy(char *dst, size_t dstlen, const char *src)
+{
+	size_t i;
+
+	for (i = 0; src[i] != '\0' && i + 1 < dstlen; i++) {
+		unsigned char ch = (unsigned char)src[i];
+
+		dst[i] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
+	}
+	dst[i] = '\0';
+	if (src[i] != '\0' && dstlen > 4)
+		memcpy(dst + dstlen - 4, "...", 4);
+}
+
+/* The pieces every refusal is made of, made safe once. */
+struct names {
+	char file[sizeof(((struct tg_policy *)0)->file)];
+	char name[TG_NAME_MAX + 8];  /* "alice", or "uid 1001" if the uid has no name */
+	char user[TG_NAME_MAX + 16]; /* "user alice", or "uid 1001" */
+	char bridge[TG_IFNAMSIZ + 3];
+};
+
+__attribute__((format(printf, 2, 3))) static void say(char *reason, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(((struct tg_decision *)0)->reason), fmt, ap);
+	va_end(ap);
+}
+
+static int bridged_allows(const struct tg_rule *rule, const struct tg_request *r,
+			  const struct names *nm, char *why)
+{
+	/* Room for every name of a full rule with its ", ": never truncated. */
+	char list[TG_RULE_MAX_BRIDGES * (TG_IFNAMSIZ + 2)];
+	size_t o = 0;
+
+	for (unsigned i = 0; i < rule->nbridges; i++)
+		if (strcmp(rule->bridges[i], r->bridge) == 0)
+			return 1;
+	for (unsigned i = 0; i < rule->nbridges; i++)
+		o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%s", i > 0 ? ", " : "",
+				      rule->bridges[i]);
+	say(why, "bridge %s is not allowed for %s (%s:%u allows %s)", nm->bridge, nm->name,
+	    nm->file, rule->line, list);
+	return 0;
+}
+
+/* Checks a caller-chosen guest address against the rule. */
+static int address_allowed(const struct tg_rule *rule, uint32_t ip, const struct tg_hostview *h,
+			   const struct names *nm, char *why)
+{
+	char a[ADDR_BUF], net[ADDR_BUF];
+	uint32_t bcast = rule->net | ~tg_prefix_mask(rule->prefix);
+	const char *what = NULL;
+
+	tg_format_ipv4(ip, a);
+	tg_format_ipv4(rule->net, net);
+	if ((ip & tg_prefix_mask(rule->prefix)) != rule->net) {
+		say(why, "%s is outside %s/%u allowed by %s:%u; choose an address inside it", a,
+		    net, rule->prefix, nm->file, rule->line);
+		return 0;
+	}
+	if (ip == rule->net)
+		what = "network";
+	else if (ip == bcast)
+		what = "broadcast";
+	if (what != NULL) {
+		say(why, "%s is the %s address of %s/%u (%s:%u); choose another address", a, what,
+		    net, rule->prefix, nm->file, rule->line);
+		return 0;
+	}
+	if (ip == rule->gateway) {
+		say(why, "%s is the gateway of %s:%u; choose another address", a, nm->file,
+		    rule->line);
+		return 0;
+	}
+	if (h->addr_taken(h->ctx, ip)) {
+		say(why, "%s is already in use on this host; choose another address", a);
+		return 0;
+	}
+	return 1;
+}
+
+/* The first address of the net, in ascending order, that may be handed out. */
+static int pick_address(const struct tg_rule *rule, const struct tg_hostview *h,
+			const struct names *nm, char *why, uint32_t *guest)
+{
+	char net[ADDR_BUF];
+	uint32_t bcast = rule->net | ~tg_prefix_mask(rule->prefix);
+
+	/* The parser keeps prefixes at /30 or shorter, so net + 1 < bcast and
+	 * the loop cannot wrap. */
+	for (uint32_t a = rule->net + 1; a < bcast; a++) {
+		if (a != rule->gateway && !h->addr_taken(h->ctx, a)) {
+			*guest = a;
+			return 1;
+		}
+	}
+	say(why, "no free address in %s/%u (%s:%u); run 'tapgate gc' or ask for a larger net",
+	    tg_format_ipv4(rule->net, net), rule->prefix, nm->file, rule->line);
+	return 0;
+}
+
+/* Whether a rule that matches the caller, kind and mode allows all of the
+ * request; if not, why not in `why`. */
+static int rule_allows(const struct tg_rule *rule, const struct tg_caller *c,
+		       const struct tg_request *r, const struct tg_hostview *h,
+		       const struct names *nm, char *why, uint32_t *guest)
+{
+	unsigned live;
+
+	*guest = 0;
+	if (!rule->routed && !bridged_allows(rule, r, nm, why))
+		return 0;
+	if (rule->routed && r->has_gateway && r->gateway != rule->gateway) {
+		char want[ADDR_BUF], have[ADDR_BUF];
+
+		tg_format_ipv4(rule->gateway, have);
+		say(why, "gateway %s does not match %s:%u, whose gateway is %s; use %s",
+		    tg_format_ipv4(r->gateway, want), nm->file, rule->line, have, have);
+		return 0;
+	}
+	/* The count comes before the address: a user at the limit whose own
+	 * guests fill the net should hear about the limit, not about the net. */
+	live = h->count(h->ctx, c->uid, rule->line);
+	if (live >= rule->max) {
+		say(why,
+		    "%s already has %u device%s under %s:%u (max %u); close one or run "
+		    "'tapgate gc'",
+		    nm->user, live, live == 1 ? "" : "s", nm->file, rule->line, rule->max);
+		return 0;
+	}
+	if (!rule->routed)
+		return 1;
+	if (r->has_ip) {
+		if (!address_allowed(rule, r->ip, h, nm, why))
+			return 0;
+		*guest = r->ip;
+		return 1;
+	}
+	return pick_address(rule, h, nm, why, guest);
+}
+
+enum tg_verdict tg_policy_decide(const struct tg_policy *p, const struct tg_caller *c,
+				 const struct tg_request *r, const struct tg_hostview *h,
+				 struct tg_decision *d)
+{
+	struct names nm;
+	char scratch[sizeof(d->reason)];
+	const struct tg_rule *other_mode = NULL;
+	int caller_matched = 0;
+	const char *kind = tg_kind_name(r->kind);
+
+	memset(d, 0, sizeof(*d));
+	safe_copy(nm.file, sizeof(nm.file), p->file);
+	if (c->user != NULL) {
+		char user[TG_NAME_MAX + 4];
+
+		safe_copy(user, sizeof(user), c->user);
+		snprintf(nm.name, sizeof(nm.name), "%s", user);
+		snprintf(nm.user, sizeof(nm.user), "user %s", user);
+	} else {
+		snprintf(nm.name, sizeof(nm.name), "uid %u", (unsigned)c->uid);
+		snprintf(nm.user, sizeof(nm.user), "uid %u", (unsigned)c->uid);
+	}
+	safe_copy(nm.bridge, sizeof(nm.bridge), r->bridge != NULL ? r->bridge : "");
+
+	for (size_t i = 0; i < p->nrules; i++) {
+		const struct tg_rule *rule = &p->rules[i];
+		/* Only the first applicable rule's reason is kept. */
+		char *why = d->rule == NULL ? d->reason : scratch;
+		uint32_t guest;
+
+		if (!tg_rule_matches_caller(rule, c))
+			continue;
+		caller_matched = 1;
+		if (rule->kind != r->kind)
+			continue;
+		if ((r->bridge == NULL) != (rule->routed != 0)) {
+			if (other_mode == NULL)
+				other_mode = rule;
+			continue;
+		}
+		if (rule_allows(rule, c, r, h, &nm, why, &guest)) {
+			d->rule = rule;
+			d->guest = guest;
+			d->reason[0] = '\0';
+			return TG_GRANTED;
+		}
+		if (d->rule == NULL)
+			d->rule = rule;
+	}
+	if (d->rule != NULL)
+		return TG_REFUSED;
+	if (other_mode != NULL && other_mode->routed)
+		say(d->reason,
+		    "no rule permits %s a bridged %s device (%s:%u allows routed ones: ask "
+		    "without a bridge)",
+		    nm.name, kind, nm.file, other_mode->line);
+	else if (other_mode != NULL)
+		say(d->reason,
+		    "no rule permits %s a routed %s device (%s:%u allows bridged ones: ask for "
+		    "bridge %s)",
+		    nm.name, kind, nm.file, other_mode->line, other_mode->bridges[0]);
+	else if (caller_matched)
+		say(d->reason, "no rule in %s permits %s to have a %s device", nm.file, nm.name,
+		    kind);
+	else if (c->user != NULL)
+		say(d->reason, "no rule in %s permits %s (uid %u)", nm.file, nm.user,
+		    (unsigned)c->uid);
+	else
+		say(d->reason, "no rule in %s permits %s", nm.file, nm.user);
+	return TG_REFUSED;
+}

@@ -1,0 +1,669 @@
+/* Unit tests for common/lease.c: the fixed-size lease slot. Every kind of
+ * record must survive a format/parse round trip field by field, a slot must be
+ * exactly TG_LEASE_SLOT bytes, and anything that is not a well-formed record
+ * (hostile edits, damage, a torn write) must be rejected rather than read as
+ * something else. */
+#include "../../common/lease.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int passed, failed;
+
+static void check_at(int line, int ok, const char *what)
+{
+	if (ok) {
+		passed++;
+		return;
+	}
+	failed++;
+	fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, line, what);
+}
+
+static void streq_at(int line, const char *got, const char *want)
+{
+	if (strcmp(got, want) == 0) {
+		passed++;
+		return;
+	}
+	failed++;
+	fprintf(stderr, "%s:%d: got  \"%s\"\n%*s want \"%s\"\n", __FILE__, line, got,
+		(int)strlen(__FILE__) + 4, "", want);
+}
+
+#define CHECK(cond)	 check_at(__LINE__, (cond) != 0, #cond)
+#define STREQ(got, want) streq_at(__LINE__, (got), (want))
+#define IP(a, b, c, d)                                                                             \
+	((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (uint32_t)(d))
+
+/* ---- helpers ----------------------------------------------------------- */
+
+/* Builds a slot from len bytes of text: space padded, '\n' last. */
+static void slot_from_mem(const char *text, size_t len, char *slot)
+{
+	memset(slot, ' ', TG_LEASE_SLOT - 1);
+	slot[TG_LEASE_SLOT - 1] = '\n';
+	if (len > TG_LEASE_SLOT - 1)
+		len = TG_LEASE_SLOT - 1;
+	memcpy(slot, text, len);
+}
+
+static int parse_text(const char *text, struct tg_lease *l)
+{
+	char slot[TG_LEASE_SLOT];
+
+	slot_from_mem(text, strlen(text), slot);
+	return tg_lease_parse(slot, l);
+}
+
+/* The record text of a slot, without its padding and newline. */
+static void slot_text(const char *slot, char *out)
+{
+	size_t len = TG_LEASE_SLOT - 1;
+
+	while (len > 0 && slot[len - 1] == ' ')
+		len--;
+	memcpy(out, slot, len);
+	out[len] = '\0';
+}
+
+/* Checks that slot has the shape every formatted slot must have: exactly
+ * TG_LEASE_SLOT bytes, printable text then only spaces, '\n' last and
+ * nowhere else, no NUL. */
+static void check_shape_at(int line, const char *slot)
+{
+	size_t len = TG_LEASE_SLOT - 1;
+	int ok = 1;
+
+	check_at(line, slot[TG_LEASE_SLOT - 1] == '\n', "slot ends in a newline");
+	while (len > 0 && slot[len - 1] == ' ')
+		len--;
+	for (size_t i = 0; i < TG_LEASE_SLOT - 1; i++)
+		if (slot[i] < 0x20 || slot[i] > 0x7e)
+			ok = 0;
+	check_at(line, ok, "slot holds only printable bytes before the newline");
+	check_at(line, len < TG_LEASE_SLOT - 1 || slot[TG_LEASE_SLOT - 2] == ' ',
+		 "slot padded with at least one space");
+}
+
+#define CHECK_SHAPE(slot) check_shape_at(__LINE__, (slot))
+
+static int same_lease(const struct tg_lease *a, const struct tg_lease *b)
+{
+	return a->state == b->state && a->uid == b->uid && a->pid == b->pid &&
+	       a->rule_line == b->rule_line && a->kind == b->kind &&
+	       strcmp(a->ifname, b->ifname) == 0 && a->ifindex == b->ifindex &&
+	       a->guest == b->guest && a->gateway == b->gateway && a->uplink == b->uplink &&
+	       a->uplink_fwd == b->uplink_fwd && strcmp(a->bridge, b->bridge) == 0 &&
+	       a->created == b->created;
+}
+
+/* Formats l, checks the slot's shape and its exact text (if want is not
+ * NULL), parses it back and compares every field. */
+static void round_trip_at(int line, const struct tg_lease *l, const char *want)
+{
+	char slot[TG_LEASE_SLOT + 1];
+	char text[TG_LEASE_SLOT];
+	struct tg_lease back;
+
+	slot[TG_LEASE_SLOT] = '#'; /* canary: format must write exactly one slot */
+	tg_lease_format(l, slot);
+	check_at(line, slot[TG_LEASE_SLOT] == '#', "format writes no more than a slot");
+	check_shape_at(line, slot);
+	slot_text(slot, text);
+	if (want != NULL)
+		streq_at(line, text, want);
+	memset(&back, 0x5a, sizeof(back));
+	check_at(line, tg_lease_parse(slot, &back) == 0, "formatted slot parses");
+	check_at(line, back.state == l->state, "state");
+	check_at(line, back.uid == l->uid, "uid");
+	check_at(line, back.pid == l->pid, "pid");
+	check_at(line, back.rule_line == l->rule_line, "rule_line");
+	check_at(line, back.kind == l->kind, "kind");
+	streq_at(line, back.ifname, l->ifname);
+	check_at(line, back.ifindex == l->ifindex, "ifindex");
+	check_at(line, back.guest == l->guest, "guest");
+	check_at(line, back.gateway == l->gateway, "gateway");
+	check_at(line, back.uplink == l->uplink, "uplink");
+	check_at(line, back.uplink_fwd == l->uplink_fwd, "uplink_fwd");
+	streq_at(line, back.bridge, l->bridge);
+	check_at(line, back.created == l->created, "created");
+	check_at(line, same_lease(&back, l), "every field survives");
+	/* and formatting what was parsed gives the same bytes again */
+	char again[TG_LEASE_SLOT];
+
+	tg_lease_format(&back, again);
+	check_at(line, memcmp(again, slot, TG_LEASE_SLOT) == 0, "format(parse(slot)) == slot");
+}
+
+#define ROUND_TRIP(l, want) round_trip_at(__LINE__, (l), (want))
+
+static void expect_bad_slot_at(int line, const char *slot, const char *what)
+{
+	struct tg_lease l;
+
+	if (tg_lease_parse(slot, &l) == -1) {
+		passed++;
+		return;
+	}
+	failed++;
+	fprintf(stderr, "%s:%d: damaged slot accepted: %s\n", __FILE__, line, what);
+}
+
+static void expect_bad_at(int line, const char *text)
+{
+	char slot[TG_LEASE_SLOT];
+
+	slot_from_mem(text, strlen(text), slot);
+	expect_bad_slot_at(line, slot, text);
+}
+
+#define EXPECT_BAD(text) expect_bad_at(__LINE__, (text))
+
+/* A well-formed record, and the same record with one substring replaced. */
+static const char good[] = "v1 state=live uid=1000 pid=4242 rule=7 kind=tap ifname=tap0 ifindex=12 "
+			   "guest=10.0.0.2 gateway=10.0.0.1 uplink=3 uplink_fwd=0 bridge=- "
+			   "created=1700000000 end";
+
+static const char *edit(const char *from, const char *to)
+{
+	static char buf[2 * TG_LEASE_SLOT];
+	const char *at = strstr(good, from);
+
+	if (at == NULL) {
+		fprintf(stderr, "test bug: \"%s\" not in the good record\n", from);
+		abort();
+	}
+	snprintf(buf, sizeof(buf), "%.*s%s%s", (int)(at - good), good, to, at + strlen(from));
+	return buf;
+}
+
+/* The good record with field `from` replaced by `to` must be rejected. */
+#define EXPECT_BAD_EDIT(from, to) expect_bad_at(__LINE__, edit((from), (to)))
+
+static void expect_good_edit_at(int line, const char *from, const char *to)
+{
+	struct tg_lease l;
+	const char *text = edit(from, to);
+
+	if (parse_text(text, &l) == 0) {
+		passed++;
+		return;
+	}
+	failed++;
+	fprintf(stderr, "%s:%d: good record rejected: %s\n", __FILE__, line, text);
+}
+
+#define EXPECT_GOOD_EDIT(from, to) expect_good_edit_at(__LINE__, (from), (to))
+
+static struct tg_lease base(void)
+{
+	struct tg_lease l;
+
+	memset(&l, 0, sizeof(l));
+	l.state = TG_LEASE_LIVE;
+	l.uid = 1000;
+	l.pid = 4242;
+	l.rule_line = 7;
+	l.kind = TG_TAP;
+	strcpy(l.ifname, "tap0");
+	l.ifindex = 12;
+	l.uplink_fwd = -1;
+	l.created = 1700000000;
+	return l;
+}
+
+/* ---- round trips ------------------------------------------------------- */
+
+static void test_round_trips(void)
+{
+	struct tg_lease l;
+
+	/* live, routed tap with an uplink whose forwarding was off */
+	l = base();
+	l.guest = IP(10, 0, 0, 2);
+	l.gateway = IP(10, 0, 0, 1);
+	l.uplink = 3;
+	l.uplink_fwd = 0;
+	ROUND_TRIP(&l, good);
+
+	/* live, routed tun, uplink forwarding was already on */
+	l = base();
+	l.kind = TG_TUN;
+	strcpy(l.ifname, "tun7");
+	l.ifindex = 44;
+	l.guest = IP(10, 88, 0, 2);
+	l.gateway = IP(10, 88, 0, 1);
+	l.uplink = 2;
+	l.uplink_fwd = 1;
+	ROUND_TRIP(&l, "v1 state=live uid=1000 pid=4242 rule=7 kind=tun ifname=tun7 ifindex=44 "
+		       "guest=10.88.0.2 gateway=10.88.0.1 uplink=2 uplink_fwd=1 bridge=- "
+		       "created=1700000000 end");
+
+	/* live, routed, no uplink: forwarding untouched */
+	l = base();
+	l.guest = IP(192, 168, 100, 10);
+	l.gateway = IP(192, 168, 100, 1);
+	ROUND_TRIP(&l, "v1 state=live uid=1000 pid=4242 rule=7 kind=tap ifname=tap0 ifindex=12 "
+		       "guest=192.168.100.10 gateway=192.168.100.1 uplink=0 uplink_fwd=-1 "
+		       "bridge=- created=1700000000 end");
+
+	/* live, bridged tap */
+	l = base();
+	strcpy(l.ifname, "vm-eth0.1_a");
+	strcpy(l.bridge, "br-lan");
+	ROUND_TRIP(&l, "v1 state=live uid=1000 pid=4242 rule=7 kind=tap ifname=vm-eth0.1_a "
+		       "ifindex=12 guest=- gateway=- uplink=0 uplink_fwd=-1 bridge=br-lan "
+		       "created=1700000000 end");
+
+	/* pending: written before the device exists */
+	l = base();
+	l.state = TG_LEASE_PENDING;
+	l.ifname[0] = '\0';
+	l.ifindex = 0;
+	l.created = 0;
+	ROUND_TRIP(&l, "v1 state=pending uid=1000 pid=4242 rule=7 kind=tap ifname=- ifindex=0 "
+		       "guest=- gateway=- uplink=0 uplink_fwd=-1 bridge=- created=0 end");
+
+	/* pending with a chosen name and address, tun */
+	l = base();
+	l.state = TG_LEASE_PENDING;
+	l.kind = TG_TUN;
+	strcpy(l.ifname, "tg0");
+	l.ifindex = 0;
+	l.guest = IP(10, 88, 0, 6);
+	l.gateway = IP(10, 88, 0, 5);
+	ROUND_TRIP(&l, NULL);
+
+	/* root, pid 1, rule 0 */
+	l = base();
+	l.uid = 0;
+	l.pid = 1;
+	l.rule_line = 0;
+	ROUND_TRIP(&l, NULL);
+
+	/* every field at its largest: the longest record must still fit */
+	l = base();
+	l.state = TG_LEASE_PENDING;
+	l.uid = 0xffffffffu;
+	l.pid = 0x7fffffff;
+	l.rule_line = 0x7fffffff;
+	strcpy(l.ifname, "abcdefghijklmno");
+	l.ifindex = 0x7fffffff;
+	l.guest = IP(255, 255, 255, 255);
+	l.gateway = IP(255, 255, 255, 254);
+	l.uplink = 0x7fffffff;
+	l.uplink_fwd = -1;
+	strcpy(l.bridge, "ABCDEFGHIJKLMNO");
+	l.created = 0x7fffffffffffLL;
+	ROUND_TRIP(&l, "v1 state=pending uid=4294967295 pid=2147483647 rule=2147483647 kind=tap "
+		       "ifname=abcdefghijklmno ifindex=2147483647 guest=255.255.255.255 "
+		       "gateway=255.255.255.254 uplink=2147483647 uplink_fwd=-1 "
+		       "bridge=ABCDEFGHIJKLMNO created=140737488355327 end");
+
+	/* the smallest addresses that are not "none" */
+	l = base();
+	l.guest = IP(0, 0, 0, 1);
+	l.gateway = IP(1, 0, 0, 0);
+	ROUND_TRIP(&l, NULL);
+}
+
+static void test_free(void)
+{
+	struct tg_lease l, back;
+	char slot[TG_LEASE_SLOT + 1];
+	int all_space = 1;
+
+	/* A free lease formats as an all-space slot, whatever else it holds. */
+	l = base();
+	l.state = TG_LEASE_FREE;
+	memset(slot, 'x', sizeof(slot));
+	tg_lease_format(&l, slot);
+	CHECK(slot[TG_LEASE_SLOT] == 'x');
+	CHECK(slot[TG_LEASE_SLOT - 1] == '\n');
+	for (size_t i = 0; i < TG_LEASE_SLOT - 1; i++)
+		if (slot[i] != ' ')
+			all_space = 0;
+	CHECK(all_space);
+
+	memset(&back, 0x5a, sizeof(back));
+	CHECK(tg_lease_parse(slot, &back) == 0);
+	CHECK(back.state == TG_LEASE_FREE);
+	CHECK(back.uid == 0 && back.pid == 0 && back.ifname[0] == '\0' && back.bridge[0] == '\0');
+
+	/* A formatted slot, then freed in place: one pwrite of a free slot. */
+	l = base();
+	tg_lease_format(&l, slot);
+	CHECK(tg_lease_parse(slot, &back) == 0 && back.state == TG_LEASE_LIVE);
+	l.state = TG_LEASE_FREE;
+	tg_lease_format(&l, slot);
+	CHECK(tg_lease_parse(slot, &back) == 0 && back.state == TG_LEASE_FREE);
+
+	/* ... but not a free slot without its newline, or with a stray byte. */
+	memset(slot, ' ', TG_LEASE_SLOT);
+	expect_bad_slot_at(__LINE__, slot, "all spaces, no newline");
+	slot[TG_LEASE_SLOT - 1] = '\0';
+	expect_bad_slot_at(__LINE__, slot, "all spaces, NUL last");
+	slot[TG_LEASE_SLOT - 1] = '\n';
+	slot[0] = '\0';
+	expect_bad_slot_at(__LINE__, slot, "NUL, then spaces");
+	slot[0] = '\n';
+	expect_bad_slot_at(__LINE__, slot, "newline, then spaces");
+	slot[0] = '\t';
+	expect_bad_slot_at(__LINE__, slot, "tab, then spaces");
+	slot[0] = ' ';
+	slot[TG_LEASE_SLOT - 2] = 'x';
+	expect_bad_slot_at(__LINE__, slot, "spaces, then x");
+	memset(slot, 0, TG_LEASE_SLOT);
+	expect_bad_slot_at(__LINE__, slot, "all NUL (a hole in a sparse file)");
+	slot[TG_LEASE_SLOT - 1] = '\n';
+	expect_bad_slot_at(__LINE__, slot, "all NUL but the newline");
+
+	CHECK(strcmp(tg_kind_name(TG_TAP), "tap") == 0);
+	CHECK(strcmp(tg_kind_name(TG_TUN), "tun") == 0);
+}
+
+/* ---- accepted edge values ---------------------------------------------- */
+
+static void test_edges_accepted(void)
+{
+	struct tg_lease l;
+
+	CHECK(parse_text(good, &l) == 0);
+	EXPECT_GOOD_EDIT("uplink_fwd=0", "uplink_fwd=-1");
+	EXPECT_GOOD_EDIT("uplink_fwd=0", "uplink_fwd=1");
+	EXPECT_GOOD_EDIT("uid=1000", "uid=0");
+	EXPECT_GOOD_EDIT("uid=1000", "uid=4294967295");
+	EXPECT_GOOD_EDIT("pid=4242", "pid=2147483647");
+	EXPECT_GOOD_EDIT("ifindex=12", "ifindex=2147483647");
+	EXPECT_GOOD_EDIT("created=1700000000 end", "created=140737488355327 end");
+	EXPECT_GOOD_EDIT("ifname=tap0", "ifname=-");
+	EXPECT_GOOD_EDIT("guest=10.0.0.2", "guest=-");
+
+	CHECK(parse_text(edit("uid=1000", "uid=4294967295"), &l) == 0 && l.uid == 0xffffffffu);
+	CHECK(parse_text(edit("uplink_fwd=0", "uplink_fwd=-1"), &l) == 0 && l.uplink_fwd == -1);
+	CHECK(parse_text(edit("uplink_fwd=0", "uplink_fwd=1"), &l) == 0 && l.uplink_fwd == 1);
+}
+
+/* ---- rejected records -------------------------------------------------- */
+
+static void test_version(void)
+{
+	EXPECT_BAD_EDIT("v1 ", "v2 ");
+	EXPECT_BAD_EDIT("v1 ", "v0 ");
+	EXPECT_BAD_EDIT("v1 ", "V1 ");
+	EXPECT_BAD_EDIT("v1 ", "v10 ");
+	EXPECT_BAD_EDIT("v1 ", "v ");
+	EXPECT_BAD_EDIT("v1 ", "");
+	EXPECT_BAD_EDIT("v1 ", "v1=1 ");
+	EXPECT_BAD_EDIT("v1 ", "v1 v1 ");
+	EXPECT_BAD("v1");
+	EXPECT_BAD("v1 ");
+	EXPECT_BAD("x");
+}
+
+static void test_fields_missing_extra_reordered(void)
+{
+	static const char *const fields[] = {
+	    " state=live",   " uid=1000",   " pid=4242",	   " rule=7",		" kind=tap",
+	    " ifname=tap0",  " ifindex=12", " guest=10.0.0.2",	   " gateway=10.0.0.1", " uplink=3",
+	    " uplink_fwd=0", " bridge=-",   " created=1700000000 end",
+	};
+	char buf[2 * TG_LEASE_SLOT];
+
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		/* each field missing */
+		expect_bad_at(__LINE__, edit(fields[i], ""));
+		/* each field given twice */
+		snprintf(buf, sizeof(buf), "%s%s", fields[i], fields[i]);
+		expect_bad_at(__LINE__, edit(fields[i], buf));
+		/* each field's key with no value, and with no '=' at all */
+		snprintf(buf, sizeof(buf), "%.*s=", (int)strcspn(fields[i], "="), fields[i]);
+		expect_bad_at(__LINE__, edit(fields[i], buf));
+		snprintf(buf, sizeof(buf), "%.*s", (int)strcspn(fields[i], "="), fields[i]);
+		expect_bad_at(__LINE__, edit(fields[i], buf));
+		/* each pair of neighbours swapped */
+		if (i + 1 < sizeof(fields) / sizeof(fields[0])) {
+			snprintf(buf, sizeof(buf), "%s%s", fields[i], fields[i + 1]);
+			char swapped[2 * TG_LEASE_SLOT];
+
+			snprintf(swapped, sizeof(swapped), "%s%s", fields[i + 1], fields[i]);
+			expect_bad_at(__LINE__, edit(buf, swapped));
+		}
+	}
+
+	/* an unknown field at the front, middle or end */
+	EXPECT_BAD_EDIT("v1 ", "v1 x=1 ");
+	EXPECT_BAD_EDIT(" kind=tap", " kind=tap mode=0666");
+	EXPECT_BAD_EDIT(" created=1700000000 end", " created=1700000000 extra=1");
+	EXPECT_BAD_EDIT(" created=1700000000 end", " created=1700000000 created=1 end");
+	/* keys that are prefixes or extensions of the right one */
+	EXPECT_BAD_EDIT(" uplink=3", " uplink_fwd=3");
+	EXPECT_BAD_EDIT(" uplink_fwd=0", " uplink=0");
+	EXPECT_BAD_EDIT(" uid=1000", " uidx=1000");
+	EXPECT_BAD_EDIT(" uid=1000", " ui=1000");
+	EXPECT_BAD_EDIT(" uid=1000", " UID=1000");
+	/* separators other than exactly one space */
+	EXPECT_BAD_EDIT(" uid=1000", "  uid=1000");
+	EXPECT_BAD_EDIT(" uid=1000", "\tuid=1000");
+	EXPECT_BAD_EDIT("v1 ", " v1 ");
+	EXPECT_BAD_EDIT(" uid=1000", " uid = 1000");
+	EXPECT_BAD_EDIT(" uid=1000", " uid==1000");
+}
+
+static void test_bad_numbers(void)
+{
+	/* leading zeros, signs, spaces, other bases, junk */
+	EXPECT_BAD_EDIT("uid=1000", "uid=01000");
+	EXPECT_BAD_EDIT("uid=1000", "uid=00");
+	EXPECT_BAD_EDIT("uid=1000", "uid=+1000");
+	EXPECT_BAD_EDIT("uid=1000", "uid=-1000");
+	EXPECT_BAD_EDIT("uid=1000", "uid=-1");
+	EXPECT_BAD_EDIT("uid=1000", "uid=-0");
+	EXPECT_BAD_EDIT("uid=1000", "uid=0x3e8");
+	EXPECT_BAD_EDIT("uid=1000", "uid=1e3");
+	EXPECT_BAD_EDIT("uid=1000", "uid=1000x");
+	EXPECT_BAD_EDIT("uid=1000", "uid=1,000");
+	EXPECT_BAD_EDIT("uid=1000", "uid=alice");
+	/* overflow of each numeric field */
+	EXPECT_BAD_EDIT("uid=1000", "uid=4294967296");
+	EXPECT_BAD_EDIT("uid=1000", "uid=18446744073709551616");
+	EXPECT_BAD_EDIT("uid=1000", "uid=99999999999999999999999999");
+	EXPECT_BAD_EDIT("pid=4242", "pid=2147483648");
+	EXPECT_BAD_EDIT("pid=4242", "pid=0");
+	EXPECT_BAD_EDIT("pid=4242", "pid=-1");
+	EXPECT_BAD_EDIT("pid=4242", "pid=04242");
+	EXPECT_BAD_EDIT("rule=7", "rule=2147483648");
+	EXPECT_BAD_EDIT("rule=7", "rule=-1");
+	EXPECT_BAD_EDIT("rule=7", "rule=07");
+	EXPECT_BAD_EDIT("ifindex=12", "ifindex=2147483648");
+	EXPECT_BAD_EDIT("ifindex=12", "ifindex=-1");
+	EXPECT_BAD_EDIT("ifindex=12", "ifindex=012");
+	EXPECT_BAD_EDIT("ifindex=12", "ifindex=+12");
+	EXPECT_BAD_EDIT("uplink=3", "uplink=-1");
+	EXPECT_BAD_EDIT("uplink=3", "uplink=2147483648");
+	EXPECT_BAD_EDIT("uplink=3", "uplink=03");
+	EXPECT_BAD_EDIT("created=1700000000 end", "created=-1");
+	EXPECT_BAD_EDIT("created=1700000000 end", "created=01700000000 end");
+	EXPECT_BAD_EDIT("created=1700000000 end", "created=140737488355328 end");
+	EXPECT_BAD_EDIT("created=1700000000 end", "created=9223372036854775808 end");
+	EXPECT_BAD_EDIT("created=1700000000 end", "created=18446744073709551616 end");
+	EXPECT_BAD_EDIT("created=1700000000 end", "created=1700000000.5");
+
+	/* uplink_fwd is -1, 0 or 1 and nothing else */
+	EXPECT_BAD_EDIT("uplink_fwd=0", "uplink_fwd=2");
+	EXPECT_BAD_EDIT("uplink_fwd=0", "uplink_fwd=-2");
+	EXPECT_BAD_EDIT("uplink_fwd=0", "uplink_fwd=-0");
+	EXPECT_BAD_EDIT("uplink_fwd=0", "uplink_fwd=+1");
+	EXPECT_BAD_EDIT("uplink_fwd=0", "uplink_fwd=01");
+	EXPECT_BAD_EDIT("uplink_fwd=0", "uplink_fwd=-01");
+	EXPECT_BAD_EDIT("uplink_fwd=0", "uplink_fwd=-1x");
+	EXPECT_BAD_EDIT("uplink_fwd=0", "uplink_fwd=--1");
+	EXPECT_BAD_EDIT("uplink_fwd=0", "uplink_fwd=-");
+	EXPECT_BAD_EDIT("uplink_fwd=0", "uplink_fwd=4294967295");
+	EXPECT_BAD_EDIT("uplink_fwd=0", "uplink_fwd=4294967297");
+	EXPECT_BAD_EDIT("uplink_fwd=0", "uplink_fwd=18446744073709551615");
+}
+
+static void test_bad_words(void)
+{
+	EXPECT_BAD_EDIT("state=live", "state=free");
+	EXPECT_BAD_EDIT("state=live", "state=LIVE");
+	EXPECT_BAD_EDIT("state=live", "state=lives");
+	EXPECT_BAD_EDIT("state=live", "state=0");
+	EXPECT_BAD_EDIT("kind=tap", "kind=TAP");
+	EXPECT_BAD_EDIT("kind=tap", "kind=tapx");
+	EXPECT_BAD_EDIT("kind=tap", "kind=1");
+	EXPECT_BAD_EDIT("kind=tap", "kind=-");
+
+	/* interface names the helper would never have accepted */
+	EXPECT_BAD_EDIT("ifname=tap0", "ifname=abcdefghijklmnop"); /* 16 bytes */
+	EXPECT_BAD_EDIT("ifname=tap0", "ifname=-tap0");
+	EXPECT_BAD_EDIT("ifname=tap0", "ifname=.");
+	EXPECT_BAD_EDIT("ifname=tap0", "ifname=..");
+	EXPECT_BAD_EDIT("ifname=tap0", "ifname=.tap");
+	EXPECT_BAD_EDIT("ifname=tap0", "ifname=--");
+	EXPECT_BAD_EDIT("ifname=tap0", "ifname=../../etc");
+	EXPECT_BAD_EDIT("ifname=tap0", "ifname=tap/0");
+	EXPECT_BAD_EDIT("ifname=tap0", "ifname=tap:0");
+	EXPECT_BAD_EDIT("ifname=tap0", "ifname=tap%d");
+	EXPECT_BAD_EDIT("ifname=tap0", "ifname=t\xe4p");
+	EXPECT_BAD_EDIT("ifname=tap0", "ifname=tap=0");
+	EXPECT_BAD_EDIT("bridge=-", "bridge=abcdefghijklmnop");
+	EXPECT_BAD_EDIT("bridge=-", "bridge=-br0");
+	EXPECT_BAD_EDIT("bridge=-", "bridge=br/0");
+	EXPECT_BAD_EDIT("bridge=-", "bridge=..");
+
+	/* addresses */
+	EXPECT_BAD_EDIT("guest=10.0.0.2", "guest=10.0.0.256");
+	EXPECT_BAD_EDIT("guest=10.0.0.2", "guest=10.0.0");
+	EXPECT_BAD_EDIT("guest=10.0.0.2", "guest=10.0.0.2.1");
+	EXPECT_BAD_EDIT("guest=10.0.0.2", "guest=010.0.0.2");
+	EXPECT_BAD_EDIT("guest=10.0.0.2", "guest=10.0.0.02");
+	EXPECT_BAD_EDIT("guest=10.0.0.2", "guest=10.0.0.2/24");
+	EXPECT_BAD_EDIT("guest=10.0.0.2", "guest=167772162");
+	EXPECT_BAD_EDIT("guest=10.0.0.2", "guest=0xa.0.0.2");
+	EXPECT_BAD_EDIT("guest=10.0.0.2", "guest=10..0.2");
+	EXPECT_BAD_EDIT("guest=10.0.0.2", "guest=--");
+	EXPECT_BAD_EDIT("gateway=10.0.0.1", "gateway=10.0.0.-1");
+	EXPECT_BAD_EDIT("gateway=10.0.0.1", "gateway=::1");
+	EXPECT_BAD_EDIT("gateway=10.0.0.1", "gateway=none");
+}
+
+static void test_damage(void)
+{
+	char slot[TG_LEASE_SLOT];
+	struct tg_lease l;
+	size_t n = strlen(good);
+	size_t value;
+
+	/* NUL anywhere inside the record or its padding */
+	for (size_t i = 0; i < TG_LEASE_SLOT - 1; i++) {
+		slot_from_mem(good, n, slot);
+		slot[i] = '\0';
+		expect_bad_slot_at(__LINE__, slot, "NUL inside the slot");
+	}
+	/* a newline anywhere but last: two lines in one slot */
+	for (size_t i = 0; i < TG_LEASE_SLOT - 1; i++) {
+		slot_from_mem(good, n, slot);
+		slot[i] = '\n';
+		expect_bad_slot_at(__LINE__, slot, "newline inside the slot");
+	}
+	/* missing final newline, or a different last byte */
+	slot_from_mem(good, n, slot);
+	slot[TG_LEASE_SLOT - 1] = ' ';
+	expect_bad_slot_at(__LINE__, slot, "no final newline");
+	slot[TG_LEASE_SLOT - 1] = '\0';
+	expect_bad_slot_at(__LINE__, slot, "NUL instead of the final newline");
+	slot[TG_LEASE_SLOT - 1] = '\r';
+	expect_bad_slot_at(__LINE__, slot, "CR instead of the final newline");
+	slot[TG_LEASE_SLOT - 1] = 'x';
+	expect_bad_slot_at(__LINE__, slot, "x instead of the final newline");
+
+	/* trailing garbage, attached or after the padding */
+	EXPECT_BAD_EDIT("created=1700000000 end", "created=1700000000x");
+	EXPECT_BAD_EDIT("created=1700000000 end", "created=1700000000 x");
+	EXPECT_BAD_EDIT("created=1700000000 end", "created=1700000000\t");
+	EXPECT_BAD_EDIT("created=1700000000 end", "created=1700000000\r");
+	EXPECT_BAD_EDIT("created=1700000000 end", "created=1700000000\n");
+	EXPECT_BAD_EDIT("created=1700000000 end", "created=1700000000 \n");
+	for (size_t i = n; i < TG_LEASE_SLOT - 1; i++) {
+		slot_from_mem(good, n, slot);
+		slot[i] = 'x';
+		expect_bad_slot_at(__LINE__, slot, "garbage in the padding");
+	}
+	/* a whole second record in the padding */
+	slot_from_mem(good, n, slot);
+	memcpy(slot + n + 1, "v1", 2);
+	expect_bad_slot_at(__LINE__, slot, "second record in the padding");
+
+	/* the slot filled right to the end: no padding left at all */
+	memset(slot, 'x', TG_LEASE_SLOT - 1);
+	slot[TG_LEASE_SLOT - 1] = '\n';
+	expect_bad_slot_at(__LINE__, slot, "no padding");
+	memset(slot, ' ', TG_LEASE_SLOT);
+	memcpy(slot, good, n);
+	memset(slot + n, '7', TG_LEASE_SLOT - 1 - n);
+	slot[TG_LEASE_SLOT - 1] = '\n';
+	expect_bad_slot_at(__LINE__, slot, "created= digits running into the newline");
+
+	/* Torn write onto a free slot: the first k bytes of the record, then the
+	 * old spaces. Every cut that leaves a field out must be rejected, up to
+	 * and including a cut right after "created=". */
+	value = (size_t)(strstr(good, "created=") - good) + strlen("created=");
+	for (size_t k = 1; k <= value; k++) {
+		slot_from_mem(good, k, slot);
+		expect_bad_slot_at(__LINE__, slot, "torn write onto a free slot");
+	}
+	/* Torn write onto another record: the first k bytes of the new record,
+	 * then the rest of an old one whose fields are longer. */
+	{
+		static const char old[] =
+		    "v1 state=pending uid=4294967295 pid=2147483647 rule=2147483647 kind=tun "
+		    "ifname=abcdefghijklmno ifindex=2147483647 guest=255.255.255.255 "
+		    "gateway=255.255.255.254 uplink=2147483647 uplink_fwd=-1 "
+		    "bridge=ABCDEFGHIJKLMNO created=140737488355327 end";
+		char old_slot[TG_LEASE_SLOT];
+		int all_bad = 1;
+
+		struct tg_lease old_lease, new_lease;
+
+		slot_from_mem(old, strlen(old), old_slot);
+		CHECK(tg_lease_parse(old_slot, &old_lease) == 0);
+		CHECK(parse_text(good, &new_lease) == 0);
+		/* A cut may leave the old record whole (the bytes written so far
+		 * were the same) but must never make a third one. */
+		for (size_t k = 1; k < n; k++) {
+			memcpy(slot, old_slot, TG_LEASE_SLOT);
+			memcpy(slot, good, k);
+			if (tg_lease_parse(slot, &l) != -1 && !same_lease(&l, &old_lease) &&
+			    !same_lease(&l, &new_lease)) {
+				all_bad = 0;
+				fprintf(stderr, "%s:%d: torn write at %zu accepted\n", __FILE__,
+					__LINE__, k);
+			}
+		}
+		CHECK(all_bad);
+	}
+
+	/* a record written at the wrong offset: shifted by one byte */
+	slot_from_mem(good, n, slot);
+	memmove(slot + 1, slot, TG_LEASE_SLOT - 1);
+	slot[0] = '\n';
+	expect_bad_slot_at(__LINE__, slot, "record shifted by one");
+}
+
+int main(void)
+{
+	test_round_trips();
+	test_free();
+	test_edges_accepted();
+	test_version();
+	test_fields_missing_extra_reordered();
+	test_bad_numbers();
+	test_bad_words();
+	test_damage();
+	printf("test_lease: %d passed, %d failed\n", passed, failed);
+	return failed == 0 ? 0 : 1;
+}

@@ -1,0 +1,980 @@
+/* Unit tests for policy/policy.c: the grammar, every syntax error with its
+ * exact file:line message, and decisions with their reasons, against a fake
+ * host whose taken addresses and live lease counts the tests choose. */
+#include "../../policy/policy.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int passed, failed;
+
+static void check_at(int line, int ok, const char *what)
+{
+	if (ok) {
+		passed++;
+		return;
+	}
+	failed++;
+	fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, line, what);
+}
+
+static void streq_at(int line, const char *got, const char *want)
+{
+	if (strcmp(got, want) == 0) {
+		passed++;
+		return;
+	}
+	failed++;
+	fprintf(stderr, "%s:%d: got  \"%s\"\n%*s want \"%s\"\n", __FILE__, line, got,
+		(int)strlen(__FILE__) + 4, "", want);
+}
+
+#define CHECK(cond)	 check_at(__LINE__, (cond) != 0, #cond)
+#define STREQ(got, want) streq_at(__LINE__, (got), (want))
+#define IP(a, b, c, d)                                                                             \
+	((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (uint32_t)(d))
+#define EXPECT_ERR(text, want) expect_err(__LINE__, (text), sizeof(text) - 1, (want))
+
+#define FILE_NAME "policy.conf"
+
+static void expect_err(int line, const char *text, size_t len, const char *want)
+{
+	struct tg_policy p;
+	char err[512];
+
+	check_at(line, tg_policy_parse(FILE_NAME, text, len, &p, err, sizeof(err)) == -1,
+		 "parse fails");
+	streq_at(line, err, want);
+	check_at(line, p.rules == NULL && p.nrules == 0, "nothing kept after an error");
+}
+
+static int parse(const char *text, struct tg_policy *p)
+{
+	char err[512];
+	int rc = tg_policy_parse(FILE_NAME, text, strlen(text), p, err, sizeof(err));
+
+	if (rc != 0)
+		fprintf(stderr, "unexpected parse error: %s\n", err);
+	return rc;
+}
+
+/* ---- the fake host ---------------------------------------------------- */
+
+struct host {
+	uint32_t taken[64];
+	size_t ntaken;
+	struct {
+		uint32_t uid;
+		unsigned line;
+		unsigned n;
+	} live[8];
+	size_t nlive;
+	uint32_t asked[256]; /* every address addr_taken() was asked about */
+	size_t nasked;
+	uint32_t count_uid;
+	unsigned count_line;
+};
+
+static int fake_taken(void *ctx, uint32_t addr)
+{
+	struct host *h = ctx;
+
+	if (h->nasked < sizeof(h->asked) / sizeof(h->asked[0]))
+		h->asked[h->nasked++] = addr;
+	for (size_t i = 0; i < h->ntaken; i++)
+		if (h->taken[i] == addr)
+			return 1;
+	return 0;
+}
+
+static unsigned fake_count(void *ctx, uint32_t uid, unsigned rule_line)
+{
+	struct host *h = ctx;
+
+	h->count_uid = uid;
+	h->count_line = rule_line;
+	for (size_t i = 0; i < h->nlive; i++)
+		if (h->live[i].uid == uid && h->live[i].line == rule_line)
+			return h->live[i].n;
+	return 0;
+}
+
+static void take(struct host *h, uint32_t addr)
+{
+	h->taken[h->ntaken++] = addr;
+}
+
+static void set_live(struct host *h, uint32_t uid, unsigned line, unsigned n)
+{
+	h->live[h->nlive].uid = uid;
+	h->live[h->nlive].line = line;
+	h->live[h->nlive].n = n;
+	h->nlive++;
+}
+
+static int was_asked(const struct host *h, uint32_t addr)
+{
+	for (size_t i = 0; i < h->nasked; i++)
+		if (h->asked[i] == addr)
+			return 1;
+	return 0;
+}
+
+/* ---- callers ---------------------------------------------------------- */
+
+static const uint32_t alice_gids[] = {1001, 108};
+static const char *const alice_groups[] = {"alice", "kvm"};
+static const struct tg_caller alice = {1001, "alice", 2, alice_gids, alice_groups};
+
+/* alice without her kvm membership */
+static const struct tg_caller alice_alone = {1001, "alice", 1, alice_gids, alice_groups};
+
+static const uint32_t carol_gids[] = {1003, 108};
+static const char *const carol_groups[] = {"carol", "kvm"};
+static const struct tg_caller carol = {1003, "carol", 2, carol_gids, carol_groups};
+
+static const uint32_t dave_gids[] = {1004, 120};
+static const char *const dave_groups[] = {"dave", "vpn"};
+static const struct tg_caller dave = {1004, "dave", 2, dave_gids, dave_groups};
+
+static const uint32_t bob_gids[] = {1002};
+static const char *const bob_groups[] = {"bob"};
+static const struct tg_caller bob = {1002, "bob", 1, bob_gids, bob_groups};
+
+/* ---- deciding --------------------------------------------------------- */
+
+struct outcome {
+	enum tg_verdict verdict;
+	unsigned line; /* of d->rule, 0 if NULL */
+	uint32_t guest;
+	char reason[sizeof(((struct tg_decision *)0)->reason)];
+};
+
+static struct outcome run_file(const char *file, const char *text, const struct tg_caller *c,
+			       const struct tg_request *r, struct host *h)
+{
+	struct tg_policy p;
+	struct tg_hostview hv = {fake_taken, fake_count, h};
+	struct tg_decision d;
+	struct outcome o;
+	char err[512];
+
+	memset(&o, 0, sizeof(o));
+	if (tg_policy_parse(file, text, strlen(text), &p, err, sizeof(err)) != 0) {
+		fprintf(stderr, "unexpected parse error: %s\n", err);
+		failed++;
+		o.verdict = TG_REFUSED;
+		return o;
+	}
+	memset(&d, 0x5a, sizeof(d)); /* decide must set every field it reports */
+	o.verdict = tg_policy_decide(&p, c, r, &hv, &d);
+	o.line = d.rule != NULL ? d.rule->line : 0;
+	o.guest = d.guest;
+	CHECK(memchr(d.reason, '\0', sizeof(d.reason)) != NULL);
+	memcpy(o.reason, d.reason, sizeof(o.reason));
+	CHECK(strchr(o.reason, '\n') == NULL);
+	tg_policy_free(&p);
+	return o;
+}
+
+static struct outcome run(const char *text, const struct tg_caller *c, const struct tg_request *r,
+			  struct host *h)
+{
+	return run_file(FILE_NAME, text, c, r, h);
+}
+
+static const char contract[] =
+    "# tapgate policy for the tests\n"
+    "\n"
+    "permit alice  tap net 10.77.0.0/24 gateway 10.77.0.1 uplink eth0 forward max 4\n"
+    "permit :kvm   tap bridge br0 bridge br1 max 8   # bridged\n"
+    "permit :vpn   tun net 10.88.0.0/30 gateway 10.88.0.1\n";
+
+/* ---- parsing: accepted forms ------------------------------------------- */
+
+static void test_parse_contract(void)
+{
+	struct tg_policy p;
+	const struct tg_rule *r;
+
+	if (parse(contract, &p) != 0) {
+		failed++;
+		return;
+	}
+	STREQ(p.file, FILE_NAME);
+	CHECK(p.nrules == 3);
+
+	r = &p.rules[0];
+	CHECK(r->line == 3);
+	CHECK(r->who == TG_WHO_USER);
+	STREQ(r->who_name, "alice");
+	CHECK(r->kind == TG_TAP);
+	CHECK(r->routed == 1);
+	CHECK(r->net == IP(10, 77, 0, 0));
+	CHECK(r->prefix == 24);
+	CHECK(r->has_gateway == 1);
+	CHECK(r->gateway == IP(10, 77, 0, 1));
+	STREQ(r->uplink, "eth0");
+	CHECK(r->forward == 1);
+	CHECK(r->nbridges == 0);
+	CHECK(r->max == 4);
+
+	r = &p.rules[1];
+	CHECK(r->line == 4);
+	CHECK(r->who == TG_WHO_GROUP);
+	STREQ(r->who_name, "kvm");
+	CHECK(r->kind == TG_TAP);
+	CHECK(r->routed == 0);
+	CHECK(r->has_gateway == 0);
+	STREQ(r->uplink, "");
+	CHECK(r->forward == 0);
+	CHECK(r->nbridges == 2);
+	STREQ(r->bridges[0], "br0");
+	STREQ(r->bridges[1], "br1");
+	CHECK(r->max == 8);
+
+	r = &p.rules[2];
+	CHECK(r->line == 5);
+	CHECK(r->who == TG_WHO_GROUP);
+	STREQ(r->who_name, "vpn");
+	CHECK(r->kind == TG_TUN);
+	CHECK(r->routed == 1);
+	CHECK(r->net == IP(10, 88, 0, 0));
+	CHECK(r->prefix == 30);
+	CHECK(r->gateway == IP(10, 88, 0, 1));
+	CHECK(r->max == 1); /* the default */
+	tg_policy_free(&p);
+	CHECK(p.rules == NULL && p.nrules == 0);
+}
+
+static void test_parse_forms(void)
+{
+	struct tg_policy p;
+	char name32[TG_NAME_MAX + 1];
+	char text[256];
+
+	/* Empty, blank and comment-only texts permit nothing and are fine. */
+	CHECK(tg_policy_parse(FILE_NAME, "", 0, &p, NULL, 0) == 0 && p.nrules == 0);
+	tg_policy_free(&p);
+	CHECK(parse("\n\n   \n\t\n# nothing\n   # still nothing\n", &p) == 0 && p.nrules == 0);
+	tg_policy_free(&p);
+
+	/* WHO forms. */
+	CHECK(parse("permit 1001 tap bridge br0\n"
+		    "permit :kvm tap bridge br0\n"
+		    "permit :108 tap bridge br0\n"
+		    "permit 0 tap bridge br0\n"
+		    "permit 4294967294 tap bridge br0\n"
+		    "permit host$ tap bridge br0\n"
+		    "permit a.b-c_D9 tap bridge br0\n"
+		    "permit 1alice tap bridge br0\n"
+		    "permit :0 tap bridge br0\n",
+		    &p) == 0);
+	CHECK(p.nrules == 9);
+	if (p.nrules == 9) {
+		CHECK(p.rules[0].who == TG_WHO_UID && p.rules[0].who_id == 1001);
+		CHECK(p.rules[1].who == TG_WHO_GROUP);
+		STREQ(p.rules[1].who_name, "kvm");
+		CHECK(p.rules[2].who == TG_WHO_GID && p.rules[2].who_id == 108);
+		CHECK(p.rules[3].who == TG_WHO_UID && p.rules[3].who_id == 0);
+		CHECK(p.rules[4].who == TG_WHO_UID && p.rules[4].who_id == 4294967294u);
+		CHECK(p.rules[5].who == TG_WHO_USER);
+		STREQ(p.rules[5].who_name, "host$");
+		STREQ(p.rules[6].who_name, "a.b-c_D9");
+		CHECK(p.rules[7].who == TG_WHO_USER);
+		STREQ(p.rules[7].who_name, "1alice");
+		CHECK(p.rules[8].who == TG_WHO_GID && p.rules[8].who_id == 0);
+	}
+	tg_policy_free(&p);
+
+	/* A name of exactly 32 bytes, with and without the '$'. */
+	memset(name32, 'n', TG_NAME_MAX);
+	name32[TG_NAME_MAX] = '\0';
+	snprintf(text, sizeof(text), "permit %s tap bridge br0\n", name32);
+	CHECK(parse(text, &p) == 0 && p.nrules == 1);
+	if (p.nrules == 1)
+		STREQ(p.rules[0].who_name, name32);
+	tg_policy_free(&p);
+	name32[TG_NAME_MAX - 1] = '$';
+	snprintf(text, sizeof(text), "permit :%s tap bridge br0\n", name32);
+	CHECK(parse(text, &p) == 0 && p.nrules == 1);
+	tg_policy_free(&p);
+
+	/* Tabs, runs of blanks, options in any order, a comment glued to a
+	 * word, no final newline. */
+	CHECK(parse("\t permit\talice \t tap\tmax 2 gateway 10.0.0.1 net 10.0.0.0/24# why\n"
+		    "permit bob tun net 10.1.0.0/16 gateway 10.1.255.254 uplink eth1 forward",
+		    &p) == 0);
+	CHECK(p.nrules == 2);
+	if (p.nrules == 2) {
+		CHECK(p.rules[0].line == 1 && p.rules[0].max == 2);
+		CHECK(p.rules[0].net == IP(10, 0, 0, 0) && p.rules[0].prefix == 24);
+		CHECK(p.rules[0].gateway == IP(10, 0, 0, 1));
+		/* uplink on a routed tun rule is allowed: proxy ARP works for it too */
+		CHECK(p.rules[1].line == 2 && p.rules[1].kind == TG_TUN);
+		STREQ(p.rules[1].uplink, "eth1");
+		CHECK(p.rules[1].forward == 1);
+	}
+	tg_policy_free(&p);
+
+	/* The edges of max, /30, and eight bridges. */
+	CHECK(parse("permit a tap bridge b1 bridge b2 bridge b3 bridge b4 bridge b5 bridge b6 "
+		    "bridge b7 bridge b8 max 99\n"
+		    "permit a tap net 10.9.0.4/30 gateway 10.9.0.6 max 1\n",
+		    &p) == 0);
+	CHECK(p.nrules == 2);
+	if (p.nrules == 2) {
+		CHECK(p.rules[0].nbridges == 8 && p.rules[0].max == 99);
+		STREQ(p.rules[0].bridges[7], "b8");
+		CHECK(p.rules[1].prefix == 30 && p.rules[1].max == 1);
+	}
+	tg_policy_free(&p);
+}
+
+static void test_parse_limits(void)
+{
+	struct tg_policy p;
+	char err[512];
+	size_t n = 0;
+	/* Room for 1025 rules; a byte more than the largest allowed text. */
+	size_t size = TG_POLICY_MAX_BYTES + 1;
+	char *big = malloc(size);
+
+	if (big == NULL) {
+		failed++;
+		return;
+	}
+
+	/* A line of exactly 1024 bytes passes; 1025 does not. */
+	memset(big, ' ', 1024);
+	memcpy(big, "permit a tap bridge br0 #", 25);
+	memset(big + 25, 'x', 1024 - 25);
+	big[1024] = '\n';
+	CHECK(tg_policy_parse(FILE_NAME, big, 1025, &p, err, sizeof(err)) == 0 && p.nrules == 1);
+	tg_policy_free(&p);
+	memmove(big + 1, big, 1025);
+	big[0] = '\n';
+	big[1025] = 'x';
+	expect_err(__LINE__, big, 1026,
+		   "policy.conf:2: line is 1025 bytes long; at most 1024 are allowed");
+
+	/* 1024 rules pass, the 1025th is refused on its own line. */
+	for (int i = 0; i < TG_POLICY_MAX_RULES; i++) {
+		memcpy(big + n, "permit a tap bridge br0\n", 24);
+		n += 24;
+	}
+	CHECK(tg_policy_parse(FILE_NAME, big, n, &p, err, sizeof(err)) == 0);
+	CHECK(p.nrules == TG_POLICY_MAX_RULES);
+	CHECK(p.nrules > 0 && p.rules[p.nrules - 1].line == TG_POLICY_MAX_RULES);
+	tg_policy_free(&p);
+	memcpy(big + n, "# a comment is not a rule\npermit a tap bridge br0\n", 50);
+	expect_err(__LINE__, big, n + 50,
+		   "policy.conf:1026: more than 1024 rules; merge rules or use groups");
+
+	/* The largest text allowed parses; one byte more is refused whole. */
+	memset(big, '\n', size);
+	CHECK(tg_policy_parse(FILE_NAME, big, size - 1, &p, err, sizeof(err)) == 0);
+	CHECK(p.nrules == 0);
+	tg_policy_free(&p);
+	expect_err(__LINE__, big, size,
+		   "policy.conf: policy is 1048577 bytes; at most 1048576 are allowed");
+	free(big);
+
+	/* A too-small error buffer is cut, never overrun. */
+	CHECK(tg_policy_parse(FILE_NAME, "permit", 6, &p, err, 8) == -1);
+	STREQ(err, "policy.");
+	CHECK(tg_policy_parse(FILE_NAME, "permit", 6, &p, NULL, 0) == -1);
+}
+
+/* ---- parsing: every error, with file:line ------------------------------ */
+
+static void test_parse_errors(void)
+{
+	char longword[200];
+	char text[300];
+
+	/* words and structure */
+	EXPECT_ERR("deny alice tap bridge br0\n",
+		   "policy.conf:1: unknown word 'deny'; a rule is `permit WHO KIND [OPTION ...]`");
+	EXPECT_ERR(
+	    "# header\n\nPermit alice tap bridge br0\n",
+	    "policy.conf:3: unknown word 'Permit'; a rule is `permit WHO KIND [OPTION ...]`");
+	EXPECT_ERR("permit\n", "policy.conf:1: missing WHO after 'permit'; expected a user name, "
+			       "a uid, :group or :gid");
+	EXPECT_ERR("permit # alice tap\n", "policy.conf:1: missing WHO after 'permit'; expected a "
+					   "user name, a uid, :group or :gid");
+	EXPECT_ERR("permit alice\n",
+		   "policy.conf:1: missing KIND after 'alice'; expected tap or tun");
+	EXPECT_ERR("permit alice tapp bridge br0\n",
+		   "policy.conf:1: unknown kind 'tapp'; expected tap or tun");
+	EXPECT_ERR("permit alice TAP bridge br0\n",
+		   "policy.conf:1: unknown kind 'TAP'; expected tap or tun");
+	EXPECT_ERR("permit alice bridge br0\n",
+		   "policy.conf:1: unknown kind 'bridge'; expected tap or tun");
+
+	/* WHO */
+#define BAD_WHO(w)                                                                                 \
+	"policy.conf:1: malformed WHO '" w                                                         \
+	"'; expected a user name, a uid, :group or :gid (names: "                                  \
+	"1-32 of A-Z a-z 0-9 _ . -, not starting with '-')"
+	EXPECT_ERR("permit -alice tap bridge br0\n", BAD_WHO("-alice"));
+	EXPECT_ERR("permit : tap bridge br0\n", BAD_WHO(":"));
+	EXPECT_ERR("permit ::kvm tap bridge br0\n", BAD_WHO("::kvm"));
+	EXPECT_ERR("permit :-kvm tap bridge br0\n", BAD_WHO(":-kvm"));
+	EXPECT_ERR("permit al/ice tap bridge br0\n", BAD_WHO("al/ice"));
+	EXPECT_ERR("permit al$ice tap bridge br0\n", BAD_WHO("al$ice"));
+	EXPECT_ERR("permit $ tap bridge br0\n", BAD_WHO("$"));
+	EXPECT_ERR("permit alice: tap bridge br0\n", BAD_WHO("alice:"));
+	EXPECT_ERR("permit +1001 tap bridge br0\n", BAD_WHO("+1001"));
+	EXPECT_ERR("permit nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn tap bridge br0\n",
+		   BAD_WHO("nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn"));
+	EXPECT_ERR("permit nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn$ tap bridge br0\n",
+		   BAD_WHO("nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn$"));
+#undef BAD_WHO
+	EXPECT_ERR("permit 01001 tap bridge br0\n",
+		   "policy.conf:1: malformed uid '01001'; expected a number below 4294967295 "
+		   "without leading zeros");
+	EXPECT_ERR("permit 4294967295 tap bridge br0\n",
+		   "policy.conf:1: malformed uid '4294967295'; expected a number below 4294967295 "
+		   "without leading zeros");
+	EXPECT_ERR("permit :0108 tap bridge br0\n",
+		   "policy.conf:1: malformed gid ':0108'; expected a number below 4294967295 "
+		   "without leading zeros");
+	EXPECT_ERR("permit :99999999999999999999999 tap bridge br0\n",
+		   "policy.conf:1: malformed gid ':99999999999999999999999'; expected a number "
+		   "below 4294967295 without leading zeros");
+
+	/* unknown, repeated and valueless options */
+	EXPECT_ERR("permit alice tap net 10.77.0.0/24 gateway 10.77.0.1 foo\n",
+		   "policy.conf:1: unknown option 'foo'; expected net, gateway, uplink, forward, "
+		   "bridge or max");
+	EXPECT_ERR("permit alice tap bridge br0 Bridge br1\n",
+		   "policy.conf:1: unknown option 'Bridge'; expected net, gateway, uplink, "
+		   "forward, bridge or max");
+	EXPECT_ERR("\n# routed\npermit alice tap net 10.77.0.0/24 gateway 10.77.0.1 net "
+		   "10.66.0.0/24\n",
+		   "policy.conf:3: option 'net' given twice; each option but bridge may appear "
+		   "once");
+	EXPECT_ERR("permit alice tap net 10.77.0.0/24 gateway 10.77.0.1 gateway 10.77.0.1\n",
+		   "policy.conf:1: option 'gateway' given twice; each option but bridge may "
+		   "appear once");
+	EXPECT_ERR("permit alice tap net 10.77.0.0/24 gateway 10.77.0.1 uplink a uplink b\n",
+		   "policy.conf:1: option 'uplink' given twice; each option but bridge may appear "
+		   "once");
+	EXPECT_ERR("permit alice tap net 10.77.0.0/24 gateway 10.77.0.1 forward forward\n",
+		   "policy.conf:1: option 'forward' given twice; each option but bridge may "
+		   "appear once");
+	EXPECT_ERR("permit alice tap bridge br0 max 2 max 3\n",
+		   "policy.conf:1: option 'max' given twice; each option but bridge may appear "
+		   "once");
+	EXPECT_ERR("permit alice tap bridge\n",
+		   "policy.conf:1: option 'bridge' needs a value: `bridge NAME`");
+	EXPECT_ERR("permit alice tap net # 10.77.0.0/24\n",
+		   "policy.conf:1: option 'net' needs a value: `net CIDR`");
+	EXPECT_ERR("permit alice tap net 10.77.0.0/24 gateway\n",
+		   "policy.conf:1: option 'gateway' needs a value: `gateway ADDR`");
+	EXPECT_ERR("permit alice tap net 10.77.0.0/24 gateway 10.77.0.1 uplink\n",
+		   "policy.conf:1: option 'uplink' needs a value: `uplink IFACE`");
+	EXPECT_ERR("permit alice tap bridge br0 max\t\n",
+		   "policy.conf:1: option 'max' needs a value: `max N`");
+
+	/* malformed values */
+	EXPECT_ERR("permit alice tap net 10.77.0/24 gateway 10.77.0.1\n",
+		   "policy.conf:1: malformed net '10.77.0/24'; expected a.b.c.d/N with the host "
+		   "bits zero, e.g. 10.77.0.0/24");
+	EXPECT_ERR("permit alice tap net /24 gateway 10.77.0.1\n",
+		   "policy.conf:1: malformed net '/24'; expected a.b.c.d/N with the host bits "
+		   "zero, e.g. 10.77.0.0/24");
+	EXPECT_ERR("permit alice tap net 10.77.0.0/33 gateway 10.77.0.1\n",
+		   "policy.conf:1: malformed net '10.77.0.0/33'; expected a.b.c.d/N with the host "
+		   "bits zero, e.g. 10.77.0.0/24");
+	EXPECT_ERR("permit alice tap net 10.77.0.0 gateway 10.77.0.1\n",
+		   "policy.conf:1: malformed net '10.77.0.0'; expected a.b.c.d/N with the host "
+		   "bits zero, e.g. 10.77.0.0/24");
+	EXPECT_ERR("permit alice tap net 10.77.0.1/24 gateway 10.77.0.1\n",
+		   "policy.conf:1: net 10.77.0.1/24 has host bits set; did you mean 10.77.0.0/24?");
+	EXPECT_ERR("permit alice tap net 10.77.200.9/17 gateway 10.77.0.1\n",
+		   "policy.conf:1: net 10.77.200.9/17 has host bits set; did you mean "
+		   "10.77.128.0/17?");
+	EXPECT_ERR("permit alice tap net 10.77.0.0/24 gateway 10.77.0.256\n",
+		   "policy.conf:1: malformed gateway '10.77.0.256'; expected an IPv4 address "
+		   "a.b.c.d, e.g. 10.77.0.1");
+	EXPECT_ERR("permit alice tap net 10.77.0.0/24 gateway 010.77.0.1\n",
+		   "policy.conf:1: malformed gateway '010.77.0.1'; expected an IPv4 address "
+		   "a.b.c.d, e.g. 10.77.0.1");
+	EXPECT_ERR("permit alice tap net 10.77.0.0/24 gateway 10.77.0.1 uplink eth0/1\n",
+		   "policy.conf:1: malformed uplink 'eth0/1'; expected an interface name of 1-15 "
+		   "of A-Z a-z 0-9 _ . - (not starting with '-' or '.')");
+	EXPECT_ERR("permit alice tap net 10.77.0.0/24 gateway 10.77.0.1 uplink 1234567890123456\n",
+		   "policy.conf:1: malformed uplink '1234567890123456'; expected an interface "
+		   "name of 1-15 of A-Z a-z 0-9 _ . - (not starting with '-' or '.')");
+	EXPECT_ERR("permit alice tap bridge -br\n",
+		   "policy.conf:1: malformed bridge '-br'; expected an interface name of 1-15 of "
+		   "A-Z a-z 0-9 _ . - (not starting with '-' or '.')");
+	EXPECT_ERR("permit alice tap bridge ..\n",
+		   "policy.conf:1: malformed bridge '..'; expected an interface name of 1-15 of "
+		   "A-Z a-z 0-9 _ . - (not starting with '-' or '.')");
+	EXPECT_ERR("permit alice tap bridge br0 bridge br1 bridge br0\n",
+		   "policy.conf:1: bridge br0 is listed twice");
+	EXPECT_ERR("permit a tap bridge b1 bridge b2 bridge b3 bridge b4 bridge b5 bridge b6 "
+		   "bridge b7 bridge b8 bridge b9\n",
+		   "policy.conf:1: more than 8 bridges; a rule may list at most 8");
+	EXPECT_ERR("permit alice tap bridge br0 max 0\n",
+		   "policy.conf:1: malformed max '0'; expected a number from 1 to 99");
+	EXPECT_ERR("permit alice tap bridge br0 max 100\n",
+		   "policy.conf:1: malformed max '100'; expected a number from 1 to 99");
+	EXPECT_ERR("permit alice tap bridge br0 max 04\n",
+		   "policy.conf:1: malformed max '04'; expected a number from 1 to 99");
+	EXPECT_ERR("permit alice tap bridge br0 max -1\n",
+		   "policy.conf:1: malformed max '-1'; expected a number from 1 to 99");
+	EXPECT_ERR("permit alice tap bridge br0 max +4\n",
+		   "policy.conf:1: malformed max '+4'; expected a number from 1 to 99");
+	EXPECT_ERR("permit alice tap bridge br0 max four\n",
+		   "policy.conf:1: malformed max 'four'; expected a number from 1 to 99");
+
+	/* how options fit together */
+	EXPECT_ERR("permit alice tap bridge br0 gateway 10.0.0.1\n",
+		   "policy.conf:1: option 'gateway' needs `net CIDR`: it only applies to routed "
+		   "rules");
+	EXPECT_ERR("permit alice tap gateway 10.0.0.1\n",
+		   "policy.conf:1: option 'gateway' needs `net CIDR`: it only applies to routed "
+		   "rules");
+	EXPECT_ERR("permit alice tap bridge br0 uplink eth0\n",
+		   "policy.conf:1: option 'uplink' needs `net CIDR`: it only applies to routed "
+		   "rules");
+	EXPECT_ERR("permit alice tap forward bridge br0\n",
+		   "policy.conf:1: option 'forward' needs `net CIDR`: it only applies to routed "
+		   "rules");
+	EXPECT_ERR("permit alice tap net 10.77.0.0/24 gateway 10.77.0.1 bridge br0\n",
+		   "policy.conf:1: a rule is routed (net) or bridged (bridge), not both; write "
+		   "two rules");
+	EXPECT_ERR("permit alice tun bridge br0\n",
+		   "policy.conf:1: bridge needs Ethernet frames: a tun rule cannot have one; use "
+		   "tap");
+	EXPECT_ERR("permit alice tun net 10.77.0.0/24 gateway 10.77.0.1 bridge br0\n",
+		   "policy.conf:1: bridge needs Ethernet frames: a tun rule cannot have one; use "
+		   "tap");
+	EXPECT_ERR("permit alice tap\n",
+		   "policy.conf:1: rule needs `net CIDR` (routed) or `bridge NAME` (bridged)");
+	EXPECT_ERR("permit alice tun max 2 # nothing else\n",
+		   "policy.conf:1: rule needs `net CIDR` (routed) or `bridge NAME` (bridged)");
+	EXPECT_ERR("permit alice tap net 10.77.0.0/24 forward\n",
+		   "policy.conf:1: routed rule needs `gateway ADDR`");
+	EXPECT_ERR("permit alice tap net 10.77.0.0/24 gateway 10.78.0.1\n",
+		   "policy.conf:1: gateway 10.78.0.1 is outside net 10.77.0.0/24");
+	EXPECT_ERR("permit alice tap net 10.77.0.0/24 gateway 10.77.0.0\n",
+		   "policy.conf:1: gateway 10.77.0.0 is the network address of 10.77.0.0/24; use "
+		   "a host address such as 10.77.0.1");
+	EXPECT_ERR("permit alice tap net 10.77.0.0/24 gateway 10.77.0.255\n",
+		   "policy.conf:1: gateway 10.77.0.255 is the broadcast address of 10.77.0.0/24; "
+		   "use a host address such as 10.77.0.1");
+	EXPECT_ERR("permit alice tap net 10.77.0.0/31 gateway 10.77.0.1\n",
+		   "policy.conf:1: net 10.77.0.0/31 is too small: a routed net needs a network, "
+		   "gateway, guest and broadcast address; use a prefix of /30 or shorter");
+	EXPECT_ERR("permit alice tun net 10.77.0.1/32 gateway 10.77.0.1\n",
+		   "policy.conf:1: net 10.77.0.1/32 is too small: a routed net needs a network, "
+		   "gateway, guest and broadcast address; use a prefix of /30 or shorter");
+
+	/* bytes */
+	EXPECT_ERR("permit alice tap\0 bridge br0\n",
+		   "policy.conf:1: NUL byte in column 17; the policy is plain text");
+	EXPECT_ERR("# ok\npermit alic\xc3\xa9 tap bridge br0\n",
+		   "policy.conf:2: byte 0xc3 in column 12; the policy is printable ASCII, spaces "
+		   "and tabs");
+	EXPECT_ERR("permit alice tap bridge br0\n# caf\xc3\xa9\n",
+		   "policy.conf:2: byte 0xc3 in column 6; the policy is printable ASCII, spaces "
+		   "and tabs");
+	EXPECT_ERR("permit alice tap bridge br0 \x01\n",
+		   "policy.conf:1: byte 0x01 in column 29; the policy is printable ASCII, spaces "
+		   "and tabs");
+	EXPECT_ERR("permit alice tap bridge br0\x7f\n",
+		   "policy.conf:1: byte 0x7f in column 28; the policy is printable ASCII, spaces "
+		   "and tabs");
+	EXPECT_ERR("permit alice\vtap bridge br0\n",
+		   "policy.conf:1: byte 0x0b in column 13; the policy is printable ASCII, spaces "
+		   "and tabs");
+	EXPECT_ERR("permit alice tap bridge br0\r\n",
+		   "policy.conf:1: carriage return in column 28; save the file with Unix (LF) line "
+		   "endings");
+
+	/* An error after good rules still refuses the whole file. */
+	EXPECT_ERR("permit alice tap bridge br0\npermit bob tap bridge br0\n\npermit carol tap "
+		   "bridge br0 frobnicate\n",
+		   "policy.conf:4: unknown option 'frobnicate'; expected net, gateway, uplink, "
+		   "forward, bridge or max");
+
+	/* Long words are shown cut, so the message keeps its advice. */
+	memset(longword, 'w', sizeof(longword) - 1);
+	longword[sizeof(longword) - 1] = '\0';
+	snprintf(text, sizeof(text), "permit alice tap bridge br0 %s\n", longword);
+	expect_err(__LINE__, text, strlen(text),
+		   "policy.conf:1: unknown option 'wwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwww...'; "
+		   "expected net, gateway, uplink, forward, bridge or max");
+}
+
+/* ---- deciding --------------------------------------------------------- */
+
+static void test_decide_routed(void)
+{
+	struct tg_request rq = {.kind = TG_TAP};
+	struct host h;
+	struct outcome o;
+
+	/* Automatic address: the network and the gateway are skipped. */
+	memset(&h, 0, sizeof(h));
+	o = run(contract, &alice, &rq, &h);
+	CHECK(o.verdict == TG_GRANTED);
+	CHECK(o.line == 3);
+	CHECK(o.guest == IP(10, 77, 0, 2));
+	STREQ(o.reason, "");
+	CHECK(h.count_uid == 1001 && h.count_line == 3);
+	CHECK(!was_asked(&h, IP(10, 77, 0, 0)) && !was_asked(&h, IP(10, 77, 0, 1)));
+
+	/* Taken addresses are skipped, in ascending order. */
+	memset(&h, 0, sizeof(h));
+	take(&h, IP(10, 77, 0, 2));
+	take(&h, IP(10, 77, 0, 3));
+	take(&h, IP(10, 77, 0, 5));
+	o = run(contract, &alice, &rq, &h);
+	CHECK(o.verdict == TG_GRANTED && o.guest == IP(10, 77, 0, 4));
+
+	/* Caller's own address. */
+	memset(&h, 0, sizeof(h));
+	rq.has_ip = 1;
+	rq.ip = IP(10, 77, 0, 9);
+	o = run(contract, &alice, &rq, &h);
+	CHECK(o.verdict == TG_GRANTED && o.line == 3 && o.guest == IP(10, 77, 0, 9));
+
+	rq.ip = IP(10, 77, 0, 1);
+	o = run(contract, &alice, &rq, &h);
+	CHECK(o.verdict == TG_REFUSED && o.line == 3 && o.guest == 0);
+	STREQ(o.reason, "10.77.0.1 is the gateway of policy.conf:3; choose another address");
+
+	rq.ip = IP(10, 77, 0, 0);
+	o = run(contract, &alice, &rq, &h);
+	CHECK(o.verdict == TG_REFUSED && o.line == 3);
+	STREQ(o.reason, "10.77.0.0 is the network address of 10.77.0.0/24 (policy.conf:3); "
+			"choose another address");
+
+	rq.ip = IP(10, 77, 0, 255);
+	o = run(contract, &alice, &rq, &h);
+	CHECK(o.verdict == TG_REFUSED && o.line == 3);
+	STREQ(o.reason, "10.77.0.255 is the broadcast address of 10.77.0.0/24 (policy.conf:3); "
+			"choose another address");
+
+	rq.ip = IP(10, 99, 0, 2);
+	o = run(contract, &alice, &rq, &h);
+	CHECK(o.verdict == TG_REFUSED && o.line == 3);
+	STREQ(o.reason, "10.99.0.2 is outside 10.77.0.0/24 allowed by policy.conf:3; choose an "
+			"address inside it");
+
+	rq.ip = IP(10, 77, 0, 5);
+	take(&h, IP(10, 77, 0, 5));
+	o = run(contract, &alice, &rq, &h);
+	CHECK(o.verdict == TG_REFUSED && o.line == 3);
+	STREQ(o.reason, "10.77.0.5 is already in use on this host; choose another address");
+
+	/* max against the live count of this user under this line */
+	memset(&h, 0, sizeof(h));
+	rq.has_ip = 0;
+	set_live(&h, 1001, 3, 3);
+	o = run(contract, &alice, &rq, &h);
+	CHECK(o.verdict == TG_GRANTED && o.line == 3);
+	h.live[0].n = 4;
+	o = run(contract, &alice, &rq, &h);
+	CHECK(o.verdict == TG_REFUSED && o.line == 3 && o.guest == 0);
+	STREQ(o.reason, "user alice already has 4 devices under policy.conf:3 (max 4); close one "
+			"or run 'tapgate gc'");
+	/* another user's or another line's leases do not count */
+	memset(&h, 0, sizeof(h));
+	set_live(&h, 1002, 3, 9);
+	set_live(&h, 1001, 4, 9);
+	o = run(contract, &alice, &rq, &h);
+	CHECK(o.verdict == TG_GRANTED);
+
+	/* uml_net names the gateway it expects */
+	memset(&h, 0, sizeof(h));
+	rq.has_gateway = 1;
+	rq.gateway = IP(10, 77, 0, 1);
+	o = run(contract, &alice, &rq, &h);
+	CHECK(o.verdict == TG_GRANTED && o.guest == IP(10, 77, 0, 2));
+	rq.gateway = IP(10, 77, 0, 9);
+	o = run(contract, &alice, &rq, &h);
+	CHECK(o.verdict == TG_REFUSED && o.line == 3);
+	STREQ(o.reason, "gateway 10.77.0.9 does not match policy.conf:3, whose gateway is "
+			"10.77.0.1; use 10.77.0.1");
+}
+
+static void test_decide_picking(void)
+{
+	static const char small[] = "permit alice tap net 10.66.0.0/29 gateway 10.66.0.2\n";
+	struct tg_request rq = {.kind = TG_TAP};
+	struct tg_request tun = {.kind = TG_TUN};
+	struct host h;
+	struct outcome o;
+
+	/* The gateway need not be the first address. */
+	memset(&h, 0, sizeof(h));
+	o = run(small, &alice, &rq, &h);
+	CHECK(o.verdict == TG_GRANTED && o.guest == IP(10, 66, 0, 1));
+	take(&h, IP(10, 66, 0, 1));
+	o = run(small, &alice, &rq, &h);
+	CHECK(o.verdict == TG_GRANTED && o.guest == IP(10, 66, 0, 3));
+
+	/* Exhaustion: broadcast, network and gateway are never offered nor
+	 * even looked up. */
+	memset(&h, 0, sizeof(h));
+	take(&h, IP(10, 66, 0, 1));
+	for (int i = 3; i <= 6; i++)
+		take(&h, IP(10, 66, 0, i));
+	o = run(small, &alice, &rq, &h);
+	CHECK(o.verdict == TG_REFUSED && o.line == 1 && o.guest == 0);
+	STREQ(o.reason, "no free address in 10.66.0.0/29 (policy.conf:1); run 'tapgate gc' or ask "
+			"for a larger net");
+	CHECK(h.nasked == 5);
+	CHECK(!was_asked(&h, IP(10, 66, 0, 0)));
+	CHECK(!was_asked(&h, IP(10, 66, 0, 2)));
+	CHECK(!was_asked(&h, IP(10, 66, 0, 7)));
+
+	/* A /30 holds exactly one guest. */
+	memset(&h, 0, sizeof(h));
+	o = run(contract, &dave, &tun, &h);
+	CHECK(o.verdict == TG_GRANTED && o.line == 5 && o.guest == IP(10, 88, 0, 2));
+	take(&h, IP(10, 88, 0, 2));
+	o = run(contract, &dave, &tun, &h);
+	CHECK(o.verdict == TG_REFUSED && o.line == 5);
+	STREQ(o.reason, "no free address in 10.88.0.0/30 (policy.conf:5); run 'tapgate gc' or ask "
+			"for a larger net");
+
+	/* At the limit, the limit is what is reported, not the full net. */
+	set_live(&h, 1004, 5, 1);
+	o = run(contract, &dave, &tun, &h);
+	CHECK(o.verdict == TG_REFUSED && o.line == 5);
+	STREQ(o.reason, "user dave already has 1 device under policy.conf:5 (max 1); close one or "
+			"run 'tapgate gc'");
+}
+
+static void test_decide_bridged(void)
+{
+	struct tg_request rq = {.kind = TG_TAP, .bridge = "br1"};
+	struct host h;
+	struct outcome o;
+	char longname[300];
+
+	memset(&h, 0, sizeof(h));
+	o = run(contract, &alice, &rq, &h);
+	CHECK(o.verdict == TG_GRANTED && o.line == 4 && o.guest == 0);
+	STREQ(o.reason, "");
+	CHECK(h.count_uid == 1001 && h.count_line == 4);
+	CHECK(h.nasked == 0);
+
+	rq.bridge = "br9";
+	o = run(contract, &alice, &rq, &h);
+	CHECK(o.verdict == TG_REFUSED && o.line == 4);
+	STREQ(o.reason, "bridge br9 is not allowed for alice (policy.conf:4 allows br0, br1)");
+
+	rq.bridge = "br0";
+	set_live(&h, 1001, 4, 8);
+	o = run(contract, &alice, &rq, &h);
+	CHECK(o.verdict == TG_REFUSED && o.line == 4);
+	STREQ(o.reason, "user alice already has 8 devices under policy.conf:4 (max 8); close one "
+			"or run 'tapgate gc'");
+
+	/* Hostile bridge names come out as one printable line. */
+	memset(&h, 0, sizeof(h));
+	rq.bridge = "br\n\x1b[31mX\xff\x7f";
+	o = run(contract, &alice, &rq, &h);
+	CHECK(o.verdict == TG_REFUSED);
+	STREQ(o.reason, "bridge br??[31mX?? is not allowed for alice (policy.conf:4 allows br0, "
+			"br1)");
+	/* Up to 18 bytes are shown whole, longer names are cut. */
+	memset(longname, 'b', sizeof(longname) - 1);
+	longname[18] = '\0';
+	rq.bridge = longname;
+	o = run(contract, &alice, &rq, &h);
+	STREQ(o.reason, "bridge bbbbbbbbbbbbbbbbbb is not allowed for alice (policy.conf:4 allows "
+			"br0, br1)");
+	longname[18] = 'b';
+	longname[19] = '\0';
+	o = run(contract, &alice, &rq, &h);
+	STREQ(o.reason, "bridge bbbbbbbbbbbbbbb... is not allowed for alice (policy.conf:4 allows "
+			"br0, br1)");
+	longname[sizeof(longname) - 1] = '\0';
+	o = run(contract, &alice, &rq, &h);
+	CHECK(o.verdict == TG_REFUSED);
+	STREQ(o.reason, "bridge bbbbbbbbbbbbbbb... is not allowed for alice (policy.conf:4 allows "
+			"br0, br1)");
+}
+
+static void test_decide_nomatch(void)
+{
+	struct tg_request tap = {.kind = TG_TAP};
+	struct tg_request tun = {.kind = TG_TUN};
+	struct tg_request bridged = {.kind = TG_TAP, .bridge = "br0"};
+	const struct tg_caller nameless = {1003, NULL, 1, carol_gids, carol_groups};
+	const struct tg_caller hostile = {1001, "al\nice", 1, alice_gids, alice_groups};
+	const struct tg_caller longuser = {1001, "uuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuu", 1,
+					   alice_gids, alice_groups};
+	struct host h;
+	struct outcome o;
+
+	memset(&h, 0, sizeof(h));
+	o = run(contract, &alice, &tun, &h);
+	CHECK(o.verdict == TG_REFUSED && o.line == 0 && o.guest == 0);
+	STREQ(o.reason, "no rule in policy.conf permits alice to have a tun device");
+
+	o = run(contract, &bob, &tap, &h);
+	CHECK(o.verdict == TG_REFUSED && o.line == 0);
+	STREQ(o.reason, "no rule in policy.conf permits user bob (uid 1002)");
+
+	o = run(contract, &hostile, &tap, &h);
+	CHECK(o.verdict == TG_REFUSED && o.line == 0);
+	STREQ(o.reason, "no rule in policy.conf permits user al?ice (uid 1001)");
+
+	o = run(contract, &longuser, &tap, &h);
+	CHECK(o.verdict == TG_REFUSED && o.line == 0);
+	STREQ(o.reason, "no rule in policy.conf permits user "
+			"uuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuu... (uid 1001)");
+
+	o = run("permit :carol tap bridge br0\n", &nameless, &tun, &h);
+	CHECK(o.verdict == TG_REFUSED && o.line == 0);
+	STREQ(o.reason, "no rule in policy.conf permits uid 1003 to have a tun device");
+
+	o = run("", &nameless, &tap, &h);
+	CHECK(o.verdict == TG_REFUSED && o.line == 0);
+	STREQ(o.reason, "no rule in policy.conf permits uid 1003");
+
+	o = run("# nothing is allowed\n", &alice, &tap, &h);
+	CHECK(o.verdict == TG_REFUSED && o.line == 0);
+	STREQ(o.reason, "no rule in policy.conf permits user alice (uid 1001)");
+
+	/* The right kind under the wrong mode. */
+	o = run(contract, &alice_alone, &bridged, &h);
+	CHECK(o.verdict == TG_REFUSED && o.line == 0);
+	STREQ(o.reason, "no rule permits alice a bridged tap device (policy.conf:3 allows routed "
+			"ones: ask without a bridge)");
+	o = run(contract, &carol, &tap, &h);
+	CHECK(o.verdict == TG_REFUSED && o.line == 0);
+	STREQ(o.reason, "no rule permits carol a routed tap device (policy.conf:4 allows bridged "
+			"ones: ask for bridge br0)");
+}
+
+static void test_decide_who(void)
+{
+	static const char *const unnamed[] = {NULL, NULL};
+	const struct tg_caller gids_only = {1001, "alice", 2, alice_gids, NULL};
+	const struct tg_caller null_names = {1001, "alice", 2, alice_gids, unnamed};
+	const struct tg_caller nameless = {1001, NULL, 2, alice_gids, alice_groups};
+	struct tg_request rq = {.kind = TG_TAP, .bridge = "br0"};
+	struct host h;
+	struct outcome o;
+
+	memset(&h, 0, sizeof(h));
+	o = run("permit :108 tap bridge br0\n", &gids_only, &rq, &h);
+	CHECK(o.verdict == TG_GRANTED && o.line == 1);
+	o = run("permit :109 tap bridge br0\n", &alice, &rq, &h);
+	CHECK(o.verdict == TG_REFUSED);
+	/* the primary group counts too */
+	o = run("permit :1001 tap bridge br0\n", &alice, &rq, &h);
+	CHECK(o.verdict == TG_GRANTED);
+	o = run("permit :alice tap bridge br0\n", &alice, &rq, &h);
+	CHECK(o.verdict == TG_GRANTED);
+	o = run("permit :kvm tap bridge br0\n", &alice, &rq, &h);
+	CHECK(o.verdict == TG_GRANTED);
+	o = run("permit :kvm tap bridge br0\n", &alice_alone, &rq, &h);
+	CHECK(o.verdict == TG_REFUSED);
+	o = run("permit :kvm tap bridge br0\n", &gids_only, &rq, &h);
+	CHECK(o.verdict == TG_REFUSED);
+	o = run("permit :kvm tap bridge br0\n", &null_names, &rq, &h);
+	CHECK(o.verdict == TG_REFUSED);
+	/* a group name never matches a user name and vice versa */
+	o = run("permit kvm tap bridge br0\n", &alice, &rq, &h);
+	CHECK(o.verdict == TG_REFUSED);
+	o = run("permit 1001 tap bridge br0\n", &nameless, &rq, &h);
+	CHECK(o.verdict == TG_GRANTED);
+	o = run("permit 1002 tap bridge br0\n", &alice, &rq, &h);
+	CHECK(o.verdict == TG_REFUSED);
+	o = run("permit alice tap bridge br0\n", &nameless, &rq, &h);
+	CHECK(o.verdict == TG_REFUSED);
+	STREQ(o.reason, "no rule in policy.conf permits uid 1001");
+	o = run("permit Alice tap bridge br0\n", &alice, &rq, &h);
+	CHECK(o.verdict == TG_REFUSED);
+}
+
+static void test_decide_first_match(void)
+{
+	static const char two[] = "permit bob tap net 10.55.0.0/24 gateway 10.55.0.1 max 9\n"
+				  "permit alice tap net 10.77.0.0/24 gateway 10.77.0.1\n"
+				  "permit :kvm tap net 10.66.0.0/24 gateway 10.66.0.1 max 2\n"
+				  "permit alice tap net 10.44.0.0/24 gateway 10.44.0.1\n";
+	struct tg_request rq = {.kind = TG_TAP};
+	struct host h;
+	struct outcome o;
+
+	/* Several rules allow it: the first in file order grants. */
+	memset(&h, 0, sizeof(h));
+	o = run(two, &alice, &rq, &h);
+	CHECK(o.verdict == TG_GRANTED && o.line == 2 && o.guest == IP(10, 77, 0, 2));
+
+	/* The first is full: the next that allows it grants, with its net. */
+	set_live(&h, 1001, 2, 1);
+	o = run(two, &alice, &rq, &h);
+	CHECK(o.verdict == TG_GRANTED && o.line == 3 && o.guest == IP(10, 66, 0, 2));
+	STREQ(o.reason, "");
+
+	/* All full: the reason is the first applicable rule's. */
+	set_live(&h, 1001, 3, 2);
+	set_live(&h, 1001, 4, 1);
+	o = run(two, &alice, &rq, &h);
+	CHECK(o.verdict == TG_REFUSED && o.line == 2 && o.guest == 0);
+	STREQ(o.reason, "user alice already has 1 device under policy.conf:2 (max 1); close one or "
+			"run 'tapgate gc'");
+
+	/* An address only a later rule allows. */
+	memset(&h, 0, sizeof(h));
+	rq.has_ip = 1;
+	rq.ip = IP(10, 44, 0, 7);
+	o = run(two, &alice, &rq, &h);
+	CHECK(o.verdict == TG_GRANTED && o.line == 4 && o.guest == IP(10, 44, 0, 7));
+	rq.ip = IP(10, 55, 0, 7); /* bob's net */
+	o = run(two, &alice, &rq, &h);
+	CHECK(o.verdict == TG_REFUSED && o.line == 2);
+	STREQ(o.reason, "10.55.0.7 is outside 10.77.0.0/24 allowed by policy.conf:2; choose an "
+			"address inside it");
+}
+
+static void test_decide_long_file(void)
+{
+	char file[300];
+	struct tg_request rq = {.kind = TG_TAP, .bridge = "br9"};
+	struct host h;
+	struct outcome o;
+
+	/* A file name longer than the reason, with a newline in it. */
+	memset(file, 'f', sizeof(file) - 1);
+	file[sizeof(file) - 1] = '\0';
+	file[5] = '\n';
+	memset(&h, 0, sizeof(h));
+	o = run_file(file, contract, &alice, &rq, &h);
+	CHECK(o.verdict == TG_REFUSED && o.line == 4);
+	CHECK(strlen(o.reason) == sizeof(o.reason) - 1);
+	CHECK(strncmp(o.reason, "bridge br9 is not allowed for alice (fffff?fff", 46) == 0);
+}
+
+int main(void)
+{
+	test_parse_contract();
+	test_parse_forms();
+	test_parse_limits();
+	test_parse_errors();
+	test_decide_routed();
+	test_decide_picking();
+	test_decide_bridged();
+	test_decide_nomatch();
+	test_decide_who();
+	test_decide_first_match();
+	test_decide_long_file();
+	printf("test_policy: %d passed, %d failed\n", passed, failed);
+	return failed == 0 ? 0 : 1;
+}
