@@ -1,0 +1,127 @@
+/* The first things the helper does, before it trusts anything.
+ *
+ * The caller chooses our whole environment, and shared libraries act on it
+ * before main() runs: libnl-3's constructors read NLDBG and NLCB, and
+ * libnl-route-3's read $NLSYSCONFDIR/classid, all with euid 0. glibc's secure
+ * mode only drops the loader's own variables. So the environment is wiped in
+ * a DT_PREINIT_ARRAY function: the ELF gABI runs the executable's
+ * pre-initialisers after relocation and before the initialisers of every
+ * shared object, so no library code ever sees a byte of it. Both views are
+ * emptied: the envp array the loader hands to constructors and environ. */
+#include "helper.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static void wipe_environment(int argc, char **argv, char **envp)
+{
+	static char *empty[1] = {NULL};
+
+	(void)argc;
+	(void)argv;
+	if (envp)
+		envp[0] = NULL;
+	environ = empty;
+}
+
+__attribute__((section(".preinit_array"), used)) static void (*const tg_preinit)(int, char **,
+									    char **) =
+	wipe_environment;
+
+/* A caller may start us with 0, 1 or 2 closed, so that the first file we
+ * open becomes "stderr" and our messages land in it. Fill the gaps with
+ * /dev/null before opening anything. */
+static void ensure_std_fds(void)
+{
+	for (int fd = 0; fd < 3; fd++) {
+		if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+			continue;
+		int n = open("/dev/null", O_RDWR);
+		if (n != fd)
+			_exit(TG_EXIT_HOST);
+	}
+}
+
+/* Limits are inherited from the caller, who may set them to make us fail
+ * half-way (RLIMIT_FSIZE would kill us with SIGXFSZ in the middle of a
+ * lease write, a tiny RLIMIT_NOFILE or RLIMIT_AS would fail allocations
+ * after the device exists). Still root here, so set them outright. */
+static void sane_rlimits(void)
+{
+	static const struct {
+		int res;
+		rlim_t val;
+	} lim[] = {
+		{RLIMIT_CORE, 0},
+		{RLIMIT_FSIZE, RLIM_INFINITY},
+		{RLIMIT_NOFILE, 1024},
+		{RLIMIT_AS, RLIM_INFINITY},
+		{RLIMIT_DATA, RLIM_INFINITY},
+		{RLIMIT_STACK, 8 << 20},
+		{RLIMIT_CPU, RLIM_INFINITY},
+		{RLIMIT_MEMLOCK, 64 << 10},
+	};
+
+	for (size_t i = 0; i < sizeof(lim) / sizeof(lim[0]); i++) {
+		struct rlimit r = {lim[i].val, lim[i].val};
+		if (setrlimit(lim[i].res, &r) != 0)
+			_exit(TG_EXIT_HOST);
+	}
+}
+
+/* Ignored signals and the blocked mask survive exec. Start from defaults,
+ * except that a write to a closed peer must be an error, not a death. */
+static void sane_signals(void)
+{
+	sigset_t none;
+
+	for (int sig = 1; sig < NSIG; sig++) {
+		if (sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		signal(sig, SIG_DFL);
+	}
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+void early_hygiene(int argc, char **argv)
+{
+	/* Not dumpable first: from here on the caller can neither ptrace us
+	 * nor read our memory through /proc. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	ensure_std_fds();
+	if (argc < 1 || argv == NULL || argv[0] == NULL) {
+		static const char msg[] = "tapgate-helper: started without argv[0]; refusing\n";
+		ssize_t n = write(2, msg, sizeof(msg) - 1);
+		(void)n;
+		_exit(TG_EXIT_USAGE);
+	}
+	umask(077);
+	sane_rlimits();
+	sane_signals();
+}
+
+void tg_seterr(struct tg_err *e, enum tg_exit code, const char *fmt, ...)
+{
+	va_list ap;
+
+	e->code = code;
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+	/* The message is one line by contract; anything after a newline is
+	 * cut so that nothing can add a second line. */
+	e->msg[strcspn(e->msg, "\n")] = '\0';
+}

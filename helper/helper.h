@@ -1,0 +1,153 @@
+/* The helper's internal interfaces, one file per concern:
+ *
+ *   early.c      process hygiene before anything else (environment wiped
+ *                before any library constructor runs, fds, rlimits, ...)
+ *   privfiles.c  what must be opened as root: policy, state, tun, log
+ *   privdrop.c   become the caller, keeping CAP_NET_ADMIN alone
+ *   confine.c    seccomp allow-list for everything after that
+ *   request.c    strict parsing of the native request (argv)
+ *   leasedb.c    the lease database (locking, culling, reserving)
+ *   provision.c  carrying out a granted request, and undoing it
+ *   audit.c      one syslog record per decision
+ *   reply.c      handing the device back over SCM_RIGHTS
+ *   main.c       the order in which all of the above happens
+ */
+#ifndef TG_HELPER_H
+#define TG_HELPER_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include "../common/lease.h"
+#include "../common/proto.h"
+#include "../policy/policy.h"
+
+struct nc;
+
+/* ---- early.c */
+/* Makes fds 0-2 valid, sets umask, rlimits, signal state, not dumpable.
+ * Exits on an impossible process state (argc 0). */
+void early_hygiene(int argc, char **argv);
+
+/* ---- errors: the one line the user sees, and the exit status. */
+struct tg_err {
+	enum tg_exit code;
+	char msg[240];
+};
+void tg_seterr(struct tg_err *e, enum tg_exit code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* ---- privfiles.c: opened as root before the drop, used after. */
+struct tg_privfiles {
+	int policy_fd;    /* -1 if it could not be opened safely; see policy_err */
+	char policy_err[200];
+	int lock_fd;      /* STATE_DIR/lock, root-only */
+	int lease_fd;     /* STATE_DIR/net-<cookie>.leases */
+	int tun_fd;       /* /dev/net/tun, or -1 when the request makes no device */
+	int log_fd;       /* connected to the audit socket, or -1 */
+	uint64_t netns_cookie;
+};
+/* Returns 0, or fills e (host errors only: a bad policy file is reported
+ * later, through the normal refusal path, so that it is audited). */
+int privfiles_open(struct tg_privfiles *pf, int want_tun, struct tg_err *e);
+/* Reads and parses the policy from pf->policy_fd (after the drop). */
+int policy_load(struct tg_privfiles *pf, struct tg_policy *p, struct tg_err *e);
+
+/* ---- privdrop.c */
+struct tg_ident {
+	uid_t uid;
+	gid_t gid;
+	int ngroups;
+	gid_t groups[64 + 1]; /* primary first */
+	char user[64];        /* "" if the uid has no name */
+	char group_names[64 + 1][64];
+	const char *group_ptrs[64 + 1];
+	uint32_t gids32[64 + 1];
+};
+/* Reads the caller's real ids from the kernel. */
+int ident_read(struct tg_ident *id, struct tg_err *e);
+/* Resolves names (NSS): after the drop, before confinement. */
+void ident_resolve_names(struct tg_ident *id);
+/* setgroups/setresgid/setresuid to the caller, keep CAP_NET_ADMIN only,
+ * empty bounding and ambient sets, no_new_privs, not dumpable. Verifies the
+ * result and returns -1 (with e) if anything is not as intended. */
+int privdrop(const struct tg_ident *id, struct tg_err *e);
+
+/* ---- confine.c: allow-list seccomp filter; tun_fd -1 allows no ioctl. */
+int confine(int tun_fd, struct tg_err *e);
+
+/* ---- request.c */
+enum tg_op { TG_OP_OPEN = 1, TG_OP_GC };
+struct tg_native_req {
+	enum tg_op op;
+	int reply_fd;
+	enum tg_kind kind;
+	int has_ip;
+	uint32_t ip;
+	char ip_text[16];
+	char bridge[16]; /* "" = routed */
+};
+/* argv after the program name. Returns 0 or -1 with e (TG_EXIT_USAGE). */
+int request_parse(int argc, char **argv, struct tg_native_req *r, struct tg_err *e);
+/* 0 if fd is an AF_UNIX socket the reply can go to. */
+int reply_fd_check(int fd, struct tg_err *e);
+
+/* ---- leasedb.c */
+struct tg_leasedb {
+	int lock_fd, fd;
+	unsigned nslots;
+	struct tg_lease slots[TG_LEASE_MAX_SLOTS];
+};
+/* Takes the lock (bounded wait) and reads the file. */
+int leasedb_open(struct tg_leasedb *db, int lock_fd, int fd, struct tg_err *e);
+/* Removes leases whose device is gone, undoing what they left on the host;
+ * calls audit_removed() for each. Returns how many were removed. */
+unsigned leasedb_cull(struct tg_leasedb *db, struct nc *nc);
+/* Writes slot i (one pwrite). */
+int leasedb_put(struct tg_leasedb *db, unsigned i, const struct tg_lease *l);
+/* A free slot index (appending if needed), or -1 when full. */
+int leasedb_free_slot(struct tg_leasedb *db);
+void leasedb_close(struct tg_leasedb *db);
+unsigned leasedb_count(const struct tg_leasedb *db, uint32_t uid, unsigned rule_line);
+int leasedb_addr_leased(const struct tg_leasedb *db, uint32_t addr);
+/* The uplink forwarding value recorded by another live lease, or -1. */
+int leasedb_uplink_fwd(const struct tg_leasedb *db, int uplink, int except_slot);
+
+/* ---- provision.c */
+struct tg_grant {
+	const struct tg_rule *rule;
+	enum tg_kind kind;
+	uint32_t guest, gateway; /* routed */
+	char bridge[16];         /* bridged */
+};
+/* Creates and configures the device for a granted request, recording in the
+ * lease slot before every step that would outlive the device. On failure
+ * everything done is undone and e says what the kernel refused. */
+int provision(struct nc *nc, struct tg_leasedb *db, int tun_fd, const struct tg_ident *id,
+	      const struct tg_grant *g, struct tg_lease *out, int *slot, struct tg_err *e);
+/* Undoes what a lease left outside its device (proxy entry, uplink
+ * forwarding). The device itself is gone or is closed by the caller. */
+void unprovision_outside(struct nc *nc, struct tg_leasedb *db, unsigned slot);
+
+/* ---- audit.c: key=value records to syslog, authpriv, ident tapgate. */
+struct tg_audit {
+	const char *op;     /* open, gc, uml-up, ... */
+	const char *result; /* granted, refused, error, removed */
+	const struct tg_ident *id;
+	const char *rule_file;
+	unsigned rule_line; /* 0: none */
+	int kind;           /* 0: unknown */
+	const char *ifname;
+	int ifindex;
+	uint32_t guest, gateway;
+	const char *bridge;
+	const char *reason;
+};
+void audit_init(int log_fd);
+/* Returns 0 if the record was handed to the log socket. */
+int audit_emit(const struct tg_audit *a);
+
+/* ---- reply.c */
+int reply_ok(int fd, const struct tg_lease *l, const char *rule_file, int devfd);
+void reply_err(int fd, const struct tg_err *e);
+
+#endif

@@ -1,0 +1,128 @@
+/* Becoming the caller. After privdrop() the process has the caller's real,
+ * effective, saved and filesystem ids and groups, CAP_NET_ADMIN alone in its
+ * permitted and effective sets, empty bounding and ambient sets and
+ * no_new_privs: the only thing it can do that the caller cannot is
+ * configure the network, and it can never gain more. */
+#include "helper.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+int ident_read(struct tg_ident *id, struct tg_err *e)
+{
+	uid_t ruid, euid, suid;
+	gid_t rgid, egid, sgid;
+	gid_t sup[64];
+	int n;
+
+	memset(id, 0, sizeof(*id));
+	if (getresuid(&ruid, &euid, &suid) != 0 || getresgid(&rgid, &egid, &sgid) != 0) {
+		tg_seterr(e, TG_EXIT_HOST, "cannot read process credentials");
+		return -1;
+	}
+	n = getgroups(64, sup);
+	if (n < 0) {
+		tg_seterr(e, TG_EXIT_HOST,
+			  "caller is in too many groups (more than 64); run with fewer");
+		return -1;
+	}
+	id->uid = ruid;
+	id->gid = rgid;
+	id->groups[id->ngroups++] = rgid;
+	for (int i = 0; i < n; i++) {
+		int dup = 0;
+		for (int j = 0; j < id->ngroups; j++)
+			dup |= id->groups[j] == sup[i];
+		if (!dup)
+			id->groups[id->ngroups++] = sup[i];
+	}
+	for (int i = 0; i < id->ngroups; i++)
+		id->gids32[i] = id->groups[i];
+	return 0;
+}
+
+void ident_resolve_names(struct tg_ident *id)
+{
+	char buf[4096];
+	struct passwd pw, *pwp = NULL;
+	struct group gr, *grp = NULL;
+
+	if (getpwuid_r(id->uid, &pw, buf, sizeof(buf), &pwp) == 0 && pwp &&
+	    strlen(pwp->pw_name) < sizeof(id->user))
+		strcpy(id->user, pwp->pw_name);
+	for (int i = 0; i < id->ngroups; i++) {
+		id->group_ptrs[i] = NULL;
+		if (getgrgid_r(id->groups[i], &gr, buf, sizeof(buf), &grp) == 0 && grp &&
+		    strlen(grp->gr_name) < sizeof(id->group_names[i])) {
+			strcpy(id->group_names[i], grp->gr_name);
+			id->group_ptrs[i] = id->group_names[i];
+		}
+	}
+}
+
+static int only_net_admin(void)
+{
+	cap_t want = cap_init(), have = cap_get_proc();
+	cap_value_t na = CAP_NET_ADMIN;
+	int ok;
+
+	ok = want && have && cap_set_flag(want, CAP_PERMITTED, 1, &na, CAP_SET) == 0 &&
+	     cap_set_flag(want, CAP_EFFECTIVE, 1, &na, CAP_SET) == 0 &&
+	     cap_compare(want, have) == 0;
+	cap_free(want);
+	cap_free(have);
+	return ok;
+}
+
+int privdrop(const struct tg_ident *id, struct tg_err *e)
+{
+	cap_value_t na = CAP_NET_ADMIN;
+	cap_t caps = NULL;
+	uid_t r, ef, s;
+	gid_t rg, eg, sg;
+
+	/* Bounding set first: dropping from it needs CAP_SETPCAP, which we
+	 * have only while still root. Nothing is ever exec'd, so it is
+	 * emptied entirely, CAP_NET_ADMIN included. */
+	for (cap_value_t c = 0; c <= CAP_LAST_CAP; c++) {
+		if (cap_drop_bound(c) != 0 && errno != EINVAL)
+			goto fail;
+	}
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0)
+		goto fail;
+	if (setgroups((size_t)id->ngroups - 1, id->groups + 1) != 0 ||
+	    setresgid(id->gid, id->gid, id->gid) != 0 || setresuid(id->uid, id->uid, id->uid) != 0)
+		goto fail;
+	caps = cap_init();
+	if (!caps || cap_set_flag(caps, CAP_PERMITTED, 1, &na, CAP_SET) != 0 ||
+	    cap_set_flag(caps, CAP_EFFECTIVE, 1, &na, CAP_SET) != 0 || cap_set_proc(caps) != 0)
+		goto fail;
+	cap_free(caps);
+	caps = NULL;
+	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0 || cap_reset_ambient() != 0)
+		goto fail;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+		goto fail;
+	/* Changing credentials re-evaluates dumpability from fs.suid_dumpable;
+	 * say it again. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		goto fail;
+
+	/* Trust, but verify: a kernel or libcap that did less than asked must
+	 * not leave us running with more than we think. */
+	if (getresuid(&r, &ef, &s) != 0 || r != id->uid || ef != id->uid || s != id->uid ||
+	    getresgid(&rg, &eg, &sg) != 0 || rg != id->gid || eg != id->gid || sg != id->gid ||
+	    !only_net_admin() || prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
+		goto fail;
+	return 0;
+fail:
+	cap_free(caps);
+	tg_seterr(e, TG_EXIT_HOST, "cannot drop privileges: %s", strerror(errno));
+	return -1;
+}

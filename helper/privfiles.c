@@ -1,0 +1,239 @@
+/* Everything the helper needs root's file access for, opened while it is
+ * still root and used through the descriptors after it has become the
+ * caller. Paths are compiled in (tg_config.h); nothing the caller controls
+ * can point them elsewhere. */
+#include "helper.h"
+#include "tg_config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
+
+/* A directory on the way to the policy is trusted only if root owns it and
+ * nobody else can replace its entries: not group/other writable, or sticky
+ * (like /tmp, where others cannot rename or remove root's entries). */
+static int trusted_dir(const struct stat *st)
+{
+	if (!S_ISDIR(st->st_mode) || st->st_uid != 0)
+		return 0;
+	return !(st->st_mode & (S_IWGRP | S_IWOTH)) || (st->st_mode & S_ISVTX);
+}
+
+/* Opens the policy without following links at any component and checks
+ * every directory and the file itself. On failure returns -1 with a reason
+ * for the audit record and the user. */
+static int open_policy(const char *path, char *why, size_t whylen)
+{
+	char buf[sizeof(TG_POLICY_FILE)];
+	char *save = NULL, *comp, *next;
+	struct stat st;
+	int dfd, fd;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	dfd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || fstat(dfd, &st) != 0 || !trusted_dir(&st)) {
+		snprintf(why, whylen, "/ is not a trusted directory");
+		goto fail;
+	}
+	comp = strtok_r(buf, "/", &save);
+	while (comp && (next = strtok_r(NULL, "/", &save)) != NULL) {
+		int nfd = openat(dfd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		close(dfd);
+		dfd = nfd;
+		if (dfd < 0 || fstat(dfd, &st) != 0) {
+			snprintf(why, whylen, "cannot open directory %s of %s: %s", comp, path,
+				 strerror(errno));
+			goto fail;
+		}
+		if (!trusted_dir(&st)) {
+			snprintf(why, whylen,
+				 "directory %s of %s is not owned by root or is writable by others",
+				 comp, path);
+			goto fail;
+		}
+		comp = next;
+	}
+	if (!comp) {
+		snprintf(why, whylen, "%s is not a file name", path);
+		goto fail;
+	}
+	/* O_NONBLOCK: a FIFO planted as the policy must not hang us. */
+	fd = openat(dfd, comp, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	close(dfd);
+	if (fd < 0) {
+		snprintf(why, whylen, "cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		snprintf(why, whylen, "%s is not a regular file", path);
+		close(fd);
+		return -1;
+	}
+	if (st.st_uid != 0) {
+		snprintf(why, whylen, "%s is not owned by root", path);
+		close(fd);
+		return -1;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		snprintf(why, whylen, "%s is writable by group or others", path);
+		close(fd);
+		return -1;
+	}
+	return fd;
+fail:
+	if (dfd >= 0)
+		close(dfd);
+	return -1;
+}
+
+static int netns_cookie(uint64_t *cookie)
+{
+	socklen_t len = sizeof(*cookie);
+	int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int r;
+
+	if (s < 0)
+		return -1;
+	r = getsockopt(s, SOL_SOCKET, SO_NETNS_COOKIE, cookie, &len);
+	close(s);
+	return r == 0 && len == sizeof(*cookie) ? 0 : -1;
+}
+
+/* The state directory holds root-only and world-readable files; it is made
+ * here if missing. A directory that exists but is not root's, or that others
+ * may write, is refused rather than repaired. */
+static int open_state(struct tg_privfiles *pf, struct tg_err *e)
+{
+	char name[64];
+	struct stat st;
+	int dfd;
+
+	if (mkdir(TG_STATE_DIR, 0755) != 0 && errno != EEXIST) {
+		tg_seterr(e, TG_EXIT_HOST, "cannot create %s: %s", TG_STATE_DIR, strerror(errno));
+		return -1;
+	}
+	dfd = open(TG_STATE_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0 || fstat(dfd, &st) != 0 || st.st_uid != 0 ||
+	    (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		tg_seterr(e, TG_EXIT_HOST, "state directory %s is missing or not root's alone",
+			  TG_STATE_DIR);
+		if (dfd >= 0)
+			close(dfd);
+		return -1;
+	}
+	pf->lock_fd = openat(dfd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	snprintf(name, sizeof(name), "net-%" PRIu64 ".leases", pf->netns_cookie);
+	pf->lease_fd = openat(dfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+	close(dfd);
+	if (pf->lock_fd < 0 || pf->lease_fd < 0) {
+		tg_seterr(e, TG_EXIT_HOST, "cannot open the lease database in %s: %s",
+			  TG_STATE_DIR, strerror(errno));
+		return -1;
+	}
+	/* umask is 077 and the file may predate us: make it readable on
+	 * purpose, it only says what `ip link` says too. */
+	if (fchmod(pf->lease_fd, 0644) != 0 || fstat(pf->lease_fd, &st) != 0 ||
+	    !S_ISREG(st.st_mode) || st.st_uid != 0 || st.st_nlink != 1) {
+		tg_seterr(e, TG_EXIT_HOST, "lease database %s/%s is not a plain root-owned file",
+			  TG_STATE_DIR, name);
+		return -1;
+	}
+	return 0;
+}
+
+static int open_log(void)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (s < 0)
+		return -1;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", TG_LOG_SOCKET);
+	if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		close(s);
+		return -1;
+	}
+	return s;
+}
+
+int privfiles_open(struct tg_privfiles *pf, int want_tun, struct tg_err *e)
+{
+	memset(pf, 0, sizeof(*pf));
+	pf->lock_fd = pf->lease_fd = pf->tun_fd = -1;
+	pf->log_fd = open_log();
+	pf->policy_fd = open_policy(TG_POLICY_FILE, pf->policy_err, sizeof(pf->policy_err));
+	if (netns_cookie(&pf->netns_cookie) != 0) {
+		tg_seterr(e, TG_EXIT_HOST, "cannot identify the network namespace: %s",
+			  strerror(errno));
+		return -1;
+	}
+	if (open_state(pf, e) != 0)
+		return -1;
+	if (want_tun) {
+		/* Opened as root because /dev/net/tun may be 0600; creating a
+		 * device on it later needs CAP_NET_ADMIN only. */
+		pf->tun_fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+		if (pf->tun_fd < 0) {
+			tg_seterr(e, TG_EXIT_HOST, "cannot open /dev/net/tun: %s",
+				  strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int policy_load(struct tg_privfiles *pf, struct tg_policy *p, struct tg_err *e)
+{
+	char *text;
+	size_t len = 0;
+	char err[240];
+
+	if (pf->policy_fd < 0) {
+		tg_seterr(e, TG_EXIT_REFUSED, "policy unusable, refusing everything: %s",
+			  pf->policy_err);
+		return -1;
+	}
+	text = malloc(TG_POLICY_MAX_BYTES + 1);
+	if (!text) {
+		tg_seterr(e, TG_EXIT_HOST, "out of memory");
+		return -1;
+	}
+	for (;;) {
+		ssize_t n = read(pf->policy_fd, text + len, TG_POLICY_MAX_BYTES + 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			tg_seterr(e, TG_EXIT_HOST, "cannot read %s: %s", TG_POLICY_FILE,
+				  strerror(errno));
+			free(text);
+			return -1;
+		}
+		if (n == 0 || (len += (size_t)n) > TG_POLICY_MAX_BYTES)
+			break;
+	}
+	if (len > TG_POLICY_MAX_BYTES) {
+		tg_seterr(e, TG_EXIT_REFUSED, "policy %s is larger than %d bytes, refusing everything",
+			  TG_POLICY_FILE, TG_POLICY_MAX_BYTES);
+		free(text);
+		return -1;
+	}
+	if (tg_policy_parse(TG_POLICY_FILE, text, len, p, err, sizeof(err)) != 0) {
+		tg_seterr(e, TG_EXIT_REFUSED, "policy error, refusing everything: %s", err);
+		free(text);
+		return -1;
+	}
+	free(text);
+	return 0;
+}

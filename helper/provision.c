@@ -1,0 +1,203 @@
+/* Carrying out a granted request. The order matters for undo: anything
+ * that would outlive the device (the proxy entry on the uplink, the uplink's
+ * forwarding switch) is written into the lease slot before it is done, so
+ * that if we are killed at any point the next helper run or `tapgate gc`
+ * finds the record and undoes it. Everything else (address, host route,
+ * per-device settings, bridge port) belongs to the device and vanishes with
+ * it when its last descriptor closes. */
+#include "helper.h"
+#include "netconf.h"
+#include "tundev.h"
+
+#include <errno.h>
+#include <linux/ip.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static int name_in_use(const struct tg_leasedb *db, const char *name)
+{
+	for (unsigned i = 0; i < db->nslots; i++)
+		if (db->slots[i].state != TG_LEASE_FREE && strcmp(db->slots[i].ifname, name) == 0)
+			return 1;
+	return 0;
+}
+
+/* Names are tg<uid>-<n>: a namespace of names per user, so the name says
+ * whose device it is and no user can squat another's names. The lowest n
+ * that is neither leased nor taken by an existing link is used. */
+static int create_device(struct tg_leasedb *db, unsigned slot, int tun_fd, struct tg_lease *l,
+			 struct tg_err *e)
+{
+	int r = -EBUSY;
+
+	for (unsigned n = 0; n < TG_RULE_MAX_DEVICES && r == -EBUSY; n++) {
+		snprintf(l->ifname, sizeof(l->ifname), "tg%u-%u", (unsigned)l->uid, n);
+		if (name_in_use(db, l->ifname))
+			continue;
+		if (leasedb_put(db, slot, l) != 0) {
+			tg_seterr(e, TG_EXIT_HOST, "cannot write the lease database: %s",
+				  strerror(errno));
+			return -1;
+		}
+		r = tun_create(tun_fd, l->kind, l->ifname, l->uid, 0);
+	}
+	if (r != 0) {
+		tg_seterr(e, TG_EXIT_HOST, "cannot create the device: %s",
+			  r == -EBUSY ? "all names tg<uid>-0..98 are taken" : strerror(-r));
+		return -1;
+	}
+	return 0;
+}
+
+static int kernel_err(struct tg_err *e, const char *what, int r)
+{
+	tg_seterr(e, TG_EXIT_HOST, "%s: %s", what, strerror(r < 0 ? -r : r));
+	return -1;
+}
+
+static int configure_routed(struct nc *nc, struct tg_leasedb *db, unsigned slot,
+			    const struct tg_grant *g, struct tg_lease *l, struct tg_err *e)
+{
+	int ix = l->ifindex, r, upl;
+	uint32_t cur = 1;
+
+	if ((r = nc_add_addr32(nc, ix, g->gateway)) != 0)
+		return kernel_err(e, "cannot put the gateway address on the device", r);
+	/* Proxy ARP lets the guest reach the LAN through us; strict reverse
+	 * path filtering drops anything the guest sends from an address that
+	 * is not routed back through this device, i.e. spoofed sources. */
+	if ((r = nc_set_devconf(nc, ix, IPV4_DEVCONF_PROXY_ARP, 1)) != 0 ||
+	    (r = nc_set_devconf(nc, ix, IPV4_DEVCONF_RP_FILTER, 1)) != 0 ||
+	    (r = nc_set_devconf(nc, ix, IPV4_DEVCONF_FORWARDING, g->rule->forward ? 1 : 0)) != 0)
+		return kernel_err(e, "cannot set the device's IPv4 settings", r);
+	if ((r = nc_set_up(nc, ix)) != 0)
+		return kernel_err(e, "cannot bring the device up", r);
+	if ((r = nc_add_host_route(nc, ix, g->guest)) != 0)
+		return kernel_err(e, "cannot add the host route to the guest", r);
+	if (!g->rule->uplink[0])
+		return 0;
+
+	if ((r = nc_ifindex(nc, g->rule->uplink, &upl)) != 0) {
+		tg_seterr(e, TG_EXIT_HOST, "uplink %s named by the policy does not exist",
+			  g->rule->uplink);
+		return -1;
+	}
+	l->uplink = upl;
+	l->uplink_fwd = -1;
+	if (g->rule->forward) {
+		if ((r = nc_get_devconf(nc, upl, IPV4_DEVCONF_FORWARDING, &cur)) != 0)
+			return kernel_err(e, "cannot read the uplink's forwarding setting", r);
+		/* Another lease may already have switched it on: inherit the
+		 * value it saved so that the last one out restores it. */
+		l->uplink_fwd = leasedb_uplink_fwd(db, upl, (int)slot);
+		if (l->uplink_fwd == -1 && cur == 0)
+			l->uplink_fwd = 0;
+	}
+	if (leasedb_put(db, slot, l) != 0)
+		return kernel_err(e, "cannot write the lease database", errno);
+	if ((r = nc_add_proxy(nc, upl, g->guest)) != 0) {
+		/* Nothing was published and forwarding is not touched yet; an
+		 * entry that already exists is somebody else's and must survive
+		 * our undo. */
+		l->uplink = 0;
+		l->uplink_fwd = -1;
+		leasedb_put(db, slot, l);
+		if (r == -EEXIST) {
+			tg_seterr(e, TG_EXIT_HOST,
+				  "%s already has a proxy entry for the guest address; not taking it over",
+				  g->rule->uplink);
+			return -1;
+		}
+		return kernel_err(e, "cannot publish the guest on the uplink", r);
+	}
+	if (g->rule->forward && cur == 0 &&
+	    (r = nc_set_devconf(nc, upl, IPV4_DEVCONF_FORWARDING, 1)) != 0)
+		return kernel_err(e, "cannot enable forwarding on the uplink", r);
+	return 0;
+}
+
+static int configure_bridged(struct nc *nc, const struct tg_grant *g, struct tg_lease *l,
+			     struct tg_err *e)
+{
+	int br, r;
+	unsigned mtu;
+
+	r = nc_bridge(nc, g->bridge, &br, &mtu);
+	if (r == -ENODEV || r == -EINVAL) {
+		tg_seterr(e, TG_EXIT_HOST, "%s %s", g->bridge,
+			  r == -ENODEV ? "does not exist" : "is not a bridge");
+		return -1;
+	}
+	if (r != 0)
+		return kernel_err(e, "cannot look up the bridge", r);
+	if ((r = nc_set_mtu(nc, l->ifindex, mtu)) != 0)
+		return kernel_err(e, "cannot set the device's MTU", r);
+	if ((r = nc_set_master(nc, l->ifindex, br)) != 0)
+		return kernel_err(e, "cannot attach the device to the bridge", r);
+	if ((r = nc_set_up(nc, l->ifindex)) != 0)
+		return kernel_err(e, "cannot bring the device up", r);
+	return 0;
+}
+
+int provision(struct nc *nc, struct tg_leasedb *db, int tun_fd, const struct tg_ident *id,
+	      const struct tg_grant *g, struct tg_lease *out, int *slotp, struct tg_err *e)
+{
+	static const struct tg_lease none = {.state = TG_LEASE_FREE};
+	struct tg_lease l = {
+		.state = TG_LEASE_PENDING,
+		.uid = id->uid,
+		.pid = getpid(),
+		.rule_line = g->rule->line,
+		.kind = g->kind,
+		.guest = g->guest,
+		.gateway = g->gateway,
+		.uplink_fwd = -1,
+		.created = (int64_t)time(NULL),
+	};
+	int slot = leasedb_free_slot(db), r;
+
+	if (slot < 0) {
+		tg_seterr(e, TG_EXIT_HOST, "the lease database is full; run 'tapgate gc'");
+		return -1;
+	}
+	snprintf(l.bridge, sizeof(l.bridge), "%s", g->bridge);
+	if (create_device(db, (unsigned)slot, tun_fd, &l, e) != 0)
+		goto undo;
+	if ((r = nc_ifindex(nc, l.ifname, &l.ifindex)) != 0) {
+		kernel_err(e, "cannot find the new device", r);
+		goto undo;
+	}
+	if (leasedb_put(db, (unsigned)slot, &l) != 0) {
+		kernel_err(e, "cannot write the lease database", errno);
+		goto undo;
+	}
+	if ((g->bridge[0] ? configure_bridged(nc, g, &l, e)
+			  : configure_routed(nc, db, (unsigned)slot, g, &l, e)) != 0)
+		goto undo;
+	l.state = TG_LEASE_LIVE;
+	if (leasedb_put(db, (unsigned)slot, &l) != 0) {
+		kernel_err(e, "cannot write the lease database", errno);
+		goto undo;
+	}
+	*out = l;
+	*slotp = slot;
+	return 0;
+undo:
+	unprovision_outside(nc, db, (unsigned)slot);
+	leasedb_put(db, (unsigned)slot, &none);
+	return -1;
+}
+
+void unprovision_outside(struct nc *nc, struct tg_leasedb *db, unsigned slot)
+{
+	const struct tg_lease *l = &db->slots[slot];
+
+	if (!l->uplink)
+		return;
+	if (l->guest)
+		nc_del_proxy(nc, l->uplink, l->guest);
+	if (l->uplink_fwd != -1 && leasedb_uplink_fwd(db, l->uplink, (int)slot) == -1)
+		nc_set_devconf(nc, l->uplink, IPV4_DEVCONF_FORWARDING, (uint32_t)l->uplink_fwd);
+}

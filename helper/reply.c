@@ -1,0 +1,59 @@
+/* The answer to the native client (format in common/proto.h): one message,
+ * with the device descriptor attached on success. */
+#include "helper.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static int send_text(int fd, const char *text, size_t len, int devfd)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = {.iov_base = (void *)text, .iov_len = len};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+
+	if (devfd >= 0) {
+		memset(&ctl, 0, sizeof(ctl));
+		msg.msg_control = ctl.buf;
+		msg.msg_controllen = sizeof(ctl.buf);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &devfd, sizeof(int));
+	}
+	return sendmsg(fd, &msg, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -1;
+}
+
+int reply_ok(int fd, const struct tg_lease *l, const char *rule_file, int devfd)
+{
+	char text[TG_REPLY_MAX], a[16], b[16];
+	int n;
+
+	n = snprintf(text, sizeof(text), "tapgate %d ok\nifname=%s\nifindex=%d\nkind=%s\n",
+		     TG_PROTO_VERSION, l->ifname, l->ifindex, tg_kind_name(l->kind));
+	if (l->guest)
+		n += snprintf(text + n, sizeof(text) - (size_t)n, "guest=%s\ngateway=%s\n",
+			      tg_format_ipv4(l->guest, a), tg_format_ipv4(l->gateway, b));
+	if (l->bridge[0])
+		n += snprintf(text + n, sizeof(text) - (size_t)n, "bridge=%s\n", l->bridge);
+	n += snprintf(text + n, sizeof(text) - (size_t)n, "rule=%s:%u\n", rule_file,
+		      l->rule_line);
+	if (n <= 0 || (size_t)n >= sizeof(text))
+		return -1;
+	return send_text(fd, text, (size_t)n, devfd);
+}
+
+void reply_err(int fd, const struct tg_err *e)
+{
+	char text[TG_REPLY_MAX];
+	int n = snprintf(text, sizeof(text), "tapgate %d error %d\nmessage=%s\n",
+			 TG_PROTO_VERSION, (int)e->code, e->msg);
+
+	if (fd < 0 || n <= 0 || send_text(fd, text, (size_t)n, -1) != 0)
+		dprintf(2, "tapgate-helper: %s\n", e->msg);
+}

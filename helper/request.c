@@ -1,0 +1,114 @@
+/* The native request, from argv. Every byte is the caller's: each option
+ * has exactly one spelling (--name=value), may appear once, and every value
+ * is parsed by the strict parsers in common/addr.c. */
+#include "helper.h"
+
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#define ARG_MAX_LEN 64
+
+static const char *value(const char *arg, const char *name)
+{
+	size_t n = strlen(name);
+
+	if (strncmp(arg, name, n) == 0 && arg[n] == '=')
+		return arg + n + 1;
+	return NULL;
+}
+
+static int parse_open(int argc, char **argv, struct tg_native_req *r, struct tg_err *e)
+{
+	int seen_fd = 0, seen_kind = 0, seen_ip = 0, seen_bridge = 0;
+	const char *v;
+
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		unsigned long n;
+
+		if (strnlen(a, ARG_MAX_LEN + 1) > ARG_MAX_LEN) {
+			tg_seterr(e, TG_EXIT_USAGE, "argument %d is too long", i + 2);
+			return -1;
+		}
+		if ((v = value(a, "--fd")) != NULL) {
+			if (seen_fd++ || tg_parse_uint(v, 1023, &n) != 0 || n < 3)
+				goto bad;
+			r->reply_fd = (int)n;
+		} else if (strcmp(a, "--tap") == 0 || strcmp(a, "--tun") == 0) {
+			if (seen_kind++)
+				goto bad;
+			r->kind = a[4] == 'p' ? TG_TAP : TG_TUN;
+		} else if ((v = value(a, "--ip")) != NULL) {
+			if (seen_ip++ || tg_parse_ipv4(v, &r->ip) != 0) {
+				tg_seterr(e, TG_EXIT_USAGE,
+					  "--ip wants a dotted IPv4 address like 10.77.0.2");
+				return -1;
+			}
+			r->has_ip = 1;
+			strcpy(r->ip_text, v);
+		} else if ((v = value(a, "--bridge")) != NULL) {
+			if (seen_bridge++ || !tg_valid_ifname(v)) {
+				tg_seterr(e, TG_EXIT_USAGE,
+					  "--bridge wants an interface name (1-15 of A-Z a-z 0-9 _ . -)");
+				return -1;
+			}
+			strcpy(r->bridge, v);
+		} else {
+			goto bad;
+		}
+	}
+	if (!seen_fd || !seen_kind) {
+		tg_seterr(e, TG_EXIT_USAGE, "open needs --fd=N and --tap or --tun");
+		return -1;
+	}
+	if (seen_ip && seen_bridge) {
+		tg_seterr(e, TG_EXIT_USAGE, "--ip and --bridge exclude each other");
+		return -1;
+	}
+	if (seen_bridge && r->kind == TG_TUN) {
+		tg_seterr(e, TG_EXIT_USAGE, "a tun device cannot join a bridge; use --tap");
+		return -1;
+	}
+	return 0;
+bad:
+	tg_seterr(e, TG_EXIT_USAGE,
+		  "bad or repeated option; usage: tapgate-helper open --fd=N --tap|--tun "
+		  "[--ip=ADDR|--bridge=NAME]");
+	return -1;
+}
+
+int request_parse(int argc, char **argv, struct tg_native_req *r, struct tg_err *e)
+{
+	memset(r, 0, sizeof(*r));
+	r->reply_fd = -1;
+	if (argc >= 1 && strcmp(argv[0], "open") == 0) {
+		r->op = TG_OP_OPEN;
+		return parse_open(argc - 1, argv + 1, r, e);
+	}
+	if (argc == 1 && strcmp(argv[0], "gc") == 0) {
+		r->op = TG_OP_GC;
+		return 0;
+	}
+	tg_seterr(e, TG_EXIT_USAGE,
+		  "usage: tapgate-helper open --fd=N --tap|--tun [--ip=ADDR|--bridge=NAME] | gc "
+		  "(normally run by the tapgate command)");
+	return -1;
+}
+
+int reply_fd_check(int fd, struct tg_err *e)
+{
+	struct stat st;
+	int domain = 0, type = 0;
+	socklen_t len = sizeof(int);
+
+	if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode) ||
+	    getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0 || domain != AF_UNIX ||
+	    (len = sizeof(int), getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len)) != 0 ||
+	    (type != SOCK_SEQPACKET && type != SOCK_STREAM)) {
+		tg_seterr(e, TG_EXIT_USAGE,
+			  "--fd=%d is not an AF_UNIX stream or seqpacket socket", fd);
+		return -1;
+	}
+	return 0;
+}
