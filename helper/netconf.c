@@ -1,0 +1,676 @@
+/* Everything the helper does to the host's network, as rtnetlink requests
+ * built and parsed here with libnl-3's core only (socket, messages,
+ * attributes).
+ *
+ * libnl-route's object layer is deliberately not used. Its request helpers
+ * (rtnl_link_get_kernel, rtnl_link_change, ...) wait for an answer with a
+ * single nl_recvmsgs() call, which returns "success" as soon as one datagram
+ * has been read, even when our kernel-only filter dropped everything in it;
+ * the real answer then stays queued and is taken for the answer to the next
+ * request. Its constructors also read files named by $NLSYSCONFDIR, which in
+ * a setuid program is the caller's choice. So every exchange here goes
+ * through transact(), which reads until the kernel has said it is done. */
+#include "netconf.h"
+
+#include <errno.h>
+#include <net/if.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <arpa/inet.h>
+#include <linux/ip.h>
+#include <linux/neighbour.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+
+#include <netlink/attr.h>
+#include <netlink/handlers.h>
+#include <netlink/msg.h>
+#include <netlink/netlink.h>
+#include <netlink/socket.h>
+
+/* One request and what has come back for it so far. */
+struct exchange {
+	unsigned int seq;
+	int done;
+	int err; /* 0 or -errno: the kernel's verdict, or a parse failure */
+	int (*parse)(struct nlmsghdr *h, void *arg);
+	void *arg;
+};
+
+struct nc {
+	struct nl_sock *sk;
+	struct nl_cb *cb;
+	struct exchange *cur; /* set only while transact() is reading */
+};
+
+/* What a link query returns. */
+struct link {
+	int ifindex;
+	char name[IFNAMSIZ];
+	unsigned mtu;
+	char kind[IFNAMSIZ]; /* IFLA_INFO_KIND, "" if none */
+	uint32_t conf[IPV4_DEVCONF_MAX];
+	int nconf; /* how many of conf the kernel sent; 0 without IPv4 */
+};
+
+/* libnl's own error codes only arise locally (allocation, socket calls,
+ * malformed input); the kernel's errno arrives untouched through on_error. */
+static int nle_to_errno(int nle)
+{
+	switch (nle < 0 ? -nle : nle) {
+	case NLE_NOMEM:
+		return -ENOMEM;
+	case NLE_EXIST:
+		return -EEXIST;
+	case NLE_OBJ_NOTFOUND:
+	case NLE_NODEV:
+		return -ENODEV;
+	case NLE_PERM:
+		return -EPERM;
+	case NLE_NOACCESS:
+		return -EACCES;
+	case NLE_INVAL:
+		return -EINVAL;
+	case NLE_RANGE:
+		return -ERANGE;
+	case NLE_BUSY:
+		return -EBUSY;
+	case NLE_AGAIN:
+		return -EAGAIN;
+	case NLE_INTR:
+		return -EINTR;
+	case NLE_BAD_SOCK:
+		return -EBADF;
+	case NLE_MSGSIZE:
+		return -EMSGSIZE;
+	case NLE_OPNOTSUPP:
+		return -EOPNOTSUPP;
+	case NLE_AF_NOSUPPORT:
+		return -EAFNOSUPPORT;
+	case NLE_MSG_TRUNC:
+	case NLE_MSG_TOOSHORT:
+	case NLE_MSG_OVERFLOW:
+	case NLE_SEQ_MISMATCH:
+	case NLE_PARSE_ERR:
+		return -EPROTO;
+	default:
+		return -EIO;
+	}
+}
+
+/* Any local process may unicast to our port id (rtnetlink asks no
+ * permission for that) and could answer our requests before the kernel
+ * does: a forged acknowledgement would make a refused change look done, a
+ * forged reply would invent links, addresses or proxy entries. The sender's
+ * port is filled in by the kernel, and only the kernel sends from port 0.
+ * nc_open() also connects the socket to the kernel, which makes the kernel
+ * refuse such unicasts outright; this check keeps us safe should that ever
+ * be undone. */
+static int from_kernel_only(struct nl_msg *msg, void *arg)
+{
+	return nlmsg_get_src(msg)->nl_pid == 0 ? NL_OK : NL_SKIP;
+}
+
+/* Leftovers of an earlier exchange abandoned half-way (say, on ENOMEM) must
+ * not be taken for answers to the current one. */
+static int seq_matches(struct nl_msg *msg, void *arg)
+{
+	struct nc *nc = arg;
+
+	return nlmsg_hdr(msg)->nlmsg_seq == nc->cur->seq ? NL_OK : NL_SKIP;
+}
+
+static int on_reply(struct nl_msg *msg, void *arg)
+{
+	struct exchange *ex = ((struct nc *)arg)->cur;
+
+	if (ex->parse && ex->err == 0)
+		ex->err = ex->parse(nlmsg_hdr(msg), ex->arg);
+	return NL_OK;
+}
+
+static int on_ack(struct nl_msg *msg, void *arg)
+{
+	((struct nc *)arg)->cur->done = 1;
+	return NL_STOP;
+}
+
+/* A dump that failed part-way ends with an NLMSG_DONE carrying the error. */
+static int on_done(struct nl_msg *msg, void *arg)
+{
+	struct exchange *ex = ((struct nc *)arg)->cur;
+	struct nlmsghdr *h = nlmsg_hdr(msg);
+	int err;
+
+	if (nlmsg_datalen(h) >= (int)sizeof(err)) {
+		memcpy(&err, nlmsg_data(h), sizeof(err));
+		if (err < 0)
+			ex->err = err;
+	}
+	ex->done = 1;
+	return NL_STOP;
+}
+
+static int on_error(struct sockaddr_nl *who, struct nlmsgerr *e, void *arg)
+{
+	struct exchange *ex = ((struct nc *)arg)->cur;
+
+	ex->err = e->error < 0 ? e->error : -EPROTO;
+	ex->done = 1;
+	return NL_STOP;
+}
+
+static void install_callbacks(struct nc *nc)
+{
+	nl_cb_set(nc->cb, NL_CB_MSG_IN, NL_CB_CUSTOM, from_kernel_only, NULL);
+	nl_cb_set(nc->cb, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, seq_matches, nc);
+	nl_cb_set(nc->cb, NL_CB_VALID, NL_CB_CUSTOM, on_reply, nc);
+	nl_cb_set(nc->cb, NL_CB_ACK, NL_CB_CUSTOM, on_ack, nc);
+	nl_cb_set(nc->cb, NL_CB_FINISH, NL_CB_CUSTOM, on_done, nc);
+	nl_cb_err(nc->cb, NL_CB_CUSTOM, on_error, nc);
+}
+
+/* Sends msg (always freed) with NLM_F_ACK and reads until the kernel has
+ * acknowledged it, refused it, or ended its dump. Every request, even a
+ * GET, gets exactly one of those, so reading on until then keeps the socket
+ * in step with the kernel whatever else arrives. parse sees each reply. */
+static int transact(struct nc *nc, struct nl_msg *msg, int (*parse)(struct nlmsghdr *, void *),
+		    void *arg)
+{
+	struct exchange ex = {.parse = parse, .arg = arg};
+	int err = nl_send_auto(nc->sk, msg);
+
+	ex.seq = nlmsg_hdr(msg)->nlmsg_seq;
+	nlmsg_free(msg);
+	if (err < 0)
+		return nle_to_errno(err);
+	nc->cur = &ex;
+	while (!ex.done) {
+		err = nl_recvmsgs(nc->sk, nc->cb);
+		if (err < 0 && !ex.done) {
+			ex.err = nle_to_errno(err);
+			break;
+		}
+	}
+	nc->cur = NULL;
+	return ex.err;
+}
+
+static struct nl_msg *request(int type, int flags, void *hdr, size_t len)
+{
+	struct nl_msg *msg = nlmsg_alloc_simple(type, flags);
+
+	if (msg && nlmsg_append(msg, hdr, len, NLMSG_ALIGNTO) < 0) {
+		nlmsg_free(msg);
+		return NULL;
+	}
+	return msg;
+}
+
+/* A request could not be built: libnl only fails there for lack of room. */
+static int build_failed(struct nl_msg *msg)
+{
+	nlmsg_free(msg);
+	return -ENOMEM;
+}
+
+static int open_socket(struct nc *nc)
+{
+	static const struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+	int one = 1;
+	int fd, err;
+
+	/* NL_CB_DEFAULT explicitly: nl_socket_alloc() takes its defaults from
+	 * $NLCB, which in a setuid program the caller sets. */
+	nc->cb = nl_cb_alloc(NL_CB_DEFAULT);
+	if (!nc->cb)
+		return -ENOMEM;
+	install_callbacks(nc);
+	nc->sk = nl_socket_alloc_cb(nc->cb);
+	if (!nc->sk)
+		return -ENOMEM;
+	err = nl_connect(nc->sk, NETLINK_ROUTE);
+	if (err < 0)
+		return nle_to_errno(err);
+	/* Without peeking, libnl loses a datagram longer than its receive
+	 * buffer (a link with many alternative names) instead of growing the
+	 * buffer. libnl 3.7 peeks by default; said here so as not to depend on
+	 * that default. */
+	nl_socket_enable_msg_peek(nc->sk);
+	fd = nl_socket_get_fd(nc->sk);
+	/* Connected to port 0, the socket is out of reach: the kernel refuses
+	 * it every unicast that does not come from the kernel itself (see
+	 * from_kernel_only). */
+	if (connect(fd, (const struct sockaddr *)&kernel, sizeof(kernel)) < 0)
+		return -errno;
+	/* The kernel then refuses a GET request carrying a header field or an
+	 * attribute it does not act on, rather than silently ignoring it. */
+	if (setsockopt(fd, SOL_NETLINK, NETLINK_GET_STRICT_CHK, &one, sizeof(one)) < 0)
+		return -errno;
+	return 0;
+}
+
+int nc_open(struct nc **out)
+{
+	struct nc *nc = calloc(1, sizeof(*nc));
+	int err;
+
+	*out = NULL;
+	if (!nc)
+		return -ENOMEM;
+	/* libnl read $NLDBG before main(); in a setuid program that is the
+	 * caller's, and debug lines would reach the caller's stderr. */
+	nl_debug = 0;
+	err = open_socket(nc);
+	if (err < 0) {
+		nc_close(nc);
+		return err;
+	}
+	*out = nc;
+	return 0;
+}
+
+void nc_close(struct nc *nc)
+{
+	if (!nc)
+		return;
+	nl_socket_free(nc->sk);
+	nl_cb_put(nc->cb);
+	free(nc);
+}
+
+/* ---- links ---- */
+
+static void parse_kind(struct nlattr *linkinfo, struct link *l)
+{
+	static const struct nla_policy policy[IFLA_INFO_MAX + 1] = {
+	    [IFLA_INFO_KIND] = {.type = NLA_STRING},
+	};
+	struct nlattr *tb[IFLA_INFO_MAX + 1];
+
+	if (nla_parse_nested(tb, IFLA_INFO_MAX, linkinfo, policy) == 0 && tb[IFLA_INFO_KIND])
+		nla_strlcpy(l->kind, tb[IFLA_INFO_KIND], sizeof(l->kind));
+}
+
+/* IFLA_AF_SPEC / AF_INET / IFLA_INET_CONF is a plain array of u32, entry
+ * i holding the setting whose IPV4_DEVCONF_* id is i + 1. */
+static void parse_inet_conf(struct nlattr *af_spec, struct link *l)
+{
+	struct nlattr *inet = nla_find(nla_data(af_spec), nla_len(af_spec), AF_INET);
+	struct nlattr *conf;
+	int n;
+
+	if (!inet)
+		return;
+	conf = nla_find(nla_data(inet), nla_len(inet), IFLA_INET_CONF);
+	if (!conf)
+		return;
+	n = nla_len(conf) / (int)sizeof(uint32_t);
+	if (n > IPV4_DEVCONF_MAX)
+		n = IPV4_DEVCONF_MAX;
+	memcpy(l->conf, nla_data(conf), (size_t)n * sizeof(uint32_t));
+	l->nconf = n;
+}
+
+static int parse_link(struct nlmsghdr *h, void *arg)
+{
+	static const struct nla_policy policy[IFLA_MAX + 1] = {
+	    [IFLA_IFNAME] = {.type = NLA_STRING, .maxlen = IFNAMSIZ},
+	    [IFLA_MTU] = {.type = NLA_U32},
+	    [IFLA_LINKINFO] = {.type = NLA_NESTED},
+	    [IFLA_AF_SPEC] = {.type = NLA_NESTED},
+	};
+	struct nlattr *tb[IFLA_MAX + 1];
+	struct link *l = arg;
+
+	if (h->nlmsg_type != RTM_NEWLINK)
+		return -EPROTO;
+	if (nlmsg_parse(h, sizeof(struct ifinfomsg), tb, IFLA_MAX, policy) < 0 || !tb[IFLA_IFNAME])
+		return -EPROTO;
+	l->ifindex = ((struct ifinfomsg *)nlmsg_data(h))->ifi_index;
+	nla_strlcpy(l->name, tb[IFLA_IFNAME], sizeof(l->name));
+	if (tb[IFLA_MTU])
+		l->mtu = nla_get_u32(tb[IFLA_MTU]);
+	if (tb[IFLA_LINKINFO])
+		parse_kind(tb[IFLA_LINKINFO], l);
+	if (tb[IFLA_AF_SPEC])
+		parse_inet_conf(tb[IFLA_AF_SPEC], l);
+	return 0;
+}
+
+/* RTM_GETLINK for one link, by ifindex (name NULL) or by name. Counters are
+ * left out: they are most of a link message and nothing here reads them. */
+static int get_link(struct nc *nc, int ifindex, const char *name, struct link *l)
+{
+	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC, .ifi_index = ifindex};
+	struct nl_msg *msg = request(RTM_GETLINK, 0, &ifi, sizeof(ifi));
+
+	memset(l, 0, sizeof(*l));
+	if (!msg || nla_put_u32(msg, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS) < 0 ||
+	    (name && nla_put_string(msg, IFLA_IFNAME, name) < 0))
+		return build_failed(msg);
+	return transact(nc, msg, parse_link, l);
+}
+
+static int link_by_index(struct nc *nc, int ifindex, struct link *l)
+{
+	int err;
+
+	if (ifindex <= 0)
+		return -ENODEV;
+	err = get_link(nc, ifindex, NULL, l);
+	if (err == 0 && l->ifindex != ifindex)
+		err = -ENODEV;
+	return err;
+}
+
+static int valid_name(const char *name)
+{
+	size_t len = strnlen(name, IFNAMSIZ);
+
+	return len > 0 && len < IFNAMSIZ;
+}
+
+static int link_by_name(struct nc *nc, const char *name, struct link *l)
+{
+	int err;
+
+	if (!valid_name(name))
+		return -EINVAL;
+	err = get_link(nc, 0, name, l);
+	/* The kernel also finds a link by one of its alternative names (`ip
+	 * link property add ... altname`); a policy naming "br0" must not
+	 * reach a device that merely answers to that name. */
+	if (err == 0 && strcmp(l->name, name) != 0)
+		err = -ENODEV;
+	return err;
+}
+
+int nc_ifindex(struct nc *nc, const char *name, int *ifindex)
+{
+	struct link l;
+	int err = link_by_name(nc, name, &l);
+
+	if (err == 0)
+		*ifindex = l.ifindex;
+	return err;
+}
+
+int nc_link_is(struct nc *nc, int ifindex, const char *name)
+{
+	struct link l;
+	int err = link_by_index(nc, ifindex, &l);
+
+	if (err == -ENODEV)
+		return 0;
+	if (err < 0)
+		return err;
+	return strcmp(l.name, name) == 0;
+}
+
+int nc_ifname(struct nc *nc, int ifindex, char *buf)
+{
+	struct link l;
+	int err = link_by_index(nc, ifindex, &l);
+
+	if (err == 0)
+		memcpy(buf, l.name, sizeof(l.name));
+	return err;
+}
+
+int nc_bridge(struct nc *nc, const char *name, int *ifindex, unsigned *mtu)
+{
+	struct link l;
+	int err = link_by_name(nc, name, &l);
+
+	if (err < 0)
+		return err;
+	if (strcmp(l.kind, "bridge") != 0)
+		return -EINVAL;
+	*ifindex = l.ifindex;
+	*mtu = l.mtu;
+	return 0;
+}
+
+/* RTM_SETLINK on an ifindex; attr (if not 0) carries value. */
+static int set_link(struct nc *nc, int ifindex, unsigned flags, int attr, uint32_t value)
+{
+	struct ifinfomsg ifi = {
+	    .ifi_family = AF_UNSPEC,
+	    .ifi_index = ifindex,
+	    .ifi_flags = flags,
+	    .ifi_change = flags,
+	};
+	struct nl_msg *msg;
+
+	if (ifindex <= 0)
+		return -ENODEV;
+	msg = request(RTM_SETLINK, 0, &ifi, sizeof(ifi));
+	if (!msg || (attr && nla_put_u32(msg, attr, value) < 0))
+		return build_failed(msg);
+	return transact(nc, msg, NULL, NULL);
+}
+
+int nc_set_mtu(struct nc *nc, int ifindex, unsigned mtu)
+{
+	return set_link(nc, ifindex, 0, IFLA_MTU, mtu);
+}
+
+int nc_set_master(struct nc *nc, int ifindex, int master)
+{
+	if (master < 0)
+		return -EINVAL;
+	return set_link(nc, ifindex, 0, IFLA_MASTER, (uint32_t)master);
+}
+
+int nc_set_up(struct nc *nc, int ifindex)
+{
+	return set_link(nc, ifindex, IFF_UP, 0, 0);
+}
+
+/* ---- per-device IPv4 settings ---- */
+
+static int put_inet_conf(struct nl_msg *msg, int id, uint32_t value)
+{
+	struct nlattr *af = nla_nest_start(msg, IFLA_AF_SPEC);
+	struct nlattr *inet = af ? nla_nest_start(msg, AF_INET) : NULL;
+	struct nlattr *conf = inet ? nla_nest_start(msg, IFLA_INET_CONF) : NULL;
+
+	if (!conf || nla_put_u32(msg, id, value) < 0)
+		return -1;
+	nla_nest_end(msg, conf);
+	nla_nest_end(msg, inet);
+	nla_nest_end(msg, af);
+	return 0;
+}
+
+/* The kernel stores the value and nothing else: unlike a write to
+ * /proc/sys it sends no RTM_NEWNETCONF, flushes no route cache and, for
+ * forwarding, does not turn LRO off on the device. */
+int nc_set_devconf(struct nc *nc, int ifindex, int id, uint32_t value)
+{
+	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC, .ifi_index = ifindex};
+	struct nl_msg *msg;
+
+	if (id < 1 || id > IPV4_DEVCONF_MAX)
+		return -EINVAL;
+	if (ifindex <= 0)
+		return -ENODEV;
+	msg = request(RTM_SETLINK, 0, &ifi, sizeof(ifi));
+	if (!msg || put_inet_conf(msg, id, value) < 0)
+		return build_failed(msg);
+	return transact(nc, msg, NULL, NULL);
+}
+
+int nc_get_devconf(struct nc *nc, int ifindex, int id, uint32_t *value)
+{
+	struct link l;
+	int err;
+
+	if (id < 1 || id > IPV4_DEVCONF_MAX)
+		return -EINVAL;
+	err = link_by_index(nc, ifindex, &l);
+	if (err < 0)
+		return err;
+	/* Devices without IPv4 (MTU below 68) have no settings to read. */
+	if (l.nconf < id)
+		return -EAFNOSUPPORT;
+	*value = l.conf[id - 1];
+	return 0;
+}
+
+/* ---- addresses and routes ---- */
+
+int nc_add_addr32(struct nc *nc, int ifindex, uint32_t addr)
+{
+	struct ifaddrmsg ifa = {
+	    .ifa_family = AF_INET,
+	    .ifa_prefixlen = 32,
+	    .ifa_scope = RT_SCOPE_UNIVERSE,
+	    .ifa_index = (unsigned)ifindex,
+	};
+	struct nl_msg *msg;
+
+	if (ifindex <= 0)
+		return -ENODEV;
+	msg = request(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, &ifa, sizeof(ifa));
+	/* Local and peer address equal: the peer-less form. */
+	if (!msg || nla_put_u32(msg, IFA_LOCAL, htonl(addr)) < 0 ||
+	    nla_put_u32(msg, IFA_ADDRESS, htonl(addr)) < 0)
+		return build_failed(msg);
+	return transact(nc, msg, NULL, NULL);
+}
+
+int nc_add_host_route(struct nc *nc, int ifindex, uint32_t dst)
+{
+	struct rtmsg rtm = {
+	    .rtm_family = AF_INET,
+	    .rtm_dst_len = 32,
+	    .rtm_table = RT_TABLE_MAIN,
+	    .rtm_protocol = RTPROT_STATIC,
+	    .rtm_scope = RT_SCOPE_LINK,
+	    .rtm_type = RTN_UNICAST,
+	};
+	struct nl_msg *msg;
+
+	if (ifindex <= 0)
+		return -ENODEV;
+	msg = request(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, &rtm, sizeof(rtm));
+	if (!msg || nla_put_u32(msg, RTA_DST, htonl(dst)) < 0 ||
+	    nla_put_u32(msg, RTA_OIF, (uint32_t)ifindex) < 0)
+		return build_failed(msg);
+	return transact(nc, msg, NULL, NULL);
+}
+
+struct addr_search {
+	uint32_t addr; /* network order */
+	int found;
+};
+
+static int match_addr(struct nlmsghdr *h, void *arg)
+{
+	static const struct nla_policy policy[IFA_MAX + 1] = {
+	    [IFA_LOCAL] = {.type = NLA_U32},
+	};
+	struct nlattr *tb[IFA_MAX + 1];
+	struct addr_search *s = arg;
+
+	if (h->nlmsg_type != RTM_NEWADDR)
+		return -EPROTO;
+	if (nlmsg_parse(h, sizeof(struct ifaddrmsg), tb, IFA_MAX, policy) < 0)
+		return -EPROTO;
+	if (tb[IFA_LOCAL] && nla_get_u32(tb[IFA_LOCAL]) == s->addr)
+		s->found = 1;
+	return 0;
+}
+
+/* A dump of the IPv4 addresses (the kernel filters by family), not a route
+ * lookup. An RTN_LOCAL route exists for every assigned address, also on a
+ * device that is down, but a lookup answers for the whole policy-routing
+ * path, not for "assigned somewhere": the local route of an address on a
+ * VRF member lives in the VRF's table, which the lookup does not visit, and
+ * a rule placed before the local table can hide it. The cost is one pass
+ * over the host's IPv4 addresses, once per helper run. */
+int nc_addr_on_host(struct nc *nc, uint32_t addr)
+{
+	struct ifaddrmsg ifa = {.ifa_family = AF_INET};
+	struct addr_search s = {.addr = htonl(addr)};
+	struct nl_msg *msg = request(RTM_GETADDR, NLM_F_DUMP, &ifa, sizeof(ifa));
+	int err;
+
+	if (!msg)
+		return -ENOMEM;
+	err = transact(nc, msg, match_addr, &s);
+	return err < 0 ? err : s.found;
+}
+
+/* ---- proxy neighbour entries ---- */
+
+static int neigh_request(struct nc *nc, int type, int flags, int ifindex, uint32_t addr,
+			 int (*parse)(struct nlmsghdr *, void *), void *arg)
+{
+	struct ndmsg ndm = {
+	    .ndm_family = AF_INET,
+	    .ndm_ifindex = ifindex,
+	    .ndm_flags = NTF_PROXY,
+	    /* Permanent, as `ip neigh add proxy` makes it: the kernel keeps
+	     * permanent proxy entries when their device loses carrier, so a
+	     * cable pulled on the uplink does not unpublish a live guest.
+	     * (Taking the device down still drops them.) */
+	    .ndm_state = type == RTM_NEWNEIGH ? NUD_PERMANENT : 0,
+	};
+	struct nl_msg *msg;
+
+	/* ifindex 0 would mean an entry that answers on every device. */
+	if (ifindex <= 0)
+		return -EINVAL;
+	msg = request(type, flags, &ndm, sizeof(ndm));
+	if (!msg || nla_put_u32(msg, NDA_DST, htonl(addr)) < 0)
+		return build_failed(msg);
+	return transact(nc, msg, parse, arg);
+}
+
+static int proxy_found(struct nlmsghdr *h, void *arg)
+{
+	if (h->nlmsg_type != RTM_NEWNEIGH)
+		return -EPROTO;
+	*(int *)arg = 1;
+	return 0;
+}
+
+/* A targeted RTM_GETNEIGH. The kernel also reports an entry without a
+ * device, which answers on every device including this one. */
+int nc_has_proxy(struct nc *nc, int ifindex, uint32_t addr)
+{
+	int found = 0;
+	int err = neigh_request(nc, RTM_GETNEIGH, 0, ifindex, addr, proxy_found, &found);
+
+	if (err == -ENOENT)
+		return 0;
+	return err < 0 ? err : found;
+}
+
+/* Linux ignores NLM_F_EXCL for proxy entries (neigh_add hands back the
+ * existing one and reports success), so exclusivity is checked first. The
+ * helper runs under its state lock, so helpers cannot race each other here;
+ * only someone else adding the same entry in between could. */
+int nc_add_proxy(struct nc *nc, int ifindex, uint32_t addr)
+{
+	int err = nc_has_proxy(nc, ifindex, addr);
+
+	if (err < 0)
+		return err;
+	if (err > 0)
+		return -EEXIST;
+	return neigh_request(nc, RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_EXCL, ifindex, addr, NULL,
+			     NULL);
+}
+
+/* A device that is gone took its proxy entries with it. */
+int nc_del_proxy(struct nc *nc, int ifindex, uint32_t addr)
+{
+	int err = neigh_request(nc, RTM_DELNEIGH, 0, ifindex, addr, NULL, NULL);
+
+	return err == -ENOENT || err == -ENODEV ? 0 : err;
+}
