@@ -35,9 +35,8 @@ static void wipe_environment(int argc, char **argv, char **envp)
 	environ = empty;
 }
 
-__attribute__((section(".preinit_array"), used)) static void (*const tg_preinit)(int, char **,
-									    char **) =
-	wipe_environment;
+__attribute__((section(".preinit_array"),
+	       used)) static void (*const tg_preinit)(int, char **, char **) = wipe_environment;
 
 /* A caller may start us with 0, 1 or 2 closed, so that the first file we
  * open becomes "stderr" and our messages land in it. Fill the gaps with
@@ -63,14 +62,14 @@ static void sane_rlimits(void)
 		int res;
 		rlim_t val;
 	} lim[] = {
-		{RLIMIT_CORE, 0},
-		{RLIMIT_FSIZE, RLIM_INFINITY},
-		{RLIMIT_NOFILE, 1024},
-		{RLIMIT_AS, RLIM_INFINITY},
-		{RLIMIT_DATA, RLIM_INFINITY},
-		{RLIMIT_STACK, 8 << 20},
-		{RLIMIT_CPU, RLIM_INFINITY},
-		{RLIMIT_MEMLOCK, 64 << 10},
+	    {RLIMIT_CORE, 0},
+	    {RLIMIT_FSIZE, RLIM_INFINITY},
+	    {RLIMIT_NOFILE, 1024},
+	    {RLIMIT_AS, RLIM_INFINITY},
+	    {RLIMIT_DATA, RLIM_INFINITY},
+	    {RLIMIT_STACK, 8 << 20},
+	    {RLIMIT_CPU, RLIM_INFINITY},
+	    {RLIMIT_MEMLOCK, 64 << 10},
 	};
 
 	for (size_t i = 0; i < sizeof(lim) / sizeof(lim[0]); i++) {

@@ -6,6 +6,8 @@
  *   privdrop.c   become the caller, keeping CAP_NET_ADMIN alone
  *   confine.c    seccomp allow-list for everything after that
  *   request.c    strict parsing of the native request (argv)
+ *   umlnet.c     the uml_net v4 front end (argv and replies)
+ *   qemu.c       the qemu-bridge-helper front end (argv and reply)
  *   leasedb.c    the lease database (locking, culling, reserving)
  *   provision.c  carrying out a granted request, and undoing it
  *   audit.c      one syslog record per decision
@@ -15,6 +17,7 @@
 #ifndef TG_HELPER_H
 #define TG_HELPER_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include "../common/lease.h"
@@ -34,16 +37,16 @@ struct tg_err {
 	char msg[240];
 };
 void tg_seterr(struct tg_err *e, enum tg_exit code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* ---- privfiles.c: opened as root before the drop, used after. */
 struct tg_privfiles {
-	int policy_fd;    /* -1 if it could not be opened safely; see policy_err */
+	int policy_fd; /* -1 if it could not be opened safely; see policy_err */
 	char policy_err[200];
-	int lock_fd;      /* STATE_DIR/lock, root-only */
-	int lease_fd;     /* STATE_DIR/net-<cookie>.leases */
-	int tun_fd;       /* /dev/net/tun, or -1 when the request makes no device */
-	int log_fd;       /* connected to the audit socket, or -1 */
+	int lock_fd;  /* STATE_DIR/lock, root-only */
+	int lease_fd; /* STATE_DIR/net-<cookie>.leases */
+	int tun_fd;   /* /dev/net/tun, or -1 when the request makes no device */
+	int log_fd;   /* connected to the audit socket, or -1 */
 	uint64_t netns_cookie;
 };
 /* Returns 0, or fills e (host errors only: a bad policy file is reported
@@ -58,7 +61,7 @@ struct tg_ident {
 	gid_t gid;
 	int ngroups;
 	gid_t groups[64 + 1]; /* primary first */
-	char user[64];        /* "" if the uid has no name */
+	char user[64];	      /* "" if the uid has no name */
 	char group_names[64 + 1][64];
 	const char *group_ptrs[64 + 1];
 	uint32_t gids32[64 + 1];
@@ -75,21 +78,48 @@ int privdrop(const struct tg_ident *id, struct tg_err *e);
 /* ---- confine.c: allow-list seccomp filter; tun_fd -1 allows no ioctl. */
 int confine(int tun_fd, struct tg_err *e);
 
-/* ---- request.c */
-enum tg_op { TG_OP_OPEN = 1, TG_OP_GC };
-struct tg_native_req {
+/* ---- front ends: request.c (native), umlnet.c (uml_net v4), qemu.c
+ * (qemu-bridge-helper). Each turns argv into a job, strictly, and knows how
+ * its client expects the answer. */
+enum tg_op {
+	TG_OP_OPEN = 1, /* native: a device */
+	TG_OP_GC,	/* native: cull stale leases */
+	TG_OP_UML_UP,	/* uml_net 4 tuntap up GATE */
+	TG_OP_UML_ADD,	/* uml_net 4 add DEV ADDR MASK */
+	TG_OP_UML_DEL,	/* uml_net 4 del DEV ADDR MASK */
+	TG_OP_QEMU,	/* [--use-vnet] --br=NAME --fd=N */
+};
+struct tg_job {
 	enum tg_op op;
-	int reply_fd;
+	int reply_fd; /* -1 until known */
 	enum tg_kind kind;
 	int has_ip;
-	uint32_t ip;
-	char ip_text[16];
-	char bridge[16]; /* "" = routed */
+	uint32_t ip; /* native --ip; uml add/del ADDR */
+	int has_gateway;
+	uint32_t gateway; /* uml up GATE */
+	char bridge[16];  /* "" = routed */
+	char dev[16];	  /* uml add/del DEV */
+	int vnet_hdr;	  /* qemu --use-vnet */
 };
 /* argv after the program name. Returns 0 or -1 with e (TG_EXIT_USAGE). */
-int request_parse(int argc, char **argv, struct tg_native_req *r, struct tg_err *e);
-/* 0 if fd is an AF_UNIX socket the reply can go to. */
-int reply_fd_check(int fd, struct tg_err *e);
+int request_parse(int argc, char **argv, struct tg_job *r, struct tg_err *e);
+/* 0 if fd is an AF_UNIX socket of one of the given types (-1 = any). */
+int reply_fd_check(int fd, int type1, int type2, struct tg_err *e);
+
+/* 1 if argv[0] names the uml_net front end. */
+int uml_invoked(const char *argv0);
+int uml_parse(int argc, char **argv, struct tg_job *j, struct tg_err *e);
+/* `tuntap up`: one datagram on fd: on success the 16-byte NUL-padded name,
+ * then text, with the device; on failure the text alone, no descriptor. */
+int uml_reply_up(int fd, const char *ifname, const char *text, int devfd);
+/* add/del: a native-endian int length, then the NUL-terminated text. */
+int uml_reply_text(int fd, const char *text);
+
+/* 1 if argv looks like a qemu-bridge-helper call (--br=, --fd=, --use-vnet). */
+int qemu_invoked(int argc, char **argv);
+int qemu_parse(int argc, char **argv, struct tg_job *j, struct tg_err *e);
+/* One byte 0x00 with the device. */
+int qemu_reply(int fd, int devfd);
 
 /* ---- leasedb.c */
 struct tg_leasedb {
@@ -116,8 +146,9 @@ int leasedb_uplink_fwd(const struct tg_leasedb *db, int uplink, int except_slot)
 struct tg_grant {
 	const struct tg_rule *rule;
 	enum tg_kind kind;
-	uint32_t guest, gateway; /* routed */
-	char bridge[16];         /* bridged */
+	uint32_t guest, gateway; /* routed; guest 0 for uml_net up */
+	char bridge[16];	 /* bridged */
+	int vnet_hdr;
 };
 /* Creates and configures the device for a granted request, recording in the
  * lease slot before every step that would outlive the device. On failure
@@ -127,15 +158,20 @@ int provision(struct nc *nc, struct tg_leasedb *db, int tun_fd, const struct tg_
 /* Undoes what a lease left outside its device (proxy entry, uplink
  * forwarding). The device itself is gone or is closed by the caller. */
 void unprovision_outside(struct nc *nc, struct tg_leasedb *db, unsigned slot);
+/* uml_net add/del: attach a guest address to a live routed lease (host
+ * route, uplink proxy and forwarding), or detach it again. */
+int provision_guest(struct nc *nc, struct tg_leasedb *db, unsigned slot, const struct tg_rule *rule,
+		    uint32_t guest, struct tg_err *e);
+void unprovision_guest(struct nc *nc, struct tg_leasedb *db, unsigned slot);
 
 /* ---- audit.c: key=value records to syslog, authpriv, ident tapgate. */
 struct tg_audit {
-	const char *op;     /* open, gc, uml-up, ... */
+	const char *op;	    /* open, gc, uml-up, ... */
 	const char *result; /* granted, refused, error, removed */
 	const struct tg_ident *id;
 	const char *rule_file;
 	unsigned rule_line; /* 0: none */
-	int kind;           /* 0: unknown */
+	int kind;	    /* 0: unknown */
 	const char *ifname;
 	int ifindex;
 	uint32_t guest, gateway;
@@ -147,6 +183,9 @@ void audit_init(int log_fd);
 int audit_emit(const struct tg_audit *a);
 
 /* ---- reply.c */
+struct iovec;
+/* One message on fd with devfd attached as SCM_RIGHTS (none if -1). */
+int send_with_fd(int fd, struct iovec *iov, size_t iovlen, int devfd);
 int reply_ok(int fd, const struct tg_lease *l, const char *rule_file, int devfd);
 void reply_err(int fd, const struct tg_err *e);
 

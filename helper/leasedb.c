@@ -144,17 +144,16 @@ unsigned leasedb_cull(struct tg_leasedb *db, struct nc *nc)
 		memset(&owner, 0, sizeof(owner));
 		owner.uid = l.uid;
 		struct tg_audit a = {
-			.op = "gc",
-			.result = "removed",
-			.id = &owner,
-			.kind = l.kind,
-			.ifname = l.ifname,
-			.ifindex = l.ifindex,
-			.guest = l.guest,
-			.gateway = l.gateway,
-			.bridge = l.bridge,
-			.reason = l.state == TG_LEASE_PENDING ? "request died part-way"
-							      : "device gone",
+		    .op = "gc",
+		    .result = "removed",
+		    .id = &owner,
+		    .kind = l.kind,
+		    .ifname = l.ifname,
+		    .ifindex = l.ifindex,
+		    .guest = l.guest,
+		    .gateway = l.gateway,
+		    .bridge = l.bridge,
+		    .reason = l.state == TG_LEASE_PENDING ? "request died part-way" : "device gone",
 		};
 		audit_emit(&a);
 	}

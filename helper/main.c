@@ -3,23 +3,33 @@
  * The whole privileged path, in order:
  *   1. early_hygiene: environment already wiped before any library ran
  *      (early.c), fds 0-2, umask, rlimits, signals, not dumpable;
- *   2. as root: open the policy, the lease database, /dev/net/tun, the log;
- *   3. become the caller with CAP_NET_ADMIN alone, no_new_privs;
- *   4. resolve the caller's names, open the netlink socket;
- *   5. seccomp allow-list for everything after;
- *   6. parse the request, read the policy, lock the leases, cull stale ones,
- *      decide, provision, audit, reply, exit.
+ *   2. argv parsed by the front end it names (native, uml_net, QEMU) only to
+ *      learn whether a tun descriptor is needed;
+ *   3. as root: open the policy, the lease database, /dev/net/tun, the log;
+ *   4. become the caller with CAP_NET_ADMIN alone, no_new_privs;
+ *   5. resolve the caller's names, open the netlink socket;
+ *   6. seccomp allow-list for everything after;
+ *   7. read the policy, lock the leases, cull stale ones, decide, provision,
+ *      audit, answer in the front end's format, exit.
  * Nothing is ever executed. */
 #include "helper.h"
 #include "netconf.h"
 #include "tg_config.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static struct tg_leasedb db; /* large: kept out of the stack */
+
+static const char *const op_names[] = {
+    [TG_OP_OPEN] = "open",	 [TG_OP_GC] = "gc",	      [TG_OP_UML_UP] = "uml-up",
+    [TG_OP_UML_ADD] = "uml-add", [TG_OP_UML_DEL] = "uml-del", [TG_OP_QEMU] = "qemu",
+};
 
 struct host_ctx {
 	struct nc *nc;
@@ -40,151 +50,355 @@ static unsigned count(void *ctx, uint32_t uid, unsigned rule_line)
 	return leasedb_count(h->db, uid, rule_line);
 }
 
-/* Ends the run: the audit record first, then the answer. A grant whose
- * audit record cannot be written is not a grant. */
-static int finish(int reply_fd, struct tg_audit *a, const struct tg_err *e)
+/* The run's context, shared by every step. */
+struct run {
+	struct nc *nc;
+	struct tg_privfiles pf;
+	struct tg_ident id;
+	struct tg_job job;
+	struct tg_policy pol;
+	struct host_ctx hc;
+	struct tg_hostview hv;
+};
+
+/* Answers a failure in the front end's format. QEMU wants exit 1 for
+ * everything; the others get the code that says what went wrong. */
+static int answer_err(const struct run *r, const struct tg_err *e)
 {
-	if (audit_emit(a) != 0)
-		dprintf(2, "tapgate-helper: cannot write the audit record to %s\n", TG_LOG_SOCKET);
-	reply_err(reply_fd, e);
-	return (int)e->code;
+	char text[300];
+	int fd = r->job.reply_fd;
+
+	snprintf(text, sizeof(text), "tapgate: %s\n", e->msg);
+	switch (r->job.op) {
+	case TG_OP_UML_UP:
+		if (uml_reply_up(fd, NULL, text, -1) != 0)
+			dprintf(2, "%s", text);
+		return (int)e->code;
+	case TG_OP_UML_ADD:
+	case TG_OP_UML_DEL:
+		if (uml_reply_text(fd, text) != 0)
+			dprintf(2, "%s", text);
+		return (int)e->code;
+	case TG_OP_QEMU:
+		dprintf(2, "tapgate-helper: %s\n", e->msg);
+		return 1;
+	default:
+		reply_err(fd, e);
+		return (int)e->code;
+	}
 }
 
-static int do_open(struct nc *nc, struct tg_privfiles *pf, const struct tg_ident *id,
-		   const struct tg_native_req *req)
+/* Ends a run that did not grant: the audit record, then the answer. */
+static int finish(const struct run *r, struct tg_audit *a, const struct tg_err *e)
 {
-	struct tg_policy pol = {.nrules = 0};
+	if (!a->reason)
+		a->reason = e->msg;
+	if (audit_emit(a) != 0)
+		dprintf(2, "tapgate-helper: cannot write the audit record to %s\n", TG_LOG_SOCKET);
+	return answer_err(r, e);
+}
+
+/* A refusal: the audit record gets the bare reason, the caller "refused: "
+ * and the reason. */
+static int refused(const struct run *r, struct tg_audit *a, const char *reason)
+{
+	struct tg_err e;
+
+	tg_seterr(&e, TG_EXIT_REFUSED, "refused: %s", reason);
+	a->result = "refused";
+	a->reason = reason;
+	return finish(r, a, &e);
+}
+
+static int refuse(const struct run *r, struct tg_audit *a, char *reason, size_t len,
+		  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static int refuse(const struct run *r, struct tg_audit *a, char *reason, size_t len,
+		  const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, len, fmt, ap);
+	va_end(ap);
+	return refused(r, a, reason);
+}
+
+static int answer_granted(const struct run *r, const struct tg_lease *l)
+{
+	char text[200], gw[16];
+
+	switch (r->job.op) {
+	case TG_OP_UML_UP:
+		snprintf(text, sizeof(text), "tapgate: %s up, gateway %s\n", l->ifname,
+			 tg_format_ipv4(l->gateway, gw));
+		return uml_reply_up(r->job.reply_fd, l->ifname, text, r->pf.tun_fd);
+	case TG_OP_QEMU:
+		return qemu_reply(r->job.reply_fd, r->pf.tun_fd);
+	default:
+		return reply_ok(r->job.reply_fd, l, TG_POLICY_FILE, r->pf.tun_fd);
+	}
+}
+
+static struct tg_caller caller_of(const struct tg_ident *id)
+{
+	return (struct tg_caller){.uid = id->uid,
+				  .user = id->user[0] ? id->user : NULL,
+				  .ngroups = (size_t)id->ngroups,
+				  .gids = id->gids32,
+				  .group_names = id->group_ptrs};
+}
+
+/* open, uml_net `tuntap up`, QEMU: a new device. */
+static int do_device(struct run *r)
+{
+	const struct tg_job *j = &r->job;
 	struct tg_err e = {.code = TG_EXIT_OK};
-	struct tg_audit a = {.op = "open", .result = "error", .id = id, .kind = req->kind,
-			     .guest = req->has_ip ? req->ip : 0, .bridge = req->bridge};
-	struct host_ctx hc = {.nc = nc, .db = &db};
-	struct tg_hostview hv = {.addr_taken = addr_taken, .count = count, .ctx = &hc};
-	struct tg_request r = {.kind = req->kind, .bridge = req->bridge[0] ? req->bridge : NULL,
-			       .has_ip = req->has_ip, .ip = req->ip};
+	struct tg_audit a = {.op = op_names[j->op],
+			     .result = "refused",
+			     .id = &r->id,
+			     .rule_file = TG_POLICY_FILE,
+			     .kind = j->kind,
+			     .guest = j->has_ip ? j->ip : 0,
+			     .gateway = j->gateway,
+			     .bridge = j->bridge};
+	struct tg_request req = {.kind = j->kind,
+				 .bridge = j->bridge[0] ? j->bridge : NULL,
+				 .has_ip = j->has_ip,
+				 .ip = j->ip,
+				 .has_gateway = j->has_gateway,
+				 .gateway = j->gateway,
+				 .no_guest = j->op == TG_OP_UML_UP};
+	struct tg_caller c = caller_of(&r->id);
 	struct tg_decision d;
 	struct tg_lease l;
 	int slot;
 
-	if (policy_load(pf, &pol, &e) != 0) {
-		a.reason = e.msg;
-		return finish(req->reply_fd, &a, &e);
-	}
-	a.rule_file = TG_POLICY_FILE;
-	if (leasedb_open(&db, pf->lock_fd, pf->lease_fd, &e) != 0) {
-		a.reason = e.msg;
-		return finish(req->reply_fd, &a, &e);
-	}
-	leasedb_cull(&db, nc);
-
-	if (tg_policy_decide(&pol, &(struct tg_caller){.uid = id->uid,
-							 .user = id->user[0] ? id->user : NULL,
-							 .ngroups = (size_t)id->ngroups,
-							 .gids = id->gids32,
-							 .group_names = id->group_ptrs},
-			     &r, &hv, &d) != TG_GRANTED) {
-		tg_seterr(&e, TG_EXIT_REFUSED, "refused: %s", d.reason);
-		a.result = "refused";
+	if (tg_policy_decide(&r->pol, &c, &req, &r->hv, &d) != TG_GRANTED) {
 		a.rule_line = d.rule ? d.rule->line : 0;
-		a.reason = d.reason;
-		return finish(req->reply_fd, &a, &e);
+		return refused(r, &a, d.reason);
 	}
-
-	struct tg_grant g = {.rule = d.rule, .kind = req->kind, .guest = d.guest,
-			     .gateway = d.rule->has_gateway ? d.rule->gateway : 0};
-	snprintf(g.bridge, sizeof(g.bridge), "%s", req->bridge);
+	struct tg_grant g = {.rule = d.rule,
+			     .kind = j->kind,
+			     .guest = d.guest,
+			     .gateway = d.rule->has_gateway ? d.rule->gateway : 0,
+			     .vnet_hdr = j->vnet_hdr};
+	snprintf(g.bridge, sizeof(g.bridge), "%s", j->bridge);
 	a.rule_line = d.rule->line;
 	a.guest = g.guest;
 	a.gateway = g.gateway;
-	if (provision(nc, &db, pf->tun_fd, id, &g, &l, &slot, &e) != 0) {
-		a.reason = e.msg;
-		return finish(req->reply_fd, &a, &e);
-	}
+	a.result = "error";
+	if (provision(r->nc, &db, r->pf.tun_fd, &r->id, &g, &l, &slot, &e) != 0)
+		return finish(r, &a, &e);
+
 	a.result = "granted";
 	a.ifname = l.ifname;
 	a.ifindex = l.ifindex;
 	if (audit_emit(&a) != 0) {
+		/* A grant whose record cannot be written is not a grant. */
 		tg_seterr(&e, TG_EXIT_HOST,
 			  "cannot write the audit record to %s; refusing (is syslog running?)",
 			  TG_LOG_SOCKET);
-	} else if (reply_ok(req->reply_fd, &l, TG_POLICY_FILE, pf->tun_fd) != 0) {
+	} else if (answer_granted(r, &l) != 0) {
 		tg_seterr(&e, TG_EXIT_HOST, "cannot send the device back: %s", strerror(errno));
 		a.result = "error";
 		a.reason = e.msg;
 		audit_emit(&a);
 	} else {
-		leasedb_close(&db);
 		return TG_EXIT_OK;
 	}
-	/* Undo: the slot first, then closing our descriptor (the only one)
+	/* Undo: the lease first, then closing our descriptor (the only one)
 	 * destroys the device and everything bound to it. */
-	unprovision_outside(nc, &db, (unsigned)slot);
+	unprovision_outside(r->nc, &db, (unsigned)slot);
 	leasedb_put(&db, (unsigned)slot, &(struct tg_lease){.state = TG_LEASE_FREE});
-	close(pf->tun_fd);
-	reply_err(req->reply_fd, &e);
-	return (int)e.code;
+	close(r->pf.tun_fd);
+	return answer_err(r, &e);
 }
 
-static int do_gc(struct nc *nc, struct tg_privfiles *pf)
+/* The caller's own live routed lease for a device name, or -1. */
+static int own_lease(const struct run *r, const char *dev)
 {
-	struct tg_err e = {.code = TG_EXIT_OK};
-	unsigned n;
-
-	if (leasedb_open(&db, pf->lock_fd, pf->lease_fd, &e) != 0) {
-		dprintf(2, "tapgate-helper: %s\n", e.msg);
-		return (int)e.code;
+	for (unsigned i = 0; i < db.nslots; i++) {
+		const struct tg_lease *l = &db.slots[i];
+		if (l->state == TG_LEASE_LIVE && l->uid == r->id.uid && l->gateway &&
+		    strcmp(l->ifname, dev) == 0)
+			return (int)i;
 	}
-	n = leasedb_cull(&db, nc);
-	leasedb_close(&db);
+	return -1;
+}
+
+/* uml_net add/del: the guest's address on a device from `tuntap up`. */
+static int do_guest_addr(struct run *r)
+{
+	const struct tg_job *j = &r->job;
+	struct tg_err e = {.code = TG_EXIT_OK};
+	struct tg_audit a = {.op = op_names[j->op],
+			     .result = "refused",
+			     .id = &r->id,
+			     .rule_file = TG_POLICY_FILE,
+			     .kind = TG_TAP,
+			     .ifname = j->dev,
+			     .guest = j->ip};
+	char reason[200], ip[16];
+	int slot = own_lease(r, j->dev);
+	const struct tg_lease *l = slot >= 0 ? &db.slots[slot] : NULL;
+	const struct tg_rule *rule = l ? tg_policy_rule_at(&r->pol, l->rule_line) : NULL;
+	struct tg_caller c = caller_of(&r->id);
+
+	tg_format_ipv4(j->ip, ip);
+	if (!l)
+		return refuse(r, &a, reason, sizeof(reason),
+			      "%s is not a device tapgate made for you", j->dev);
+	a.ifindex = l->ifindex;
+	a.gateway = l->gateway;
+	a.rule_line = l->rule_line;
+	if (j->op == TG_OP_UML_DEL) {
+		if (l->guest != j->ip)
+			return refuse(r, &a, reason, sizeof(reason),
+				      "tapgate added nothing for %s on %s", ip, j->dev);
+		unprovision_guest(r->nc, &db, (unsigned)slot);
+		a.result = "removed";
+		audit_emit(&a);
+		uml_reply_text(j->reply_fd, "tapgate: guest address removed\n");
+		return TG_EXIT_OK;
+	}
+	/* The rule that granted the device must still be there and still be
+	 * this caller's: a policy edited since then takes effect now. */
+	if (!rule || !rule->routed || !tg_rule_matches_caller(rule, &c) ||
+	    rule->gateway != l->gateway)
+		return refuse(r, &a, reason, sizeof(reason), "the policy no longer allows %s",
+			      j->dev);
+	if (l->guest == j->ip) {
+		uml_reply_text(j->reply_fd, "tapgate: guest address already set\n");
+		return TG_EXIT_OK;
+	}
+	if (l->guest)
+		return refuse(r, &a, reason, sizeof(reason),
+			      "%s already has a guest address; remove it first", j->dev);
+	if (tg_policy_check_guest(&r->pol, rule, j->ip, &r->hv, reason, sizeof(reason)) !=
+	    TG_GRANTED)
+		return refused(r, &a, reason);
+	a.result = "error";
+	if (provision_guest(r->nc, &db, (unsigned)slot, rule, j->ip, &e) != 0)
+		return finish(r, &a, &e);
+	a.result = "granted";
+	if (audit_emit(&a) != 0) {
+		unprovision_guest(r->nc, &db, (unsigned)slot);
+		tg_seterr(&e, TG_EXIT_HOST, "cannot write the audit record to %s; refusing",
+			  TG_LOG_SOCKET);
+		return answer_err(r, &e);
+	}
+	uml_reply_text(j->reply_fd, "tapgate: guest address routed\n");
+	return TG_EXIT_OK;
+}
+
+static int do_gc(unsigned n)
+{
 	dprintf(1, "tapgate: gc removed %u stale lease%s\n", n, n == 1 ? "" : "s");
 	return TG_EXIT_OK;
 }
 
+/* Which front end argv names, parsed. */
+static int parse_job(int argc, char **argv, struct tg_job *j, struct tg_err *e)
+{
+	if (uml_invoked(argv[0]))
+		return uml_parse(argc - 1, argv + 1, j, e);
+	if (qemu_invoked(argc - 1, argv + 1))
+		return qemu_parse(argc - 1, argv + 1, j, e);
+	return request_parse(argc - 1, argv + 1, j, e);
+}
+
+/* The reply channel each front end promises, checked before any work. */
+static int check_channel(const struct tg_job *j, struct tg_err *e)
+{
+	struct stat st;
+
+	switch (j->op) {
+	case TG_OP_GC:
+		return 0;
+	case TG_OP_UML_UP:
+		return reply_fd_check(j->reply_fd, SOCK_DGRAM, SOCK_DGRAM, e);
+	case TG_OP_UML_ADD:
+	case TG_OP_UML_DEL:
+		if (fstat(j->reply_fd, &st) == 0 && S_ISFIFO(st.st_mode))
+			return 0;
+		return reply_fd_check(j->reply_fd, SOCK_STREAM, SOCK_STREAM, e);
+	case TG_OP_QEMU:
+		return reply_fd_check(j->reply_fd, SOCK_STREAM, SOCK_STREAM, e);
+	default:
+		return reply_fd_check(j->reply_fd, SOCK_SEQPACKET, SOCK_STREAM, e);
+	}
+}
+
+static int needs_device(const struct tg_job *j)
+{
+	return j->op == TG_OP_OPEN || j->op == TG_OP_UML_UP || j->op == TG_OP_QEMU;
+}
+
 int main(int argc, char **argv)
 {
-	static struct tg_ident id;
-	struct tg_privfiles pf;
-	struct tg_native_req req;
-	struct tg_err e = {.code = TG_EXIT_OK};
-	struct nc *nc = NULL;
-	int r;
+	static struct run r;
+	struct tg_err e = {.code = TG_EXIT_OK}, perr = {.code = TG_EXIT_OK};
+	int parsed, rc;
 
 	early_hygiene(argc, argv);
 	if (geteuid() != 0) {
-		dprintf(2, "tapgate-helper: not running as root; install it setuid root (mode 4755)\n");
+		dprintf(
+		    2, "tapgate-helper: not running as root; install it setuid root (mode 4755)\n");
 		return TG_EXIT_HOST;
 	}
-	/* Parsing argv needs no privilege, but is done here only to learn
-	 * whether a tun descriptor is needed; nothing is acted on before the
-	 * drop. */
-	int parsed = request_parse(argc - 1, argv + 1, &req, &e);
-	if (ident_read(&id, &e) != 0 ||
-	    privfiles_open(&pf, parsed == 0 && req.op == TG_OP_OPEN, &e) != 0 ||
-	    privdrop(&id, &e) != 0) {
+	parsed = parse_job(argc, argv, &r.job, &perr);
+	if (ident_read(&r.id, &e) != 0 ||
+	    privfiles_open(&r.pf, parsed == 0 && needs_device(&r.job), &e) != 0 ||
+	    privdrop(&r.id, &e) != 0) {
 		dprintf(2, "tapgate-helper: %s\n", e.msg);
-		return (int)e.code;
+		return r.job.op == TG_OP_QEMU ? 1 : (int)e.code;
 	}
-	audit_init(pf.log_fd);
-	ident_resolve_names(&id);
-	if ((r = nc_open(&nc)) != 0) {
-		tg_seterr(&e, TG_EXIT_HOST, "cannot open a netlink socket: %s", strerror(-r));
+	audit_init(r.pf.log_fd);
+	ident_resolve_names(&r.id);
+	if ((rc = nc_open(&r.nc)) != 0) {
+		dprintf(2, "tapgate-helper: cannot open a netlink socket: %s\n", strerror(-rc));
+		return r.job.op == TG_OP_QEMU ? 1 : TG_EXIT_HOST;
+	}
+	if (confine(r.pf.tun_fd, &e) != 0) {
 		dprintf(2, "tapgate-helper: %s\n", e.msg);
-		return (int)e.code;
+		return r.job.op == TG_OP_QEMU ? 1 : (int)e.code;
 	}
-	if (parsed == 0 && req.op == TG_OP_OPEN && reply_fd_check(req.reply_fd, &e) != 0)
-		parsed = -1;
-	if (confine(pf.tun_fd, &e) != 0) {
-		dprintf(2, "tapgate-helper: %s\n", e.msg);
-		return (int)e.code;
-	}
+
+	struct tg_audit a = {
+	    .op = r.job.op ? op_names[r.job.op] : "request", .result = "refused", .id = &r.id};
 	if (parsed != 0) {
-		/* Malformed: answered on the reply socket if that much is
+		/* Malformed: answered on the reply channel if that much is
 		 * sound, else on stderr. */
-		struct tg_audit a = {.op = "open", .result = "refused", .id = &id, .reason = e.msg};
-		struct tg_err ignored;
-		int fd = req.reply_fd >= 0 && reply_fd_check(req.reply_fd, &ignored) == 0
-				 ? req.reply_fd
-				 : -1;
-		return finish(fd, &a, &e);
+		if (check_channel(&r.job, &e) != 0)
+			r.job.reply_fd = -1;
+		return finish(&r, &a, &perr);
 	}
-	return req.op == TG_OP_GC ? do_gc(nc, &pf) : do_open(nc, &pf, &id, &req);
+	if (check_channel(&r.job, &e) != 0) {
+		r.job.reply_fd = -1;
+		return finish(&r, &a, &e);
+	}
+	if (r.job.op != TG_OP_GC && policy_load(&r.pf, &r.pol, &e) != 0) {
+		a.result = "error";
+		return finish(&r, &a, &e);
+	}
+	if (leasedb_open(&db, r.pf.lock_fd, r.pf.lease_fd, &e) != 0) {
+		a.result = "error";
+		return finish(&r, &a, &e);
+	}
+	r.hc = (struct host_ctx){.nc = r.nc, .db = &db};
+	r.hv = (struct tg_hostview){.addr_taken = addr_taken, .count = count, .ctx = &r.hc};
+	unsigned culled = leasedb_cull(&db, r.nc);
+	switch (r.job.op) {
+	case TG_OP_GC:
+		rc = do_gc(culled);
+		break;
+	case TG_OP_UML_ADD:
+	case TG_OP_UML_DEL:
+		rc = do_guest_addr(&r);
+		break;
+	default:
+		rc = do_device(&r);
+	}
+	leasedb_close(&db);
+	return rc;
 }

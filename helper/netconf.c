@@ -542,7 +542,10 @@ int nc_add_addr32(struct nc *nc, int ifindex, uint32_t addr)
 	return transact(nc, msg, NULL, NULL);
 }
 
-int nc_add_host_route(struct nc *nc, int ifindex, uint32_t dst)
+/* The one host route tapgate makes: dst/32 through the device. Adding and
+ * deleting name it identically, so a delete can only ever remove this
+ * route on this device, never a route somebody else made. */
+static int host_route(struct nc *nc, int type, int flags, int ifindex, uint32_t dst)
 {
 	struct rtmsg rtm = {
 	    .rtm_family = AF_INET,
@@ -556,11 +559,23 @@ int nc_add_host_route(struct nc *nc, int ifindex, uint32_t dst)
 
 	if (ifindex <= 0)
 		return -ENODEV;
-	msg = request(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, &rtm, sizeof(rtm));
+	msg = request(type, flags, &rtm, sizeof(rtm));
 	if (!msg || nla_put_u32(msg, RTA_DST, htonl(dst)) < 0 ||
 	    nla_put_u32(msg, RTA_OIF, (uint32_t)ifindex) < 0)
 		return build_failed(msg);
 	return transact(nc, msg, NULL, NULL);
+}
+
+int nc_add_host_route(struct nc *nc, int ifindex, uint32_t dst)
+{
+	return host_route(nc, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, ifindex, dst);
+}
+
+int nc_del_host_route(struct nc *nc, int ifindex, uint32_t dst)
+{
+	int r = host_route(nc, RTM_DELROUTE, 0, ifindex, dst);
+
+	return r == -ESRCH ? 0 : r;
 }
 
 struct addr_search {

@@ -37,6 +37,8 @@ int nc_set_up(struct nc *nc, int ifindex);
 int nc_add_addr32(struct nc *nc, int ifindex, uint32_t addr);
 /* dst/32 via the device, main table, scope link, proto static. */
 int nc_add_host_route(struct nc *nc, int ifindex, uint32_t dst);
+/* Removes exactly that route; one that is not there is success. */
+int nc_del_host_route(struct nc *nc, int ifindex, uint32_t dst);
 
 /* Per-device IPv4 settings (IPV4_DEVCONF_* ids from <linux/ip.h>), through
  * RTM_SETLINK IFLA_AF_SPEC/AF_INET/IFLA_INET_CONF, never /proc/sys. */

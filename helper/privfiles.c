@@ -120,11 +120,19 @@ static int open_state(struct tg_privfiles *pf, struct tg_err *e)
 	struct stat st;
 	int dfd;
 
-	if (mkdir(TG_STATE_DIR, 0755) != 0 && errno != EEXIST) {
+	int made = mkdir(TG_STATE_DIR, 0755) == 0;
+
+	if (!made && errno != EEXIST) {
 		tg_seterr(e, TG_EXIT_HOST, "cannot create %s: %s", TG_STATE_DIR, strerror(errno));
 		return -1;
 	}
 	dfd = open(TG_STATE_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	/* Only the effective uid changed on exec: new files would get the
+	 * caller's group and our umask. Make ownership and modes explicit. */
+	if (made && dfd >= 0 && (fchown(dfd, 0, 0) != 0 || fchmod(dfd, 0755) != 0)) {
+		close(dfd);
+		dfd = -1;
+	}
 	if (dfd < 0 || fstat(dfd, &st) != 0 || st.st_uid != 0 ||
 	    (st.st_mode & (S_IWGRP | S_IWOTH))) {
 		tg_seterr(e, TG_EXIT_HOST, "state directory %s is missing or not root's alone",
@@ -138,13 +146,14 @@ static int open_state(struct tg_privfiles *pf, struct tg_err *e)
 	pf->lease_fd = openat(dfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
 	close(dfd);
 	if (pf->lock_fd < 0 || pf->lease_fd < 0) {
-		tg_seterr(e, TG_EXIT_HOST, "cannot open the lease database in %s: %s",
-			  TG_STATE_DIR, strerror(errno));
+		tg_seterr(e, TG_EXIT_HOST, "cannot open the lease database in %s: %s", TG_STATE_DIR,
+			  strerror(errno));
 		return -1;
 	}
 	/* umask is 077 and the file may predate us: make it readable on
 	 * purpose, it only says what `ip link` says too. */
-	if (fchmod(pf->lease_fd, 0644) != 0 || fstat(pf->lease_fd, &st) != 0 ||
+	if (fchown(pf->lock_fd, 0, 0) != 0 || fchown(pf->lease_fd, 0, 0) != 0 ||
+	    fchmod(pf->lease_fd, 0644) != 0 || fstat(pf->lease_fd, &st) != 0 ||
 	    !S_ISREG(st.st_mode) || st.st_uid != 0 || st.st_nlink != 1) {
 		tg_seterr(e, TG_EXIT_HOST, "lease database %s/%s is not a plain root-owned file",
 			  TG_STATE_DIR, name);
@@ -186,8 +195,7 @@ int privfiles_open(struct tg_privfiles *pf, int want_tun, struct tg_err *e)
 		 * device on it later needs CAP_NET_ADMIN only. */
 		pf->tun_fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
 		if (pf->tun_fd < 0) {
-			tg_seterr(e, TG_EXIT_HOST, "cannot open /dev/net/tun: %s",
-				  strerror(errno));
+			tg_seterr(e, TG_EXIT_HOST, "cannot open /dev/net/tun: %s", strerror(errno));
 			return -1;
 		}
 	}
@@ -224,8 +232,9 @@ int policy_load(struct tg_privfiles *pf, struct tg_policy *p, struct tg_err *e)
 			break;
 	}
 	if (len > TG_POLICY_MAX_BYTES) {
-		tg_seterr(e, TG_EXIT_REFUSED, "policy %s is larger than %d bytes, refusing everything",
-			  TG_POLICY_FILE, TG_POLICY_MAX_BYTES);
+		tg_seterr(e, TG_EXIT_REFUSED,
+			  "policy %s is larger than %d bytes, refusing everything", TG_POLICY_FILE,
+			  TG_POLICY_MAX_BYTES);
 		free(text);
 		return -1;
 	}

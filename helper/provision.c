@@ -27,8 +27,8 @@ static int name_in_use(const struct tg_leasedb *db, const char *name)
 /* Names are tg<uid>-<n>: a namespace of names per user, so the name says
  * whose device it is and no user can squat another's names. The lowest n
  * that is neither leased nor taken by an existing link is used. */
-static int create_device(struct tg_leasedb *db, unsigned slot, int tun_fd, struct tg_lease *l,
-			 struct tg_err *e)
+static int create_device(struct tg_leasedb *db, unsigned slot, int tun_fd, int vnet_hdr,
+			 struct tg_lease *l, struct tg_err *e)
 {
 	int r = -EBUSY;
 
@@ -41,7 +41,7 @@ static int create_device(struct tg_leasedb *db, unsigned slot, int tun_fd, struc
 				  strerror(errno));
 			return -1;
 		}
-		r = tun_create(tun_fd, l->kind, l->ifname, l->uid, 0);
+		r = tun_create(tun_fd, l->kind, l->ifname, l->uid, vnet_hdr);
 	}
 	if (r != 0) {
 		tg_seterr(e, TG_EXIT_HOST, "cannot create the device: %s",
@@ -57,11 +57,63 @@ static int kernel_err(struct tg_err *e, const char *what, int r)
 	return -1;
 }
 
+/* What a guest address adds: the host route, and with `uplink` the proxy
+ * entry on the uplink (and its forwarding switch with `forward`). */
+static int attach_guest(struct nc *nc, struct tg_leasedb *db, unsigned slot,
+			const struct tg_rule *rule, struct tg_lease *l, struct tg_err *e)
+{
+	int r, upl;
+	uint32_t cur = 1;
+
+	if ((r = nc_add_host_route(nc, l->ifindex, l->guest)) != 0)
+		return kernel_err(e, "cannot add the host route to the guest", r);
+	if (!rule->uplink[0])
+		return 0;
+
+	if ((r = nc_ifindex(nc, rule->uplink, &upl)) != 0) {
+		tg_seterr(e, TG_EXIT_HOST, "uplink %s named by the policy does not exist",
+			  rule->uplink);
+		return -1;
+	}
+	l->uplink = upl;
+	l->uplink_fwd = -1;
+	if (rule->forward) {
+		if ((r = nc_get_devconf(nc, upl, IPV4_DEVCONF_FORWARDING, &cur)) != 0)
+			return kernel_err(e, "cannot read the uplink's forwarding setting", r);
+		/* Another lease may already have switched it on: inherit the
+		 * value it saved so that the last one out restores it. */
+		l->uplink_fwd = leasedb_uplink_fwd(db, upl, (int)slot);
+		if (l->uplink_fwd == -1 && cur == 0)
+			l->uplink_fwd = 0;
+	}
+	if (leasedb_put(db, slot, l) != 0)
+		return kernel_err(e, "cannot write the lease database", errno);
+	if ((r = nc_add_proxy(nc, upl, l->guest)) != 0) {
+		/* Nothing was published and forwarding is not touched yet; an
+		 * entry that already exists is somebody else's and must survive
+		 * our undo. */
+		l->uplink = 0;
+		l->uplink_fwd = -1;
+		leasedb_put(db, slot, l);
+		if (r == -EEXIST) {
+			tg_seterr(e, TG_EXIT_HOST,
+				  "%s already has a proxy entry for the guest address; not taking "
+				  "it over",
+				  rule->uplink);
+			return -1;
+		}
+		return kernel_err(e, "cannot publish the guest on the uplink", r);
+	}
+	if (rule->forward && cur == 0 &&
+	    (r = nc_set_devconf(nc, upl, IPV4_DEVCONF_FORWARDING, 1)) != 0)
+		return kernel_err(e, "cannot enable forwarding on the uplink", r);
+	return 0;
+}
+
 static int configure_routed(struct nc *nc, struct tg_leasedb *db, unsigned slot,
 			    const struct tg_grant *g, struct tg_lease *l, struct tg_err *e)
 {
-	int ix = l->ifindex, r, upl;
-	uint32_t cur = 1;
+	int ix = l->ifindex, r;
 
 	if ((r = nc_add_addr32(nc, ix, g->gateway)) != 0)
 		return kernel_err(e, "cannot put the gateway address on the device", r);
@@ -74,48 +126,34 @@ static int configure_routed(struct nc *nc, struct tg_leasedb *db, unsigned slot,
 		return kernel_err(e, "cannot set the device's IPv4 settings", r);
 	if ((r = nc_set_up(nc, ix)) != 0)
 		return kernel_err(e, "cannot bring the device up", r);
-	if ((r = nc_add_host_route(nc, ix, g->guest)) != 0)
-		return kernel_err(e, "cannot add the host route to the guest", r);
-	if (!g->rule->uplink[0])
-		return 0;
+	return l->guest ? attach_guest(nc, db, slot, g->rule, l, e) : 0;
+}
 
-	if ((r = nc_ifindex(nc, g->rule->uplink, &upl)) != 0) {
-		tg_seterr(e, TG_EXIT_HOST, "uplink %s named by the policy does not exist",
-			  g->rule->uplink);
+int provision_guest(struct nc *nc, struct tg_leasedb *db, unsigned slot, const struct tg_rule *rule,
+		    uint32_t guest, struct tg_err *e)
+{
+	struct tg_lease l = db->slots[slot];
+
+	l.guest = guest;
+	if (leasedb_put(db, slot, &l) != 0)
+		return kernel_err(e, "cannot write the lease database", errno);
+	if (attach_guest(nc, db, slot, rule, &l, e) != 0) {
+		unprovision_guest(nc, db, slot);
 		return -1;
 	}
-	l->uplink = upl;
-	l->uplink_fwd = -1;
-	if (g->rule->forward) {
-		if ((r = nc_get_devconf(nc, upl, IPV4_DEVCONF_FORWARDING, &cur)) != 0)
-			return kernel_err(e, "cannot read the uplink's forwarding setting", r);
-		/* Another lease may already have switched it on: inherit the
-		 * value it saved so that the last one out restores it. */
-		l->uplink_fwd = leasedb_uplink_fwd(db, upl, (int)slot);
-		if (l->uplink_fwd == -1 && cur == 0)
-			l->uplink_fwd = 0;
-	}
-	if (leasedb_put(db, slot, l) != 0)
-		return kernel_err(e, "cannot write the lease database", errno);
-	if ((r = nc_add_proxy(nc, upl, g->guest)) != 0) {
-		/* Nothing was published and forwarding is not touched yet; an
-		 * entry that already exists is somebody else's and must survive
-		 * our undo. */
-		l->uplink = 0;
-		l->uplink_fwd = -1;
-		leasedb_put(db, slot, l);
-		if (r == -EEXIST) {
-			tg_seterr(e, TG_EXIT_HOST,
-				  "%s already has a proxy entry for the guest address; not taking it over",
-				  g->rule->uplink);
-			return -1;
-		}
-		return kernel_err(e, "cannot publish the guest on the uplink", r);
-	}
-	if (g->rule->forward && cur == 0 &&
-	    (r = nc_set_devconf(nc, upl, IPV4_DEVCONF_FORWARDING, 1)) != 0)
-		return kernel_err(e, "cannot enable forwarding on the uplink", r);
 	return 0;
+}
+
+void unprovision_guest(struct nc *nc, struct tg_leasedb *db, unsigned slot)
+{
+	struct tg_lease l = db->slots[slot];
+
+	nc_del_host_route(nc, l.ifindex, l.guest);
+	unprovision_outside(nc, db, slot);
+	l.guest = 0;
+	l.uplink = 0;
+	l.uplink_fwd = -1;
+	leasedb_put(db, slot, &l);
 }
 
 static int configure_bridged(struct nc *nc, const struct tg_grant *g, struct tg_lease *l,
@@ -146,15 +184,15 @@ int provision(struct nc *nc, struct tg_leasedb *db, int tun_fd, const struct tg_
 {
 	static const struct tg_lease none = {.state = TG_LEASE_FREE};
 	struct tg_lease l = {
-		.state = TG_LEASE_PENDING,
-		.uid = id->uid,
-		.pid = getpid(),
-		.rule_line = g->rule->line,
-		.kind = g->kind,
-		.guest = g->guest,
-		.gateway = g->gateway,
-		.uplink_fwd = -1,
-		.created = (int64_t)time(NULL),
+	    .state = TG_LEASE_PENDING,
+	    .uid = id->uid,
+	    .pid = getpid(),
+	    .rule_line = g->rule->line,
+	    .kind = g->kind,
+	    .guest = g->guest,
+	    .gateway = g->gateway,
+	    .uplink_fwd = -1,
+	    .created = (int64_t)time(NULL),
 	};
 	int slot = leasedb_free_slot(db), r;
 
@@ -163,7 +201,7 @@ int provision(struct nc *nc, struct tg_leasedb *db, int tun_fd, const struct tg_
 		return -1;
 	}
 	snprintf(l.bridge, sizeof(l.bridge), "%s", g->bridge);
-	if (create_device(db, (unsigned)slot, tun_fd, &l, e) != 0)
+	if (create_device(db, (unsigned)slot, tun_fd, g->vnet_hdr, &l, e) != 0)
 		goto undo;
 	if ((r = nc_ifindex(nc, l.ifname, &l.ifindex)) != 0) {
 		kernel_err(e, "cannot find the new device", r);

@@ -1,21 +1,25 @@
 /* The answer to the native client (format in common/proto.h): one message,
- * with the device descriptor attached on success. */
+ * with the device descriptor attached on success; and the one function every
+ * front end uses to attach a descriptor. */
 #include "helper.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
-static int send_text(int fd, const char *text, size_t len, int devfd)
+int send_with_fd(int fd, struct iovec *iov, size_t iovlen, int devfd)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} ctl;
-	struct iovec iov = {.iov_base = (void *)text, .iov_len = len};
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+	struct msghdr msg = {.msg_iov = iov, .msg_iovlen = iovlen};
+	size_t total = 0;
 
+	for (size_t i = 0; i < iovlen; i++)
+		total += iov[i].iov_len;
 	if (devfd >= 0) {
 		memset(&ctl, 0, sizeof(ctl));
 		msg.msg_control = ctl.buf;
@@ -26,7 +30,14 @@ static int send_text(int fd, const char *text, size_t len, int devfd)
 		c->cmsg_len = CMSG_LEN(sizeof(int));
 		memcpy(CMSG_DATA(c), &devfd, sizeof(int));
 	}
-	return sendmsg(fd, &msg, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -1;
+	return sendmsg(fd, &msg, MSG_NOSIGNAL) == (ssize_t)total ? 0 : -1;
+}
+
+static int send_text(int fd, const char *text, size_t len, int devfd)
+{
+	struct iovec iov = {.iov_base = (void *)text, .iov_len = len};
+
+	return send_with_fd(fd, &iov, 1, devfd);
 }
 
 int reply_ok(int fd, const struct tg_lease *l, const char *rule_file, int devfd)
@@ -41,8 +52,7 @@ int reply_ok(int fd, const struct tg_lease *l, const char *rule_file, int devfd)
 			      tg_format_ipv4(l->guest, a), tg_format_ipv4(l->gateway, b));
 	if (l->bridge[0])
 		n += snprintf(text + n, sizeof(text) - (size_t)n, "bridge=%s\n", l->bridge);
-	n += snprintf(text + n, sizeof(text) - (size_t)n, "rule=%s:%u\n", rule_file,
-		      l->rule_line);
+	n += snprintf(text + n, sizeof(text) - (size_t)n, "rule=%s:%u\n", rule_file, l->rule_line);
 	if (n <= 0 || (size_t)n >= sizeof(text))
 		return -1;
 	return send_text(fd, text, (size_t)n, devfd);
@@ -51,8 +61,8 @@ int reply_ok(int fd, const struct tg_lease *l, const char *rule_file, int devfd)
 void reply_err(int fd, const struct tg_err *e)
 {
 	char text[TG_REPLY_MAX];
-	int n = snprintf(text, sizeof(text), "tapgate %d error %d\nmessage=%s\n",
-			 TG_PROTO_VERSION, (int)e->code, e->msg);
+	int n = snprintf(text, sizeof(text), "tapgate %d error %d\nmessage=%s\n", TG_PROTO_VERSION,
+			 (int)e->code, e->msg);
 
 	if (fd < 0 || n <= 0 || send_text(fd, text, (size_t)n, -1) != 0)
 		dprintf(2, "tapgate-helper: %s\n", e->msg);

@@ -18,7 +18,7 @@ static const char *value(const char *arg, const char *name)
 	return NULL;
 }
 
-static int parse_open(int argc, char **argv, struct tg_native_req *r, struct tg_err *e)
+static int parse_open(int argc, char **argv, struct tg_job *r, struct tg_err *e)
 {
 	int seen_fd = 0, seen_kind = 0, seen_ip = 0, seen_bridge = 0;
 	const char *v;
@@ -46,11 +46,11 @@ static int parse_open(int argc, char **argv, struct tg_native_req *r, struct tg_
 				return -1;
 			}
 			r->has_ip = 1;
-			strcpy(r->ip_text, v);
 		} else if ((v = value(a, "--bridge")) != NULL) {
 			if (seen_bridge++ || !tg_valid_ifname(v)) {
-				tg_seterr(e, TG_EXIT_USAGE,
-					  "--bridge wants an interface name (1-15 of A-Z a-z 0-9 _ . -)");
+				tg_seterr(
+				    e, TG_EXIT_USAGE,
+				    "--bridge wants an interface name (1-15 of A-Z a-z 0-9 _ . -)");
 				return -1;
 			}
 			strcpy(r->bridge, v);
@@ -78,7 +78,7 @@ bad:
 	return -1;
 }
 
-int request_parse(int argc, char **argv, struct tg_native_req *r, struct tg_err *e)
+int request_parse(int argc, char **argv, struct tg_job *r, struct tg_err *e)
 {
 	memset(r, 0, sizeof(*r));
 	r->reply_fd = -1;
@@ -96,18 +96,18 @@ int request_parse(int argc, char **argv, struct tg_native_req *r, struct tg_err 
 	return -1;
 }
 
-int reply_fd_check(int fd, struct tg_err *e)
+int reply_fd_check(int fd, int type1, int type2, struct tg_err *e)
 {
 	struct stat st;
 	int domain = 0, type = 0;
 	socklen_t len = sizeof(int);
 
-	if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode) ||
+	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode) ||
 	    getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0 || domain != AF_UNIX ||
 	    (len = sizeof(int), getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len)) != 0 ||
-	    (type != SOCK_SEQPACKET && type != SOCK_STREAM)) {
-		tg_seterr(e, TG_EXIT_USAGE,
-			  "--fd=%d is not an AF_UNIX stream or seqpacket socket", fd);
+	    (type != type1 && type != type2)) {
+		tg_seterr(e, TG_EXIT_USAGE, "descriptor %d is not the AF_UNIX %s socket expected",
+			  fd, type1 == SOCK_DGRAM ? "datagram" : "stream");
 		return -1;
 	}
 	return 0;
