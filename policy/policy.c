@@ -21,6 +21,7 @@ enum {
 	OPT_FORWARD = 1 << 3,
 	OPT_BRIDGE = 1 << 4,
 	OPT_MAX = 1 << 5,
+	OPT_PERSIST = 1 << 6,
 };
 
 static const struct {
@@ -31,6 +32,7 @@ static const struct {
     {"net", OPT_NET, "CIDR"},	     {"gateway", OPT_GATEWAY, "ADDR"},
     {"uplink", OPT_UPLINK, "IFACE"}, {"forward", OPT_FORWARD, NULL},
     {"bridge", OPT_BRIDGE, "NAME"},  {"max", OPT_MAX, "N"},
+    {"persist", OPT_PERSIST, NULL},
 };
 
 struct parser {
@@ -189,8 +191,10 @@ static int parse_bridge(struct parser *ps, const char *val, struct tg_rule *r)
 	return 0;
 }
 
+/* flag: on entry the option before this one if it takes no value, else
+ * NULL; on return the same for this one. */
 static int parse_option(struct parser *ps, const char *word, char **cursor, struct tg_rule *r,
-			unsigned *seen)
+			unsigned *seen, const char **flag)
 {
 	size_t i;
 	const char *val = NULL;
@@ -199,15 +203,22 @@ static int parse_option(struct parser *ps, const char *word, char **cursor, stru
 	for (i = 0; i < sizeof(options) / sizeof(options[0]); i++)
 		if (strcmp(word, options[i].name) == 0)
 			break;
+	if (i == sizeof(options) / sizeof(options[0]) && *flag != NULL)
+		/* `persist yes`: a value given to a flag, or a misspelt option. */
+		return fail(ps,
+			    "unknown option '%s' after '%s', which takes no value; expected net, "
+			    "gateway, uplink, forward, bridge, max or persist",
+			    show(ps, word), *flag);
 	if (i == sizeof(options) / sizeof(options[0]))
 		return fail(ps,
-			    "unknown option '%s'; expected net, gateway, uplink, forward, bridge "
-			    "or max",
+			    "unknown option '%s'; expected net, gateway, uplink, forward, bridge, "
+			    "max or persist",
 			    show(ps, word));
 	if ((*seen & options[i].bit) != 0 && options[i].bit != OPT_BRIDGE)
 		return fail(ps, "option '%s' given twice; each option but bridge may appear once",
 			    word);
 	*seen |= options[i].bit;
+	*flag = options[i].value == NULL ? options[i].name : NULL;
 	if (options[i].value != NULL) {
 		val = next_token(cursor);
 		if (val == NULL)
@@ -238,6 +249,9 @@ static int parse_option(struct parser *ps, const char *word, char **cursor, stru
 		return 0;
 	case OPT_BRIDGE:
 		return parse_bridge(ps, val, r);
+	case OPT_PERSIST:
+		r->persist = 1;
+		return 0;
 	default: /* OPT_MAX */
 		if (tg_parse_uint(val, TG_RULE_MAX_DEVICES, &n) != 0 || n == 0)
 			return fail(ps, "malformed max '%s'; expected a number from 1 to %d",
@@ -294,6 +308,7 @@ static int parse_rule(struct parser *ps, const char *word, char **cursor, struct
 	const char *kind;
 	const char *opt;
 	unsigned seen = 0;
+	const char *flag = NULL;
 
 	memset(r, 0, sizeof(*r));
 	r->line = ps->line;
@@ -317,7 +332,7 @@ static int parse_rule(struct parser *ps, const char *word, char **cursor, struct
 	else
 		return fail(ps, "unknown kind '%s'; expected tap or tun", show(ps, kind));
 	while ((opt = next_token(cursor)) != NULL)
-		if (parse_option(ps, opt, cursor, r, &seen) != 0)
+		if (parse_option(ps, opt, cursor, r, &seen, &flag) != 0)
 			return -1;
 	return check_rule(ps, r, seen);
 }
@@ -495,9 +510,11 @@ static int bridged_allows(const struct tg_rule *rule, const struct tg_request *r
 	return 0;
 }
 
-/* Checks a caller-chosen guest address against the rule. */
+/* Checks a guest address named by the caller against a routed rule: for
+ * tg_policy_decide (an address asked for) and tg_policy_check_guest (an
+ * address named once the device exists). file is already made safe. */
 static int address_allowed(const struct tg_rule *rule, uint32_t ip, const struct tg_hostview *h,
-			   const struct names *nm, char *why)
+			   const char *file, char *why)
 {
 	char a[ADDR_BUF], net[ADDR_BUF];
 	uint32_t bcast = rule->net | ~tg_prefix_mask(rule->prefix);
@@ -507,7 +524,7 @@ static int address_allowed(const struct tg_rule *rule, uint32_t ip, const struct
 	tg_format_ipv4(rule->net, net);
 	if ((ip & tg_prefix_mask(rule->prefix)) != rule->net) {
 		say(why, "%s is outside %s/%u allowed by %s:%u; choose an address inside it", a,
-		    net, rule->prefix, nm->file, rule->line);
+		    net, rule->prefix, file, rule->line);
 		return 0;
 	}
 	if (ip == rule->net)
@@ -516,12 +533,11 @@ static int address_allowed(const struct tg_rule *rule, uint32_t ip, const struct
 		what = "broadcast";
 	if (what != NULL) {
 		say(why, "%s is the %s address of %s/%u (%s:%u); choose another address", a, what,
-		    net, rule->prefix, nm->file, rule->line);
+		    net, rule->prefix, file, rule->line);
 		return 0;
 	}
 	if (ip == rule->gateway) {
-		say(why, "%s is the gateway of %s:%u; choose another address", a, nm->file,
-		    rule->line);
+		say(why, "%s is the gateway of %s:%u; choose another address", a, file, rule->line);
 		return 0;
 	}
 	if (h->addr_taken(h->ctx, ip)) {
@@ -570,6 +586,11 @@ static int rule_allows(const struct tg_rule *rule, const struct tg_caller *c,
 		    tg_format_ipv4(r->gateway, want), nm->file, rule->line, have, have);
 		return 0;
 	}
+	if (r->persist && !rule->persist) {
+		say(why, "%s:%u does not allow persistent devices (add `persist`)", nm->file,
+		    rule->line);
+		return 0;
+	}
 	/* The count comes before the address: a user at the limit whose own
 	 * guests fill the net should hear about the limit, not about the net. */
 	live = h->count(h->ctx, c->uid, rule->line);
@@ -580,10 +601,12 @@ static int rule_allows(const struct tg_rule *rule, const struct tg_caller *c,
 		    nm->user, live, live == 1 ? "" : "s", nm->file, rule->line, rule->max);
 		return 0;
 	}
-	if (!rule->routed)
+	/* uml_net `tuntap up` learns the guest address only later, from `add`,
+	 * which checks it with tg_policy_check_guest(). */
+	if (!rule->routed || r->no_guest)
 		return 1;
 	if (r->has_ip) {
-		if (!address_allowed(rule, r->ip, h, nm, why))
+		if (!address_allowed(rule, r->ip, h, nm->file, why))
 			return 0;
 		*guest = r->ip;
 		return 1;
@@ -598,6 +621,7 @@ enum tg_verdict tg_policy_decide(const struct tg_policy *p, const struct tg_call
 	struct names nm;
 	char scratch[sizeof(d->reason)];
 	const struct tg_rule *other_mode = NULL;
+	const struct tg_rule *other_gateway = NULL;
 	int caller_matched = 0;
 	const char *kind = tg_kind_name(r->kind);
 
@@ -631,6 +655,14 @@ enum tg_verdict tg_policy_decide(const struct tg_policy *p, const struct tg_call
 				other_mode = rule;
 			continue;
 		}
+		/* Without a guest address, the gateway uml_net names is all that
+		 * tells its rule apart: a rule with another gateway does not
+		 * apply, rather than refuse. */
+		if (r->no_guest && r->has_gateway && rule->routed && rule->gateway != r->gateway) {
+			if (other_gateway == NULL)
+				other_gateway = rule;
+			continue;
+		}
 		if (rule_allows(rule, c, r, h, &nm, why, &guest)) {
 			d->rule = rule;
 			d->guest = guest;
@@ -642,7 +674,13 @@ enum tg_verdict tg_policy_decide(const struct tg_policy *p, const struct tg_call
 	}
 	if (d->rule != NULL)
 		return TG_REFUSED;
-	if (other_mode != NULL && other_mode->routed)
+	if (other_gateway != NULL) {
+		char want[ADDR_BUF], have[ADDR_BUF];
+
+		say(d->reason, "gateway %s is not the gateway of any rule for %s; use %s (%s:%u)",
+		    tg_format_ipv4(r->gateway, want), nm.name,
+		    tg_format_ipv4(other_gateway->gateway, have), nm.file, other_gateway->line);
+	} else if (other_mode != NULL && other_mode->routed)
 		say(d->reason,
 		    "no rule permits %s a bridged %s device (%s:%u allows routed ones: ask "
 		    "without a bridge)",
@@ -661,4 +699,44 @@ enum tg_verdict tg_policy_decide(const struct tg_policy *p, const struct tg_call
 	else
 		say(d->reason, "no rule in %s permits %s", nm.file, nm.user);
 	return TG_REFUSED;
+}
+
+enum tg_verdict tg_policy_check_guest(const struct tg_policy *p, const struct tg_rule *rule,
+				      uint32_t addr, const struct tg_hostview *h, char *reason,
+				      size_t reasonlen)
+{
+	char file[sizeof(p->file)];
+	char why[sizeof(((struct tg_decision *)0)->reason)];
+	char a[ADDR_BUF];
+	int ok;
+
+	safe_copy(file, sizeof(file), p->file);
+	tg_format_ipv4(addr, a);
+	if (rule == NULL) {
+		/* The policy changed since the device was granted. */
+		say(why,
+		    "the rule that granted this device is no longer in %s; bring the device up "
+		    "again",
+		    file);
+		ok = 0;
+	} else if (!rule->routed) {
+		say(why,
+		    "%s:%u is a bridged rule: it hands out no guest address; %s needs a routed "
+		    "rule",
+		    file, rule->line, a);
+		ok = 0;
+	} else {
+		ok = address_allowed(rule, addr, h, file, why);
+	}
+	if (reasonlen > 0)
+		snprintf(reason, reasonlen, "%s", ok ? "" : why);
+	return ok ? TG_GRANTED : TG_REFUSED;
+}
+
+const struct tg_rule *tg_policy_rule_at(const struct tg_policy *p, unsigned line)
+{
+	for (size_t i = 0; i < p->nrules; i++)
+		if (p->rules[i].line == line)
+			return &p->rules[i];
+	return NULL;
 }

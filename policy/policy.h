@@ -37,6 +37,7 @@ struct tg_rule {
 	unsigned nbridges;
 	char bridges[TG_RULE_MAX_BRIDGES][TG_IFNAMSIZ];
 	unsigned max; /* default 1 */
+	int persist;  /* `persist`: may also hand out persistent devices */
 };
 
 struct tg_policy {
@@ -68,6 +69,9 @@ struct tg_request {
 	uint32_t ip;
 	int has_gateway;    /* uml_net: the caller names the gateway it expects */
 	uint32_t gateway;
+	int no_guest;       /* uml_net `tuntap up`: no guest address yet; it is
+			       checked later by tg_policy_check_guest() */
+	int persist;        /* a persistent device (`tapgate create`) */
 };
 
 /* What the decision needs to know about the host. Both callbacks are
@@ -95,6 +99,17 @@ struct tg_decision {
 enum tg_verdict tg_policy_decide(const struct tg_policy *p, const struct tg_caller *c,
 				 const struct tg_request *r, const struct tg_hostview *h,
 				 struct tg_decision *d);
+
+/* The guest-address checks of a routed rule alone (inside net, not its
+ * network, broadcast or gateway address, not taken), for an address named
+ * after the device exists (uml_net `add`). TG_GRANTED, or TG_REFUSED with
+ * reason filled like tg_policy_decide's. */
+enum tg_verdict tg_policy_check_guest(const struct tg_policy *p, const struct tg_rule *rule,
+				      uint32_t addr, const struct tg_hostview *h, char *reason,
+				      size_t reasonlen);
+
+/* The rule on that line, or NULL. */
+const struct tg_rule *tg_policy_rule_at(const struct tg_policy *p, unsigned line);
 
 /* 1 if the rule's WHO names this caller. */
 int tg_rule_matches_caller(const struct tg_rule *rule, const struct tg_caller *c);

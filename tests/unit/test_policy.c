@@ -219,6 +219,7 @@ static void test_parse_contract(void)
 	CHECK(r->forward == 1);
 	CHECK(r->nbridges == 0);
 	CHECK(r->max == 4);
+	CHECK(r->persist == 0);
 
 	r = &p.rules[1];
 	CHECK(r->line == 4);
@@ -233,6 +234,7 @@ static void test_parse_contract(void)
 	STREQ(r->bridges[0], "br0");
 	STREQ(r->bridges[1], "br1");
 	CHECK(r->max == 8);
+	CHECK(r->persist == 0);
 
 	r = &p.rules[2];
 	CHECK(r->line == 5);
@@ -244,6 +246,7 @@ static void test_parse_contract(void)
 	CHECK(r->prefix == 30);
 	CHECK(r->gateway == IP(10, 88, 0, 1));
 	CHECK(r->max == 1); /* the default */
+	CHECK(r->persist == 0);
 	tg_policy_free(&p);
 	CHECK(p.rules == NULL && p.nrules == 0);
 }
@@ -448,10 +451,10 @@ static void test_parse_errors(void)
 	/* unknown, repeated and valueless options */
 	EXPECT_ERR("permit alice tap net 10.77.0.0/24 gateway 10.77.0.1 foo\n",
 		   "policy.conf:1: unknown option 'foo'; expected net, gateway, uplink, forward, "
-		   "bridge or max");
+		   "bridge, max or persist");
 	EXPECT_ERR("permit alice tap bridge br0 Bridge br1\n",
 		   "policy.conf:1: unknown option 'Bridge'; expected net, gateway, uplink, "
-		   "forward, bridge or max");
+		   "forward, bridge, max or persist");
 	EXPECT_ERR("\n# routed\npermit alice tap net 10.77.0.0/24 gateway 10.77.0.1 net "
 		   "10.66.0.0/24\n",
 		   "policy.conf:3: option 'net' given twice; each option but bridge may appear "
@@ -602,7 +605,7 @@ static void test_parse_errors(void)
 	EXPECT_ERR("permit alice tap bridge br0\npermit bob tap bridge br0\n\npermit carol tap "
 		   "bridge br0 frobnicate\n",
 		   "policy.conf:4: unknown option 'frobnicate'; expected net, gateway, uplink, "
-		   "forward, bridge or max");
+		   "forward, bridge, max or persist");
 
 	/* Long words are shown cut, so the message keeps its advice. */
 	memset(longword, 'w', sizeof(longword) - 1);
@@ -610,7 +613,64 @@ static void test_parse_errors(void)
 	snprintf(text, sizeof(text), "permit alice tap bridge br0 %s\n", longword);
 	expect_err(__LINE__, text, strlen(text),
 		   "policy.conf:1: unknown option 'wwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwww...'; "
-		   "expected net, gateway, uplink, forward, bridge or max");
+		   "expected net, gateway, uplink, forward, bridge, max or persist");
+}
+
+/* ---- parsing: persist ------------------------------------------------- */
+
+static void test_parse_persist(void)
+{
+	struct tg_policy p;
+
+	/* Routed and bridged, tap and tun, anywhere among the options. */
+	CHECK(parse("permit alice tap net 10.77.0.0/24 gateway 10.77.0.1 persist max 4\n"
+		    "permit :kvm tap persist bridge br0 bridge br1\n"
+		    "permit :vpn tun net 10.88.0.0/30 gateway 10.88.0.1 forward persist\n"
+		    "permit bob tap bridge br0 persist\t# Bochs\n"
+		    "permit bob tap bridge br0\n",
+		    &p) == 0);
+	CHECK(p.nrules == 5);
+	if (p.nrules == 5) {
+		CHECK(p.rules[0].persist == 1 && p.rules[0].routed == 1 && p.rules[0].max == 4);
+		CHECK(p.rules[1].persist == 1 && p.rules[1].nbridges == 2);
+		CHECK(p.rules[2].persist == 1 && p.rules[2].kind == TG_TUN);
+		CHECK(p.rules[2].forward == 1);
+		CHECK(p.rules[3].persist == 1 && p.rules[3].max == 1);
+		CHECK(p.rules[4].persist == 0);
+	}
+	tg_policy_free(&p);
+
+	/* Once, without a value, and never on its own. */
+	EXPECT_ERR("permit alice tap bridge br0 persist persist\n",
+		   "policy.conf:1: option 'persist' given twice; each option but bridge may "
+		   "appear once");
+	EXPECT_ERR("permit alice tap persist bridge br0 persist\n",
+		   "policy.conf:1: option 'persist' given twice; each option but bridge may "
+		   "appear once");
+	EXPECT_ERR("permit alice tap bridge br0 persist yes\n",
+		   "policy.conf:1: unknown option 'yes' after 'persist', which takes no value; "
+		   "expected net, gateway, uplink, forward, bridge, max or persist");
+	EXPECT_ERR("\npermit alice tap persist 1 bridge br0\n",
+		   "policy.conf:2: unknown option '1' after 'persist', which takes no value; "
+		   "expected net, gateway, uplink, forward, bridge, max or persist");
+	EXPECT_ERR("permit alice tap bridge br0 persist=yes\n",
+		   "policy.conf:1: unknown option 'persist=yes'; expected net, gateway, uplink, "
+		   "forward, bridge, max or persist");
+	EXPECT_ERR("permit alice tap bridge br0 Persist\n",
+		   "policy.conf:1: unknown option 'Persist'; expected net, gateway, uplink, "
+		   "forward, bridge, max or persist");
+	EXPECT_ERR("permit alice tap persist\n",
+		   "policy.conf:1: rule needs `net CIDR` (routed) or `bridge NAME` (bridged)");
+	EXPECT_ERR("permit alice tun persist bridge br0\n",
+		   "policy.conf:1: bridge needs Ethernet frames: a tun rule cannot have one; use "
+		   "tap");
+	/* The same holds for the other flag, forward. */
+	EXPECT_ERR("permit alice tap net 10.77.0.0/24 gateway 10.77.0.1 forward yes\n",
+		   "policy.conf:1: unknown option 'yes' after 'forward', which takes no value; "
+		   "expected net, gateway, uplink, forward, bridge, max or persist");
+	/* A value that happens to be an option word is that option. */
+	EXPECT_ERR("permit alice tap bridge br0 persist max\n",
+		   "policy.conf:1: option 'max' needs a value: `max N`");
 }
 
 /* ---- deciding --------------------------------------------------------- */
@@ -962,12 +1022,364 @@ static void test_decide_long_file(void)
 	CHECK(strncmp(o.reason, "bridge br9 is not allowed for alice (fffff?fff", 46) == 0);
 }
 
+static void test_decide_persist(void)
+{
+	static const char mixed[] = "permit alice tap net 10.77.0.0/24 gateway 10.77.0.1 max 4\n"
+				    "permit alice tap net 10.44.0.0/24 gateway 10.44.0.1 persist "
+				    "max 2\n"
+				    "permit :kvm tap bridge br0 persist max 3\n"
+				    "permit :vpn tun net 10.88.0.0/30 gateway 10.88.0.1 persist\n";
+	struct tg_request rq = {.kind = TG_TAP, .persist = 1};
+	struct tg_request bridged = {.kind = TG_TAP, .bridge = "br1", .persist = 1};
+	struct tg_request tun = {.kind = TG_TUN, .persist = 1};
+	struct host h;
+	struct outcome o;
+
+	/* A rule without persist refuses a persistent device, and says how to
+	 * allow one. */
+	memset(&h, 0, sizeof(h));
+	o = run(contract, &alice, &rq, &h);
+	CHECK(o.verdict == TG_REFUSED && o.line == 3 && o.guest == 0);
+	STREQ(o.reason, "policy.conf:3 does not allow persistent devices (add `persist`)");
+	CHECK(h.nasked == 0);
+	o = run(contract, &alice, &bridged, &h);
+	CHECK(o.verdict == TG_REFUSED && o.line == 4);
+	STREQ(o.reason, "policy.conf:4 does not allow persistent devices (add `persist`)");
+	o = run(contract, &dave, &tun, &h);
+	CHECK(o.verdict == TG_REFUSED && o.line == 5);
+	STREQ(o.reason, "policy.conf:5 does not allow persistent devices (add `persist`)");
+	/* ... even when the caller is also at its limit there. */
+	set_live(&h, 1001, 3, 4);
+	o = run(contract, &alice, &rq, &h);
+	CHECK(o.verdict == TG_REFUSED && o.line == 3);
+	STREQ(o.reason, "policy.conf:3 does not allow persistent devices (add `persist`)");
+	/* A wrong bridge or gateway is still named first. */
+	bridged.bridge = "br9";
+	o = run(contract, &alice, &bridged, &h);
+	STREQ(o.reason, "bridge br9 is not allowed for alice (policy.conf:4 allows br0, br1)");
+	rq.has_gateway = 1;
+	rq.gateway = IP(10, 77, 0, 9);
+	o = run(contract, &alice, &rq, &h);
+	STREQ(o.reason, "gateway 10.77.0.9 does not match policy.conf:3, whose gateway is "
+			"10.77.0.1; use 10.77.0.1");
+	rq.has_gateway = 0;
+
+	/* The first rule with persist grants it, with its own net; the others
+	 * keep granting ordinary devices. */
+	memset(&h, 0, sizeof(h));
+	o = run(mixed, &alice, &rq, &h);
+	CHECK(o.verdict == TG_GRANTED && o.line == 2 && o.guest == IP(10, 44, 0, 2));
+	STREQ(o.reason, "");
+	CHECK(h.count_uid == 1001 && h.count_line == 2);
+	rq.persist = 0;
+	o = run(mixed, &alice, &rq, &h);
+	CHECK(o.verdict == TG_GRANTED && o.line == 1 && o.guest == IP(10, 77, 0, 2));
+	/* A persist rule grants ordinary devices too. */
+	set_live(&h, 1001, 1, 4);
+	o = run(mixed, &alice, &rq, &h);
+	CHECK(o.verdict == TG_GRANTED && o.line == 2 && o.guest == IP(10, 44, 0, 2));
+	rq.persist = 1;
+
+	/* A requested address is checked as for any device. */
+	rq.has_ip = 1;
+	rq.ip = IP(10, 44, 0, 9);
+	o = run(mixed, &alice, &rq, &h);
+	CHECK(o.verdict == TG_GRANTED && o.line == 2 && o.guest == IP(10, 44, 0, 9));
+	rq.ip = IP(10, 77, 0, 9); /* only line 1's net, which has no persist */
+	o = run(mixed, &alice, &rq, &h);
+	CHECK(o.verdict == TG_REFUSED && o.line == 1 && o.guest == 0);
+	STREQ(o.reason, "policy.conf:1 does not allow persistent devices (add `persist`)");
+	rq.has_ip = 0;
+
+	/* Persistent devices count against max like any other. */
+	memset(&h, 0, sizeof(h));
+	set_live(&h, 1001, 2, 2);
+	o = run(mixed, &alice, &rq, &h);
+	CHECK(o.verdict == TG_REFUSED && o.line == 1);
+	STREQ(o.reason, "policy.conf:1 does not allow persistent devices (add `persist`)");
+	memset(&h, 0, sizeof(h));
+	set_live(&h, 1001, 1, 2);
+	o = run("permit alice tap net 10.44.0.0/24 gateway 10.44.0.1 persist max 2\n", &alice, &rq,
+		&h);
+	CHECK(o.verdict == TG_REFUSED && o.line == 1 && o.guest == 0);
+	STREQ(o.reason, "user alice already has 2 devices under policy.conf:1 (max 2); close one "
+			"or run 'tapgate gc'");
+
+	/* Bridged and tun. */
+	memset(&h, 0, sizeof(h));
+	bridged.bridge = "br0";
+	o = run(mixed, &alice, &bridged, &h);
+	CHECK(o.verdict == TG_GRANTED && o.line == 3 && o.guest == 0);
+	set_live(&h, 1001, 3, 3);
+	o = run(mixed, &alice, &bridged, &h);
+	CHECK(o.verdict == TG_REFUSED && o.line == 3);
+	STREQ(o.reason, "user alice already has 3 devices under policy.conf:3 (max 3); close one "
+			"or run 'tapgate gc'");
+	o = run(mixed, &dave, &tun, &h);
+	CHECK(o.verdict == TG_GRANTED && o.line == 4 && o.guest == IP(10, 88, 0, 2));
+
+	/* Refusals that have nothing to do with persist stay as they were. */
+	o = run(mixed, &bob, &rq, &h);
+	CHECK(o.verdict == TG_REFUSED && o.line == 0);
+	STREQ(o.reason, "no rule in policy.conf permits user bob (uid 1002)");
+}
+
+static void test_decide_no_guest(void)
+{
+	static const char two[] = "permit alice tap net 10.77.0.0/24 gateway 10.77.0.1 max 2\n"
+				  "permit alice tap net 10.44.0.0/30 gateway 10.44.0.1\n"
+				  "permit alice tap bridge br0 max 9\n"
+				  "permit alice tap net 10.33.0.0/24 gateway 10.33.0.1 persist\n";
+	const struct tg_caller nameless = {1001, NULL, 1, alice_gids, alice_groups};
+	struct tg_request rq = {
+	    .kind = TG_TAP, .no_guest = 1, .has_gateway = 1, .gateway = IP(10, 77, 0, 1)};
+	struct tg_request tun = {
+	    .kind = TG_TUN, .no_guest = 1, .has_gateway = 1, .gateway = IP(10, 88, 0, 1)};
+	struct host h;
+	struct outcome o;
+
+	/* Granted by the rule with that gateway: no address picked nor looked
+	 * up, the count checked. */
+	memset(&h, 0, sizeof(h));
+	o = run(contract, &alice, &rq, &h);
+	CHECK(o.verdict == TG_GRANTED && o.line == 3 && o.guest == 0);
+	STREQ(o.reason, "");
+	CHECK(h.nasked == 0);
+	CHECK(h.count_uid == 1001 && h.count_line == 3);
+
+	/* Without a gateway, any routed rule will do. */
+	rq.has_gateway = 0;
+	o = run(contract, &alice, &rq, &h);
+	CHECK(o.verdict == TG_GRANTED && o.line == 3 && o.guest == 0);
+	/* An address in the request is not looked at either. */
+	rq.has_ip = 1;
+	rq.ip = IP(10, 77, 0, 1);
+	o = run(contract, &alice, &rq, &h);
+	CHECK(o.verdict == TG_GRANTED && o.line == 3 && o.guest == 0);
+	CHECK(h.nasked == 0);
+	rq.has_ip = 0;
+	rq.has_gateway = 1;
+
+	/* A full net does not matter: the address comes later. */
+	memset(&h, 0, sizeof(h));
+	take(&h, IP(10, 88, 0, 2));
+	o = run(contract, &dave, &tun, &h);
+	CHECK(o.verdict == TG_GRANTED && o.line == 5 && o.guest == 0);
+	CHECK(h.nasked == 0);
+
+	/* max still applies. */
+	memset(&h, 0, sizeof(h));
+	set_live(&h, 1001, 3, 4);
+	o = run(contract, &alice, &rq, &h);
+	CHECK(o.verdict == TG_REFUSED && o.line == 3 && o.guest == 0);
+	STREQ(o.reason, "user alice already has 4 devices under policy.conf:3 (max 4); close one "
+			"or run 'tapgate gc'");
+
+	/* A gateway no rule has. */
+	memset(&h, 0, sizeof(h));
+	rq.gateway = IP(10, 77, 0, 9);
+	o = run(contract, &alice, &rq, &h);
+	CHECK(o.verdict == TG_REFUSED && o.line == 0 && o.guest == 0);
+	STREQ(o.reason, "gateway 10.77.0.9 is not the gateway of any rule for alice; use "
+			"10.77.0.1 (policy.conf:3)");
+	CHECK(h.nasked == 0 && h.count_line == 0);
+	o = run(contract, &nameless, &rq, &h);
+	CHECK(o.verdict == TG_REFUSED && o.line == 0);
+	STREQ(o.reason, "no rule in policy.conf permits uid 1001");
+	o = run("permit 1001 tap net 10.77.0.0/24 gateway 10.77.0.1\n", &nameless, &rq, &h);
+	CHECK(o.verdict == TG_REFUSED && o.line == 0);
+	STREQ(o.reason, "gateway 10.77.0.9 is not the gateway of any rule for uid 1001; use "
+			"10.77.0.1 (policy.conf:1)");
+	/* The gateway of a bridged rule, or of another kind, is no help. */
+	o = run(contract, &carol, &rq, &h);
+	CHECK(o.verdict == TG_REFUSED && o.line == 0);
+	STREQ(o.reason, "no rule permits carol a routed tap device (policy.conf:4 allows bridged "
+			"ones: ask for bridge br0)");
+	rq.gateway = IP(10, 88, 0, 1);
+	o = run(contract, &alice, &rq, &h);
+	CHECK(o.verdict == TG_REFUSED && o.line == 0);
+	STREQ(o.reason, "gateway 10.88.0.1 is not the gateway of any rule for alice; use "
+			"10.77.0.1 (policy.conf:3)");
+	o = run(contract, &alice, &tun, &h);
+	CHECK(o.verdict == TG_REFUSED && o.line == 0);
+	STREQ(o.reason, "no rule in policy.conf permits alice to have a tun device");
+	o = run(contract, &bob, &rq, &h);
+	CHECK(o.verdict == TG_REFUSED && o.line == 0);
+	STREQ(o.reason, "no rule in policy.conf permits user bob (uid 1002)");
+
+	/* The gateway picks the rule: a rule with another gateway neither
+	 * grants nor gives the reason. */
+	memset(&h, 0, sizeof(h));
+	rq.gateway = IP(10, 44, 0, 1);
+	o = run(two, &alice, &rq, &h);
+	CHECK(o.verdict == TG_GRANTED && o.line == 2 && o.guest == 0);
+	CHECK(h.count_line == 2);
+	set_live(&h, 1001, 2, 1);
+	o = run(two, &alice, &rq, &h);
+	CHECK(o.verdict == TG_REFUSED && o.line == 2);
+	STREQ(o.reason, "user alice already has 1 device under policy.conf:2 (max 1); close one or "
+			"run 'tapgate gc'");
+	rq.gateway = IP(10, 77, 0, 1);
+	o = run(two, &alice, &rq, &h);
+	CHECK(o.verdict == TG_GRANTED && o.line == 1);
+	rq.gateway = IP(10, 55, 0, 1);
+	o = run(two, &alice, &rq, &h);
+	CHECK(o.verdict == TG_REFUSED && o.line == 0);
+	STREQ(o.reason, "gateway 10.55.0.1 is not the gateway of any rule for alice; use "
+			"10.77.0.1 (policy.conf:1)");
+	/* Without a gateway, the first routed rule with room grants; when all
+	 * are full, the first one's reason is given. */
+	rq.has_gateway = 0;
+	set_live(&h, 1001, 1, 2);
+	set_live(&h, 1001, 4, 1);
+	o = run(two, &alice, &rq, &h);
+	CHECK(o.verdict == TG_REFUSED && o.line == 1);
+	STREQ(o.reason, "user alice already has 2 devices under policy.conf:1 (max 2); close one "
+			"or run 'tapgate gc'");
+	CHECK(h.count_line == 4);
+	memset(&h, 0, sizeof(h));
+	set_live(&h, 1001, 1, 2);
+	o = run(two, &alice, &rq, &h);
+	CHECK(o.verdict == TG_GRANTED && o.line == 2 && o.guest == 0);
+	rq.has_gateway = 1;
+
+	/* With persist. */
+	memset(&h, 0, sizeof(h));
+	rq.persist = 1;
+	rq.gateway = IP(10, 33, 0, 1);
+	o = run(two, &alice, &rq, &h);
+	CHECK(o.verdict == TG_GRANTED && o.line == 4 && o.guest == 0);
+	rq.gateway = IP(10, 77, 0, 1);
+	o = run(two, &alice, &rq, &h);
+	CHECK(o.verdict == TG_REFUSED && o.line == 1 && o.guest == 0);
+	STREQ(o.reason, "policy.conf:1 does not allow persistent devices (add `persist`)");
+}
+
+/* ---- checking a guest address alone ----------------------------------- */
+
+static enum tg_verdict check_guest(const struct tg_policy *p, unsigned line, uint32_t addr,
+				   struct host *h, char *reason, size_t reasonlen)
+{
+	struct tg_hostview hv = {fake_taken, fake_count, h};
+
+	return tg_policy_check_guest(p, tg_policy_rule_at(p, line), addr, &hv, reason, reasonlen);
+}
+
+static void test_check_guest(void)
+{
+	struct tg_policy p;
+	struct host h;
+	char reason[sizeof(((struct tg_decision *)0)->reason)];
+	char small[8];
+	char file[300];
+
+	if (parse(contract, &p) != 0) {
+		failed++;
+		return;
+	}
+
+	/* Granted: only that address is looked up, and no count. */
+	memset(&h, 0, sizeof(h));
+	memset(reason, 'x', sizeof(reason));
+	CHECK(check_guest(&p, 3, IP(10, 77, 0, 9), &h, reason, sizeof(reason)) == TG_GRANTED);
+	STREQ(reason, "");
+	CHECK(h.nasked == 1 && h.asked[0] == IP(10, 77, 0, 9));
+	CHECK(h.count_line == 0);
+	CHECK(check_guest(&p, 3, IP(10, 77, 0, 2), &h, reason, sizeof(reason)) == TG_GRANTED);
+	CHECK(check_guest(&p, 3, IP(10, 77, 0, 254), &h, reason, sizeof(reason)) == TG_GRANTED);
+	CHECK(check_guest(&p, 5, IP(10, 88, 0, 2), &h, reason, sizeof(reason)) == TG_GRANTED);
+	/* max is the decision's business, not this check's. */
+	set_live(&h, 1001, 3, 4);
+	CHECK(check_guest(&p, 3, IP(10, 77, 0, 9), &h, reason, sizeof(reason)) == TG_GRANTED);
+
+	/* Every refusal, in the words tg_policy_decide uses. */
+	memset(&h, 0, sizeof(h));
+	CHECK(check_guest(&p, 3, IP(10, 99, 0, 2), &h, reason, sizeof(reason)) == TG_REFUSED);
+	STREQ(reason, "10.99.0.2 is outside 10.77.0.0/24 allowed by policy.conf:3; choose an "
+		      "address inside it");
+	CHECK(check_guest(&p, 3, IP(10, 77, 0, 0), &h, reason, sizeof(reason)) == TG_REFUSED);
+	STREQ(reason, "10.77.0.0 is the network address of 10.77.0.0/24 (policy.conf:3); choose "
+		      "another address");
+	CHECK(check_guest(&p, 3, IP(10, 77, 0, 255), &h, reason, sizeof(reason)) == TG_REFUSED);
+	STREQ(reason, "10.77.0.255 is the broadcast address of 10.77.0.0/24 (policy.conf:3); "
+		      "choose another address");
+	CHECK(check_guest(&p, 3, IP(10, 77, 0, 1), &h, reason, sizeof(reason)) == TG_REFUSED);
+	STREQ(reason, "10.77.0.1 is the gateway of policy.conf:3; choose another address");
+	CHECK(h.nasked == 0);
+	take(&h, IP(10, 77, 0, 5));
+	CHECK(check_guest(&p, 3, IP(10, 77, 0, 5), &h, reason, sizeof(reason)) == TG_REFUSED);
+	STREQ(reason, "10.77.0.5 is already in use on this host; choose another address");
+	CHECK(check_guest(&p, 5, IP(10, 88, 0, 3), &h, reason, sizeof(reason)) == TG_REFUSED);
+	STREQ(reason, "10.88.0.3 is the broadcast address of 10.88.0.0/30 (policy.conf:5); "
+		      "choose another address");
+	CHECK(check_guest(&p, 5, IP(10, 88, 0, 1), &h, reason, sizeof(reason)) == TG_REFUSED);
+	STREQ(reason, "10.88.0.1 is the gateway of policy.conf:5; choose another address");
+
+	/* Not a routed rule, or no rule at all. */
+	CHECK(check_guest(&p, 4, IP(10, 77, 0, 9), &h, reason, sizeof(reason)) == TG_REFUSED);
+	STREQ(reason, "policy.conf:4 is a bridged rule: it hands out no guest address; 10.77.0.9 "
+		      "needs a routed rule");
+	CHECK(check_guest(&p, 2, IP(10, 77, 0, 9), &h, reason, sizeof(reason)) == TG_REFUSED);
+	STREQ(reason, "the rule that granted this device is no longer in policy.conf; bring the "
+		      "device up again");
+
+	/* A short buffer is cut, never overrun; none at all is not written. */
+	memset(small, 'x', sizeof(small));
+	CHECK(check_guest(&p, 3, IP(10, 99, 0, 2), &h, small, sizeof(small)) == TG_REFUSED);
+	STREQ(small, "10.99.0");
+	memset(small, 'x', sizeof(small));
+	CHECK(check_guest(&p, 3, IP(10, 77, 0, 9), &h, small, 1) == TG_GRANTED);
+	CHECK(small[0] == '\0' && small[1] == 'x');
+	CHECK(check_guest(&p, 3, IP(10, 99, 0, 2), &h, NULL, 0) == TG_REFUSED);
+	CHECK(check_guest(&p, 3, IP(10, 77, 0, 9), &h, NULL, 0) == TG_GRANTED);
+	tg_policy_free(&p);
+
+	/* A long file name with a newline comes out as one cut line. */
+	memset(file, 'f', sizeof(file) - 1);
+	file[sizeof(file) - 1] = '\0';
+	file[5] = '\n';
+	if (tg_policy_parse(file, contract, strlen(contract), &p, NULL, 0) != 0) {
+		failed++;
+		return;
+	}
+	CHECK(check_guest(&p, 3, IP(10, 99, 0, 2), &h, reason, sizeof(reason)) == TG_REFUSED);
+	CHECK(strlen(reason) == sizeof(reason) - 1);
+	CHECK(strchr(reason, '\n') == NULL);
+	CHECK(strncmp(reason, "10.99.0.2 is outside 10.77.0.0/24 allowed by fffff?fff", 54) == 0);
+	tg_policy_free(&p);
+}
+
+static void test_rule_at(void)
+{
+	struct tg_policy p;
+
+	if (parse(contract, &p) != 0) {
+		failed++;
+		return;
+	}
+	CHECK(tg_policy_rule_at(&p, 3) == &p.rules[0]);
+	CHECK(tg_policy_rule_at(&p, 4) == &p.rules[1]);
+	CHECK(tg_policy_rule_at(&p, 5) == &p.rules[2]);
+	/* comment and blank lines, before, after, and nonsense */
+	CHECK(tg_policy_rule_at(&p, 0) == NULL);
+	CHECK(tg_policy_rule_at(&p, 1) == NULL);
+	CHECK(tg_policy_rule_at(&p, 2) == NULL);
+	CHECK(tg_policy_rule_at(&p, 6) == NULL);
+	CHECK(tg_policy_rule_at(&p, (unsigned)-1) == NULL);
+	tg_policy_free(&p);
+	CHECK(tg_policy_rule_at(&p, 3) == NULL); /* freed: no rules */
+	CHECK(parse("", &p) == 0);
+	CHECK(tg_policy_rule_at(&p, 1) == NULL);
+	tg_policy_free(&p);
+}
+
 int main(void)
 {
 	test_parse_contract();
 	test_parse_forms();
 	test_parse_limits();
 	test_parse_errors();
+	test_parse_persist();
 	test_decide_routed();
 	test_decide_picking();
 	test_decide_bridged();
@@ -975,6 +1387,10 @@ int main(void)
 	test_decide_who();
 	test_decide_first_match();
 	test_decide_long_file();
+	test_decide_persist();
+	test_decide_no_guest();
+	test_check_guest();
+	test_rule_at();
 	printf("test_policy: %d passed, %d failed\n", passed, failed);
 	return failed == 0 ? 0 : 1;
 }
