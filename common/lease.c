@@ -29,12 +29,14 @@ void tg_lease_format(const struct tg_lease *l, char *slot)
 	/* Every field is bounded (names < 16, numbers) so the record always
 	 * fits; snprintf's count is checked anyway rather than trusted. */
 	char line[TG_LEASE_SLOT];
-	n = snprintf(line, sizeof(line),
-		     "v1 state=%s uid=%u pid=%d rule=%u kind=%s ifname=%s ifindex=%d guest=%s "
-		     "gateway=%s uplink=%d uplink_fwd=%d bridge=%s created=%lld end",
-		     state_name(l->state), l->uid, (int)l->pid, l->rule_line, tg_kind_name(l->kind),
-		     l->ifname[0] ? l->ifname : "-", l->ifindex, guest, gateway, l->uplink,
-		     l->uplink_fwd, l->bridge[0] ? l->bridge : "-", (long long)l->created);
+	n = snprintf(
+	    line, sizeof(line),
+	    "v1 state=%s uid=%u pid=%d rule=%u kind=%s ifname=%s ifindex=%d guest=%s "
+	    "gateway=%s uplink=%d uplink_fwd=%d bridge=%s created=%lld persist=%d/%08x end",
+	    state_name(l->state), l->uid, (int)l->pid, l->rule_line, tg_kind_name(l->kind),
+	    l->ifname[0] ? l->ifname : "-", l->ifindex, guest, gateway, l->uplink, l->uplink_fwd,
+	    l->bridge[0] ? l->bridge : "-", (long long)l->created, l->persist ? 1 : 0,
+	    (unsigned)l->rule_print);
 	if (n > 0 && (size_t)n < TG_LEASE_SLOT - 1)
 		memcpy(slot, line, (size_t)n);
 }
@@ -95,6 +97,28 @@ static int addr(const char *s, uint32_t *out)
 		return 0;
 	}
 	return tg_parse_ipv4(s, out);
+}
+
+/* "0/00000000" or "1/xxxxxxxx": the flag and the rule's fingerprint, eight
+ * lower-case hex digits exactly. */
+static int persist_field(const char *s, struct tg_lease *l)
+{
+	uint32_t v = 0;
+
+	if (!s || (s[0] != '0' && s[0] != '1') || s[1] != '/' || strlen(s) != 10)
+		return -1;
+	for (int i = 2; i < 10; i++) {
+		char c = s[i];
+		if (c >= '0' && c <= '9')
+			v = v << 4 | (uint32_t)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v = v << 4 | (uint32_t)(c - 'a' + 10);
+		else
+			return -1;
+	}
+	l->persist = s[0] == '1';
+	l->rule_print = v;
+	return 0;
 }
 
 int tg_lease_parse(const char *slot, struct tg_lease *l)
@@ -164,6 +188,8 @@ int tg_lease_parse(const char *slot, struct tg_lease *l)
 	if (num(field(&cur, "created"), 0, 0x7fffffffffffLL, &n))
 		return -1;
 	l->created = n;
+	if (persist_field(field(&cur, "persist"), l) != 0)
+		return -1;
 	/* The end marker makes a record cut short by a torn write fail to
 	 * parse, even when the cut falls inside the last number. */
 	v = strsep(&cur, " ");

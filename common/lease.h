@@ -18,7 +18,7 @@
 #include <sys/types.h>
 #include "addr.h"
 
-#define TG_LEASE_SLOT 256
+#define TG_LEASE_SLOT	   512
 #define TG_LEASE_MAX_SLOTS 4096
 
 enum tg_kind { TG_TAP = 1, TG_TUN = 2 };
@@ -26,23 +26,25 @@ enum tg_kind { TG_TAP = 1, TG_TUN = 2 };
 enum tg_lease_state {
 	TG_LEASE_FREE = 0,
 	TG_LEASE_PENDING, /* written before acting on the host; holder = helper pid */
-	TG_LEASE_LIVE,    /* device configured and handed over */
+	TG_LEASE_LIVE,	  /* device configured and handed over */
 };
 
 struct tg_lease {
 	enum tg_lease_state state;
 	uint32_t uid;
-	pid_t pid;          /* the helper that made it (pending: alive means busy) */
+	pid_t pid;	    /* the helper that made it (pending: alive means busy) */
 	unsigned rule_line; /* the policy line that granted it */
 	enum tg_kind kind;
 	char ifname[TG_IFNAMSIZ];
-	int ifindex; /* 0 while pending and not yet created */
-	uint32_t guest;   /* routed: guest address; 0 otherwise */
+	int ifindex;	  /* 0 while pending and not yet created */
+	uint32_t guest;	  /* routed: guest address; 0 otherwise */
 	uint32_t gateway; /* routed: host-side address; 0 otherwise */
-	int uplink;       /* ifindex carrying a proxy neighbour for guest; 0 none */
-	int uplink_fwd;   /* uplink forwarding value before tapgate changed it; -1 unchanged */
+	int uplink;	  /* ifindex carrying a proxy neighbour for guest; 0 none */
+	int uplink_fwd;	  /* uplink forwarding value before tapgate changed it; -1 unchanged */
 	char bridge[TG_IFNAMSIZ]; /* bridged: the bridge; "" otherwise */
-	int64_t created;          /* unix time */
+	int64_t created;	  /* unix time */
+	int persist;		  /* persistent device (`tapgate create`) */
+	uint32_t rule_print;	  /* persist: tg_rule_fingerprint() of the granting rule */
 };
 
 /* slot must hold TG_LEASE_SLOT bytes; it is filled completely. */

@@ -30,7 +30,7 @@
 #ifndef TG_PROTO_H
 #define TG_PROTO_H
 
-#define TG_REPLY_MAX 1024
+#define TG_REPLY_MAX	 1024
 #define TG_PROTO_VERSION 1
 
 enum tg_exit {

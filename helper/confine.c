@@ -61,7 +61,7 @@ static const int allowed[] = {
  * on its low 32 bits: the kernel takes it as an unsigned int, so a caller
  * could not sneak another request past by setting the high half, and we
  * must not reject our own calls if libc sign-extends it. */
-static const unsigned long tun_ioctls[] = {TUNSETIFF, TUNSETOWNER, TUNGETIFF};
+static const unsigned long tun_ioctls[] = {TUNSETIFF, TUNSETOWNER, TUNSETPERSIST};
 
 int confine(int tun_fd, struct tg_err *e)
 {

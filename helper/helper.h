@@ -83,7 +83,9 @@ int confine(int tun_fd, struct tg_err *e);
  * its client expects the answer. */
 enum tg_op {
 	TG_OP_OPEN = 1, /* native: a device */
-	TG_OP_GC,	/* native: cull stale leases */
+	TG_OP_GC,	/* native: cull stale leases, revoke what the policy dropped */
+	TG_OP_CREATE,	/* native: a persistent device */
+	TG_OP_DESTROY,	/* native: delete one's persistent device */
 	TG_OP_UML_UP,	/* uml_net 4 tuntap up GATE */
 	TG_OP_UML_ADD,	/* uml_net 4 add DEV ADDR MASK */
 	TG_OP_UML_DEL,	/* uml_net 4 del DEV ADDR MASK */
@@ -132,6 +134,13 @@ int leasedb_open(struct tg_leasedb *db, int lock_fd, int fd, struct tg_err *e);
 /* Removes leases whose device is gone, undoing what they left on the host;
  * calls audit_removed() for each. Returns how many were removed. */
 unsigned leasedb_cull(struct tg_leasedb *db, struct nc *nc);
+/* Persistent devices whose granting rule is gone or changed are deleted
+ * (`tapgate gc`). Returns how many. */
+unsigned leasedb_revoke(struct tg_leasedb *db, struct nc *nc, const struct tg_policy *p);
+/* Removes lease i and what it left on the host (a persistent device too),
+ * with an audit record op/removed/reason. */
+int leasedb_remove(struct tg_leasedb *db, struct nc *nc, unsigned i, const char *op,
+		   const char *reason);
 /* Writes slot i (one pwrite). */
 int leasedb_put(struct tg_leasedb *db, unsigned i, const struct tg_lease *l);
 /* A free slot index (appending if needed), or -1 when full. */
@@ -149,6 +158,7 @@ struct tg_grant {
 	uint32_t guest, gateway; /* routed; guest 0 for uml_net up */
 	char bridge[16];	 /* bridged */
 	int vnet_hdr;
+	int persist; /* `tapgate create` */
 };
 /* Creates and configures the device for a granted request, recording in the
  * lease slot before every step that would outlive the device. On failure

@@ -126,36 +126,68 @@ static int is_stale(struct nc *nc, const struct tg_lease *l)
 	return nc_link_is(nc, l->ifindex, l->ifname) != 1;
 }
 
-unsigned leasedb_cull(struct tg_leasedb *db, struct nc *nc)
+int leasedb_remove(struct tg_leasedb *db, struct nc *nc, unsigned i, const char *op,
+		   const char *reason)
 {
 	static const struct tg_lease none = {.state = TG_LEASE_FREE};
 	static struct tg_ident owner;
+	struct tg_lease l = db->slots[i];
+
+	/* A persistent device does not vanish with a descriptor: delete it,
+	 * but only if the link under that ifindex is still the one leased. */
+	if (l.persist && nc_link_is(nc, l.ifindex, l.ifname) == 1)
+		nc_del_link(nc, l.ifindex);
+	unprovision_outside(nc, db, i);
+	if (leasedb_put(db, i, &none) != 0)
+		return -1;
+	memset(&owner, 0, sizeof(owner));
+	owner.uid = l.uid;
+	struct tg_audit a = {
+	    .op = op,
+	    .result = "removed",
+	    .id = &owner,
+	    .kind = l.kind,
+	    .ifname = l.ifname,
+	    .ifindex = l.ifindex,
+	    .guest = l.guest,
+	    .gateway = l.gateway,
+	    .bridge = l.bridge,
+	    .reason = reason,
+	};
+	audit_emit(&a);
+	return 0;
+}
+
+unsigned leasedb_cull(struct tg_leasedb *db, struct nc *nc)
+{
 	unsigned removed = 0;
 
 	for (unsigned i = 0; i < db->nslots; i++) {
-		struct tg_lease l = db->slots[i];
+		const struct tg_lease *l = &db->slots[i];
 
-		if (l.state == TG_LEASE_FREE || !is_stale(nc, &l))
+		if (l->state == TG_LEASE_FREE || !is_stale(nc, l))
 			continue;
-		unprovision_outside(nc, db, i);
-		if (leasedb_put(db, i, &none) != 0)
+		removed += leasedb_remove(db, nc, i, "gc",
+					  l->state == TG_LEASE_PENDING ? "request died part-way"
+								       : "device gone") == 0;
+	}
+	return removed;
+}
+
+unsigned leasedb_revoke(struct tg_leasedb *db, struct nc *nc, const struct tg_policy *p)
+{
+	unsigned removed = 0;
+
+	for (unsigned i = 0; i < db->nslots; i++) {
+		const struct tg_lease *l = &db->slots[i];
+		const struct tg_rule *rule;
+
+		if (l->state != TG_LEASE_LIVE || !l->persist)
 			continue;
-		removed++;
-		memset(&owner, 0, sizeof(owner));
-		owner.uid = l.uid;
-		struct tg_audit a = {
-		    .op = "gc",
-		    .result = "removed",
-		    .id = &owner,
-		    .kind = l.kind,
-		    .ifname = l.ifname,
-		    .ifindex = l.ifindex,
-		    .guest = l.guest,
-		    .gateway = l.gateway,
-		    .bridge = l.bridge,
-		    .reason = l.state == TG_LEASE_PENDING ? "request died part-way" : "device gone",
-		};
-		audit_emit(&a);
+		rule = tg_policy_rule_at(p, l->rule_line);
+		if (rule && rule->persist && tg_rule_fingerprint(rule) == l->rule_print)
+			continue;
+		removed += leasedb_remove(db, nc, i, "gc", "the policy no longer allows it") == 0;
 	}
 	return removed;
 }

@@ -27,8 +27,9 @@
 static struct tg_leasedb db; /* large: kept out of the stack */
 
 static const char *const op_names[] = {
-    [TG_OP_OPEN] = "open",	 [TG_OP_GC] = "gc",	      [TG_OP_UML_UP] = "uml-up",
-    [TG_OP_UML_ADD] = "uml-add", [TG_OP_UML_DEL] = "uml-del", [TG_OP_QEMU] = "qemu",
+    [TG_OP_OPEN] = "open",	 [TG_OP_GC] = "gc",	    [TG_OP_CREATE] = "create",
+    [TG_OP_DESTROY] = "destroy", [TG_OP_UML_UP] = "uml-up", [TG_OP_UML_ADD] = "uml-add",
+    [TG_OP_UML_DEL] = "uml-del", [TG_OP_QEMU] = "qemu",
 };
 
 struct host_ctx {
@@ -134,6 +135,9 @@ static int answer_granted(const struct run *r, const struct tg_lease *l)
 		return uml_reply_up(r->job.reply_fd, l->ifname, text, r->pf.tun_fd);
 	case TG_OP_QEMU:
 		return qemu_reply(r->job.reply_fd, r->pf.tun_fd);
+	case TG_OP_CREATE:
+		/* Persistent: the caller opens it by name; no descriptor. */
+		return reply_ok(r->job.reply_fd, l, TG_POLICY_FILE, -1);
 	default:
 		return reply_ok(r->job.reply_fd, l, TG_POLICY_FILE, r->pf.tun_fd);
 	}
@@ -167,7 +171,8 @@ static int do_device(struct run *r)
 				 .ip = j->ip,
 				 .has_gateway = j->has_gateway,
 				 .gateway = j->gateway,
-				 .no_guest = j->op == TG_OP_UML_UP};
+				 .no_guest = j->op == TG_OP_UML_UP,
+				 .persist = j->op == TG_OP_CREATE};
 	struct tg_caller c = caller_of(&r->id);
 	struct tg_decision d;
 	struct tg_lease l;
@@ -181,7 +186,8 @@ static int do_device(struct run *r)
 			     .kind = j->kind,
 			     .guest = d.guest,
 			     .gateway = d.rule->has_gateway ? d.rule->gateway : 0,
-			     .vnet_hdr = j->vnet_hdr};
+			     .vnet_hdr = j->vnet_hdr,
+			     .persist = j->op == TG_OP_CREATE};
 	snprintf(g.bridge, sizeof(g.bridge), "%s", j->bridge);
 	a.rule_line = d.rule->line;
 	a.guest = g.guest;
@@ -206,10 +212,10 @@ static int do_device(struct run *r)
 	} else {
 		return TG_EXIT_OK;
 	}
-	/* Undo: the lease first, then closing our descriptor (the only one)
-	 * destroys the device and everything bound to it. */
-	unprovision_outside(r->nc, &db, (unsigned)slot);
-	leasedb_put(&db, (unsigned)slot, &(struct tg_lease){.state = TG_LEASE_FREE});
+	/* Undo: the lease and what it left outside the device (and a
+	 * persistent device itself), then closing our descriptor, the only
+	 * one, destroys a non-persistent device and all bound to it. */
+	leasedb_remove(&db, r->nc, (unsigned)slot, a.op, e.msg);
 	close(r->pf.tun_fd);
 	return answer_err(r, &e);
 }
@@ -291,6 +297,26 @@ static int do_guest_addr(struct run *r)
 	return TG_EXIT_OK;
 }
 
+/* `tapgate destroy NAME`: the caller's own persistent device. */
+static int do_destroy(struct run *r)
+{
+	struct tg_audit a = {.op = "destroy", .id = &r->id, .ifname = r->job.dev};
+	char reason[120];
+
+	for (unsigned i = 0; i < db.nslots; i++) {
+		const struct tg_lease *l = &db.slots[i];
+		if (l->state == TG_LEASE_LIVE && l->persist && l->uid == r->id.uid &&
+		    strcmp(l->ifname, r->job.dev) == 0) {
+			if (leasedb_remove(&db, r->nc, i, "destroy", "destroyed by its owner") != 0)
+				break;
+			dprintf(1, "tapgate: destroyed %s\n", r->job.dev);
+			return TG_EXIT_OK;
+		}
+	}
+	return refuse(r, &a, reason, sizeof(reason),
+		      "%s is not a persistent device of yours (see tapgate list)", r->job.dev);
+}
+
 static int do_gc(unsigned n)
 {
 	dprintf(1, "tapgate: gc removed %u stale lease%s\n", n, n == 1 ? "" : "s");
@@ -314,6 +340,7 @@ static int check_channel(const struct tg_job *j, struct tg_err *e)
 
 	switch (j->op) {
 	case TG_OP_GC:
+	case TG_OP_DESTROY:
 		return 0;
 	case TG_OP_UML_UP:
 		return reply_fd_check(j->reply_fd, SOCK_DGRAM, SOCK_DGRAM, e);
@@ -331,7 +358,8 @@ static int check_channel(const struct tg_job *j, struct tg_err *e)
 
 static int needs_device(const struct tg_job *j)
 {
-	return j->op == TG_OP_OPEN || j->op == TG_OP_UML_UP || j->op == TG_OP_QEMU;
+	return j->op == TG_OP_OPEN || j->op == TG_OP_CREATE || j->op == TG_OP_UML_UP ||
+	       j->op == TG_OP_QEMU;
 }
 
 int main(int argc, char **argv)
@@ -377,7 +405,10 @@ int main(int argc, char **argv)
 		r.job.reply_fd = -1;
 		return finish(&r, &a, &e);
 	}
-	if (r.job.op != TG_OP_GC && policy_load(&r.pf, &r.pol, &e) != 0) {
+	/* gc works without a usable policy (culling needs none); it only
+	 * skips revoking persistent devices then. */
+	int have_policy = policy_load(&r.pf, &r.pol, &e) == 0;
+	if (!have_policy && r.job.op != TG_OP_GC) {
 		a.result = "error";
 		return finish(&r, &a, &e);
 	}
@@ -390,7 +421,14 @@ int main(int argc, char **argv)
 	unsigned culled = leasedb_cull(&db, r.nc);
 	switch (r.job.op) {
 	case TG_OP_GC:
+		if (have_policy)
+			culled += leasedb_revoke(&db, r.nc, &r.pol);
+		else
+			dprintf(2, "tapgate-helper: %s; persistent devices not checked\n", e.msg);
 		rc = do_gc(culled);
+		break;
+	case TG_OP_DESTROY:
+		rc = do_destroy(&r);
 		break;
 	case TG_OP_UML_ADD:
 	case TG_OP_UML_DEL:

@@ -452,6 +452,19 @@ static int set_link(struct nc *nc, int ifindex, unsigned flags, int attr, uint32
 	return transact(nc, msg, NULL, NULL);
 }
 
+int nc_del_link(struct nc *nc, int ifindex)
+{
+	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC, .ifi_index = ifindex};
+	struct nl_msg *msg;
+
+	if (ifindex <= 0)
+		return -ENODEV;
+	msg = request(RTM_DELLINK, 0, &ifi, sizeof(ifi));
+	if (!msg)
+		return build_failed(msg);
+	return transact(nc, msg, NULL, NULL);
+}
+
 int nc_set_mtu(struct nc *nc, int ifindex, unsigned mtu)
 {
 	return set_link(nc, ifindex, 0, IFLA_MTU, mtu);

@@ -30,6 +30,8 @@ int nc_addr_on_host(struct nc *nc, uint32_t addr);
 int nc_bridge(struct nc *nc, const char *name, int *ifindex, unsigned *mtu);
 
 int nc_set_mtu(struct nc *nc, int ifindex, unsigned mtu);
+/* Deletes the link (a persistent device at `tapgate destroy` or gc). */
+int nc_del_link(struct nc *nc, int ifindex);
 int nc_set_master(struct nc *nc, int ifindex, int master);
 int nc_set_up(struct nc *nc, int ifindex);
 

@@ -193,6 +193,8 @@ int provision(struct nc *nc, struct tg_leasedb *db, int tun_fd, const struct tg_
 	    .gateway = g->gateway,
 	    .uplink_fwd = -1,
 	    .created = (int64_t)time(NULL),
+	    .persist = g->persist,
+	    .rule_print = g->persist ? tg_rule_fingerprint(g->rule) : 0,
 	};
 	int slot = leasedb_free_slot(db), r;
 
@@ -203,6 +205,10 @@ int provision(struct nc *nc, struct tg_leasedb *db, int tun_fd, const struct tg_
 	snprintf(l.bridge, sizeof(l.bridge), "%s", g->bridge);
 	if (create_device(db, (unsigned)slot, tun_fd, g->vnet_hdr, &l, e) != 0)
 		goto undo;
+	if (g->persist && (r = tun_persist(tun_fd)) != 0) {
+		kernel_err(e, "cannot make the device persistent", r);
+		goto undo;
+	}
 	if ((r = nc_ifindex(nc, l.ifname, &l.ifindex)) != 0) {
 		kernel_err(e, "cannot find the new device", r);
 		goto undo;
@@ -223,6 +229,8 @@ int provision(struct nc *nc, struct tg_leasedb *db, int tun_fd, const struct tg_
 	*slotp = slot;
 	return 0;
 undo:
+	if (g->persist && l.ifindex > 0)
+		nc_del_link(nc, l.ifindex);
 	unprovision_outside(nc, db, (unsigned)slot);
 	leasedb_put(db, (unsigned)slot, &none);
 	return -1;

@@ -80,19 +80,27 @@ bad:
 
 int request_parse(int argc, char **argv, struct tg_job *r, struct tg_err *e)
 {
+	const char *v;
+
 	memset(r, 0, sizeof(*r));
 	r->reply_fd = -1;
-	if (argc >= 1 && strcmp(argv[0], "open") == 0) {
-		r->op = TG_OP_OPEN;
+	if (argc >= 1 && (strcmp(argv[0], "open") == 0 || strcmp(argv[0], "create") == 0)) {
+		r->op = argv[0][0] == 'o' ? TG_OP_OPEN : TG_OP_CREATE;
 		return parse_open(argc - 1, argv + 1, r, e);
 	}
 	if (argc == 1 && strcmp(argv[0], "gc") == 0) {
 		r->op = TG_OP_GC;
 		return 0;
 	}
+	if (argc == 2 && strcmp(argv[0], "destroy") == 0 &&
+	    (v = value(argv[1], "--ifname")) != NULL && tg_valid_ifname(v)) {
+		r->op = TG_OP_DESTROY;
+		strcpy(r->dev, v);
+		return 0;
+	}
 	tg_seterr(e, TG_EXIT_USAGE,
-		  "usage: tapgate-helper open --fd=N --tap|--tun [--ip=ADDR|--bridge=NAME] | gc "
-		  "(normally run by the tapgate command)");
+		  "usage: tapgate-helper open|create --fd=N --tap|--tun [--ip=ADDR|--bridge=NAME] "
+		  "| destroy --ifname=NAME | gc (normally run by the tapgate command)");
 	return -1;
 }
 

@@ -48,3 +48,8 @@ int tun_create(int tunfd, enum tg_kind kind, const char *name, uid_t owner, int 
 		return -errno;
 	return 0;
 }
+
+int tun_persist(int tunfd)
+{
+	return ioctl(tunfd, TUNSETPERSIST, 1UL) < 0 ? -errno : 0;
+}

@@ -12,4 +12,8 @@
  * -errno. */
 int tun_create(int tunfd, enum tg_kind kind, const char *name, uid_t owner, int vnet_hdr);
 
+/* Makes the device on tunfd outlive the descriptor (`tapgate create`): it
+ * stays until deleted, owned by the owner set at creation. */
+int tun_persist(int tunfd);
+
 #endif

@@ -740,3 +740,34 @@ const struct tg_rule *tg_policy_rule_at(const struct tg_policy *p, unsigned line
 			return &p->rules[i];
 	return NULL;
 }
+
+/* FNV-1a over the fields, each at a fixed width, so that no two different
+ * rules can be made to collide by shifting bytes between fields. */
+static uint32_t fnv(uint32_t h, const void *p, size_t n)
+{
+	const unsigned char *c = p;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ c[i]) * 16777619u;
+	return h;
+}
+
+uint32_t tg_rule_fingerprint(const struct tg_rule *r)
+{
+	uint32_t h = 2166136261u;
+	uint32_t v[9] = {(uint32_t)r->who,
+			 r->who_id,
+			 (uint32_t)r->kind,
+			 (uint32_t)r->routed,
+			 r->net,
+			 r->prefix,
+			 r->has_gateway ? r->gateway : 0,
+			 (uint32_t)r->forward,
+			 r->nbridges};
+
+	h = fnv(h, v, sizeof(v));
+	h = fnv(h, r->who_name, sizeof(r->who_name));
+	h = fnv(h, r->uplink, sizeof(r->uplink));
+	h = fnv(h, r->bridges, sizeof(r->bridges));
+	return fnv(h, &r->persist, sizeof(r->persist));
+}

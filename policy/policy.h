@@ -17,7 +17,7 @@
 #define TG_POLICY_MAX_RULES 1024
 #define TG_RULE_MAX_BRIDGES 8
 #define TG_RULE_MAX_DEVICES 99 /* `max` range is 1..99: names are tg<uid>-<0..98> */
-#define TG_NAME_MAX 32         /* user and group names */
+#define TG_NAME_MAX	    32 /* user and group names */
 
 enum tg_who { TG_WHO_USER, TG_WHO_UID, TG_WHO_GROUP, TG_WHO_GID };
 
@@ -25,10 +25,10 @@ struct tg_rule {
 	unsigned line;
 	enum tg_who who;
 	char who_name[TG_NAME_MAX + 1]; /* TG_WHO_USER, TG_WHO_GROUP */
-	uint32_t who_id;                /* TG_WHO_UID, TG_WHO_GID */
+	uint32_t who_id;		/* TG_WHO_UID, TG_WHO_GID */
 	enum tg_kind kind;
-	int routed;       /* has `net` */
-	uint32_t net;     /* host order */
+	int routed;   /* has `net` */
+	uint32_t net; /* host order */
 	unsigned prefix;
 	int has_gateway;
 	uint32_t gateway;
@@ -57,7 +57,7 @@ void tg_policy_free(struct tg_policy *p);
 struct tg_caller {
 	uint32_t uid;
 	const char *user; /* may be NULL if the uid has no name */
-	size_t ngroups;   /* primary gid first, then supplementary */
+	size_t ngroups;	  /* primary gid first, then supplementary */
 	const uint32_t *gids;
 	const char *const *group_names; /* entries may be NULL */
 };
@@ -65,13 +65,13 @@ struct tg_caller {
 struct tg_request {
 	enum tg_kind kind;
 	const char *bridge; /* non-NULL: bridged mode */
-	int has_ip;         /* routed: guest address chosen by caller */
+	int has_ip;	    /* routed: guest address chosen by caller */
 	uint32_t ip;
-	int has_gateway;    /* uml_net: the caller names the gateway it expects */
+	int has_gateway; /* uml_net: the caller names the gateway it expects */
 	uint32_t gateway;
-	int no_guest;       /* uml_net `tuntap up`: no guest address yet; it is
-			       checked later by tg_policy_check_guest() */
-	int persist;        /* a persistent device (`tapgate create`) */
+	int no_guest; /* uml_net `tuntap up`: no guest address yet; it is
+			 checked later by tg_policy_check_guest() */
+	int persist;  /* a persistent device (`tapgate create`) */
 };
 
 /* What the decision needs to know about the host. Both callbacks are
@@ -89,8 +89,8 @@ enum tg_verdict { TG_GRANTED = 0, TG_REFUSED = 1 };
 struct tg_decision {
 	const struct tg_rule *rule; /* granting rule; or on refusal the rule the
 				       reason came from, NULL if none matched */
-	uint32_t guest;             /* routed: address to hand out */
-	char reason[200];           /* on refusal: one line, what and what to do */
+	uint32_t guest;		    /* routed: address to hand out */
+	char reason[200];	    /* on refusal: one line, what and what to do */
 };
 
 /* First rule in file order that matches the caller and allows all of the
@@ -107,6 +107,11 @@ enum tg_verdict tg_policy_decide(const struct tg_policy *p, const struct tg_call
 enum tg_verdict tg_policy_check_guest(const struct tg_policy *p, const struct tg_rule *rule,
 				      uint32_t addr, const struct tg_hostview *h, char *reason,
 				      size_t reasonlen);
+
+/* A digest of what a rule grants, everything but `max`: a persistent
+ * device's lease keeps it, and `tapgate gc` removes the device once no rule
+ * on that line has the same digest, i.e. the policy no longer allows it. */
+uint32_t tg_rule_fingerprint(const struct tg_rule *rule);
 
 /* The rule on that line, or NULL. */
 const struct tg_rule *tg_policy_rule_at(const struct tg_policy *p, unsigned line);

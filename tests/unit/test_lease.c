@@ -164,7 +164,7 @@ static void expect_bad_at(int line, const char *text)
 /* A well-formed record, and the same record with one substring replaced. */
 static const char good[] = "v1 state=live uid=1000 pid=4242 rule=7 kind=tap ifname=tap0 ifindex=12 "
 			   "guest=10.0.0.2 gateway=10.0.0.1 uplink=3 uplink_fwd=0 bridge=- "
-			   "created=1700000000 end";
+			   "created=1700000000 persist=0/00000000 end";
 
 static const char *edit(const char *from, const char *to)
 {
@@ -239,7 +239,7 @@ static void test_round_trips(void)
 	l.uplink_fwd = 1;
 	ROUND_TRIP(&l, "v1 state=live uid=1000 pid=4242 rule=7 kind=tun ifname=tun7 ifindex=44 "
 		       "guest=10.88.0.2 gateway=10.88.0.1 uplink=2 uplink_fwd=1 bridge=- "
-		       "created=1700000000 end");
+		       "created=1700000000 persist=0/00000000 end");
 
 	/* live, routed, no uplink: forwarding untouched */
 	l = base();
@@ -247,7 +247,7 @@ static void test_round_trips(void)
 	l.gateway = IP(192, 168, 100, 1);
 	ROUND_TRIP(&l, "v1 state=live uid=1000 pid=4242 rule=7 kind=tap ifname=tap0 ifindex=12 "
 		       "guest=192.168.100.10 gateway=192.168.100.1 uplink=0 uplink_fwd=-1 "
-		       "bridge=- created=1700000000 end");
+		       "bridge=- created=1700000000 persist=0/00000000 end");
 
 	/* live, bridged tap */
 	l = base();
@@ -255,7 +255,7 @@ static void test_round_trips(void)
 	strcpy(l.bridge, "br-lan");
 	ROUND_TRIP(&l, "v1 state=live uid=1000 pid=4242 rule=7 kind=tap ifname=vm-eth0.1_a "
 		       "ifindex=12 guest=- gateway=- uplink=0 uplink_fwd=-1 bridge=br-lan "
-		       "created=1700000000 end");
+		       "created=1700000000 persist=0/00000000 end");
 
 	/* pending: written before the device exists */
 	l = base();
@@ -264,7 +264,7 @@ static void test_round_trips(void)
 	l.ifindex = 0;
 	l.created = 0;
 	ROUND_TRIP(&l, "v1 state=pending uid=1000 pid=4242 rule=7 kind=tap ifname=- ifindex=0 "
-		       "guest=- gateway=- uplink=0 uplink_fwd=-1 bridge=- created=0 end");
+		       "guest=- gateway=- uplink=0 uplink_fwd=-1 bridge=- created=0 persist=0/00000000 end");
 
 	/* pending with a chosen name and address, tun */
 	l = base();
@@ -300,7 +300,7 @@ static void test_round_trips(void)
 	ROUND_TRIP(&l, "v1 state=pending uid=4294967295 pid=2147483647 rule=2147483647 kind=tap "
 		       "ifname=abcdefghijklmno ifindex=2147483647 guest=255.255.255.255 "
 		       "gateway=255.255.255.254 uplink=2147483647 uplink_fwd=-1 "
-		       "bridge=ABCDEFGHIJKLMNO created=140737488355327 end");
+		       "bridge=ABCDEFGHIJKLMNO created=140737488355327 persist=0/00000000 end");
 
 	/* the smallest addresses that are not "none" */
 	l = base();
@@ -377,7 +377,7 @@ static void test_edges_accepted(void)
 	EXPECT_GOOD_EDIT("uid=1000", "uid=4294967295");
 	EXPECT_GOOD_EDIT("pid=4242", "pid=2147483647");
 	EXPECT_GOOD_EDIT("ifindex=12", "ifindex=2147483647");
-	EXPECT_GOOD_EDIT("created=1700000000 end", "created=140737488355327 end");
+	EXPECT_GOOD_EDIT("created=1700000000 persist=0/00000000 end", "created=140737488355327 persist=0/00000000 end");
 	EXPECT_GOOD_EDIT("ifname=tap0", "ifname=-");
 	EXPECT_GOOD_EDIT("guest=10.0.0.2", "guest=-");
 
@@ -408,7 +408,7 @@ static void test_fields_missing_extra_reordered(void)
 	static const char *const fields[] = {
 	    " state=live",   " uid=1000",   " pid=4242",	   " rule=7",		" kind=tap",
 	    " ifname=tap0",  " ifindex=12", " guest=10.0.0.2",	   " gateway=10.0.0.1", " uplink=3",
-	    " uplink_fwd=0", " bridge=-",   " created=1700000000 end",
+	    " uplink_fwd=0", " bridge=-",   " created=1700000000 persist=0/00000000 end",
 	};
 	char buf[2 * TG_LEASE_SLOT];
 
@@ -436,8 +436,8 @@ static void test_fields_missing_extra_reordered(void)
 	/* an unknown field at the front, middle or end */
 	EXPECT_BAD_EDIT("v1 ", "v1 x=1 ");
 	EXPECT_BAD_EDIT(" kind=tap", " kind=tap mode=0666");
-	EXPECT_BAD_EDIT(" created=1700000000 end", " created=1700000000 extra=1");
-	EXPECT_BAD_EDIT(" created=1700000000 end", " created=1700000000 created=1 end");
+	EXPECT_BAD_EDIT(" created=1700000000 persist=0/00000000 end", " created=1700000000 extra=1");
+	EXPECT_BAD_EDIT(" created=1700000000 persist=0/00000000 end", " created=1700000000 created=1 persist=0/00000000 end");
 	/* keys that are prefixes or extensions of the right one */
 	EXPECT_BAD_EDIT(" uplink=3", " uplink_fwd=3");
 	EXPECT_BAD_EDIT(" uplink_fwd=0", " uplink=0");
@@ -484,12 +484,12 @@ static void test_bad_numbers(void)
 	EXPECT_BAD_EDIT("uplink=3", "uplink=-1");
 	EXPECT_BAD_EDIT("uplink=3", "uplink=2147483648");
 	EXPECT_BAD_EDIT("uplink=3", "uplink=03");
-	EXPECT_BAD_EDIT("created=1700000000 end", "created=-1");
-	EXPECT_BAD_EDIT("created=1700000000 end", "created=01700000000 end");
-	EXPECT_BAD_EDIT("created=1700000000 end", "created=140737488355328 end");
-	EXPECT_BAD_EDIT("created=1700000000 end", "created=9223372036854775808 end");
-	EXPECT_BAD_EDIT("created=1700000000 end", "created=18446744073709551616 end");
-	EXPECT_BAD_EDIT("created=1700000000 end", "created=1700000000.5");
+	EXPECT_BAD_EDIT("created=1700000000 persist=0/00000000 end", "created=-1");
+	EXPECT_BAD_EDIT("created=1700000000 persist=0/00000000 end", "created=01700000000 persist=0/00000000 end");
+	EXPECT_BAD_EDIT("created=1700000000 persist=0/00000000 end", "created=140737488355328 persist=0/00000000 end");
+	EXPECT_BAD_EDIT("created=1700000000 persist=0/00000000 end", "created=9223372036854775808 persist=0/00000000 end");
+	EXPECT_BAD_EDIT("created=1700000000 persist=0/00000000 end", "created=18446744073709551616 persist=0/00000000 end");
+	EXPECT_BAD_EDIT("created=1700000000 persist=0/00000000 end", "created=1700000000.5");
 
 	/* uplink_fwd is -1, 0 or 1 and nothing else */
 	EXPECT_BAD_EDIT("uplink_fwd=0", "uplink_fwd=2");
@@ -582,12 +582,12 @@ static void test_damage(void)
 	expect_bad_slot_at(__LINE__, slot, "x instead of the final newline");
 
 	/* trailing garbage, attached or after the padding */
-	EXPECT_BAD_EDIT("created=1700000000 end", "created=1700000000x");
-	EXPECT_BAD_EDIT("created=1700000000 end", "created=1700000000 x");
-	EXPECT_BAD_EDIT("created=1700000000 end", "created=1700000000\t");
-	EXPECT_BAD_EDIT("created=1700000000 end", "created=1700000000\r");
-	EXPECT_BAD_EDIT("created=1700000000 end", "created=1700000000\n");
-	EXPECT_BAD_EDIT("created=1700000000 end", "created=1700000000 \n");
+	EXPECT_BAD_EDIT("created=1700000000 persist=0/00000000 end", "created=1700000000x");
+	EXPECT_BAD_EDIT("created=1700000000 persist=0/00000000 end", "created=1700000000 x");
+	EXPECT_BAD_EDIT("created=1700000000 persist=0/00000000 end", "created=1700000000\t");
+	EXPECT_BAD_EDIT("created=1700000000 persist=0/00000000 end", "created=1700000000\r");
+	EXPECT_BAD_EDIT("created=1700000000 persist=0/00000000 end", "created=1700000000\n");
+	EXPECT_BAD_EDIT("created=1700000000 persist=0/00000000 end", "created=1700000000 \n");
 	for (size_t i = n; i < TG_LEASE_SLOT - 1; i++) {
 		slot_from_mem(good, n, slot);
 		slot[i] = 'x';
@@ -623,7 +623,7 @@ static void test_damage(void)
 		    "v1 state=pending uid=4294967295 pid=2147483647 rule=2147483647 kind=tun "
 		    "ifname=abcdefghijklmno ifindex=2147483647 guest=255.255.255.255 "
 		    "gateway=255.255.255.254 uplink=2147483647 uplink_fwd=-1 "
-		    "bridge=ABCDEFGHIJKLMNO created=140737488355327 end";
+		    "bridge=ABCDEFGHIJKLMNO created=140737488355327 persist=0/00000000 end";
 		char old_slot[TG_LEASE_SLOT];
 		int all_bad = 1;
 
