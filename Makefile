@@ -1,11 +1,13 @@
 # tapgate — one Makefile: make, make check, make install (DESTDIR, PREFIX).
 
+VERSION      = 0.1
 PREFIX      ?= /usr/local
 SYSCONFDIR  ?= /etc
 BINDIR      ?= $(PREFIX)/bin
 LIBDIR      ?= $(PREFIX)/lib
 INCLUDEDIR  ?= $(PREFIX)/include
 LIBEXECDIR  ?= $(PREFIX)/libexec
+MANDIR      ?= $(PREFIX)/share/man
 # Fixed in the binaries at build time: nothing at run time can move them.
 POLICY_FILE ?= $(SYSCONFDIR)/tapgate/policy.conf
 STATE_DIR   ?= /run/tapgate
@@ -60,7 +62,8 @@ all: $(HELPER) $(CLIENT) $(LIBSO) $(LIBA) $(PCFILE)
 $(BUILD)/tg_config.h: FORCE
 	@mkdir -p $(BUILD)
 	@printf '%s\n' '#define TG_POLICY_FILE "$(POLICY_FILE)"' '#define TG_STATE_DIR "$(STATE_DIR)"' \
-	  '#define TG_LOG_SOCKET "$(LOG_SOCKET)"' '#define TG_HELPER_PATH "$(HELPER_PATH)"' > $@.tmp
+	  '#define TG_LOG_SOCKET "$(LOG_SOCKET)"' '#define TG_HELPER_PATH "$(HELPER_PATH)"' \
+	  '#define TG_VERSION "$(VERSION)"' > $@.tmp
 	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
 FORCE:
 
@@ -73,12 +76,8 @@ $(BUILD)/obj/client/libtapgate.o: ALL_CFLAGS += -fPIC
 $(HELPER): $(call obj,$(HELPER_SRC) $(POLICY_SRC) $(COMMON_SRC))
 	$(CC) $(LDHARDEN) -o $@ $^ $(NL_LIBS) -lcap -lseccomp
 
-$(LIBSO): $(call obj,$(LIB_SRC)) $(patsubst %.c,$(BUILD)/pic/%.o,$(COMMON_SRC))
+$(LIBSO): $(call obj,$(LIB_SRC))
 	$(CC) -shared -Wl,-soname,libtapgate.so.1 -Wl,-z,relro,-z,now $(filter-out -pie,$(LDHARDEN)) -o $@ $^
-
-$(BUILD)/pic/%.o: %.c $(BUILD)/tg_config.h
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -fPIC -MMD -MP -c $< -o $@
 
 $(LIBA): $(call obj,$(LIB_SRC))
 	$(AR) rcs $@ $^
@@ -87,7 +86,8 @@ $(CLIENT): $(call obj,$(CLIENT_SRC) $(LIB_SRC) $(POLICY_SRC) $(COMMON_SRC))
 	$(CC) $(LDHARDEN) -o $@ $^
 
 $(PCFILE): client/tapgate.pc.in $(BUILD)/tg_config.h
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' $< > $@
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+	  -e 's|@VERSION@|$(VERSION)|' $< > $@
 
 $(BUILD)/tests/test_addr: $(call obj,tests/unit/test_addr.c $(COMMON_SRC))
 $(BUILD)/tests/test_policy: $(call obj,tests/unit/test_policy.c $(POLICY_SRC) $(COMMON_SRC))
@@ -116,7 +116,7 @@ check-system: all $(TESTBIN)
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) \
-	  $(DESTDIR)$(LIBEXECDIR)/tapgate/uml
+	  $(DESTDIR)$(LIBEXECDIR)/tapgate/uml $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
 	install -m 4755 -o root -g root $(HELPER) $(DESTDIR)$(HELPER_PATH)
 	ln -sf ../tapgate-helper $(DESTDIR)$(LIBEXECDIR)/tapgate/uml/uml_net
 	install -m 0755 $(CLIENT) $(DESTDIR)$(BINDIR)/tapgate
@@ -125,6 +125,8 @@ install: all
 	install -m 0644 $(LIBA) $(DESTDIR)$(LIBDIR)/libtapgate.a
 	install -m 0644 client/tapgate.h $(DESTDIR)$(INCLUDEDIR)/tapgate.h
 	install -m 0644 $(PCFILE) $(DESTDIR)$(LIBDIR)/pkgconfig/tapgate.pc
+	install -m 0644 doc/tapgate.1 $(DESTDIR)$(MANDIR)/man1/tapgate.1
+	install -m 0644 doc/tapgate.conf.5 $(DESTDIR)$(MANDIR)/man5/tapgate.conf.5
 
 deps:
 	apt-get update -qq
@@ -138,4 +140,4 @@ format:
 clean:
 	rm -rf build
 
--include $(shell find $(BUILD)/obj $(BUILD)/pic -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

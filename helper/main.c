@@ -369,12 +369,18 @@ int main(int argc, char **argv)
 	int parsed, rc;
 
 	early_hygiene(argc, argv);
-	if (geteuid() != 0) {
-		dprintf(
-		    2, "tapgate-helper: not running as root; install it setuid root (mode 4755)\n");
-		return TG_EXIT_HOST;
-	}
 	parsed = parse_job(argc, argv, &r.job, &perr);
+	if (geteuid() != 0) {
+		/* Said on the reply channel when there is one, like any other
+		 * failure, so the user sees one line. */
+		tg_seterr(
+		    &e, TG_EXIT_HOST,
+		    "tapgate-helper is not running as root; install it setuid root (mode 4755) "
+		    "on a file system mounted without nosuid");
+		if (parsed != 0 || check_channel(&r.job, &perr) != 0)
+			r.job.reply_fd = -1;
+		return answer_err(&r, &e);
+	}
 	if (ident_read(&r.id, &e) != 0 ||
 	    privfiles_open(&r.pf, parsed == 0 && needs_device(&r.job), &e) != 0 ||
 	    privdrop(&r.id, &e) != 0) {

@@ -1,0 +1,15 @@
+/* The `tapgate` command's subcommands, one file each. Every one takes the
+ * words after its own name and returns the command's exit status (TG_EXIT_*),
+ * having printed one line on stderr for any failure. */
+#ifndef TG_CLI_H
+#define TG_CLI_H
+
+#include "../common/proto.h"
+
+/* tapgate check [FILE] [--as USER REQUEST...] (check.c) */
+int tg_cmd_check(int argc, char **argv);
+
+/* tapgate list (list.c) */
+int tg_cmd_list(int argc, char **argv);
+
+#endif

@@ -1,0 +1,526 @@
+/* libtapgate: runs tapgate-helper and reads its one reply (common/proto.h).
+ *
+ * The library lives inside other people's programs, often threaded ones, so
+ * it keeps no global state, makes every descriptor close-on-exec (another
+ * thread may fork and exec at any moment), and between fork and exec calls
+ * only async-signal-safe functions. It needs nothing but libc, so that
+ * libtapgate.a links on its own and nothing but tapgate_* has to be part of
+ * its ABI. */
+#include "tapgate.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <linux/if_tun.h>
+
+#include "tg_config.h"
+#include "../common/proto.h"
+
+/* Where the helper finds its end of the socket pair. */
+#define CHILD_FD 3
+
+#define STR_(x)	    #x
+#define STR(x)	    STR_(x)
+#define REPLY_OK    "tapgate " STR(TG_PROTO_VERSION) " ok"
+#define REPLY_ERROR "tapgate " STR(TG_PROTO_VERSION) " error "
+
+static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (errlen > 0) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return code;
+}
+
+const char *tapgate_helper_path(void)
+{
+	return TG_HELPER_PATH;
+}
+
+/* "--name=value", or NULL when out of memory. */
+static char *option(const char *name, const char *value)
+{
+	size_t len = strlen(name) + strlen(value) + 2;
+	char *s = malloc(len);
+
+	if (s)
+		snprintf(s, len, "%s=%s", name, value);
+	return s;
+}
+
+/* The forked child: puts its socket at CHILD_FD and becomes the helper. If
+ * that fails, errno goes to the parent through the report pipe, which exec
+ * closes on success. Async-signal-safe calls only: the parent may have had
+ * other threads, holding locks that will never be released in this copy. */
+static void __attribute__((noreturn)) become_helper(int sock, int report, char *const argv[])
+{
+	/* The helper trusts no environment and wipes its own; passing none
+	 * keeps the program's variables (tokens, paths) away from a privileged
+	 * process altogether. */
+	static char *const envp[] = {NULL};
+	int e;
+
+	if (report == CHILD_FD) {
+		/* dup2() below would close it. */
+		int moved = fcntl(report, F_DUPFD_CLOEXEC, CHILD_FD + 1);
+
+		if (moved < 0)
+			goto out;
+		report = moved;
+	}
+	if (sock == CHILD_FD) {
+		/* dup2() onto itself would keep the close-on-exec flag. */
+		if (fcntl(sock, F_SETFD, 0) < 0)
+			goto out;
+	} else if (dup2(sock, CHILD_FD) < 0) {
+		goto out;
+	}
+	execve(TG_HELPER_PATH, argv, envp);
+out:
+	e = errno;
+	ssize_t w = write(report, &e, sizeof(e));
+	(void)w; /* nothing is left to tell if even this fails */
+	_exit(127);
+}
+
+/* One message from the helper. Returns its length, 0 at end of file, or -1
+ * with errno. *fd is the one descriptor it carried, or -1; *fault says why
+ * the message is unusable whatever its text (any descriptor is then closed
+ * already). */
+static ssize_t receive(int sock, char *buf, int *fd, const char **fault)
+{
+	union {
+		struct cmsghdr align;
+		/* Room for more than the one expected, so that extra
+		 * descriptors arrive and are closed here rather than being
+		 * reported only as MSG_CTRUNC. */
+		char buf[CMSG_SPACE(sizeof(int) * 8)];
+	} control;
+	struct iovec iov = {.iov_base = buf, .iov_len = TG_REPLY_MAX};
+	struct msghdr msg = {
+	    .msg_iov = &iov,
+	    .msg_iovlen = 1,
+	    .msg_control = control.buf,
+	    .msg_controllen = sizeof(control.buf),
+	};
+	struct cmsghdr *c;
+	size_t nfds = 0;
+	ssize_t n;
+
+	*fd = -1;
+	*fault = NULL;
+	do
+		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -1;
+	for (c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) {
+			*fault = "unexpected control message";
+			continue;
+		}
+		for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
+			int got;
+
+			memcpy(&got, CMSG_DATA(c) + i * sizeof(int), sizeof(got));
+			if (nfds++ == 0)
+				*fd = got;
+			else
+				close(got);
+		}
+	}
+	if (nfds > 1)
+		*fault = "more than one descriptor";
+	if (msg.msg_flags & MSG_CTRUNC)
+		*fault = "control data truncated";
+	if (msg.msg_flags & MSG_TRUNC)
+		*fault = "longer than " STR(TG_REPLY_MAX) " bytes";
+	if (*fault != NULL && *fd >= 0) {
+		close(*fd);
+		*fd = -1;
+	}
+	return n;
+}
+
+/* 0 and the wait status, or -1 when it cannot be known: the program ignores
+ * SIGCHLD or reaps children itself. The reply alone decides then. */
+static int wait_helper(pid_t pid, int *status)
+{
+	while (waitpid(pid, status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return 0;
+}
+
+/* The errno with which the child failed to become the helper, or 0. Called
+ * after the child is gone, so the non-blocking read sees all it wrote. */
+static int exec_error(int report)
+{
+	int e;
+
+	if (read(report, &e, sizeof(e)) != (ssize_t)sizeof(e) || e == 0)
+		return 0;
+	return e;
+}
+
+/* Copies a value that must fit, NUL included. */
+static int copy(char *dst, size_t size, const char *v)
+{
+	size_t n = strlen(v);
+
+	if (n >= size)
+		return -1;
+	memcpy(dst, v, n + 1);
+	return 0;
+}
+
+/* Printable ASCII or any byte of a UTF-8 sequence: nothing that could move a
+ * terminal's cursor or start a new line. */
+static int printable(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* A decimal 1..INT_MAX: no sign, spaces or leading zeros. */
+static int positive(const char *s, int *out)
+{
+	int v = 0;
+
+	if (*s < '1' || *s > '9')
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9' || v > (INT_MAX - (*s - '0')) / 10)
+			return -1;
+		v = v * 10 + (*s - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+/* The names tg_valid_ifname() (common/addr.c) accepts, which are the only
+ * ones the helper makes or lets a policy name. */
+static int valid_ifname(const char *s)
+{
+	size_t n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-");
+
+	return n > 0 && n < TAPGATE_IFNAMSIZ && s[n] == '\0' && s[0] != '-' && s[0] != '.';
+}
+
+/* glibc's inet_pton() takes exactly four decimal parts without leading
+ * zeros, as the helper writes them. */
+static int valid_addr(const char *v)
+{
+	struct in_addr a;
+
+	return inet_pton(AF_INET, v, &a) == 1;
+}
+
+/* "file:line" */
+static int valid_rule(const char *v)
+{
+	const char *colon = strrchr(v, ':');
+	int line;
+
+	return colon != NULL && colon != v && printable(v) && positive(colon + 1, &line) == 0;
+}
+
+/* The keys of a success reply, in the order the helper writes them. */
+enum key { K_IFNAME, K_IFINDEX, K_KIND, K_GUEST, K_GATEWAY, K_BRIDGE, K_RULE };
+static const char *const key_names[] = {"ifname",  "ifindex", "kind", "guest",
+					"gateway", "bridge",  "rule"};
+#define NKEYS (int)(sizeof(key_names) / sizeof(key_names[0]))
+
+/* The key=value lines after "tapgate 1 ok", into dev. NULL, or what is
+ * wrong. */
+static const char *parse_device(char *lines, struct tapgate_device *dev)
+{
+	unsigned seen = 0;
+	int next = 0;
+	char *line;
+
+	while ((line = strsep(&lines, "\n")) != NULL && *line != '\0') {
+		char *v = strchr(line, '=');
+		int k;
+
+		if (v == NULL)
+			return "line without '='";
+		*v++ = '\0';
+		for (k = next; k < NKEYS && strcmp(line, key_names[k]) != 0; k++)
+			;
+		if (k == NKEYS)
+			return "unknown, repeated or misplaced key";
+		next = k + 1;
+		seen |= 1u << k;
+		switch ((enum key)k) {
+		case K_IFNAME:
+			if (!valid_ifname(v) || copy(dev->ifname, sizeof(dev->ifname), v))
+				return "bad ifname";
+			break;
+		case K_IFINDEX:
+			if (positive(v, &dev->ifindex) != 0)
+				return "bad ifindex";
+			break;
+		case K_KIND:
+			if (strcmp(v, "tap") == 0)
+				dev->kind = TAPGATE_TAP;
+			else if (strcmp(v, "tun") == 0)
+				dev->kind = TAPGATE_TUN;
+			else
+				return "bad kind";
+			break;
+		case K_GUEST:
+			if (!valid_addr(v) || copy(dev->guest, sizeof(dev->guest), v))
+				return "bad guest";
+			break;
+		case K_GATEWAY:
+			if (!valid_addr(v) || copy(dev->gateway, sizeof(dev->gateway), v))
+				return "bad gateway";
+			break;
+		case K_BRIDGE:
+			if (!valid_ifname(v) || copy(dev->bridge, sizeof(dev->bridge), v))
+				return "bad bridge";
+			break;
+		case K_RULE:
+			if (!valid_rule(v) || copy(dev->rule, sizeof(dev->rule), v))
+				return "bad rule";
+			break;
+		}
+	}
+	/* The loop ends at the first empty line, which must be the one after
+	 * the final newline. */
+	if (lines != NULL)
+		return "empty line";
+	if ((seen & (1u << K_IFNAME | 1u << K_IFINDEX | 1u << K_KIND | 1u << K_RULE)) !=
+	    (1u << K_IFNAME | 1u << K_IFINDEX | 1u << K_KIND | 1u << K_RULE))
+		return "a required key is missing";
+	/* Every rule is routed (net and gateway) or bridged, never both. */
+	if (!(seen & 1u << K_GUEST) != !(seen & 1u << K_GATEWAY))
+		return "guest and gateway must come together";
+	if (!(seen & 1u << K_GUEST) == !(seen & 1u << K_BRIDGE))
+		return "not either routed or bridged";
+	return NULL;
+}
+
+/* The whole reply text (NUL-terminated by the caller, len bytes). Sets *code
+ * to the status it announces and, for errors, *message to its line. NULL,
+ * or what is wrong. */
+static const char *parse_reply(char *text, size_t len, struct tapgate_device *dev, int *code,
+			       const char **message)
+{
+	char *rest, *first;
+
+	if (len == 0 || text[len - 1] != '\n' || strlen(text) != len)
+		return "not text ending in a newline";
+	rest = text;
+	first = strsep(&rest, "\n");
+	if (strcmp(first, REPLY_OK) == 0) {
+		*code = TAPGATE_OK;
+		return parse_device(rest, dev);
+	}
+	if (strncmp(first, REPLY_ERROR, strlen(REPLY_ERROR)) != 0)
+		return "unknown first line";
+	first += strlen(REPLY_ERROR);
+	if (strcmp(first, "1") != 0 && strcmp(first, "2") != 0 && strcmp(first, "3") != 0)
+		return "unknown error status";
+	*code = first[0] - '0';
+	if (strncmp(rest, "message=", 8) != 0)
+		return "error without message";
+	*message = rest + 8;
+	rest = strchr(rest, '\n');
+	*rest = '\0';
+	if (rest[1] != '\0')
+		return "text after the message";
+	if (**message == '\0' || !printable(*message))
+		return "bad message";
+	return NULL;
+}
+
+/* NULL if dev says what was asked for and fd is the device it names. */
+static const char *check_device(const struct tapgate_request *req, const struct tapgate_device *dev,
+				int fd)
+{
+	struct stat st;
+	struct ifreq ifr;
+	unsigned type;
+
+	if (dev->kind != req->kind)
+		return "other kind than requested";
+	if (req->bridge ? strcmp(dev->bridge, req->bridge) != 0 : dev->bridge[0] != '\0')
+		return "other bridge than requested";
+	if (req->ip && strcmp(dev->guest, req->ip) != 0)
+		return "other guest address than requested";
+	memset(&ifr, 0, sizeof(ifr));
+	if (fstat(fd, &st) != 0 || !S_ISCHR(st.st_mode) || ioctl(fd, TUNGETIFF, &ifr) != 0)
+		return "the descriptor is not a tun/tap device";
+	type = (unsigned)ifr.ifr_flags & (IFF_TUN | IFF_TAP);
+	if (strncmp(ifr.ifr_name, dev->ifname, sizeof(ifr.ifr_name)) != 0 ||
+	    type != (dev->kind == TAPGATE_TAP ? IFF_TAP : IFF_TUN))
+		return "the descriptor is another device than named";
+	return NULL;
+}
+
+/* What came back from one run of the helper. */
+struct outcome {
+	char buf[TG_REPLY_MAX + 1];
+	ssize_t n;	/* from receive() */
+	int recv_errno; /* when n < 0 */
+	int fd;		/* the descriptor it carried, or -1 */
+	const char *fault;
+	int known; /* status is the helper's wait status */
+	int status;
+	int exec_errno; /* the child could not exec the helper */
+};
+
+/* One decision from the reply, the child's fate and the exec report. */
+static int conclude(const struct tapgate_request *req, struct tapgate_device *dev,
+		    struct outcome *o, char *err, size_t errlen)
+{
+	const char *message = NULL, *fault = o->fault;
+	int known = o->known, status = o->status, exec_errno = o->exec_errno;
+	int code = TAPGATE_HOST;
+
+	if (known && WIFSIGNALED(status))
+		return fail(err, errlen, TAPGATE_HOST,
+			    "tapgate-helper died (signal %d); is it installed setuid root?",
+			    WTERMSIG(status));
+	if (exec_errno != 0 || (known && WIFEXITED(status) && WEXITSTATUS(status) == 127))
+		return fail(err, errlen, TAPGATE_HOST,
+			    "cannot run %s%s%s; check that tapgate is installed (make install)",
+			    TG_HELPER_PATH, exec_errno ? ": " : "",
+			    exec_errno ? strerror(exec_errno) : "");
+	if (o->n < 0)
+		return fail(err, errlen, TAPGATE_HOST,
+			    "cannot read the reply of tapgate-helper: %s", strerror(o->recv_errno));
+	if (o->n == 0 && known)
+		return fail(err, errlen, TAPGATE_HOST,
+			    "tapgate-helper exited with status %d without a reply; is it "
+			    "installed setuid root?",
+			    WEXITSTATUS(status));
+	if (o->n == 0)
+		return fail(err, errlen, TAPGATE_HOST,
+			    "tapgate-helper ended without a reply; is it installed setuid root?");
+	o->buf[o->n] = '\0';
+	if (fault == NULL)
+		fault = parse_reply(o->buf, (size_t)o->n, dev, &code, &message);
+	if (fault == NULL && known && WEXITSTATUS(status) != code)
+		return fail(err, errlen, TAPGATE_HOST,
+			    "tapgate-helper replied status %d but exited with %d; reinstall "
+			    "tapgate so that library and helper match",
+			    code, WEXITSTATUS(status));
+	if (fault == NULL && code == TAPGATE_OK)
+		fault = o->fd < 0 ? "no descriptor" : check_device(req, dev, o->fd);
+	if (fault == NULL && code != TAPGATE_OK && o->fd >= 0)
+		fault = "a descriptor with an error";
+	if (fault != NULL)
+		return fail(err, errlen, TAPGATE_HOST,
+			    "malformed reply from tapgate-helper (%s); reinstall tapgate so "
+			    "that library and helper match",
+			    fault);
+	if (code != TAPGATE_OK)
+		return fail(err, errlen, code, "%s", message);
+	dev->fd = o->fd;
+	return TAPGATE_OK;
+}
+
+int tapgate_open(const struct tapgate_request *req, struct tapgate_device *dev, char *err,
+		 size_t errlen)
+{
+	char fdopt[16], *ipopt = NULL, *bropt = NULL;
+	const char *argv[7];
+	int argc = 0, sv[2] = {-1, -1}, report[2] = {-1, -1};
+	struct outcome o = {.fd = -1};
+	pid_t pid;
+	int rc;
+
+	if (errlen > 0)
+		err[0] = '\0';
+	if (dev == NULL)
+		return fail(err, errlen, TAPGATE_USAGE, "tapgate_open: no device to fill in");
+	memset(dev, 0, sizeof(*dev));
+	dev->fd = -1;
+	if (req == NULL || (req->kind != TAPGATE_TAP && req->kind != TAPGATE_TUN))
+		return fail(err, errlen, TAPGATE_USAGE,
+			    "tapgate_open: the request must ask for a tap or a tun device");
+
+	/* Everything the child needs is built now: it may not allocate. */
+	snprintf(fdopt, sizeof(fdopt), "--fd=%d", CHILD_FD);
+	argv[argc++] = "tapgate-helper";
+	argv[argc++] = "open";
+	argv[argc++] = fdopt;
+	argv[argc++] = req->kind == TAPGATE_TAP ? "--tap" : "--tun";
+	if (req->ip && (argv[argc++] = ipopt = option("--ip", req->ip)) == NULL)
+		goto nomem;
+	if (req->bridge && (argv[argc++] = bropt = option("--bridge", req->bridge)) == NULL)
+		goto nomem;
+	argv[argc] = NULL;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0 ||
+	    pipe2(report, O_CLOEXEC | O_NONBLOCK) != 0) {
+		rc = fail(err, errlen, TAPGATE_HOST, "cannot start tapgate-helper: %s",
+			  strerror(errno));
+		goto out;
+	}
+	pid = fork();
+	if (pid == 0)
+		/* execve() takes char *const[]; it never writes through it. */
+		become_helper(sv[1], report[1], (char *const *)argv);
+	if (pid < 0) {
+		rc = fail(err, errlen, TAPGATE_HOST, "cannot start tapgate-helper: %s",
+			  strerror(errno));
+		goto out;
+	}
+	/* Without our copies, end of file on our end means the helper is gone
+	 * (a fork in another thread holds them only until its exec). */
+	close(sv[1]);
+	sv[1] = -1;
+	close(report[1]);
+	report[1] = -1;
+
+	o.n = receive(sv[0], o.buf, &o.fd, &o.fault);
+	if (o.n < 0)
+		o.recv_errno = errno;
+	o.known = wait_helper(pid, &o.status) == 0;
+	o.exec_errno = exec_error(report[0]);
+	rc = conclude(req, dev, &o, err, errlen);
+	if (rc != TAPGATE_OK && o.fd >= 0)
+		close(o.fd);
+	goto out;
+nomem:
+	rc = fail(err, errlen, TAPGATE_HOST, "tapgate_open: out of memory");
+out:
+	if (rc != TAPGATE_OK) {
+		/* Nothing half-filled survives a failure. */
+		memset(dev, 0, sizeof(*dev));
+		dev->fd = -1;
+	}
+	for (int i = 0; i < 2; i++) {
+		if (sv[i] >= 0)
+			close(sv[i]);
+		if (report[i] >= 0)
+			close(report[i]);
+	}
+	free(ipopt);
+	free(bropt);
+	return rc;
+}

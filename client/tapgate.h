@@ -1,0 +1,76 @@
+/* libtapgate: get a configured tap/tun device from tapgate-helper.
+ *
+ * The helper is a setuid-root program installed at a path fixed when
+ * libtapgate was built (tapgate_helper_path()). It checks the request against
+ * the administrator's policy, creates and configures the device, and hands
+ * back an open descriptor for it. The device lives exactly as long as that
+ * descriptor: close it (or exit) and the device is gone.
+ *
+ *     struct tapgate_request req = {.kind = TAPGATE_TAP};
+ *     struct tapgate_device dev;
+ *     char err[256];
+ *
+ *     if (tapgate_open(&req, &dev, err, sizeof err) != 0)
+ *             errx(1, "%s", err);
+ *
+ * Link with `pkg-config --libs tapgate`. The library keeps no global state:
+ * calls from several threads at once are fine. */
+#ifndef TAPGATE_H
+#define TAPGATE_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TAPGATE_IFNAMSIZ   16  /* interface names, NUL included */
+#define TAPGATE_ADDRSTRLEN 16  /* "255.255.255.255" and its NUL */
+#define TAPGATE_RULESIZ	   300 /* "policy-file:line" and its NUL */
+
+enum tapgate_kind {
+	TAPGATE_TAP = 1, /* Ethernet frames */
+	TAPGATE_TUN = 2	 /* IP packets */
+};
+
+/* What tapgate_open() returns: the same numbers as the exit status of the
+ * helper and of the `tapgate` command. */
+enum tapgate_status {
+	TAPGATE_OK = 0,
+	TAPGATE_REFUSED = 1, /* the policy does not allow the request */
+	TAPGATE_USAGE = 2,   /* the request is malformed */
+	TAPGATE_HOST = 3     /* the kernel refused, resources, broken install */
+};
+
+struct tapgate_request {
+	enum tapgate_kind kind;
+	const char *ip;	    /* routed: guest address "a.b.c.d"; NULL: the helper picks */
+	const char *bridge; /* bridged: attach to this bridge; NULL: routed */
+};
+
+struct tapgate_device {
+	int fd; /* the device, close-on-exec; -1 after a failure */
+	char ifname[TAPGATE_IFNAMSIZ];
+	int ifindex;
+	enum tapgate_kind kind;
+	char guest[TAPGATE_ADDRSTRLEN];	  /* routed: the guest's address; else "" */
+	char gateway[TAPGATE_ADDRSTRLEN]; /* routed: host side of the device; else "" */
+	char bridge[TAPGATE_IFNAMSIZ];	  /* bridged: the bridge; else "" */
+	char rule[TAPGATE_RULESIZ];	  /* the policy line that granted it */
+};
+
+/* Asks the helper for a device. Returns TAPGATE_OK and fills dev, or returns
+ * another tapgate_status and writes one line (no newline) saying what went
+ * wrong and what to do into err, truncated to errlen. err may be NULL when
+ * errlen is 0. */
+int tapgate_open(const struct tapgate_request *req, struct tapgate_device *dev, char *err,
+		 size_t errlen);
+
+/* The helper this library runs, for messages and diagnostics. */
+const char *tapgate_helper_path(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
