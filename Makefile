@@ -52,7 +52,8 @@ LIBSO   = $(BUILD)/libtapgate.so.1
 LIBA    = $(BUILD)/libtapgate.a
 PCFILE  = $(BUILD)/tapgate.pc
 UNITS   = $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
-TESTBIN = $(BUILD)/tests/probe $(BUILD)/tests/logsink $(BUILD)/tests/test_netconf
+TESTBIN = $(BUILD)/tests/probe $(BUILD)/tests/logsink $(BUILD)/tests/test_netconf \
+          $(BUILD)/tests/filter_tool
 
 .PHONY: all check check-unit check-system install deps clean format
 all: $(HELPER) $(CLIENT) $(LIBSO) $(LIBA) $(PCFILE)
@@ -96,6 +97,9 @@ $(BUILD)/tests/test_escape: $(call obj,tests/unit/test_escape.c $(COMMON_SRC))
 $(BUILD)/tests/test_netconf: $(call obj,tests/unit/test_netconf.c helper/netconf.c helper/tundev.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDHARDEN) -o $@ $^ $(NL_LIBS)
+$(BUILD)/tests/filter_tool: $(call obj,tests/unit/filter_tool.c helper/confine.c helper/early.c)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDHARDEN) -o $@ $^ -lseccomp
 $(BUILD)/tests/probe: $(call obj,tests/probe.c $(COMMON_SRC))
 $(BUILD)/tests/logsink: $(call obj,tests/logsink.c)
 $(UNITS) $(BUILD)/tests/probe $(BUILD)/tests/logsink:
@@ -106,9 +110,10 @@ $(UNITS) $(BUILD)/tests/probe $(BUILD)/tests/logsink:
 # root: they make their own namespaces, user and installation, and remove them.
 check: check-unit check-system
 
-check-unit: $(UNITS)
+check-unit: $(UNITS) $(BUILD)/tests/filter_tool
 	@$(MAKE) --no-print-directory BUILD=build/san SAN=1 $(addprefix build/san/tests/,$(UNIT_TESTS))
 	@sh tests/run-units.sh $(BUILD)/tests build/san/tests $(UNIT_TESTS)
+	@sh tests/check-filter.sh $(BUILD)/tests/filter_tool helper/confine.pfc
 
 check-system: all $(TESTBIN)
 	@$(BUILD)/tests/test_netconf

@@ -5,6 +5,7 @@
  * on the tun descriptor. A parser bug after this point can configure the
  * network as the rest of the code would, and nothing else. */
 #include "helper.h"
+#include "confine.h"
 
 #include <errno.h>
 #include <linux/if_tun.h>
@@ -63,15 +64,13 @@ static const int allowed[] = {
  * must not reject our own calls if libc sign-extends it. */
 static const unsigned long tun_ioctls[] = {TUNSETIFF, TUNSETOWNER, TUNSETPERSIST};
 
-int confine(int tun_fd, struct tg_err *e)
+scmp_filter_ctx confine_filter(int tun_fd)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
 	int rc = 0;
 
-	if (!ctx) {
-		tg_seterr(e, TG_EXIT_HOST, "cannot set up seccomp");
-		return -1;
-	}
+	if (!ctx)
+		return NULL;
 	for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]) && rc == 0; i++)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed[i], 0);
 	for (size_t i = 0; tun_fd >= 0 && i < sizeof(tun_ioctls) / sizeof(tun_ioctls[0]) && rc == 0;
@@ -79,12 +78,25 @@ int confine(int tun_fd, struct tg_err *e)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 2,
 				      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)tun_fd),
 				      SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, tun_ioctls[i]));
-	/* no_new_privs is already set by privdrop(); do not let libseccomp
-	 * toggle it, and refuse to run if the architecture is not native. */
+	/* A syscall made through another ABI (i386, x32) is not what the
+	 * rules above describe: kill. no_new_privs is already set by
+	 * privdrop(); libseccomp must not be the one to set it. */
+	if (rc == 0)
+		rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
 	if (rc == 0)
 		rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
-	if (rc == 0)
-		rc = seccomp_load(ctx);
+	if (rc != 0) {
+		seccomp_release(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+int confine(int tun_fd, struct tg_err *e)
+{
+	scmp_filter_ctx ctx = confine_filter(tun_fd);
+	int rc = ctx ? seccomp_load(ctx) : -ENOMEM;
+
 	seccomp_release(ctx);
 	if (rc != 0) {
 		tg_seterr(e, TG_EXIT_HOST, "cannot install seccomp filter: %s", strerror(-rc));

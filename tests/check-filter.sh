@@ -1,0 +1,32 @@
+#!/bin/sh
+# The helper's seccomp filter: the one built must be the one committed in
+# helper/confine.pfc (so every change to the allow-list is reviewed as text),
+# a syscall outside it must kill the process, and allowed ones must not.
+# Usage: check-filter.sh FILTER_TOOL COMMITTED_PFC
+set -u
+tool=$1 pfc=$2 pass=0 fail=0
+ok() { pass=$((pass + 1)); echo "ok   $*"; }
+bad() { fail=$((fail + 1)); echo "FAIL $*"; }
+
+if d=$("$tool" export | diff -u "$pfc" -); then
+	ok "built filter equals $pfc"
+else
+	bad "built filter differs from $pfc (regenerate: $tool export > $pfc):"
+	printf '%s\n' "$d"
+fi
+
+"$tool" kill >/dev/null 2>&1
+rc=$?
+if [ "$rc" -eq 159 ]; then
+	ok "socket() after confinement is killed by SIGSYS"
+else
+	bad "socket() after confinement: expected death by SIGSYS (159), got $rc"
+fi
+out=$("$tool" allowed 2>&1)
+if [ "$out" = alive ]; then
+	ok "allowed calls after confinement work"
+else
+	bad "allowed calls after confinement: got '$out'"
+fi
+echo "filter: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
