@@ -100,7 +100,7 @@ $(BUILD)/tests/test_netconf: $(call obj,tests/unit/test_netconf.c helper/netconf
 $(BUILD)/tests/filter_tool: $(call obj,tests/unit/filter_tool.c helper/confine.c helper/early.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDHARDEN) -o $@ $^ -lseccomp
-$(BUILD)/tests/probe: $(call obj,tests/probe.c $(COMMON_SRC))
+$(BUILD)/tests/probe: $(call obj,tests/probe.c)
 $(BUILD)/tests/logsink: $(call obj,tests/logsink.c)
 $(UNITS) $(BUILD)/tests/probe $(BUILD)/tests/logsink:
 	@mkdir -p $(dir $@)

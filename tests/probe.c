@@ -1,0 +1,654 @@
+/* probe: the guest stand-in of the system tests.
+ *
+ * It runs as COMMAND under `tapgate run`, as the unprivileged user, holding
+ * the device fd, and proves that the device the helper configured carries
+ * traffic: on a tap it resolves the gateway by ARP and pings it; on a tun it
+ * pings through raw IPv4 packets. It is deliberately small and speaks the
+ * wire formats by hand so that nothing but the fd (no socket, no privilege,
+ * no library) is involved: what works here works for an emulator.
+ *
+ *   probe [--fd N] [--mode tap|tun] [--src IP] [--dst IP] [--ready PATH]
+ *         [--hold-until PATH] [--respond SECONDS] [--expect-fail] [--show-env]
+ *
+ * Defaults come from what the client exports: --fd from TAPGATE_FD, --src
+ * from TAPGATE_GUEST_IP, --dst from TAPGATE_GATEWAY; --mode is tap.
+ *
+ * --respond SECONDS answers ARP and ICMP echo for --src instead of pinging
+ * (a LAN host reaching the guest); it creates --ready when it starts, stops
+ * after SECONDS or as soon as the --hold-until file exists, and succeeds iff
+ * at least one echo was answered (with --expect-fail: iff none was).
+ * --expect-fail otherwise succeeds iff no echo reply came back; a missing ARP
+ * reply is then not an error (the echo goes out to the broadcast MAC).
+ *
+ * Exit: 0 success, 1 the check failed, 2 usage. Every step prints one line
+ * starting "probe: " on stdout; failures say "probe: FAIL ...". */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#define STEP_MS	     3000  /* per step, as the harness expects */
+#define RESEND_MS    1000  /* a lost first frame must not fail the step */
+#define HOLD_POLL_MS 20	   /* --hold-until polling */
+#define HOLD_MAX_MS  60000 /* never outlive a broken harness by much */
+#define FRAME_MAX    65600 /* 64 KiB packet plus headers */
+#define ETH_HLEN_    14
+#define ARP_LEN	     28
+#define IP_HLEN	     20
+#define ICMP_HLEN    8
+#define PAYLOAD_LEN  32
+
+enum { ET_IP = 0x0800, ET_ARP = 0x0806 };
+
+struct opts {
+	int fd;
+	int tun;
+	uint32_t src, dst; /* network order */
+	int have_src, have_dst;
+	const char *ready;
+	const char *hold;
+	long respond; /* seconds; 0 = ping mode */
+	int expect_fail;
+	int show_env;
+};
+
+struct dev {
+	int fd;
+	int tun;
+	size_t vnet; /* virtio-net header length, 0 without IFF_VNET_HDR */
+	uint8_t mac[6];
+	uint8_t peer_mac[6];
+	int have_peer_mac;
+	uint16_t id, seq;
+	uint32_t src, dst;
+	unsigned answered; /* echo requests answered (--respond) */
+	unsigned arp_answered;
+};
+
+enum event { EV_NONE, EV_ARP_REPLY, EV_ECHO_REPLY };
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: probe [--fd N] [--mode tap|tun] [--src IP] [--dst IP] [--ready PATH]\n"
+		"             [--hold-until PATH] [--respond SECONDS] [--expect-fail] "
+		"[--show-env]\n");
+	exit(2);
+}
+
+static void die_usage(const char *what, const char *val)
+{
+	fprintf(stderr, "probe: %s: '%s'\n", what, val);
+	exit(2);
+}
+
+/* Decimal, no sign, no leading zeros, no spaces: the same strictness the
+ * product applies, so a sloppy value in a test is caught, not guessed. */
+static int parse_num(const char *s, long max, long *out)
+{
+	long v = 0;
+
+	if (!*s || (s[0] == '0' && s[1]))
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		v = v * 10 + (*s - '0');
+		if (v > max)
+			return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* inet_pton(AF_INET) is strict already: four parts, no leading zeros. */
+static int parse_ip(const char *s, uint32_t *out)
+{
+	struct in_addr a;
+
+	if (inet_pton(AF_INET, s, &a) != 1)
+		return -1;
+	*out = a.s_addr;
+	return 0;
+}
+
+static const char *ipstr(uint32_t a, char *buf)
+{
+	struct in_addr in = {.s_addr = a};
+
+	return inet_ntop(AF_INET, &in, buf, INET_ADDRSTRLEN);
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static uint16_t csum(const void *data, size_t len)
+{
+	const uint8_t *p = data;
+	uint32_t sum = 0;
+
+	for (; len > 1; p += 2, len -= 2)
+		sum += (uint32_t)p[0] << 8 | p[1];
+	if (len)
+		sum += (uint32_t)p[0] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = v >> 8;
+	p[1] = v & 0xff;
+}
+
+static uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static void parse_args(int argc, char **argv, struct opts *o)
+{
+	int have_fd = 0, have_mode = 0;
+
+	memset(o, 0, sizeof(*o));
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		long v;
+
+		if (!strcmp(a, "--expect-fail")) {
+			o->expect_fail = 1;
+			continue;
+		}
+		if (!strcmp(a, "--show-env")) {
+			o->show_env = 1;
+			continue;
+		}
+		if (i + 1 >= argc)
+			usage();
+		const char *val = argv[++i];
+		if (!strcmp(a, "--fd")) {
+			if (have_fd++ || parse_num(val, 65535, &v))
+				die_usage("bad --fd", val);
+			o->fd = (int)v;
+		} else if (!strcmp(a, "--mode")) {
+			if (have_mode++)
+				die_usage("--mode given twice", val);
+			if (!strcmp(val, "tun"))
+				o->tun = 1;
+			else if (strcmp(val, "tap"))
+				die_usage("--mode must be tap or tun", val);
+		} else if (!strcmp(a, "--src")) {
+			if (o->have_src++ || parse_ip(val, &o->src))
+				die_usage("bad --src", val);
+		} else if (!strcmp(a, "--dst")) {
+			if (o->have_dst++ || parse_ip(val, &o->dst))
+				die_usage("bad --dst", val);
+		} else if (!strcmp(a, "--ready")) {
+			if (o->ready || !*val)
+				die_usage("bad --ready", val);
+			o->ready = val;
+		} else if (!strcmp(a, "--hold-until")) {
+			if (o->hold || !*val)
+				die_usage("bad --hold-until", val);
+			o->hold = val;
+		} else if (!strcmp(a, "--respond")) {
+			if (o->respond || parse_num(val, 3600, &v) || v == 0)
+				die_usage("bad --respond", val);
+			o->respond = v;
+		} else {
+			fprintf(stderr, "probe: unknown option '%s'\n", a);
+			usage();
+		}
+	}
+
+	/* What the client exported is the default: a test that omits an
+	 * option thereby checks that the client exported the right value. */
+	const char *e;
+	long v;
+	if (!have_fd) {
+		e = getenv("TAPGATE_FD");
+		if (!e)
+			die_usage("no --fd and TAPGATE_FD unset", "");
+		if (parse_num(e, 65535, &v))
+			die_usage("malformed TAPGATE_FD", e);
+		o->fd = (int)v;
+	}
+	if (!o->have_src) {
+		e = getenv("TAPGATE_GUEST_IP");
+		if (!e)
+			die_usage("no --src and TAPGATE_GUEST_IP unset", "");
+		if (parse_ip(e, &o->src))
+			die_usage("malformed TAPGATE_GUEST_IP", e);
+	}
+	if (!o->have_dst && !o->respond) {
+		e = getenv("TAPGATE_GATEWAY");
+		if (!e)
+			die_usage("no --dst and TAPGATE_GATEWAY unset", "");
+		if (parse_ip(e, &o->dst))
+			die_usage("malformed TAPGATE_GATEWAY", e);
+	}
+}
+
+static void show_env(void)
+{
+	static const char *const vars[] = {"TAPGATE_FD", "TAPGATE_IFNAME", "TAPGATE_GUEST_IP",
+					   "TAPGATE_GATEWAY"};
+
+	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+		const char *v = getenv(vars[i]);
+		if (v)
+			printf("probe: env %s=%s\n", vars[i], v);
+		else
+			printf("probe: env %s unset\n", vars[i]);
+	}
+}
+
+/* Checks that the fd is the kind of device the test expects, in the form
+ * the contract promises (no packet info), and learns the framing. */
+static int open_dev(const struct opts *o, struct dev *d)
+{
+	struct ifreq ifr;
+
+	memset(d, 0, sizeof(*d));
+	d->fd = o->fd;
+	d->tun = o->tun;
+	d->src = o->src;
+	d->dst = o->dst;
+	memset(&ifr, 0, sizeof(ifr));
+	if (ioctl(o->fd, TUNGETIFF, &ifr) < 0) {
+		printf("probe: FAIL fd %d is not a tun/tap device: %s\n", o->fd, strerror(errno));
+		return -1;
+	}
+	unsigned flags = (unsigned short)ifr.ifr_flags;
+	int is_tun = (flags & IFF_TUN) != 0;
+	printf("probe: fd %d is %.*s (%s%s)\n", o->fd, IFNAMSIZ, ifr.ifr_name,
+	       is_tun ? "tun" : "tap", flags & IFF_VNET_HDR ? ", vnet_hdr" : "");
+	if (is_tun != o->tun) {
+		printf("probe: FAIL fd %d is a %s device, --mode %s was asked\n", o->fd,
+		       is_tun ? "tun" : "tap", o->tun ? "tun" : "tap");
+		return -1;
+	}
+	if (!(flags & IFF_NO_PI)) {
+		printf("probe: FAIL device has packet info (IFF_NO_PI not set)\n");
+		return -1;
+	}
+	if (flags & IFF_VNET_HDR) {
+		int sz = 0;
+		if (ioctl(o->fd, TUNGETVNETHDRSZ, &sz) < 0 || sz < 0 || sz > 64) {
+			printf("probe: FAIL cannot read the vnet header size: %s\n",
+			       strerror(errno));
+			return -1;
+		}
+		d->vnet = (size_t)sz;
+	}
+	/* Locally administered unicast, derived from the guest address: two
+	 * guests on one bridge differ, and successive probes for one guest
+	 * (one after the other on the same fd) look like the same station,
+	 * so the host's neighbour entry for the guest stays right. */
+	const uint8_t *ip = (const uint8_t *)&o->src;
+	uint8_t mac[6] = {0x02, 0x74, 0x67, ip[1], ip[2], ip[3]};
+	memcpy(d->mac, mac, 6);
+	d->id = (uint16_t)getpid();
+	d->seq = 1;
+	return 0;
+}
+
+static int send_frame(struct dev *d, const void *buf, size_t len)
+{
+	uint8_t hdr[64] = {0};
+	struct iovec iov[2] = {{hdr, d->vnet}, {(void *)buf, len}};
+
+	/* A zero virtio header means "no offloads": the frame is complete. */
+	if (writev(d->fd, iov, 2) != (ssize_t)(d->vnet + len)) {
+		printf("probe: FAIL write to the device: %s\n", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static size_t build_ip_icmp(uint8_t *p, uint32_t src, uint32_t dst, uint8_t type, uint16_t id,
+			    uint16_t seq, const uint8_t *payload, size_t plen)
+{
+	uint8_t *ip = p, *icmp = p + IP_HLEN;
+	size_t total = IP_HLEN + ICMP_HLEN + plen;
+
+	memset(ip, 0, IP_HLEN + ICMP_HLEN);
+	ip[0] = 0x45;
+	put16(ip + 2, (uint16_t)total);
+	put16(ip + 4, id);
+	put16(ip + 6, 0x4000); /* DF */
+	ip[8] = 64;
+	ip[9] = 1; /* ICMP */
+	memcpy(ip + 12, &src, 4);
+	memcpy(ip + 16, &dst, 4);
+	put16(ip + 10, csum(ip, IP_HLEN));
+	icmp[0] = type;
+	put16(icmp + 4, id);
+	put16(icmp + 6, seq);
+	memcpy(icmp + ICMP_HLEN, payload, plen);
+	put16(icmp + 2, csum(icmp, ICMP_HLEN + plen));
+	return total;
+}
+
+static void eth_header(uint8_t *p, const uint8_t *dst, const uint8_t *src, uint16_t type)
+{
+	memcpy(p, dst, 6);
+	memcpy(p + 6, src, 6);
+	put16(p + 12, type);
+}
+
+static int send_arp(struct dev *d, uint16_t op, const uint8_t *eth_dst, const uint8_t *tha,
+		    uint32_t spa, uint32_t tpa)
+{
+	uint8_t f[60] = {0}; /* padded to the Ethernet minimum */
+	uint8_t *a = f + ETH_HLEN_;
+
+	eth_header(f, eth_dst, d->mac, ET_ARP);
+	put16(a, 1);
+	put16(a + 2, ET_IP);
+	a[4] = 6;
+	a[5] = 4;
+	put16(a + 6, op);
+	memcpy(a + 8, d->mac, 6);
+	memcpy(a + 14, &spa, 4);
+	memcpy(a + 18, tha, 6);
+	memcpy(a + 24, &tpa, 4);
+	return send_frame(d, f, sizeof(f));
+}
+
+static int send_arp_request(struct dev *d)
+{
+	static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+	static const uint8_t zero[6] = {0};
+
+	return send_arp(d, 1, bcast, zero, d->src, d->dst);
+}
+
+static int send_echo_request(struct dev *d)
+{
+	static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+	uint8_t f[ETH_HLEN_ + IP_HLEN + ICMP_HLEN + PAYLOAD_LEN];
+	uint8_t payload[PAYLOAD_LEN];
+	size_t off = d->tun ? 0 : ETH_HLEN_;
+
+	for (size_t i = 0; i < sizeof(payload); i++)
+		payload[i] = (uint8_t)('a' + i % 26);
+	if (!d->tun)
+		eth_header(f, d->have_peer_mac ? d->peer_mac : bcast, d->mac, ET_IP);
+	size_t n =
+	    build_ip_icmp(f + off, d->src, d->dst, 8, d->id, d->seq, payload, sizeof(payload));
+	return send_frame(d, f, off + n);
+}
+
+/* Answers an echo request addressed to our --src (respond mode, and while
+ * holding, so the guest looks alive to whoever pings it). */
+static int answer_echo(struct dev *d, const uint8_t *eth, const uint8_t *ip, size_t iplen)
+{
+	uint8_t f[FRAME_MAX];
+	size_t ihl = (size_t)(ip[0] & 0x0f) * 4;
+	size_t off = d->tun ? 0 : ETH_HLEN_;
+	uint32_t from;
+
+	if (iplen < ihl + ICMP_HLEN ||
+	    iplen - ihl - ICMP_HLEN > sizeof(f) - off - IP_HLEN - ICMP_HLEN)
+		return 0;
+	memcpy(&from, ip + 12, 4);
+	if (!d->tun)
+		eth_header(f, eth + 6, d->mac, ET_IP);
+	const uint8_t *icmp = ip + ihl;
+	size_t n = build_ip_icmp(f + off, d->src, from, 0, get16(icmp + 4), get16(icmp + 6),
+				 icmp + ICMP_HLEN, iplen - ihl - ICMP_HLEN);
+	if (send_frame(d, f, off + n) < 0)
+		return -1;
+	d->answered++;
+	return 0;
+}
+
+/* Looks at one received IPv4 packet. */
+static enum event on_ip(struct dev *d, const uint8_t *eth, const uint8_t *ip, size_t len)
+{
+	if (len < IP_HLEN || ip[0] >> 4 != 4)
+		return EV_NONE;
+	size_t ihl = (size_t)(ip[0] & 0x0f) * 4;
+	size_t total = get16(ip + 2);
+	if (ihl < IP_HLEN || total < ihl || total > len || csum(ip, ihl) != 0)
+		return EV_NONE;
+	if (ip[9] != 1 || total < ihl + ICMP_HLEN || (get16(ip + 6) & 0x3fff))
+		return EV_NONE; /* not ICMP, or a fragment: not ours */
+	const uint8_t *icmp = ip + ihl;
+	if (csum(icmp, total - ihl) != 0)
+		return EV_NONE;
+	uint32_t s, t;
+	memcpy(&s, ip + 12, 4);
+	memcpy(&t, ip + 16, 4);
+	if (t != d->src)
+		return EV_NONE;
+	if (icmp[0] == 0 && s == d->dst && get16(icmp + 4) == d->id && get16(icmp + 6) == d->seq)
+		return EV_ECHO_REPLY;
+	if (icmp[0] == 8 && icmp[1] == 0)
+		answer_echo(d, eth, ip, total);
+	return EV_NONE;
+}
+
+/* Looks at one received ARP packet: answers who-has for our address, and
+ * recognises the reply to our own request. Everything else is someone
+ * else's business. */
+static enum event on_arp(struct dev *d, const uint8_t *a, size_t len)
+{
+	uint32_t spa, tpa;
+
+	if (len < ARP_LEN || get16(a) != 1 || get16(a + 2) != ET_IP || a[4] != 6 || a[5] != 4)
+		return EV_NONE;
+	memcpy(&spa, a + 14, 4);
+	memcpy(&tpa, a + 24, 4);
+	if (get16(a + 6) == 1 && tpa == d->src && spa != d->src) {
+		send_arp(d, 2, a + 8, a + 8, d->src, spa);
+		d->arp_answered++;
+		return EV_NONE;
+	}
+	if (get16(a + 6) == 2 && spa == d->dst && tpa == d->src && !memcmp(a + 18, d->mac, 6)) {
+		memcpy(d->peer_mac, a + 8, 6);
+		d->have_peer_mac = 1;
+		return EV_ARP_REPLY;
+	}
+	return EV_NONE;
+}
+
+static enum event on_frame(struct dev *d, const uint8_t *buf, size_t len)
+{
+	if (len <= d->vnet)
+		return EV_NONE;
+	buf += d->vnet;
+	len -= d->vnet;
+	if (d->tun)
+		return on_ip(d, NULL, buf, len);
+	if (len < ETH_HLEN_)
+		return EV_NONE;
+	/* Frames for another station on a bridge are not ours. */
+	if (!(buf[0] & 1) && memcmp(buf, d->mac, 6))
+		return EV_NONE;
+	switch (get16(buf + 12)) {
+	case ET_ARP:
+		return on_arp(d, buf + ETH_HLEN_, len - ETH_HLEN_);
+	case ET_IP:
+		return on_ip(d, buf, buf + ETH_HLEN_, len - ETH_HLEN_);
+	default:
+		return EV_NONE; /* IPv6 router solicitations, MLD, LLDP... */
+	}
+}
+
+/* Reads and handles frames until `want` is seen or timeout_ms passes.
+ * resend, if given, is called at the start and every RESEND_MS. stop, if
+ * given, ends the wait early when that path exists. Returns 1 if seen, 0 on
+ * timeout or stop, -1 on error. */
+static int wait_for(struct dev *d, enum event want, int64_t timeout_ms, int (*resend)(struct dev *),
+		    const char *stop)
+{
+	static uint8_t buf[FRAME_MAX];
+	int64_t end = now_ms() + timeout_ms, next = 0;
+
+	for (;;) {
+		int64_t t = now_ms();
+		if (t >= end)
+			return 0;
+		if (stop && access(stop, F_OK) == 0)
+			return 0;
+		if (resend && t >= next) {
+			if (resend(d) < 0)
+				return -1;
+			next = t + RESEND_MS;
+		}
+		int64_t wait = end - t;
+		if (resend && next - t < wait)
+			wait = next - t;
+		if (stop && wait > HOLD_POLL_MS)
+			wait = HOLD_POLL_MS;
+		struct pollfd p = {.fd = d->fd, .events = POLLIN};
+		int r = poll(&p, 1, (int)wait);
+		if (r < 0 && errno != EINTR) {
+			printf("probe: FAIL poll: %s\n", strerror(errno));
+			return -1;
+		}
+		if (r <= 0)
+			continue;
+		if (p.revents & (POLLERR | POLLHUP | POLLNVAL)) {
+			printf("probe: FAIL device fd reports an error (revents 0x%x)\n",
+			       p.revents);
+			return -1;
+		}
+		ssize_t n = read(d->fd, buf, sizeof(buf));
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			printf("probe: FAIL read from the device: %s\n", strerror(errno));
+			return -1;
+		}
+		enum event ev = on_frame(d, buf, (size_t)n);
+		if (want != EV_NONE && ev == want)
+			return 1;
+	}
+}
+
+static int write_ready(const char *path)
+{
+	/* The pid lets a test kill the emulator itself (not the client). */
+	FILE *f = fopen(path, "w");
+
+	if (!f || fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f) != 0) {
+		printf("probe: FAIL cannot create %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int ping(struct dev *d, int expect_fail)
+{
+	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
+	int r;
+
+	ipstr(d->dst, a);
+	ipstr(d->src, b);
+	if (!d->tun) {
+		r = wait_for(d, EV_ARP_REPLY, STEP_MS, send_arp_request, NULL);
+		if (r < 0)
+			return -1;
+		if (r) {
+			const uint8_t *m = d->peer_mac;
+			printf("probe: arp reply from %s is %02x:%02x:%02x:%02x:%02x:%02x\n", a,
+			       m[0], m[1], m[2], m[3], m[4], m[5]);
+		} else if (expect_fail) {
+			printf("probe: no arp reply from %s (tell %s) within %d s\n", a, b,
+			       STEP_MS / 1000);
+		} else {
+			printf("probe: FAIL no arp reply from %s (tell %s) within %d s\n", a, b,
+			       STEP_MS / 1000);
+			return -1;
+		}
+	}
+	r = wait_for(d, EV_ECHO_REPLY, STEP_MS, send_echo_request, NULL);
+	if (r < 0)
+		return -1;
+	if (r && expect_fail) {
+		printf("probe: FAIL echo reply from %s to %s although none was expected\n", a, b);
+		return -1;
+	}
+	if (r) {
+		printf("probe: echo reply from %s\n", a);
+		return 0;
+	}
+	if (expect_fail) {
+		printf("probe: no echo reply from %s to %s within %d s, as expected\n", a, b,
+		       STEP_MS / 1000);
+		return 0;
+	}
+	printf("probe: FAIL no echo reply from %s to %s within %d s\n", a, b, STEP_MS / 1000);
+	return -1;
+}
+
+static int respond(struct dev *d, const struct opts *o)
+{
+	char b[INET_ADDRSTRLEN];
+
+	ipstr(d->src, b);
+	printf("probe: answering arp and echo for %s for %ld s\n", b, o->respond);
+	if (o->ready && write_ready(o->ready) < 0)
+		return -1;
+	if (wait_for(d, EV_NONE, o->respond * 1000, NULL, o->hold) < 0)
+		return -1;
+	printf("probe: answered %u echo requests and %u arp requests for %s\n", d->answered,
+	       d->arp_answered, b);
+	if (o->expect_fail && d->answered) {
+		printf("probe: FAIL echo requests reached %s although none were expected\n", b);
+		return -1;
+	}
+	if (!o->expect_fail && !d->answered) {
+		printf("probe: FAIL no echo request reached %s\n", b);
+		return -1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o;
+	struct dev d;
+
+	/* Tests read the output while the probe still holds the device. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	parse_args(argc, argv, &o);
+	if (o.show_env)
+		show_env();
+	if (open_dev(&o, &d) < 0)
+		return 1;
+	if (o.respond)
+		return respond(&d, &o) < 0 ? 1 : 0;
+	if (ping(&d, o.expect_fail) < 0)
+		return 1;
+	if (o.ready && write_ready(o.ready) < 0)
+		return 1;
+	if (o.hold) {
+		/* Keep answering while holding: the guest stays reachable. */
+		if (wait_for(&d, EV_NONE, HOLD_MAX_MS, NULL, o.hold) < 0)
+			return 1;
+		if (access(o.hold, F_OK) != 0)
+			printf("probe: %s did not appear within %d s; exiting\n", o.hold,
+			       HOLD_MAX_MS / 1000);
+	}
+	return 0;
+}

@@ -1,0 +1,649 @@
+# tapgate system-test harness (bash). Sourced by tests/system/run.sh and by
+# every tests/system/t_*.sh.
+#
+# Rules it enforces: everything a test does to the network happens inside
+# namespaces made by tg_netns; the helper runs as a real setuid-root binary
+# started by a throwaway unprivileged user (setpriv inside `ip netns exec`,
+# which honours the setuid bit, unlike `unshare -Urn`); and whatever a test
+# made (namespaces, processes, users, groups, the temp root) is removed on
+# exit, failure or signal.
+#
+# The policy file, state directory and audit socket are compiled into the
+# binaries, so tg_setup builds and installs a private copy under a temp root T
+# with those paths pointing into T. run.sh does that once and exports
+# TG_SHARED_ROOT (plus the user names) so the tests reuse it; a test started
+# on its own does it itself.
+#
+# Variables for tests after tg_setup:
+#   T            temp root (root-owned 0755)
+#   TW           this test's scratch dir (1777: probes running as the test
+#                user create their --ready files here)
+#   POLICY       $T/etc/tapgate/policy.conf as compiled into the helper
+#   TAPGATE HELPER PROBE LOGSINK   installed/built programs
+#   TG_USER TG_UID TG_GID          the test user (member of TG_GROUP)
+#   TG_USER2 TG_UID2 TG_GID2       the "other user" (not in TG_GROUP)
+#   TG_GROUP TG_GROUP_GID          a group for `:group` rules
+#   TG_AUDIT     $T/audit.log (what logsink received)
+#   TG_RC        exit status of the last tg_as / tg_wait_exit / tg_run
+
+# (Variables here are set for the tests; the snapshot script is single-quoted
+# on purpose: it expands inside the namespace.)
+# shellcheck shell=bash disable=SC2034,SC2016
+
+TG_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+TG_SRC=$(cd "$TG_LIB_DIR/../.." && pwd)
+TG_NAME=${TG_NAME:-$(basename "$0" .sh)}
+TG_NPASS=0
+TG_NFAIL=0
+TG_FINISHED=0
+TG_OWN_ROOT=0
+TG_LOGSINK_PID=
+TG_CREATED_USERS=()
+TG_CREATED_GROUPS=()
+declare -A TG_BG=()
+T=
+TW=
+TG_RC=0
+TG_AUDIT_MARK=0
+TG_LAST_ERR=
+
+# --- results --------------------------------------------------------------
+
+tg_pass()
+{
+	TG_NPASS=$((TG_NPASS + 1))
+	printf 'ok   %s\n' "$*"
+}
+
+tg_fail()
+{
+	TG_NFAIL=$((TG_NFAIL + 1))
+	printf 'FAIL %s\n' "$*"
+}
+
+# tg_assert_eq EXPECTED ACTUAL MSG
+tg_assert_eq()
+{
+	if [ "$1" = "$2" ]; then
+		tg_pass "$3"
+	else
+		tg_fail "$3: expected '$1', got '$2'"
+	fi
+}
+
+# tg_assert_match REGEX TEXT MSG   (grep -E on any line of TEXT)
+tg_assert_match()
+{
+	if printf '%s\n' "$2" | grep -Eq -- "$1"; then
+		tg_pass "$3"
+	else
+		tg_fail "$3: /$1/ not found in:"
+		printf '%s\n' "$2" | sed 's/^/     | /'
+	fi
+}
+
+# tg_assert_no_match REGEX TEXT MSG
+tg_assert_no_match()
+{
+	if printf '%s\n' "$2" | grep -Eq -- "$1"; then
+		tg_fail "$3: /$1/ unexpectedly found in:"
+		printf '%s\n' "$2" | sed 's/^/     | /'
+	else
+		tg_pass "$3"
+	fi
+}
+
+# tg_assert_file_match REGEX FILE MSG / tg_assert_file_no_match
+tg_assert_file_match()
+{
+	tg_assert_match "$1" "$(cat "$2" 2>/dev/null)" "$3"
+}
+
+tg_assert_file_no_match()
+{
+	tg_assert_no_match "$1" "$(cat "$2" 2>/dev/null)" "$3"
+}
+
+# tg_assert_exit EXPECTED CMD...   runs CMD as root (output in $TW/last.out,
+# $TW/last.err, shown on failure)
+tg_assert_exit()
+{
+	local want=$1
+	shift
+	tg_run "$@"
+	if [ "$TG_RC" = "$want" ]; then
+		tg_pass "exit $want from: $*"
+	else
+		tg_fail "exit $want from: $* (got $TG_RC)"
+		tg_show "$TW/last.out" "$TW/last.err"
+	fi
+}
+
+# tg_run CMD...: runs CMD, output to $TW/last.out and $TW/last.err, status
+# in TG_RC; never aborts the script.
+tg_run()
+{
+	TG_RC=0
+	"$@" >"$TW/last.out" 2>"$TW/last.err" </dev/null || TG_RC=$?
+	return 0
+}
+
+# tg_assert_lines N FILE MSG: FILE has exactly N lines (a last line without
+# '\n' counts).
+tg_assert_lines()
+{
+	local n
+	n=$(grep -c '' "$2" 2>/dev/null || true)
+	if [ "${n:-0}" = "$1" ]; then
+		tg_pass "$3"
+	else
+		tg_fail "$3: expected $1 line(s), got ${n:-0}:"
+		sed 's/^/     | /' "$2" 2>/dev/null || true
+	fi
+}
+
+tg_show()
+{
+	local f
+	for f in "$@"; do
+		[ -s "$f" ] || continue
+		echo "     --- $(basename "$f")"
+		sed 's/^/     | /' "$f"
+	done
+}
+
+# tg_finish: prints the summary run.sh reads; non-zero if anything failed.
+tg_finish()
+{
+	TG_FINISHED=1
+	echo "$TG_NAME: $TG_NPASS passed, $TG_NFAIL failed"
+	[ "$TG_NFAIL" -eq 0 ]
+}
+
+# --- audit ----------------------------------------------------------------
+
+# tg_kv KEY VALUE: an ERE for the field KEY=VALUE, quoted or not.
+tg_kv()
+{
+	local v
+	v=$(printf '%s' "$2" | sed -e 's/[][\.*^$+?(){}|]/\\&/g')
+	printf '(^|[ :])%s="?%s"?( |$)' "$1" "$v"
+}
+
+# Only records after the mark count: the log is shared by all tests of a run.
+tg_audit_mark()
+{
+	TG_AUDIT_MARK=$(grep -c '' "$TG_AUDIT" 2>/dev/null || true)
+	TG_AUDIT_MARK=${TG_AUDIT_MARK:-0}
+}
+
+# tg_audit_since: the records since the mark.
+tg_audit_since()
+{
+	tail -n +"$((TG_AUDIT_MARK + 1))" "$TG_AUDIT" 2>/dev/null || true
+}
+
+# tg_audit_grep REGEX...: records since the mark matching all REGEXes.
+tg_audit_grep()
+{
+	local lines re
+	lines=$(tg_audit_since)
+	for re in "$@"; do
+		lines=$(printf '%s\n' "$lines" | grep -E -- "$re" || true)
+	done
+	[ -n "$lines" ] && printf '%s\n' "$lines"
+	return 0
+}
+
+# tg__pretty REGEX...: the tg_kv patterns shown as key=value again.
+TG_PRETTY_SED='s/^\(\^\|\[ :\]\)([a-z_]+)="\?(.*)"\?\( \|\$\)$/\1=\2/
+t unescape
+b
+:unescape
+s/\\(.)/\1/g'
+tg__pretty()
+{
+	local re out=
+	for re in "$@"; do
+		re=$(printf '%s' "$re" | sed -E "$TG_PRETTY_SED")
+		out="$out${out:+ }$re"
+	done
+	printf '%s' "$out"
+}
+
+# tg_audit_has REGEX...: waits up to 3 s for one record (since the mark)
+# matching every REGEX.
+tg_audit_has()
+{
+	local i
+	for i in $(seq 1 60); do
+		if [ -n "$(tg_audit_grep "$@")" ]; then
+			tg_pass "audit record with $(tg__pretty "$@")"
+			return 0
+		fi
+		sleep 0.05
+	done
+	tg_fail "no audit record with $(tg__pretty "$@"); records since mark:"
+	tg_audit_since | sed 's/^/     | /'
+}
+
+# tg_audit_lacks REGEX...: no record since the mark matches them all (after
+# a short grace period, so a late record is still seen).
+tg_audit_lacks()
+{
+	local hit
+	sleep 0.2
+	hit=$(tg_audit_grep "$@")
+	if [ -z "$hit" ]; then
+		tg_pass "no audit record with $(tg__pretty "$@")"
+	else
+		tg_fail "unexpected audit record with $(tg__pretty "$@"):"
+		printf '%s\n' "$hit" | sed 's/^/     | /'
+	fi
+}
+
+# --- setup and teardown ---------------------------------------------------
+
+tg__cleanup()
+{
+	local rc=$? name pid ns i
+	set +e
+	trap - ERR
+	for name in "${!TG_BG[@]}"; do
+		pid=${TG_BG[$name]}
+		kill -TERM "$pid" 2>/dev/null
+	done
+	# Everything still running inside our namespaces was started by this
+	# test; a namespace cannot go while processes hold it.
+	if [ -n "$TW" ] && [ -f "$TW/netns.list" ]; then
+		while read -r ns; do
+			for pid in $(ip netns pids "$ns" 2>/dev/null); do
+				kill -KILL "$pid" 2>/dev/null
+			done
+		done <"$TW/netns.list"
+	fi
+	for name in "${!TG_BG[@]}"; do
+		pid=${TG_BG[$name]}
+		for i in $(seq 1 200); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.05
+		done
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
+	if [ -n "$TW" ] && [ -f "$TW/netns.list" ]; then
+		while read -r ns; do
+			ip netns del "$ns" 2>/dev/null
+		done <"$TW/netns.list"
+	fi
+	[ -n "$TW" ] && rm -rf "$TW"
+	if [ "$TG_OWN_ROOT" = 1 ]; then
+		if [ -n "$TG_LOGSINK_PID" ]; then
+			kill -TERM "$TG_LOGSINK_PID" 2>/dev/null
+			wait "$TG_LOGSINK_PID" 2>/dev/null
+		fi
+		for name in "${TG_CREATED_USERS[@]}"; do
+			userdel "$name" 2>/dev/null || echo "$TG_NAME: could not delete user $name" >&2
+		done
+		for name in "${TG_CREATED_GROUPS[@]}"; do
+			# userdel may already have taken a group named like its user.
+			getent group "$name" >/dev/null || continue
+			groupdel "$name" 2>/dev/null || echo "$TG_NAME: could not delete group $name" >&2
+		done
+		[ -n "$T" ] && case "$T" in /tmp/tapgate-test.*) rm -rf "$T" ;; esac
+	fi
+	if [ "$TG_FINISHED" = 0 ]; then
+		echo "$TG_NAME: aborted (status $rc) after ${TG_LAST_ERR:-an unknown command}" >&2
+		echo "$TG_NAME: $TG_NPASS passed, $((TG_NFAIL + 1)) failed (aborted, status $rc)"
+		[ "$rc" = 0 ] && rc=1
+	fi
+	exit "$rc"
+}
+
+tg__new_group()
+{
+	groupadd "$1" && TG_CREATED_GROUPS+=("$1")
+}
+
+tg__name_taken()
+{
+	local x
+	for x in "$@"; do
+		getent passwd "$x" >/dev/null && return 0
+		getent group "$x" >/dev/null && return 0
+	done
+	return 1
+}
+
+# Users without home or login shell; names unique per run (pid based,
+# skipping any name a crashed earlier run might have left).
+tg__make_users()
+{
+	local base="tgt$$" n=0
+	while tg__name_taken "${base}a" "${base}b" "${base}g"; do
+		n=$((n + 1))
+		base="tgt$$x$n"
+	done
+	tg__new_group "${base}g"
+	tg__new_group "${base}a"
+	useradd -M -N -d / -s /usr/sbin/nologin -g "${base}a" -G "${base}g" "${base}a"
+	TG_CREATED_USERS+=("${base}a")
+	tg__new_group "${base}b"
+	useradd -M -N -d / -s /usr/sbin/nologin -g "${base}b" "${base}b"
+	TG_CREATED_USERS+=("${base}b")
+	TG_USER=${base}a
+	TG_USER2=${base}b
+	TG_GROUP=${base}g
+}
+
+tg__build()
+{
+	# Same as `make install`, with every compiled-in path inside T.
+	if ! make -C "$TG_SRC" -s BUILD="$T/build" PREFIX="$T/prefix" SYSCONFDIR="$T/etc" \
+		STATE_DIR="$T/run" LOG_SOCKET="$T/log" install "$T/build/tests/probe" \
+		"$T/build/tests/logsink" >"$T/build.log" 2>&1; then
+		echo "$TG_NAME: build failed:" >&2
+		tail -n 40 "$T/build.log" >&2
+		return 1
+	fi
+}
+
+tg__start_logsink()
+{
+	local i
+	: >"$T/audit.log"
+	chmod 0644 "$T/audit.log"
+	"$T/build/tests/logsink" "$T/log" "$T/audit.log" &
+	TG_LOGSINK_PID=$!
+	for i in $(seq 1 100); do
+		[ -S "$T/log" ] && return 0
+		sleep 0.05
+	done
+	echo "$TG_NAME: logsink did not start" >&2
+	return 1
+}
+
+# tg_setup: see the top of this file.
+tg_setup()
+{
+	if [ "$(id -u)" != 0 ]; then
+		echo "$TG_NAME: system tests need root" >&2
+		exit 1
+	fi
+	umask 022
+	trap tg__cleanup EXIT
+	trap 'TG_LAST_ERR="SIGINT"; exit 130' INT
+	trap 'TG_LAST_ERR="SIGTERM"; exit 143' TERM
+	trap 'TG_LAST_ERR="SIGHUP"; exit 129' HUP
+	# Remembered, not printed: many commands may fail harmlessly (inside
+	# $(...) or as a function's last word); the one that made `set -e`
+	# abort is reported by tg__cleanup.
+	set -E
+	trap 'TG_LAST_ERR="line $LINENO: $BASH_COMMAND"' ERR
+	if [ -n "${TG_SHARED_ROOT:-}" ]; then
+		T=$TG_SHARED_ROOT
+		: "${TG_USER:?} ${TG_USER2:?} ${TG_GROUP:?}"
+	else
+		T=$(mktemp -d /tmp/tapgate-test.XXXXXX)
+		TG_OWN_ROOT=1
+		chmod 0755 "$T"
+		tg__build
+		tg__make_users
+		tg__start_logsink
+	fi
+	TG_UID=$(id -u "$TG_USER")
+	TG_GID=$(id -g "$TG_USER")
+	TG_UID2=$(id -u "$TG_USER2")
+	TG_GID2=$(id -g "$TG_USER2")
+	TG_GROUP_GID=$(getent group "$TG_GROUP" | cut -d: -f3)
+	TG_AUDIT=$T/audit.log
+	POLICY=$T/etc/tapgate/policy.conf
+	TAPGATE=$T/prefix/bin/tapgate
+	HELPER=$T/prefix/libexec/tapgate/tapgate-helper
+	PROBE=$T/build/tests/probe
+	LOGSINK=$T/build/tests/logsink
+	TW=$(mktemp -d "$T/work.$TG_NAME.XXXXXX")
+	chmod 1777 "$TW"
+	: >"$TW/netns.list"
+	tg_audit_mark
+}
+
+# --- namespaces and users -------------------------------------------------
+
+# tg_netns NAME: makes namespace tgt-NAME-PID with lo up; prints its name.
+# Recorded in a file, not a variable: callers use $(tg_netns ...).
+tg_netns()
+{
+	local ns="tgt-$1-$$"
+	ip netns add "$ns" || return 1
+	echo "$ns" >>"$TW/netns.list"
+	ip netns exec "$ns" ip link set lo up
+	echo "$ns"
+}
+
+# tg_in NS CMD...: runs CMD as root inside NS.
+tg_in()
+{
+	local ns=$1
+	shift
+	ip netns exec "$ns" "$@"
+}
+
+# tg_policy TEXT: the installed policy, root:root 0644, written atomically.
+tg_policy()
+{
+	install -d -m 0755 -o root -g root "$T/etc" "$T/etc/tapgate"
+	printf '%s\n' "$1" >"$POLICY.new"
+	chown root:root "$POLICY.new"
+	chmod 0644 "$POLICY.new"
+	mv -f "$POLICY.new" "$POLICY"
+}
+
+# tg_as USER NS CMD...: runs CMD inside NS as USER, with the setuid bit
+# honoured and a clean environment. Status in TG_RC; never aborts.
+tg_as()
+{
+	TG_RC=0
+	tg__as "$@" || TG_RC=$?
+	return 0
+}
+
+tg__as()
+{
+	local who=$1 ns=$2 uid gid
+	shift 2
+	uid=$(id -u "$who")
+	gid=$(id -g "$who")
+	ip netns exec "$ns" setpriv --reuid="$uid" --regid="$gid" --init-groups \
+		env -i PATH="$T/prefix/bin:/usr/bin:/bin" HOME=/ "$@"
+}
+
+# tg_as_user NS CMD... / tg_as_user2 NS CMD...
+tg_as_user()
+{
+	tg_as "$TG_USER" "$@"
+}
+
+tg_as_user2()
+{
+	tg_as "$TG_USER2" "$@"
+}
+
+# --- background holders ---------------------------------------------------
+#
+# A holder is `tapgate run ... -- probe ... --ready $TW/NAME.ready
+# --hold-until $TW/NAME.go` started in the background; tg_ready/tg_hold
+# name those files.
+
+tg_ready()
+{
+	echo "$TW/$1.ready"
+}
+
+tg_hold()
+{
+	echo "$TW/$1.go"
+}
+
+# tg_start NAME USER NS CMD...: starts CMD as USER in NS in the background;
+# stdout/stderr in $TW/NAME.out and $TW/NAME.err.
+tg_start()
+{
+	local name=$1 who=$2 ns=$3
+	shift 3
+	rm -f "$TW/$name.ready" "$TW/$name.go"
+	# exec: $! is then the client (or COMMAND) itself, not a shell.
+	(
+		uid=$(id -u "$who")
+		gid=$(id -g "$who")
+		exec ip netns exec "$ns" setpriv --reuid="$uid" --regid="$gid" --init-groups \
+			env -i PATH="$T/prefix/bin:/usr/bin:/bin" HOME=/ "$@"
+	) >"$TW/$name.out" 2>"$TW/$name.err" </dev/null &
+	TG_BG[$name]=$!
+}
+
+# tg_wait_ready NAME [SECS]: until $TW/NAME.ready exists (0) or the holder
+# ended or SECS (default 15) passed (1, with its output shown).
+tg_wait_ready()
+{
+	local name=$1 secs=${2:-15} pid i
+	pid=${TG_BG[$name]}
+	for i in $(seq 1 $((secs * 20))); do
+		[ -e "$TW/$name.ready" ] && return 0
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	[ -e "$TW/$name.ready" ] && return 0
+	echo "     holder $name is not ready:"
+	tg_show "$TW/$name.out" "$TW/$name.err"
+	return 1
+}
+
+# tg_wait_exit NAME [SECS]: waits for the holder to end (killing it after
+# SECS, default 15); status in TG_RC.
+tg_wait_exit()
+{
+	local name=$1 secs=${2:-15} pid i
+	pid=${TG_BG[$name]:-}
+	TG_RC=0
+	[ -n "$pid" ] || return 0
+	for i in $(seq 1 $((secs * 20))); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		echo "     holder $name did not end within ${secs}s; killing it"
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+	wait "$pid" 2>/dev/null || TG_RC=$?
+	unset "TG_BG[$name]"
+	return 0
+}
+
+# tg_release NAME: lets the probe exit and waits for it; status in TG_RC.
+tg_release()
+{
+	: >"$TW/$1.go"
+	tg_wait_exit "$1" "${2:-15}"
+}
+
+# tg_probe_pid NAME: the probe's own pid (from its --ready file).
+tg_probe_pid()
+{
+	head -n 1 "$TW/$1.ready"
+}
+
+# --- state ----------------------------------------------------------------
+
+# The state snapshot, run inside the namespace. Only what the helper may
+# change and what must come back, in a stable order; no counters, no
+# neighbour cache, no lifetimes, nothing that moves on its own.
+TG_SNAPSHOT_SCRIPT='
+export LC_ALL=C
+cd /sys/class/net || exit 1
+for d in *; do
+	[ -e "$d/ifindex" ] || continue
+	kind=$(ip -d -j link show dev "$d" 2>/dev/null |
+		grep -o "\"info_kind\":\"[^\"]*\"" | head -n 1 | cut -d "\"" -f 4)
+	master=-
+	if [ -L "$d/master" ]; then master=$(basename "$(readlink "$d/master")"); fi
+	owner=-; [ -r "$d/owner" ] && owner=$(cat "$d/owner")
+	group=-; [ -r "$d/group" ] && group=$(cat "$d/group")
+	tunf=-; [ -r "$d/tun_flags" ] && tunf=$(cat "$d/tun_flags")
+	echo "link $d index=$(cat "$d/ifindex") type=$(cat "$d/type") kind=${kind:--}" \
+		"flags=$(cat "$d/flags") mtu=$(cat "$d/mtu") master=$master owner=$owner" \
+		"group=$group tun_flags=$tunf address=$(cat "$d/address")"
+done
+ip -o addr show | sed -E "s/\\\\//; s/ (valid_lft|preferred_lft) [^ ]+//g;
+	s/ tentative//; s/ +/ /g; s/^[0-9]+: /addr /; s/ $//" | sort
+ip -4 route show table all | sed -E "s/ linkdown//; s/ +$//; s/^/route4 /" | sort
+ip -6 route show table all | sed -E "s/ linkdown//; s/ expires [^ ]+//; s/ +$//;
+	s/^/route6 /" | sort
+ip neigh show proxy | sed -E "s/ +$//; s/^/proxy /" | sort
+for c in /proc/sys/net/ipv4/conf/*; do
+	for k in forwarding proxy_arp rp_filter; do
+		echo "sysctl ipv4.conf.${c##*/}.$k=$(cat "$c/$k")"
+	done
+done
+echo "sysctl ipv4.ip_forward=$(cat /proc/sys/net/ipv4/ip_forward)"
+'
+
+# tg_settle NS: waits (max 5 s) until no IPv6 address is tentative, so that
+# a snapshot does not catch duplicate address detection half-way.
+tg_settle()
+{
+	local i
+	for i in $(seq 1 100); do
+		tg_in "$1" ip -6 addr show | grep -q tentative || return 0
+		sleep 0.05
+	done
+}
+
+# tg_snapshot NS: the network state of NS (see TG_SNAPSHOT_SCRIPT).
+tg_snapshot()
+{
+	tg_settle "$1"
+	tg_in "$1" bash -c "$TG_SNAPSHOT_SCRIPT"
+}
+
+# tg_state_diff NS BEFOREFILE: prints the differences; status 1 if any.
+tg_state_diff()
+{
+	tg_snapshot "$1" >"$TW/snapshot.now"
+	diff -u "$2" "$TW/snapshot.now"
+}
+
+# tg_assert_state NS BEFOREFILE MSG: the state equals the snapshot.
+tg_assert_state()
+{
+	local d
+	if d=$(tg_state_diff "$1" "$2"); then
+		tg_pass "$3"
+	else
+		tg_fail "$3: the network state changed:"
+		printf '%s\n' "$d" | sed 's/^/     | /'
+	fi
+}
+
+# tg_sysctl NS DEV KEY: the per-device IPv4 setting (DEV may be all/default).
+tg_sysctl()
+{
+	tg_in "$1" cat "/proc/sys/net/ipv4/conf/$2/$3" 2>/dev/null || echo missing
+}
+
+# tg_link_has_flag NS DEV FLAG: 1 if FLAG (e.g. UP) is among the link flags.
+tg_link_flags()
+{
+	tg_in "$1" ip -o link show dev "$2" 2>/dev/null | sed -nE 's/^[0-9]+: [^ ]+ <([^>]*)>.*/\1/p'
+}
+
+# tg_netstat NS NAME: a counter from /proc/net/netstat or /proc/net/snmp
+# (e.g. TcpExt IPReversePathFilter).
+tg_netstat()
+{
+	tg_in "$1" cat /proc/net/netstat /proc/net/snmp | awk -v want="$2 $3" '
+		{ sec = $1; sub(":", "", sec)
+		  if (seen[sec]) { for (i = 2; i <= NF; i++) val[sec " " names[sec, i]] = $i }
+		  else { seen[sec] = 1; for (i = 2; i <= NF; i++) names[sec, i] = $i } }
+		END { print (want in val) ? val[want] : "missing" }'
+}
