@@ -55,7 +55,7 @@ UNITS   = $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 TESTBIN = $(BUILD)/tests/probe $(BUILD)/tests/logsink $(BUILD)/tests/test_netconf \
           $(BUILD)/tests/filter_tool
 
-.PHONY: all check check-unit check-system install deps clean format
+.PHONY: all check check-unit check-system demo install deps clean format
 all: $(HELPER) $(CLIENT) $(LIBSO) $(LIBA) $(PCFILE)
 
 # The configuration header is rewritten only when a value changes, so that
@@ -118,6 +118,11 @@ check-unit: $(UNITS) $(BUILD)/tests/filter_tool
 check-system: all $(TESTBIN)
 	@$(BUILD)/tests/test_netconf
 	@sh tests/system/run.sh
+
+# The main job shown end to end (root: it makes and removes a namespace,
+# a user and a temporary installation).
+demo:
+	@bash tests/demo.sh
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) \
