@@ -60,8 +60,10 @@ struct tg_ident {
 	uid_t uid;
 	gid_t gid;
 	int ngroups;
-	gid_t groups[64 + 1]; /* primary first */
-	char user[64];	      /* "" if the uid has no name */
+	gid_t groups[64 + 1]; /* primary first, then supplementary: for the policy */
+	int nsup;
+	gid_t sup[64]; /* the supplementary list exactly as the caller had it */
+	char user[64]; /* "" if the uid has no name */
 	char group_names[64 + 1][64];
 	const char *group_ptrs[64 + 1];
 	uint32_t gids32[64 + 1];

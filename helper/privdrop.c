@@ -18,7 +18,6 @@ int ident_read(struct tg_ident *id, struct tg_err *e)
 {
 	uid_t ruid, euid, suid;
 	gid_t rgid, egid, sgid;
-	gid_t sup[64];
 	int n;
 
 	memset(id, 0, sizeof(*id));
@@ -26,21 +25,22 @@ int ident_read(struct tg_ident *id, struct tg_err *e)
 		tg_seterr(e, TG_EXIT_HOST, "cannot read process credentials");
 		return -1;
 	}
-	n = getgroups(64, sup);
+	n = getgroups(64, id->sup);
 	if (n < 0) {
 		tg_seterr(e, TG_EXIT_HOST,
 			  "caller is in too many groups (more than 64); run with fewer");
 		return -1;
 	}
+	id->nsup = n;
 	id->uid = ruid;
 	id->gid = rgid;
 	id->groups[id->ngroups++] = rgid;
 	for (int i = 0; i < n; i++) {
 		int dup = 0;
 		for (int j = 0; j < id->ngroups; j++)
-			dup |= id->groups[j] == sup[i];
+			dup |= id->groups[j] == id->sup[i];
 		if (!dup)
-			id->groups[id->ngroups++] = sup[i];
+			id->groups[id->ngroups++] = id->sup[i];
 	}
 	for (int i = 0; i < id->ngroups; i++)
 		id->gids32[i] = id->groups[i];
@@ -96,7 +96,7 @@ int privdrop(const struct tg_ident *id, struct tg_err *e)
 	}
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0)
 		goto fail;
-	if (setgroups((size_t)id->ngroups - 1, id->groups + 1) != 0 ||
+	if (setgroups((size_t)id->nsup, id->sup) != 0 ||
 	    setresgid(id->gid, id->gid, id->gid) != 0 || setresuid(id->uid, id->uid, id->uid) != 0)
 		goto fail;
 	caps = cap_init();

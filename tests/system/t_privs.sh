@@ -1,0 +1,75 @@
+#!/bin/bash
+# Runtime evidence of the privilege drop: /proc/PID/status of a running
+# helper, caught after it confined itself. The helper is held at its lease
+# lock (the test, as root, holds the root-only lock file), which it takes
+# only after becoming the caller and loading its seccomp filter.
+set -eu
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+tg_setup
+
+ns=$(tg_netns privs)
+tg_policy "permit $TG_USER tap net 10.77.0.0/24 gateway 10.77.0.1"
+
+# The lock file exists after a first run (which also proves the set-up).
+tg_as_user "$ns" tapgate run --ip 10.77.0.2 -- /bin/true
+tg_assert_eq 0 "$TG_RC" "a first tapgate run works"
+lock=$T/run/lock
+tg_assert_eq "root:root 600" "$(stat -c '%U:%G %a' "$lock")" "the lock file is root's alone"
+
+# Hold the lock; start a request; find its helper.
+exec 9>"$lock"
+flock 9
+tg_start held "$TG_USER" "$ns" tapgate run --ip 10.77.0.2 -- /bin/true
+pid=
+for _ in $(seq 1 100); do
+	pid=$(pgrep -u "$TG_UID" -x tapgate-helper || true)
+	[ -n "$pid" ] && grep -q '^Seccomp:[[:space:]]*2' "/proc/$pid/status" 2>/dev/null && break
+	sleep 0.02
+done
+if [ -z "$pid" ]; then
+	tg_fail "no running helper found"
+else
+	st=$(cat "/proc/$pid/status")
+	field() { printf '%s\n' "$st" | awk -v k="$1:" '$1 == k {$1 = ""; sub(/^ /, ""); print}'; }
+	tg_assert_eq "$TG_UID $TG_UID $TG_UID $TG_UID" "$(field Uid)" \
+		"real, effective, saved and fs uid are the caller's"
+	tg_assert_eq "$TG_GID $TG_GID $TG_GID $TG_GID" "$(field Gid)" \
+		"real, effective, saved and fs gid are the caller's"
+	tg_assert_eq "$(tg_as_user "$ns" id -G | tr ' ' '\n' | sort -n | xargs)" \
+		"$(field Groups | tr ' ' '\n' | sort -n | xargs)" \
+		"supplementary groups are exactly the caller's"
+	# CAP_NET_ADMIN is capability 12: bit 12, 0x1000.
+	tg_assert_eq 0000000000001000 "$(field CapEff)" "CapEff is cap_net_admin only"
+	tg_assert_eq 0000000000001000 "$(field CapPrm)" "CapPrm is cap_net_admin only"
+	tg_assert_eq 0000000000000000 "$(field CapInh)" "CapInh is empty"
+	tg_assert_eq 0000000000000000 "$(field CapBnd)" "CapBnd is empty (nothing is ever exec'd)"
+	tg_assert_eq 0000000000000000 "$(field CapAmb)" "CapAmb is empty"
+	tg_assert_eq 1 "$(field NoNewPrivs)" "NoNewPrivs is set"
+	tg_assert_eq 2 "$(field Seccomp)" "seccomp filter mode"
+	# A process that is not dumpable has its /proc files owned by root,
+	# and its own user can neither read its memory nor trace it.
+	tg_assert_eq 0 "$(stat -c %u "/proc/$pid/status")" "not dumpable (/proc/PID owned by root)"
+	tg_as_user "$ns" cat "/proc/$pid/environ"
+	tg_assert_eq 1 "$TG_RC" "the caller cannot read the helper's /proc/PID/environ"
+	tg_as_user "$ns" cat "/proc/$pid/mem"
+	tg_assert_eq 1 "$TG_RC" "the caller cannot read the helper's memory"
+	tg_assert_eq "" "$(tr '\0' '\n' <"/proc/$pid/environ")" "the helper's environment is empty"
+	tg_assert_eq "tapgate-helper" "$(readlink "/proc/$pid/exe" | xargs basename)" \
+		"it is the installed helper"
+fi
+flock -u 9
+exec 9>&-
+tg_wait_exit held
+tg_assert_eq 0 "$TG_RC" "the held request completes once the lock is free"
+
+# Stopped helper holding the lock: others get a clear error, not a hang.
+exec 9>"$lock"
+flock 9
+tg_start blocked "$TG_USER" "$ns" tapgate run --ip 10.77.0.3 -- /bin/true
+tg_wait_exit blocked 15
+tg_assert_eq 3 "$TG_RC" "a request that cannot get the lock in time exits 3"
+tg_assert_file_match 'lease database is busy' "$TW/blocked.err" "and says the lease database is busy"
+flock -u 9
+exec 9>&-
+tg_finish
