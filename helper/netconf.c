@@ -42,6 +42,12 @@ struct nc {
 	struct nl_sock *sk;
 	struct nl_cb *cb;
 	struct exchange *cur; /* set only while transact() is reading */
+	/* The host's IPv4 addresses, read by the first nc_addr_on_host() and
+	 * kept sorted for the rest of the run: picking a free address may ask
+	 * about many, and each must not cost a dump. */
+	int have_addrs;
+	size_t naddrs, cap;
+	uint32_t *addrs; /* host order */
 };
 
 /* What a link query returns. */
@@ -277,6 +283,7 @@ void nc_close(struct nc *nc)
 		return;
 	nl_socket_free(nc->sk);
 	nl_cb_put(nc->cb);
+	free(nc->addrs);
 	free(nc);
 }
 
@@ -537,6 +544,8 @@ int nc_get_devconf(struct nc *nc, int ifindex, int id, uint32_t *value)
 
 int nc_add_addr32(struct nc *nc, int ifindex, uint32_t addr)
 {
+	/* Our own change must show in the addresses read for this run. */
+	nc->have_addrs = 0;
 	struct ifaddrmsg ifa = {
 	    .ifa_family = AF_INET,
 	    .ifa_prefixlen = 32,
@@ -591,26 +600,37 @@ int nc_del_host_route(struct nc *nc, int ifindex, uint32_t dst)
 	return r == -ESRCH ? 0 : r;
 }
 
-struct addr_search {
-	uint32_t addr; /* network order */
-	int found;
-};
-
-static int match_addr(struct nlmsghdr *h, void *arg)
+static int collect_addr(struct nlmsghdr *h, void *arg)
 {
 	static const struct nla_policy policy[IFA_MAX + 1] = {
 	    [IFA_LOCAL] = {.type = NLA_U32},
 	};
 	struct nlattr *tb[IFA_MAX + 1];
-	struct addr_search *s = arg;
+	struct nc *nc = arg;
 
 	if (h->nlmsg_type != RTM_NEWADDR)
 		return -EPROTO;
 	if (nlmsg_parse(h, sizeof(struct ifaddrmsg), tb, IFA_MAX, policy) < 0)
 		return -EPROTO;
-	if (tb[IFA_LOCAL] && nla_get_u32(tb[IFA_LOCAL]) == s->addr)
-		s->found = 1;
+	if (!tb[IFA_LOCAL])
+		return 0;
+	if (nc->naddrs == nc->cap) {
+		size_t cap = nc->cap ? nc->cap * 2 : 64;
+		uint32_t *a = realloc(nc->addrs, cap * sizeof(*a));
+		if (!a)
+			return -ENOMEM;
+		nc->addrs = a;
+		nc->cap = cap;
+	}
+	nc->addrs[nc->naddrs++] = ntohl(nla_get_u32(tb[IFA_LOCAL]));
 	return 0;
+}
+
+static int cmp_addr(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
 }
 
 /* A dump of the IPv4 addresses (the kernel filters by family), not a route
@@ -619,18 +639,26 @@ static int match_addr(struct nlmsghdr *h, void *arg)
  * path, not for "assigned somewhere": the local route of an address on a
  * VRF member lives in the VRF's table, which the lookup does not visit, and
  * a rule placed before the local table can hide it. The cost is one pass
- * over the host's IPv4 addresses, once per helper run. */
+ * over the host's IPv4 addresses, read once per helper run (again after
+ * nc_add_addr32) and then searched. */
 int nc_addr_on_host(struct nc *nc, uint32_t addr)
 {
 	struct ifaddrmsg ifa = {.ifa_family = AF_INET};
-	struct addr_search s = {.addr = htonl(addr)};
-	struct nl_msg *msg = request(RTM_GETADDR, NLM_F_DUMP, &ifa, sizeof(ifa));
+	struct nl_msg *msg;
 	int err;
 
-	if (!msg)
-		return -ENOMEM;
-	err = transact(nc, msg, match_addr, &s);
-	return err < 0 ? err : s.found;
+	if (!nc->have_addrs) {
+		msg = request(RTM_GETADDR, NLM_F_DUMP, &ifa, sizeof(ifa));
+		if (!msg)
+			return -ENOMEM;
+		nc->naddrs = 0;
+		err = transact(nc, msg, collect_addr, nc);
+		if (err < 0)
+			return err;
+		qsort(nc->addrs, nc->naddrs, sizeof(*nc->addrs), cmp_addr);
+		nc->have_addrs = 1;
+	}
+	return nc->naddrs && bsearch(&addr, nc->addrs, nc->naddrs, sizeof(addr), cmp_addr) != NULL;
 }
 
 /* ---- proxy neighbour entries ---- */

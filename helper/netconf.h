@@ -22,7 +22,8 @@ int nc_link_is(struct nc *nc, int ifindex, const char *name);
 /* Name of an ifindex (buf of 16 bytes). -ENODEV if absent. */
 int nc_ifname(struct nc *nc, int ifindex, char *buf);
 
-/* 1 if addr (host order) is assigned to any interface in this namespace. */
+/* 1 if addr (host order) is assigned to any interface in this namespace.
+ * The addresses are read on the first call and kept for the run. */
 int nc_addr_on_host(struct nc *nc, uint32_t addr);
 
 /* name must be an existing bridge: its ifindex and MTU. -ENODEV if no such
