@@ -55,7 +55,9 @@ UNITS   = $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 TESTBIN = $(BUILD)/tests/probe $(BUILD)/tests/logsink $(BUILD)/tests/test_netconf \
           $(BUILD)/tests/filter_tool
 
-.PHONY: all check check-unit check-system demo install deps clean format
+FUZZ_SECONDS ?= 60
+
+.PHONY: all check check-unit check-fuzz check-system demo install deps clean format selinux fuzz
 all: $(HELPER) $(CLIENT) $(LIBSO) $(LIBA) $(PCFILE)
 
 # The configuration header is rewritten only when a value changes, so that
@@ -108,12 +110,24 @@ $(UNITS) $(BUILD)/tests/probe $(BUILD)/tests/logsink:
 
 # Unit tests run twice: as built, and under ASan+UBSan. The system tests need
 # root: they make their own namespaces, user and installation, and remove them.
-check: check-unit check-system
+check: check-unit check-fuzz selinux check-system
 
 check-unit: $(UNITS) $(BUILD)/tests/filter_tool
 	@$(MAKE) --no-print-directory BUILD=build/san SAN=1 $(addprefix build/san/tests/,$(UNIT_TESTS))
 	@sh tests/run-units.sh $(BUILD)/tests build/san/tests $(UNIT_TESTS)
 	@sh tests/check-filter.sh $(BUILD)/tests/filter_tool helper/confine.pfc
+
+# The fuzz targets' seed corpora, replayed (make fuzz runs them for real).
+check-fuzz:
+	@sh tests/fuzz/run.sh replay $(BUILD)
+
+fuzz:
+	sh tests/fuzz/run.sh fuzz $(BUILD) $(FUZZ_SECONDS)
+
+# The SELinux module, compiled with selinux-policy-dev (SELinux need not be
+# enabled to build it).
+selinux:
+	@sh selinux/build.sh $(BUILD)/selinux
 
 check-system: all $(TESTBIN)
 	@$(BUILD)/tests/test_netconf
@@ -142,7 +156,9 @@ deps:
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 	  build-essential pkg-config libnl-3-dev libnl-route-3-dev libcap-dev libseccomp-dev \
-	  iproute2 iputils-ping util-linux passwd procps clang-format >/dev/null
+	  iproute2 iputils-ping util-linux passwd procps clang-format \
+	  clang libclang-rt-dev llvm selinux-policy-dev checkpolicy semodule-utils \
+	  user-mode-linux qemu-system-x86 busybox-static cpio >/dev/null
 
 format:
 	clang-format -i $(wildcard */*.c */*.h tests/*.c tests/unit/*.c)

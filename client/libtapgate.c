@@ -357,19 +357,28 @@ static const char *parse_reply(char *text, size_t len, struct tapgate_device *de
 }
 
 /* NULL if dev says what was asked for and fd is the device it names. */
-static const char *check_device(const struct tapgate_request *req, const struct tapgate_device *dev,
-				int fd)
+static const char *check_request(const struct tapgate_request *req,
+				 const struct tapgate_device *dev)
 {
-	struct stat st;
-	struct ifreq ifr;
-	unsigned type;
-
 	if (dev->kind != req->kind)
 		return "other kind than requested";
 	if (req->bridge ? strcmp(dev->bridge, req->bridge) != 0 : dev->bridge[0] != '\0')
 		return "other bridge than requested";
 	if (req->ip && strcmp(dev->guest, req->ip) != 0)
 		return "other guest address than requested";
+	return NULL;
+}
+
+static const char *check_device(const struct tapgate_request *req, const struct tapgate_device *dev,
+				int fd)
+{
+	struct stat st;
+	struct ifreq ifr;
+	unsigned type;
+	const char *fault = check_request(req, dev);
+
+	if (fault)
+		return fault;
 	memset(&ifr, 0, sizeof(ifr));
 	if (fstat(fd, &st) != 0 || !S_ISCHR(st.st_mode) || ioctl(fd, TUNGETIFF, &ifr) != 0)
 		return "the descriptor is not a tun/tap device";
@@ -428,7 +437,10 @@ static int conclude(const struct tapgate_request *req, struct tapgate_device *de
 			    "tapgate-helper replied status %d but exited with %d; reinstall "
 			    "tapgate so that library and helper match",
 			    code, WEXITSTATUS(status));
-	if (fault == NULL && code == TAPGATE_OK)
+	if (fault == NULL && code == TAPGATE_OK && req->persist)
+		fault =
+		    o->fd >= 0 ? "a descriptor for a persistent device" : check_request(req, dev);
+	else if (fault == NULL && code == TAPGATE_OK)
 		fault = o->fd < 0 ? "no descriptor" : check_device(req, dev, o->fd);
 	if (fault == NULL && code != TAPGATE_OK && o->fd >= 0)
 		fault = "a descriptor with an error";
@@ -466,7 +478,7 @@ int tapgate_open(const struct tapgate_request *req, struct tapgate_device *dev, 
 	/* Everything the child needs is built now: it may not allocate. */
 	snprintf(fdopt, sizeof(fdopt), "--fd=%d", CHILD_FD);
 	argv[argc++] = "tapgate-helper";
-	argv[argc++] = "open";
+	argv[argc++] = req->persist ? "create" : "open";
 	argv[argc++] = fdopt;
 	argv[argc++] = req->kind == TAPGATE_TAP ? "--tap" : "--tun";
 	if (req->ip && (argv[argc++] = ipopt = option("--ip", req->ip)) == NULL)

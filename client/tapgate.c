@@ -22,6 +22,8 @@
 
 static const char help[] =
     "usage: " RUN_USAGE "\n"
+    "       tapgate create [--tun] [--ip ADDR | --bridge NAME]\n"
+    "       tapgate destroy IFNAME\n"
     "       tapgate list\n"
     "       tapgate gc\n"
     "       tapgate check [FILE] [--as USER [--tun] [--ip ADDR | --bridge NAME]]\n"
@@ -39,6 +41,10 @@ static const char help[] =
     "           In each ARG, {fd} becomes N and {ifname} the device's name.\n"
     "           COMMAND's environment gets TAPGATE_FD, TAPGATE_IFNAME, TAPGATE_KIND\n"
     "           (tap or tun) and, in routed mode, TAPGATE_GUEST_IP and TAPGATE_GATEWAY.\n"
+    "  create   make a persistent device owned by you, configured like run's, for\n"
+    "           programs that open a tap by name (Bochs, UML eth0=tuntap,IFNAME);\n"
+    "           prints its name; the policy rule needs `persist`\n"
+    "  destroy  delete a persistent device of yours\n"
     "  list     the caller's devices (everyone's for root)\n"
     "  gc       remove what dead emulators left behind\n"
     "  check    check a policy file (default " TG_POLICY_FILE ");\n"
@@ -222,9 +228,8 @@ static int cmd_run(int argc, char **argv)
 		return usage_error("--fd wants a number from 3 to 1023 (0-2 are the standard "
 				   "streams)");
 
-	req.kind = o.tun ? TAPGATE_TUN : TAPGATE_TAP;
-	req.ip = o.ip;
-	req.bridge = o.bridge;
+	req = (struct tapgate_request){
+	    .kind = o.tun ? TAPGATE_TUN : TAPGATE_TAP, .ip = o.ip, .bridge = o.bridge};
 	rc = tapgate_open(&req, &dev, err, sizeof(err));
 	if (rc != TAPGATE_OK) {
 		fprintf(stderr, "tapgate: %s\n", err);
@@ -266,21 +271,77 @@ static int cmd_run(int argc, char **argv)
 	return rc;
 }
 
-static int cmd_gc(int argc, char **argv)
+static int cmd_create(int argc, char **argv)
+{
+	struct run_opts o = {0};
+	struct tapgate_request req;
+	struct tapgate_device dev;
+	uint32_t ip;
+	char err[300];
+	int rc;
+
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--tun") == 0 && !o.tun++)
+			continue;
+		if ((rc = take(argc, argv, &i, "--ip", &o.ip)) == 0)
+			rc = take(argc, argv, &i, "--bridge", &o.bridge);
+		if (rc < 0)
+			return TG_EXIT_USAGE;
+		if (rc > 0)
+			continue;
+		return usage_error("unknown or repeated option '%s' for create", argv[i]);
+	}
+	if (o.ip && o.bridge)
+		return usage_error("--ip and --bridge exclude each other");
+	if (o.ip && tg_parse_ipv4(o.ip, &ip) != 0)
+		return usage_error("--ip wants a dotted IPv4 address like 10.77.0.2");
+	if (o.bridge && !tg_valid_ifname(o.bridge))
+		return usage_error("--bridge wants an interface name (1-15 of A-Z a-z 0-9 _ . -)");
+	req = (struct tapgate_request){.kind = o.tun ? TAPGATE_TUN : TAPGATE_TAP,
+				       .ip = o.ip,
+				       .bridge = o.bridge,
+				       .persist = 1};
+	rc = tapgate_open(&req, &dev, err, sizeof(err));
+	if (rc != TAPGATE_OK) {
+		fprintf(stderr, "tapgate: %s\n", err);
+		return rc;
+	}
+	printf("%s\n", dev.ifname);
+	return fflush(stdout) == 0 ? TG_EXIT_OK : TG_EXIT_HOST;
+}
+
+/* gc and destroy: the helper's own output and exit status are the answer.
+ * An empty environment, because the helper must not depend on ours. */
+static int exec_helper(char *const hargv[])
 {
 	static char *const envp[] = {NULL};
-	char arg0[] = "tapgate-helper", arg1[] = "gc";
-	char *const hargv[] = {arg0, arg1, NULL};
 
-	if (argc != 0)
-		return usage_error("gc takes no arguments");
-	/* The helper's own output and exit status are the answer; an empty
-	 * environment because the helper must not depend on ours. */
 	execve(tapgate_helper_path(), hargv, envp);
 	fprintf(stderr,
 		"tapgate: cannot run %s: %s; check that tapgate is installed (make install)\n",
 		tapgate_helper_path(), strerror(errno));
 	return TG_EXIT_HOST;
+}
+
+static int cmd_gc(int argc, char **argv)
+{
+	char arg0[] = "tapgate-helper", arg1[] = "gc";
+	char *const hargv[] = {arg0, arg1, NULL};
+
+	if (argc != 0)
+		return usage_error("gc takes no arguments");
+	return exec_helper(hargv);
+}
+
+static int cmd_destroy(int argc, char **argv)
+{
+	char arg0[] = "tapgate-helper", arg1[] = "destroy", arg2[32];
+	char *const hargv[] = {arg0, arg1, arg2, NULL};
+
+	if (argc != 1 || !tg_valid_ifname(argv[0]))
+		return usage_error("destroy takes one device name, as tapgate list shows it");
+	snprintf(arg2, sizeof(arg2), "--ifname=%s", argv[0]);
+	return exec_helper(hargv);
 }
 
 int main(int argc, char **argv)
@@ -303,6 +364,10 @@ int main(int argc, char **argv)
 		return tg_cmd_list(argc - 2, argv + 2);
 	if (strcmp(cmd, "gc") == 0)
 		return cmd_gc(argc - 2, argv + 2);
+	if (strcmp(cmd, "create") == 0)
+		return cmd_create(argc - 2, argv + 2);
+	if (strcmp(cmd, "destroy") == 0)
+		return cmd_destroy(argc - 2, argv + 2);
 	if (strcmp(cmd, "check") == 0)
 		return tg_cmd_check(argc - 2, argv + 2);
 	return usage_error("unknown command '%s'", cmd);

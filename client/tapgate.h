@@ -46,6 +46,9 @@ struct tapgate_request {
 	enum tapgate_kind kind;
 	const char *ip;	    /* routed: guest address "a.b.c.d"; NULL: the helper picks */
 	const char *bridge; /* bridged: attach to this bridge; NULL: routed */
+	int persist;	    /* 1: a persistent device owned by the caller, for
+			       programs that open a tap by name (the rule needs
+			       `persist`); no descriptor comes back (fd -1) */
 };
 
 struct tapgate_device {

@@ -1,0 +1,16 @@
+/* The client sandbox (sandbox.c), for the files that build it before
+ * tapgate.h declares it. The public declaration and its documentation are
+ * in tapgate.h; this copy is skipped when tapgate.h was included first and
+ * already has them. Keep the two identical. */
+#ifndef TG_SANDBOX_H
+#define TG_SANDBOX_H
+
+#include <stddef.h>
+
+#ifndef TAPGATE_SANDBOX_CLOSE_FDS
+#define TAPGATE_SANDBOX_CLOSE_FDS 0x1u /* close every descriptor but 0, 1, 2 and devfd */
+
+int tapgate_sandbox(int devfd, unsigned int flags, char *err, size_t errlen);
+#endif
+
+#endif
