@@ -57,7 +57,7 @@ TESTBIN = $(BUILD)/tests/probe $(BUILD)/tests/logsink $(BUILD)/tests/test_netcon
 
 FUZZ_SECONDS ?= 60
 
-.PHONY: all check check-unit check-fuzz check-system demo install deps clean format selinux fuzz
+.PHONY: all check check-unit check-static check-fuzz check-system demo install deps clean format selinux fuzz
 all: $(HELPER) $(CLIENT) $(LIBSO) $(LIBA) $(PCFILE)
 
 # The configuration header is rewritten only when a value changes, so that
@@ -110,12 +110,18 @@ $(UNITS) $(BUILD)/tests/probe $(BUILD)/tests/logsink:
 
 # Unit tests run twice: as built, and under ASan+UBSan. The system tests need
 # root: they make their own namespaces, user and installation, and remove them.
-check: check-unit check-fuzz selinux check-system
+check: check-unit check-static check-fuzz selinux check-system
 
 check-unit: $(UNITS) $(BUILD)/tests/filter_tool
 	@$(MAKE) --no-print-directory BUILD=build/san SAN=1 $(addprefix build/san/tests/,$(UNIT_TESTS))
 	@sh tests/run-units.sh $(BUILD)/tests build/san/tests $(UNIT_TESTS)
 	@sh tests/check-filter.sh $(BUILD)/tests/filter_tool helper/confine.pfc
+
+# Static analysis of the code that runs privileged (and what it links).
+check-static: $(BUILD)/tg_config.h
+	@cppcheck -q --enable=warning,portability,performance --std=c11 --error-exitcode=1 \
+	  --inline-suppr --suppress=missingIncludeSystem -D_GNU_SOURCE -I$(BUILD) $(NL_CFLAGS) \
+	  helper common policy && echo "cppcheck: helper, common, policy clean"
 
 # The fuzz targets' seed corpora, replayed (make fuzz runs them for real).
 check-fuzz:
@@ -156,7 +162,7 @@ deps:
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 	  build-essential pkg-config libnl-3-dev libnl-route-3-dev libcap-dev libseccomp-dev \
-	  iproute2 iputils-ping util-linux passwd procps clang-format \
+	  iproute2 iputils-ping util-linux passwd procps clang-format cppcheck \
 	  clang libclang-rt-dev llvm selinux-policy-dev checkpolicy semodule-utils \
 	  user-mode-linux qemu-system-x86 busybox-static cpio >/dev/null
 

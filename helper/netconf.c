@@ -191,6 +191,9 @@ static int transact(struct nc *nc, struct nl_msg *msg, int (*parse)(struct nlmsg
 	nlmsg_free(msg);
 	if (err < 0)
 		return nle_to_errno(err);
+	/* The callbacks find the exchange through nc; it is cleared again
+	 * before ex goes out of scope. */
+	/* cppcheck-suppress autoVariables */
 	nc->cur = &ex;
 	while (!ex.done) {
 		err = nl_recvmsgs(nc->sk, nc->cb);
