@@ -40,7 +40,7 @@ POLICY_SRC = policy/policy.c
 HELPER_SRC = helper/main.c helper/early.c helper/privdrop.c helper/confine.c helper/request.c \
              helper/tundev.c helper/netconf.c helper/leasedb.c helper/audit.c helper/reply.c \
              helper/privfiles.c helper/provision.c helper/umlnet.c helper/qemu.c
-LIB_SRC    = client/libtapgate.c
+LIB_SRC    = client/libtapgate.c client/sandbox.c
 CLIENT_SRC = client/tapgate.c client/check.c client/list.c client/leasefile.c
 UNIT_TESTS = test_addr test_policy test_lease test_escape
 
@@ -53,7 +53,7 @@ LIBA    = $(BUILD)/libtapgate.a
 PCFILE  = $(BUILD)/tapgate.pc
 UNITS   = $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 TESTBIN = $(BUILD)/tests/probe $(BUILD)/tests/logsink $(BUILD)/tests/test_netconf \
-          $(BUILD)/tests/filter_tool
+          $(BUILD)/tests/filter_tool $(BUILD)/tests/sandbox_probe
 
 FUZZ_SECONDS ?= 60
 
@@ -74,19 +74,19 @@ $(BUILD)/obj/%.o: %.c $(BUILD)/tg_config.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/obj/client/libtapgate.o: ALL_CFLAGS += -fPIC
+$(BUILD)/obj/client/libtapgate.o $(BUILD)/obj/client/sandbox.o: ALL_CFLAGS += -fPIC
 
 $(HELPER): $(call obj,$(HELPER_SRC) $(POLICY_SRC) $(COMMON_SRC))
 	$(CC) $(LDHARDEN) -o $@ $^ $(NL_LIBS) -lcap -lseccomp
 
 $(LIBSO): $(call obj,$(LIB_SRC))
-	$(CC) -shared -Wl,-soname,libtapgate.so.1 -Wl,-z,relro,-z,now $(filter-out -pie,$(LDHARDEN)) -o $@ $^
+	$(CC) -shared -Wl,-soname,libtapgate.so.1 -Wl,-z,relro,-z,now $(filter-out -pie,$(LDHARDEN)) -o $@ $^ -lseccomp
 
 $(LIBA): $(call obj,$(LIB_SRC))
 	$(AR) rcs $@ $^
 
 $(CLIENT): $(call obj,$(CLIENT_SRC) $(LIB_SRC) $(POLICY_SRC) $(COMMON_SRC))
-	$(CC) $(LDHARDEN) -o $@ $^
+	$(CC) $(LDHARDEN) -o $@ $^ -lseccomp
 
 $(PCFILE): client/tapgate.pc.in $(BUILD)/tg_config.h
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
@@ -102,6 +102,9 @@ $(BUILD)/tests/test_netconf: $(call obj,tests/unit/test_netconf.c helper/netconf
 $(BUILD)/tests/filter_tool: $(call obj,tests/unit/filter_tool.c helper/confine.c helper/early.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDHARDEN) -o $@ $^ -lseccomp
+$(BUILD)/tests/sandbox_probe: $(call obj,tests/sandbox_probe.c client/sandbox.c)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDHARDEN) -o $@ $^ -lseccomp
 $(BUILD)/tests/probe: $(call obj,tests/probe.c)
 $(BUILD)/tests/logsink: $(call obj,tests/logsink.c)
 $(UNITS) $(BUILD)/tests/probe $(BUILD)/tests/logsink:
@@ -112,10 +115,12 @@ $(UNITS) $(BUILD)/tests/probe $(BUILD)/tests/logsink:
 # root: they make their own namespaces, user and installation, and remove them.
 check: check-unit check-static check-fuzz selinux check-system
 
-check-unit: $(UNITS) $(BUILD)/tests/filter_tool
+check-unit: $(UNITS) $(BUILD)/tests/filter_tool $(BUILD)/tests/sandbox_probe
 	@$(MAKE) --no-print-directory BUILD=build/san SAN=1 $(addprefix build/san/tests/,$(UNIT_TESTS))
 	@sh tests/run-units.sh $(BUILD)/tests build/san/tests $(UNIT_TESTS)
 	@sh tests/check-filter.sh $(BUILD)/tests/filter_tool helper/confine.pfc
+	@$(BUILD)/tests/sandbox_probe --export-filter | diff -u client/sandbox.pfc - && \
+	  echo "ok   client sandbox filter equals client/sandbox.pfc"
 
 # Static analysis of the code that runs privileged (and what it links).
 check-static: $(BUILD)/tg_config.h

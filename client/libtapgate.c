@@ -3,9 +3,9 @@
  * The library lives inside other people's programs, often threaded ones, so
  * it keeps no global state, makes every descriptor close-on-exec (another
  * thread may fork and exec at any moment), and between fork and exec calls
- * only async-signal-safe functions. It needs nothing but libc, so that
- * libtapgate.a links on its own and nothing but tapgate_* has to be part of
- * its ABI. */
+ * only async-signal-safe functions. This file needs nothing but libc, and
+ * nothing but tapgate_* is part of the library's ABI; the sandbox
+ * (sandbox.c) adds libseccomp. */
 #include "tapgate.h"
 
 #include <errno.h>

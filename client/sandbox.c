@@ -69,13 +69,13 @@
 
 /* What an emulator does with its device: learn what it is and what the
  * kernel offers, set the virtio-net header and offloads the guest
- * negotiates, size the socket buffer. Not TUNGETFILTER (nobody uses it;
- * it hands out a stale pointer of whoever attached the filter) and not
- * TUNGETDEVNETNS (a namespace descriptor is a capability, not a query). */
+ * negotiates, size the socket buffer (TUNSETNOCSUM has been a no-op in
+ * every kernel so far). Not TUNGETFILTER (nobody uses it; it hands out a
+ * stale pointer of whoever attached the filter) and not TUNGETDEVNETNS (a
+ * namespace descriptor is a capability, not a query). */
 static const uint32_t tun_allowed[] = {
-    TUNGETFEATURES,  TUNGETIFF,	   TUNGETSNDBUF,  TUNGETVNETHDRSZ,
-    TUNGETVNETLE,    TUNGETVNETBE, TUNSETOFFLOAD, TUNSETSNDBUF,
-    TUNSETVNETHDRSZ, TUNSETVNETLE, TUNSETVNETBE,  TUNSETNOCSUM, /* a no-op in every kernel so far */
+    TUNGETFEATURES, TUNGETIFF,	  TUNGETSNDBUF,	   TUNGETVNETHDRSZ, TUNGETVNETLE, TUNGETVNETBE,
+    TUNSETOFFLOAD,  TUNSETSNDBUF, TUNSETVNETHDRSZ, TUNSETVNETLE,    TUNSETVNETBE, TUNSETNOCSUM,
 };
 #define N_TUN_ALLOWED (sizeof(tun_allowed) / sizeof(tun_allowed[0]))
 
@@ -271,14 +271,13 @@ static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
 
 /* --- the seccomp layer ----------------------------------------------------- */
 
-static int install_filter(char *err, size_t errlen)
+scmp_filter_ctx tg_sandbox_filter(void)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
-	const char *step = "build";
 	int rc;
 
 	if (ctx == NULL)
-		return fail(err, errlen, TAPGATE_HOST, "cannot build the sandbox's seccomp filter");
+		return NULL;
 	/* The filter speaks for the native ABI only; a system call made
 	 * through another one (int 0x80 on x86-64, x32) would not meet these
 	 * rules, so it kills the process. libseccomp adds the native
@@ -291,17 +290,30 @@ static int install_filter(char *err, size_t errlen)
 		rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
 	if (rc == 0)
 		rc = filter_rules(ctx);
-	if (rc == 0) {
-		step = "install";
-		rc = seccomp_load(ctx);
+	if (rc != 0) {
+		seccomp_release(ctx);
+		errno = -rc;
+		return NULL;
 	}
+	return ctx;
+}
+
+static int install_filter(char *err, size_t errlen)
+{
+	scmp_filter_ctx ctx = tg_sandbox_filter();
+	int rc;
+
+	if (ctx == NULL)
+		return fail(err, errlen, TAPGATE_HOST,
+			    "cannot build the sandbox's seccomp filter: %s", strerror(errno));
+	rc = seccomp_load(ctx);
 	seccomp_release(ctx);
 	if (rc != 0)
 		return fail(err, errlen, TAPGATE_HOST,
-			    "cannot %s the sandbox's seccomp filter: %s (the kernel needs "
+			    "cannot install the sandbox's seccomp filter: %s (the kernel needs "
 			    "CONFIG_SECCOMP_FILTER; another thread must not have a filter of "
 			    "its own)",
-			    step, strerror(-rc));
+			    strerror(-rc));
 	return TAPGATE_OK;
 }
 

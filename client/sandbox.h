@@ -7,6 +7,14 @@
 
 #include <stddef.h>
 
+#include <seccomp.h>
+
+/* The seccomp filter tapgate_sandbox() loads, built but not loaded, for
+ * tests and review (sandbox_probe --export-filter prints it as libseccomp
+ * PFC text). The caller releases it. NULL with errno on failure. Hidden:
+ * not part of libtapgate's ABI. */
+scmp_filter_ctx tg_sandbox_filter(void) __attribute__((visibility("hidden")));
+
 #ifndef TAPGATE_SANDBOX_CLOSE_FDS
 #define TAPGATE_SANDBOX_CLOSE_FDS 0x1u /* close every descriptor but 0, 1, 2 and devfd */
 

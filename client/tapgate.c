@@ -37,7 +37,7 @@ static const char help[] =
     "    --ip ADDR        the guest address (routed mode); default: the first free one\n"
     "    --bridge NAME    attach the tap to bridge NAME instead (bridged mode)\n"
     "    --fd N           the descriptor number for COMMAND, 3 to 1023\n"
-    "    --sandbox        run COMMAND under the client sandbox (not in this build)\n"
+    "    --sandbox        run COMMAND under the client sandbox (see SECURITY.md)\n"
     "           In each ARG, {fd} becomes N and {ifname} the device's name.\n"
     "           COMMAND's environment gets TAPGATE_FD, TAPGATE_IFNAME, TAPGATE_KIND\n"
     "           (tap or tun) and, in routed mode, TAPGATE_GUEST_IP and TAPGATE_GATEWAY.\n"
@@ -211,10 +211,6 @@ static int cmd_run(int argc, char **argv)
 
 	if ((cmd = parse_run(argc, argv, &o)) < 0)
 		return TG_EXIT_USAGE;
-	if (o.sandbox) {
-		fprintf(stderr, "tapgate: --sandbox is not available in this build\n");
-		return TG_EXIT_USAGE;
-	}
 	if (o.ip && o.bridge)
 		return usage_error("--ip and --bridge exclude each other");
 	/* The helper checks these too; checking here spares a run of the
@@ -260,6 +256,10 @@ static int cmd_run(int argc, char **argv)
 			break;
 	if (i < argc) {
 		rc = host_error("cannot build the command line");
+	} else if (o.sandbox && (rc = tapgate_sandbox((int)fdnum, TAPGATE_SANDBOX_CLOSE_FDS, err,
+						      sizeof(err))) != TAPGATE_OK) {
+		/* Asked for the sandbox: never run COMMAND without it. */
+		fprintf(stderr, "tapgate: --sandbox: %s\n", err);
 	} else {
 		execvp(cargv[0], cargv);
 		fprintf(stderr, "tapgate: cannot run %s: %s\n", cargv[0], strerror(errno));

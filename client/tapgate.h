@@ -69,6 +69,26 @@ struct tapgate_device {
 int tapgate_open(const struct tapgate_request *req, struct tapgate_device *dev, char *err,
 		 size_t errlen);
 
+/* Flags for tapgate_sandbox(). */
+#define TAPGATE_SANDBOX_CLOSE_FDS 0x1u /* close every descriptor but 0, 1, 2 and devfd */
+
+/* Confines the calling process for good, so that it can use the device it
+ * holds (read, write, the ioctls an emulator needs) but neither reconfigure
+ * it nor get hold of another device. devfd is the descriptor tapgate_open()
+ * returned (checked with TUNGETIFF). Sets no_new_privs; where the kernel has
+ * Landlock (Linux 5.19+) makes opening /dev/net/tun fail; installs a seccomp
+ * filter on every thread refusing every tun ioctl but the TUNGET* queries
+ * (not TUNGETFILTER/TUNGETDEVNETNS), TUNSETOFFLOAD, TUNSETSNDBUF,
+ * TUNSETVNETHDRSZ/LE/BE and TUNSETNOCSUM, plus SIOCSIFHWADDR and the other
+ * interface-changing socket ioctls, TIOCSTI, TIOCLINUX (EPERM),
+ * socket(AF_NETLINK/AF_PACKET) (EAFNOSUPPORT), bpf() (EPERM), io_uring
+ * (ENOSYS); a system call of another ABI kills the process. Inherited by
+ * children and kept across exec: call it after tapgate_open() and before
+ * running anything untrusted, preferably before creating threads.
+ * Returns TAPGATE_OK, or TAPGATE_USAGE / TAPGATE_HOST with one line in err;
+ * after a failure the process may be partly confined: end it. */
+int tapgate_sandbox(int devfd, unsigned int flags, char *err, size_t errlen);
+
 /* The helper this library runs, for messages and diagnostics. */
 const char *tapgate_helper_path(void);
 
