@@ -35,7 +35,7 @@ static int addr_taken(void *ctx, uint32_t addr)
 
 	for (size_t k = 0; k < v->nleases; k++)
 		if (v->leases[k].guest == addr)
-			return 1;
+			return TG_ADDR_LEASED;
 	if (getifaddrs(&ifa) != 0)
 		return 0;
 	for (i = ifa; i && !found; i = i->ifa_next)

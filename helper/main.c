@@ -41,7 +41,10 @@ static int addr_taken(void *ctx, uint32_t addr)
 {
 	struct host_ctx *h = ctx;
 
-	return leasedb_addr_leased(h->db, addr) || nc_addr_on_host(h->nc, addr) != 0;
+	if (leasedb_addr_leased(h->db, addr))
+		return TG_ADDR_LEASED;
+	/* An error reading the host's addresses counts as taken. */
+	return nc_addr_on_host(h->nc, addr) != 0 ? TG_ADDR_ON_HOST : TG_ADDR_FREE;
 }
 
 static unsigned count(void *ctx, uint32_t uid, unsigned rule_line)

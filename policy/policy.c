@@ -540,7 +540,13 @@ static int address_allowed(const struct tg_rule *rule, uint32_t ip, const struct
 		say(why, "%s is the gateway of %s:%u; choose another address", a, file, rule->line);
 		return 0;
 	}
-	if (h->addr_taken(h->ctx, ip)) {
+	switch (h->addr_taken(h->ctx, ip)) {
+	case TG_ADDR_FREE:
+		break;
+	case TG_ADDR_LEASED:
+		say(why, "%s is leased to another tapgate device; choose another address", a);
+		return 0;
+	default:
 		say(why, "%s is already in use on this host; choose another address", a);
 		return 0;
 	}

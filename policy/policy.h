@@ -77,7 +77,9 @@ struct tg_request {
 /* What the decision needs to know about the host. Both callbacks are
  * required. */
 struct tg_hostview {
-	/* 1 if addr is assigned to any interface of the host or leased. */
+	/* TG_ADDR_FREE, TG_ADDR_LEASED if a tapgate lease holds addr, else
+	 * non-zero (TG_ADDR_ON_HOST) if any interface of the host has it or
+	 * that cannot be known. */
 	int (*addr_taken)(void *ctx, uint32_t addr);
 	/* Live leases of uid granted by the rule on that line. */
 	unsigned (*count)(void *ctx, uint32_t uid, unsigned rule_line);
@@ -85,6 +87,8 @@ struct tg_hostview {
 };
 
 enum tg_verdict { TG_GRANTED = 0, TG_REFUSED = 1 };
+
+enum { TG_ADDR_FREE = 0, TG_ADDR_ON_HOST = 1, TG_ADDR_LEASED = 2 };
 
 struct tg_decision {
 	const struct tg_rule *rule; /* granting rule; or on refusal the rule the

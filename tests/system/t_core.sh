@@ -449,8 +449,12 @@ permit $TG_USER2 tap net 10.77.0.0/24 gateway 10.77.0.1 max 1"
 	refuse "$ns" 1 refused "the gateway" "$TG_USER" tapgate run --ip 10.77.0.1
 	refuse "$ns" 1 refused "an address of the host (lan0)" "$TG_USER" \
 		tapgate run --ip 10.77.0.100
+	tg_assert_match 'already in use on this host' "$LAST_REFUSE_ERR" \
+		"an address of the host: the message says so"
 	refuse "$ns" 1 refused "an address leased to another live device" "$TG_USER" \
 		tapgate run --ip 10.77.0.5
+	tg_assert_match 'leased to another tapgate device' "$LAST_REFUSE_ERR" \
+		"a leased address: the message says so"
 	refuse "$ns" 1 refused "a kind no rule allows" "$TG_USER" tapgate run --tun
 	refuse "$ns" 2 - "malformed --ip 010.77.0.2" "$TG_USER" tapgate run --ip 010.77.0.2
 	refuse "$ns" 2 - "malformed --ip 10.77.0.2/24" "$TG_USER" tapgate run --ip 10.77.0.2/24

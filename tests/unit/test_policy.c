@@ -64,6 +64,7 @@ static int parse(const char *text, struct tg_policy *p)
 struct host {
 	uint32_t taken[64];
 	size_t ntaken;
+	uint32_t leased; /* one address held by a lease, 0 for none */
 	struct {
 		uint32_t uid;
 		unsigned line;
@@ -82,10 +83,12 @@ static int fake_taken(void *ctx, uint32_t addr)
 
 	if (h->nasked < sizeof(h->asked) / sizeof(h->asked[0]))
 		h->asked[h->nasked++] = addr;
+	if (h->leased && h->leased == addr)
+		return TG_ADDR_LEASED;
 	for (size_t i = 0; i < h->ntaken; i++)
 		if (h->taken[i] == addr)
-			return 1;
-	return 0;
+			return TG_ADDR_ON_HOST;
+	return TG_ADDR_FREE;
 }
 
 static unsigned fake_count(void *ctx, uint32_t uid, unsigned rule_line)
@@ -734,6 +737,12 @@ static void test_decide_routed(void)
 	o = run(contract, &alice, &rq, &h);
 	CHECK(o.verdict == TG_REFUSED && o.line == 3);
 	STREQ(o.reason, "10.77.0.5 is already in use on this host; choose another address");
+
+	rq.ip = IP(10, 77, 0, 6);
+	h.leased = IP(10, 77, 0, 6);
+	o = run(contract, &alice, &rq, &h);
+	CHECK(o.verdict == TG_REFUSED && o.line == 3);
+	STREQ(o.reason, "10.77.0.6 is leased to another tapgate device; choose another address");
 
 	/* max against the live count of this user under this line */
 	memset(&h, 0, sizeof(h));
