@@ -112,6 +112,23 @@ void early_hygiene(int argc, char **argv)
 	sane_signals();
 }
 
+void tg_say(int fd, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(buf))
+		n = sizeof(buf) - 1;
+	if (write(fd, buf, (size_t)n) != n)
+		return;
+}
+
 void tg_seterr(struct tg_err *e, enum tg_exit code, const char *fmt, ...)
 {
 	va_list ap;

@@ -38,6 +38,10 @@ struct tg_err {
 };
 void tg_seterr(struct tg_err *e, enum tg_exit code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Writes a formatted message to fd with one write(). Not dprintf: stdio
+ * probes a character device with ioctl(TCGETS), which the seccomp filter
+ * (rightly) kills. */
+void tg_say(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- privfiles.c: opened as root before the drop, used after. */
 struct tg_privfiles {

@@ -76,15 +76,15 @@ static int answer_err(const struct run *r, const struct tg_err *e)
 	switch (r->job.op) {
 	case TG_OP_UML_UP:
 		if (uml_reply_up(fd, NULL, text, -1) != 0)
-			dprintf(2, "%s", text);
+			tg_say(2, "%s", text);
 		return (int)e->code;
 	case TG_OP_UML_ADD:
 	case TG_OP_UML_DEL:
 		if (uml_reply_text(fd, text) != 0)
-			dprintf(2, "%s", text);
+			tg_say(2, "%s", text);
 		return (int)e->code;
 	case TG_OP_QEMU:
-		dprintf(2, "tapgate-helper: %s\n", e->msg);
+		tg_say(2, "tapgate-helper: %s\n", e->msg);
 		return 1;
 	default:
 		reply_err(fd, e);
@@ -98,7 +98,7 @@ static int finish(const struct run *r, struct tg_audit *a, const struct tg_err *
 	if (!a->reason)
 		a->reason = e->msg;
 	if (audit_emit(a) != 0)
-		dprintf(2, "tapgate-helper: cannot write the audit record to %s\n", TG_LOG_SOCKET);
+		tg_say(2, "tapgate-helper: cannot write the audit record to %s\n", TG_LOG_SOCKET);
 	return answer_err(r, e);
 }
 
@@ -312,7 +312,7 @@ static int do_destroy(struct run *r)
 		    strcmp(l->ifname, r->job.dev) == 0) {
 			if (leasedb_remove(&db, r->nc, i, "destroy", "destroyed by its owner") != 0)
 				break;
-			dprintf(1, "tapgate: destroyed %s\n", r->job.dev);
+			tg_say(1, "tapgate: destroyed %s\n", r->job.dev);
 			return TG_EXIT_OK;
 		}
 	}
@@ -322,7 +322,7 @@ static int do_destroy(struct run *r)
 
 static int do_gc(unsigned n)
 {
-	dprintf(1, "tapgate: gc removed %u stale lease%s\n", n, n == 1 ? "" : "s");
+	tg_say(1, "tapgate: gc removed %u stale lease%s\n", n, n == 1 ? "" : "s");
 	return TG_EXIT_OK;
 }
 
@@ -387,17 +387,17 @@ int main(int argc, char **argv)
 	if (ident_read(&r.id, &e) != 0 ||
 	    privfiles_open(&r.pf, parsed == 0 && needs_device(&r.job), &e) != 0 ||
 	    privdrop(&r.id, &e) != 0) {
-		dprintf(2, "tapgate-helper: %s\n", e.msg);
+		tg_say(2, "tapgate-helper: %s\n", e.msg);
 		return r.job.op == TG_OP_QEMU ? 1 : (int)e.code;
 	}
 	audit_init(r.pf.log_fd);
 	ident_resolve_names(&r.id);
 	if ((rc = nc_open(&r.nc)) != 0) {
-		dprintf(2, "tapgate-helper: cannot open a netlink socket: %s\n", strerror(-rc));
+		tg_say(2, "tapgate-helper: cannot open a netlink socket: %s\n", strerror(-rc));
 		return r.job.op == TG_OP_QEMU ? 1 : TG_EXIT_HOST;
 	}
 	if (confine(r.pf.tun_fd, &e) != 0) {
-		dprintf(2, "tapgate-helper: %s\n", e.msg);
+		tg_say(2, "tapgate-helper: %s\n", e.msg);
 		return r.job.op == TG_OP_QEMU ? 1 : (int)e.code;
 	}
 
@@ -433,7 +433,7 @@ int main(int argc, char **argv)
 		if (have_policy)
 			culled += leasedb_revoke(&db, r.nc, &r.pol);
 		else
-			dprintf(2, "tapgate-helper: %s; persistent devices not checked\n", e.msg);
+			tg_say(2, "tapgate-helper: %s; persistent devices not checked\n", e.msg);
 		rc = do_gc(culled);
 		break;
 	case TG_OP_DESTROY:

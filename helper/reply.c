@@ -65,5 +65,5 @@ void reply_err(int fd, const struct tg_err *e)
 			 (int)e->code, e->msg);
 
 	if (fd < 0 || n <= 0 || send_text(fd, text, (size_t)n, -1) != 0)
-		dprintf(2, "tapgate-helper: %s\n", e->msg);
+		tg_say(2, "tapgate-helper: %s\n", e->msg);
 }

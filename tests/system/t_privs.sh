@@ -72,4 +72,21 @@ tg_assert_eq 3 "$TG_RC" "a request that cannot get the lock in time exits 3"
 tg_assert_file_match 'lease database is busy' "$TW/blocked.err" "and says the lease database is busy"
 flock -u 9
 exec 9>&-
+
+# What glibc does behind our back must stay inside the filter: stdio on a
+# character device asks TCGETS; qsort of a large array asks sysinfo.
+tg_as_user "$ns" tapgate gc </dev/null >/dev/null 2>&1
+tg_assert_eq 0 "$TG_RC" "tapgate gc with stdout on /dev/null is not killed"
+tg_as_user "$ns" tapgate run --ip 10.77.0.1 -- /bin/true </dev/null >/dev/null 2>/dev/null
+tg_assert_eq 1 "$TG_RC" "a refusal with stderr on /dev/null exits 1, not killed"
+tg_as_user "$ns" "$HELPER" destroy --ifname=nosuch </dev/null >/dev/null 2>&1
+tg_assert_eq 1 "$TG_RC" "helper destroy refusal with stdout/stderr on /dev/null exits 1"
+tg_in "$ns" ip link add tgmany type veth peer name tgmany1
+for i in $(seq 1 300); do echo "address add 10.99.$((i / 250)).$((i % 250 + 1))/32 dev tgmany"; done |
+	sed 's/^/addr add /; s/address add //' | tg_in "$ns" ip -batch -
+tg_assert_eq 300 "$(tg_in "$ns" ip -o -4 addr show dev tgmany | grep -c inet)" \
+	"300 addresses on the host"
+tg_as_user "$ns" tapgate run --ip 10.77.0.2 -- /bin/true
+tg_assert_eq 0 "$TG_RC" "a request on a host with 300 addresses works"
+tg_in "$ns" ip link del tgmany
 tg_finish
