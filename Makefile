@@ -53,11 +53,11 @@ LIBA    = $(BUILD)/libtapgate.a
 PCFILE  = $(BUILD)/tapgate.pc
 UNITS   = $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 TESTBIN = $(BUILD)/tests/probe $(BUILD)/tests/logsink $(BUILD)/tests/test_netconf \
-          $(BUILD)/tests/filter_tool $(BUILD)/tests/sandbox_probe
+          $(BUILD)/tests/filter_tool $(BUILD)/tests/sandbox_probe $(BUILD)/tests/leasefill
 
 FUZZ_SECONDS ?= 60
 
-.PHONY: all check check-unit check-static check-fuzz check-system demo install deps clean format selinux fuzz
+.PHONY: bench all check check-unit check-static check-fuzz check-system demo install deps clean format selinux fuzz
 all: $(HELPER) $(CLIENT) $(LIBSO) $(LIBA) $(PCFILE)
 
 # The configuration header is rewritten only when a value changes, so that
@@ -105,6 +105,9 @@ $(BUILD)/tests/filter_tool: $(call obj,tests/unit/filter_tool.c helper/confine.c
 $(BUILD)/tests/sandbox_probe: $(call obj,tests/sandbox_probe.c client/sandbox.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDHARDEN) -o $@ $^ -lseccomp
+$(BUILD)/tests/leasefill: $(call obj,tests/leasefill.c common/lease.c common/addr.c)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDHARDEN) -o $@ $^
 $(BUILD)/tests/probe: $(call obj,tests/probe.c)
 $(BUILD)/tests/logsink: $(call obj,tests/logsink.c)
 $(UNITS) $(BUILD)/tests/probe $(BUILD)/tests/logsink:
@@ -148,6 +151,12 @@ check-system: all $(TESTBIN)
 # a user and a temporary installation).
 demo:
 	@bash tests/demo.sh
+
+# Benchmarks against uml_net and qemu-bridge-helper (root; throwaway
+# namespaces, users and /etc/qemu/bridge.conf, all removed). Results in
+# bench/results/, summarised in BENCHMARKS.md.
+bench:
+	@bash bench/run.sh
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) \

@@ -153,7 +153,13 @@ int leasedb_put(struct tg_leasedb *db, unsigned i, const struct tg_lease *l);
 int leasedb_free_slot(struct tg_leasedb *db);
 void leasedb_close(struct tg_leasedb *db);
 unsigned leasedb_count(const struct tg_leasedb *db, uint32_t uid, unsigned rule_line);
-int leasedb_addr_leased(const struct tg_leasedb *db, uint32_t addr);
+/* The slot whose lease holds guest address addr, or -1. */
+int leasedb_guest_slot(const struct tg_leasedb *db, uint32_t addr);
+/* 1 if a lease's device is gone (or it is a pending leftover). */
+int leasedb_is_stale(struct nc *nc, const struct tg_lease *l);
+/* A request's cull: all leases on a small host; else the caller's own and a
+ * few others in turn. Returns how many were removed. */
+unsigned leasedb_cull_for(struct tg_leasedb *db, struct nc *nc, uint32_t uid);
 /* The uplink forwarding value recorded by another live lease, or -1. */
 int leasedb_uplink_fwd(const struct tg_leasedb *db, int uplink, int except_slot);
 

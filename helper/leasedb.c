@@ -19,13 +19,17 @@
  * caller's own), and other users must then get an error, not a hang. */
 static int lock_with_deadline(int fd)
 {
-	for (int i = 0; i < 500; i++) {
+	long waited = 0, step = 100 * 1000; /* ns: from 0.1 ms, doubling to 10 ms */
+
+	while (waited < 5L * 1000 * 1000 * 1000) {
 		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
 			return 0;
 		if (errno != EWOULDBLOCK && errno != EINTR)
 			return -1;
-		struct timespec ts = {0, 10 * 1000 * 1000};
+		struct timespec ts = {0, step};
 		nanosleep(&ts, NULL);
+		waited += step;
+		step = step < 5 * 1000 * 1000 ? step * 2 : 10 * 1000 * 1000;
 	}
 	errno = ETIMEDOUT;
 	return -1;
@@ -33,8 +37,9 @@ static int lock_with_deadline(int fd)
 
 int leasedb_open(struct tg_leasedb *db, int lock_fd, int fd, struct tg_err *e)
 {
-	static char buf[TG_LEASE_SLOT];
+	static char buf[TG_LEASE_MAX_SLOTS * TG_LEASE_SLOT];
 	struct stat st;
+	ssize_t n;
 
 	db->lock_fd = lock_fd;
 	db->fd = fd;
@@ -51,14 +56,15 @@ int leasedb_open(struct tg_leasedb *db, int lock_fd, int fd, struct tg_err *e)
 	db->nslots = (unsigned)(st.st_size / TG_LEASE_SLOT);
 	if (db->nslots > TG_LEASE_MAX_SLOTS)
 		db->nslots = TG_LEASE_MAX_SLOTS;
+	n = pread(fd, buf, (size_t)db->nslots * TG_LEASE_SLOT, 0);
+	if (n != (ssize_t)db->nslots * TG_LEASE_SLOT) {
+		tg_seterr(e, TG_EXIT_HOST, "cannot read the lease database");
+		return -1;
+	}
 	for (unsigned i = 0; i < db->nslots; i++) {
-		if (pread(fd, buf, TG_LEASE_SLOT, (off_t)i * TG_LEASE_SLOT) != TG_LEASE_SLOT) {
-			tg_seterr(e, TG_EXIT_HOST, "cannot read the lease database");
-			return -1;
-		}
 		/* A damaged slot cannot be undone; it is treated as free so
 		 * that it does not block a name or an address forever. */
-		if (tg_lease_parse(buf, &db->slots[i]) != 0)
+		if (tg_lease_parse(buf + (size_t)i * TG_LEASE_SLOT, &db->slots[i]) != 0)
 			memset(&db->slots[i], 0, sizeof(db->slots[i]));
 	}
 	return 0;
@@ -100,12 +106,12 @@ unsigned leasedb_count(const struct tg_leasedb *db, uint32_t uid, unsigned rule_
 	return n;
 }
 
-int leasedb_addr_leased(const struct tg_leasedb *db, uint32_t addr)
+int leasedb_guest_slot(const struct tg_leasedb *db, uint32_t addr)
 {
 	for (unsigned i = 0; i < db->nslots; i++)
 		if (db->slots[i].state != TG_LEASE_FREE && db->slots[i].guest == addr)
-			return 1;
-	return 0;
+			return (int)i;
+	return -1;
 }
 
 int leasedb_uplink_fwd(const struct tg_leasedb *db, int uplink, int except_slot)
@@ -119,7 +125,7 @@ int leasedb_uplink_fwd(const struct tg_leasedb *db, int uplink, int except_slot)
 	return -1;
 }
 
-static int is_stale(struct nc *nc, const struct tg_lease *l)
+int leasedb_is_stale(struct nc *nc, const struct tg_lease *l)
 {
 	if (l->state == TG_LEASE_PENDING)
 		return 1;
@@ -165,7 +171,41 @@ unsigned leasedb_cull(struct tg_leasedb *db, struct nc *nc)
 	for (unsigned i = 0; i < db->nslots; i++) {
 		const struct tg_lease *l = &db->slots[i];
 
-		if (l->state == TG_LEASE_FREE || !is_stale(nc, l))
+		if (l->state == TG_LEASE_FREE || !leasedb_is_stale(nc, l))
+			continue;
+		removed += leasedb_remove(db, nc, i, "gc",
+					  l->state == TG_LEASE_PENDING ? "request died part-way"
+								       : "device gone") == 0;
+	}
+	return removed;
+}
+
+/* Leases a request culls itself. Checking a lease costs one netlink round
+ * trip, so a request checks what can change its answer (the caller's own
+ * leases: its count against max, its names) and a few others in turn;
+ * leases holding a wanted address are checked when it is asked for
+ * (main.c). On a host with few leases that is all of them. */
+#define CULL_ALL_BELOW 32
+#define CULL_OTHERS    8
+
+unsigned leasedb_cull_for(struct tg_leasedb *db, struct nc *nc, uint32_t uid)
+{
+	unsigned used = 0, removed = 0, others = 0, start;
+
+	for (unsigned i = 0; i < db->nslots; i++)
+		used += db->slots[i].state != TG_LEASE_FREE;
+	if (used < CULL_ALL_BELOW)
+		return leasedb_cull(db, nc);
+	start = (unsigned)getpid() % db->nslots;
+	for (unsigned k = 0; k < db->nslots; k++) {
+		unsigned i = (start + k) % db->nslots;
+		const struct tg_lease *l = &db->slots[i];
+
+		if (l->state == TG_LEASE_FREE)
+			continue;
+		if (l->uid != uid && others++ >= CULL_OTHERS)
+			continue;
+		if (!leasedb_is_stale(nc, l))
 			continue;
 		removed += leasedb_remove(db, nc, i, "gc",
 					  l->state == TG_LEASE_PENDING ? "request died part-way"

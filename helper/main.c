@@ -41,7 +41,12 @@ static int addr_taken(void *ctx, uint32_t addr)
 {
 	struct host_ctx *h = ctx;
 
-	if (leasedb_addr_leased(h->db, addr))
+	int slot = leasedb_guest_slot(h->db, addr);
+
+	/* A stale lease must not hold an address: checked when asked. */
+	if (slot >= 0 && leasedb_is_stale(h->nc, &h->db->slots[slot]))
+		leasedb_remove(h->db, h->nc, (unsigned)slot, "gc", "device gone");
+	else if (slot >= 0)
 		return TG_ADDR_LEASED;
 	/* An error reading the host's addresses counts as taken. */
 	return nc_addr_on_host(h->nc, addr) != 0 ? TG_ADDR_ON_HOST : TG_ADDR_FREE;
@@ -427,7 +432,8 @@ int main(int argc, char **argv)
 	}
 	r.hc = (struct host_ctx){.nc = r.nc, .db = &db};
 	r.hv = (struct tg_hostview){.addr_taken = addr_taken, .count = count, .ctx = &r.hc};
-	unsigned culled = leasedb_cull(&db, r.nc);
+	unsigned culled =
+	    r.job.op == TG_OP_GC ? leasedb_cull(&db, r.nc) : leasedb_cull_for(&db, r.nc, r.id.uid);
 	switch (r.job.op) {
 	case TG_OP_GC:
 		if (have_policy)

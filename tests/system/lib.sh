@@ -341,7 +341,8 @@ tg__build()
 	# Same as `make install`, with every compiled-in path inside T.
 	if ! make -C "$TG_SRC" -s BUILD="$T/build" PREFIX="$T/prefix" SYSCONFDIR="$T/etc" \
 		STATE_DIR="$T/run" LOG_SOCKET="$T/log" install "$T/build/tests/probe" \
-		"$T/build/tests/logsink" "$T/build/tests/sandbox_probe" >"$T/build.log" 2>&1; then
+		"$T/build/tests/logsink" "$T/build/tests/sandbox_probe" "$T/build/tests/leasefill" \
+		>"$T/build.log" 2>&1; then
 		echo "$TG_NAME: build failed:" >&2
 		tail -n 40 "$T/build.log" >&2
 		return 1

@@ -1,0 +1,452 @@
+#!/bin/bash
+# `make bench`: tapgate side by side with the peers it replaces, in one run.
+#
+#   bash bench/run.sh            (as root; `make bench` runs this)
+#
+# What it does, all inside throwaway network namespaces, with throwaway
+# users and a temporary installation (tests/system/lib.sh's tg_setup: the
+# helper built and installed setuid root under a temp root T with every
+# compiled-in path inside T, exactly as the system tests do):
+#   1. provisioning latency, BENCH_RUNS (200) runs per tool, median and p99,
+#      with one client-side driver for every tool (bench/drv.c);
+#   2. the same with 0, 1000 and 4000 existing devices, with and without
+#      live leases for them;
+#   3. concurrency: 64 simultaneous requests from one user (max 32) and
+#      from 8 users (max 4 each);
+#   4. teardown: close of the fd until the device is gone, plus tapgate gc;
+#   5. the data path through the fd (bench/dp.c), with and without
+#      `tapgate run --sandbox` when the client has it;
+#   6. results in bench/results/ (tables.md, raw data, plot.png via gnuplot).
+#
+# The peers come from Debian (uml-utilities: uml_net; qemu-system-common:
+# qemu-bridge-helper; installed here when missing). qemu-bridge-helper gets a
+# setuid copy under T, /etc/qemu/bridge.conf (`allow br0`, made here and
+# removed at the end; never overwritten if it exists), and, because this
+# host's /dev/net/tun is 0600 and qemu-bridge-helper opens it as the user, a
+# 0666 tun node bind-mounted over /dev/net/tun only inside the mount
+# namespace of its own runs. The machine's own network namespace is only
+# read.
+#
+# Environment: BENCH_RUNS (200), BENCH_SCALES ("0 1000 4000"), BENCH_DP_SECS
+# (2), BENCH_DP_REPS (3), BENCH_OUT (bench/results), BENCH_NO_INSTALL=1
+# (do not apt-get), BENCH_PARTS ("prov conc dp prof plot"; a subset runs
+# only those parts).
+
+if [ -z "${BASH_VERSION:-}" ]; then
+	exec bash "$0" "$@"
+fi
+set -eu
+
+if [ "$(id -u)" != 0 ]; then
+	echo "bench: needs root (it makes namespaces, users and a setuid install)" >&2
+	exit 1
+fi
+
+BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
+SRC=$(cd "$BENCH_DIR/.." && pwd)
+RUNS=${BENCH_RUNS:-200}
+SCALES=${BENCH_SCALES:-"0 1000 4000"}
+DP_SECS=${BENCH_DP_SECS:-2}
+DP_REPS=${BENCH_DP_REPS:-3}
+OUT=${BENCH_OUT:-$BENCH_DIR/results}
+PARTS=${BENCH_PARTS:-"prov conc dp prof plot"}
+START=$(date +%s)
+
+part() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
+log() { printf '[%4ds] %s\n' "$(($(date +%s) - START))" "$*"; }
+
+# --- the peers and tools, from Debian ----------------------------------------
+PKGS="uml-utilities net-tools qemu-system-common gnuplot-nox strace iproute2 util-linux"
+need=
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need="$need $p"
+done
+if [ -n "$need" ]; then
+	if [ "${BENCH_NO_INSTALL:-0}" = 1 ]; then
+		echo "bench: missing packages:$need (BENCH_NO_INSTALL=1)" >&2
+		exit 1
+	fi
+	log "installing:$need"
+	apt-get update -qq
+	# shellcheck disable=SC2086
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $need >/dev/null
+fi
+UMLNET=/usr/bin/uml_net
+QBH=/usr/lib/qemu/qemu-bridge-helper
+for f in "$UMLNET" "$QBH"; do
+	[ -x "$f" ] || { echo "bench: $f missing after install" >&2; exit 1; }
+done
+
+# --- temp root, users, logsink (the system tests' harness) ----------------------
+TG_NAME=bench
+# shellcheck source=../tests/system/lib.sh
+. "$SRC/tests/system/lib.sh"
+# BENCH_SRC=DIR measures another tapgate tree (e.g. an older commit exported
+# with git archive); the bench itself always comes from here.
+PROJ=${BENCH_SRC:-$SRC}
+TG_SRC=$PROJ
+if [ -n "${BENCH_SRC:-}" ]; then
+	# Another tree's Makefile may lack test programs this lib.sh builds:
+	# the same install, plus only the audit sink the bench needs.
+	tg__build()
+	{
+		make -C "$TG_SRC" -s BUILD="$T/build" PREFIX="$T/prefix" SYSCONFDIR="$T/etc" \
+			STATE_DIR="$T/run" LOG_SOCKET="$T/log" install "$T/build/tests/logsink" \
+			>"$T/build.log" 2>&1 || { tail -n 40 "$T/build.log" >&2; return 1; }
+	}
+fi
+log "building and installing tapgate into a temp root"
+tg_setup
+
+MADE_QEMU_DIR=0
+MADE_BRIDGE_CONF=0
+bench_cleanup()
+{
+	set +e
+	if [ "$MADE_BRIDGE_CONF" = 1 ]; then
+		rm -f /etc/qemu/bridge.conf
+	fi
+	if [ "$MADE_QEMU_DIR" = 1 ]; then
+		rmdir /etc/qemu 2>/dev/null
+	fi
+}
+trap 'rc=$?; bench_cleanup; (exit $rc); tg__cleanup' EXIT
+
+mkdir -p "$OUT"
+rm -f "$OUT"/*.raw "$OUT"/*.dat "$OUT"/summary.txt "$OUT"/tables.md "$OUT"/strace-*.txt \
+	"$OUT"/conc-*.txt "$OUT"/dp.txt "$OUT"/plot.png "$OUT"/machine.txt
+SUMMARY=$OUT/summary.txt
+: >"$SUMMARY"
+
+# Tools, built with the project's flags against the objects it just built.
+B=$T/bench
+mkdir -p "$B" "$T/bin"
+CFL="-std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter -fPIE"
+LDF="-pie -Wl,-z,relro,-z,now"
+NLC=$(pkg-config --cflags libnl-3.0)
+NLL=$(pkg-config --libs libnl-3.0)
+# shellcheck disable=SC2086
+{
+	cc $CFL $NLC -I"$PROJ/helper" -I"$PROJ/client" -I"$T/build" -o "$B/drv" "$BENCH_DIR/drv.c" \
+		"$T/build/obj/helper/netconf.o" "$T/build/obj/helper/tundev.o" "$T/build/libtapgate.a" \
+		$LDF $NLL -lseccomp
+	cc $CFL -o "$B/dp" "$BENCH_DIR/dp.c" $LDF
+	cc $CFL $NLC -I"$PROJ/helper" -I"$PROJ/policy" -I"$PROJ/common" -I"$T/build" -o "$B/phases" \
+		"$BENCH_DIR/phases.c" "$T/build/obj/helper/confine.o" "$T/build/obj/helper/netconf.o" \
+		"$T/build/obj/policy/policy.o" "$T/build"/obj/common/*.o $LDF $NLL -lseccomp
+	cc $CFL -o "$B/leasefill" "$PROJ/tests/leasefill.c" \
+		"$T/build/obj/common/lease.o" "$T/build/obj/common/addr.o" $LDF
+	# The exec floor: a setuid-root no-op built like the helper (PIE,
+	# relro, now), libc only; and one that also loads the helper's libraries.
+	cc $CFL -o "$T/bin/noop" "$BENCH_DIR/noop.c" $LDF
+	cc $CFL -o "$T/bin/noop-libs" "$BENCH_DIR/noop.c" $LDF -Wl,--no-as-needed $NLL -lcap -lseccomp
+}
+chmod 0755 "$B" "$B"/*
+chmod 4755 "$T/bin/noop" "$T/bin/noop-libs"
+install -m 4755 -o root -g root "$QBH" "$T/bin/qemu-bridge-helper"
+mknod -m 0666 "$T/dev-tun" c 10 200
+UMLDIR=$T/prefix/libexec/tapgate/uml
+
+if [ -e /etc/qemu/bridge.conf ]; then
+	echo "bench: /etc/qemu/bridge.conf exists; not touching it (qemu-bridge-helper runs may be refused)" >&2
+else
+	[ -d /etc/qemu ] || { mkdir -m 0755 /etc/qemu && MADE_QEMU_DIR=1; }
+	echo 'allow br0' >/etc/qemu/bridge.conf
+	MADE_BRIDGE_CONF=1
+fi
+
+# Users: TG_USER (the bench user; in uml-net for Debian's 4754 uml_net),
+# TG_USER2 (owner of the synthetic leases), and 8 users for concurrency.
+usermod -aG uml-net "$TG_USER"
+CGROUP="${TG_GROUP}c"
+tg__new_group "$CGROUP"
+CUSERS=()
+for i in 1 2 3 4 5 6 7 8; do
+	u="${TG_GROUP}c$i"
+	tg__new_group "$u"
+	useradd -M -N -d / -s /usr/sbin/nologin -g "$u" -G "$CGROUP" "$u"
+	TG_CREATED_USERS+=("$u")
+	CUSERS+=("$u")
+done
+
+tg_policy "# make bench
+permit $TG_USER tap net 10.77.0.0/24 gateway 10.77.0.1 uplink lan0 forward max 32
+permit $TG_USER tap bridge br0 max 32
+permit :$CGROUP tap net 10.78.0.0/24 gateway 10.78.0.1 max 4"
+
+# --- machine ------------------------------------------------------------------
+{
+	echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo "nproc: $(nproc)"
+	echo "cpu: $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n 1)"
+	echo "memory: $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)"
+	echo "kernel: $(uname -r)"
+	echo "debian: $(cat /etc/debian_version)"
+	echo "tapgate: $("$TAPGATE" --version) (${BENCH_SRC_REV:-$(git -C "$PROJ" describe --always --dirty 2>/dev/null || echo unknown)})"
+	for p in uml-utilities qemu-system-common iproute2 libnl-3-200 gnuplot-nox gcc-12 libc6; do
+		echo "$p: $(dpkg-query -W -f='${Version}' "$p" 2>/dev/null || echo -)"
+	done
+	echo "load at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+} >"$OUT/machine.txt"
+
+# --- helpers ---------------------------------------------------------------------
+
+# as_user NS CMD...: CMD as the bench user inside NS (setuid honoured).
+as_user()
+{
+	local ns=$1
+	shift
+	ip netns exec "$ns" setpriv --reuid="$TG_UID" --regid="$TG_GID" --init-groups \
+		env -i PATH="$T/prefix/bin:/usr/bin:/bin" HOME=/ "$@"
+}
+
+# as_user_tun NS CMD...: the same with the 0666 tun node bound over
+# /dev/net/tun in this invocation's private mount namespace (for
+# qemu-bridge-helper, which opens it as the user).
+as_user_tun()
+{
+	local ns=$1
+	shift
+	ip netns exec "$ns" sh -c 'u=$1 g=$2 p=$3; mount --bind "$4" /dev/net/tun && shift 4 &&
+		exec setpriv --reuid="$u" --regid="$g" --init-groups env -i PATH="$p" HOME=/ "$@"' \
+		sh "$TG_UID" "$TG_GID" "$T/prefix/bin:/usr/bin:/bin" "$T/dev-tun" "$@"
+}
+
+# A namespace like a host with a LAN: lo, veth lan0 (10.77.0.100/24) to
+# lanp, bridge br0; plus N background taps bg0..bg{N-1}, each up with
+# 10.200.x.y/32 and a host route to 10.201.x.y/32 (ip -batch, as root).
+# Named tapN (the kernel's tap%d names, as uml_net and qemu-bridge-helper
+# make them on a busy host).
+make_ns()
+{
+	local name=$1 n=$2 ns i a
+	ns=$(tg_netns "$name")
+	ip netns exec "$ns" sh -e -c '
+		ip link add lan0 type veth peer name lanp
+		ip addr add 10.77.0.100/24 dev lan0
+		ip link set lan0 up; ip link set lanp up
+		ip link add br0 type bridge; ip link set br0 up'
+	if [ "$n" -gt 0 ]; then
+		awk -v n="$n" 'BEGIN {
+			for (i = 0; i < n; i++) {
+				h = int(i / 250); l = i % 250 + 1
+				printf "tuntap add dev tap%d mode tap\n", i
+				printf "addr add 10.200.%d.%d/32 dev tap%d\n", h, l, i
+				printf "link set tap%d up\n", i
+				printf "route add 10.201.%d.%d/32 dev tap%d\n", h, l, i
+			} }' >"$TW/bg-$name.batch"
+		ip netns exec "$ns" ip -batch "$TW/bg-$name.batch"
+	fi
+	echo "$ns"
+}
+
+# cell NS LABEL WRAPPER DRVARGS...: one line into the summary.
+cell()
+{
+	local ns=$1 label=$2 wrap=$3 line
+	shift 3
+	case $wrap in
+	user) line=$(as_user "$ns" "$B/drv" -n "$RUNS" -l "$label" -o fd:5 "$@" 5>"$OUT/$label.raw") ;;
+	usertun) line=$(as_user_tun "$ns" "$B/drv" -n "$RUNS" -l "$label" -o fd:5 "$@" 5>"$OUT/$label.raw") ;;
+	root) line=$(ip netns exec "$ns" "$B/drv" -n "$RUNS" -l "$label" -o fd:5 "$@" 5>"$OUT/$label.raw") ;;
+	esac
+	echo "$line" | tee -a "$SUMMARY"
+	# whatever a tapgate cell left (the last stale lease, its uplink entry)
+	as_user "$ns" "$TAPGATE" gc >>"$TW/gc.out"
+}
+
+# The provisioning cells of one namespace; SUF names the scale.
+prov_cells()
+{
+	local ns=$1 s=$2
+	cell "$ns" "floor-exec@$s" user exec "$T/bin/noop"
+	cell "$ns" "floor-inproc-routed@$s" root inproc routed 10.77.0.1 10.77.0.2 lan0
+	cell "$ns" "floor-inproc-bridged@$s" root inproc bridged br0
+	cell "$ns" "tg-routed@$s" user native "$HELPER" --ip=10.77.0.2
+	cell "$ns" "tg-bridged@$s" user native "$HELPER" --bridge=br0
+	cell "$ns" "tg-uml@$s" user uml "$UMLDIR" 10.77.0.1 10.77.0.2 255.255.255.0
+	cell "$ns" "tg-qemu@$s" user qbh "$HELPER" br0
+	cell "$ns" "umlnet@$s" user uml "" 10.77.0.1 10.77.0.2 255.255.255.0
+	cell "$ns" "qbh@$s" usertun qbh "$T/bin/qemu-bridge-helper" br0
+}
+
+# Live leases for every background device (owned by TG_USER2), after a gc
+# so that no record of ours is overwritten.
+fill_leases()
+{
+	local ns=$1 n=$2
+	ip netns exec "$ns" "$TAPGATE" gc >>"$TW/gc.out"
+	ip netns exec "$ns" "$B/leasefill" "$T/run" "$TG_UID2" tap "$n" 10.200.0.0 10.201.0.0 >/dev/null
+	local live
+	live=$(ip netns exec "$ns" "$TAPGATE" list | grep -c ' live ' || true)
+	tg_assert_eq "$n" "$live" "$n synthetic leases are live for tapgate list"
+}
+
+# --- 1, 2, 4: provisioning, scaling, teardown -------------------------------------
+declare -A NSOF=()
+if part prov || part prof; then
+	for s in $SCALES; do
+		log "namespace with $s background devices"
+		t0=$(date +%s%N)
+		NSOF[$s]=$(make_ns "s$s" "$s")
+		echo "setup-ns@$s ms=$((($(date +%s%N) - t0) / 1000000))" >>"$SUMMARY"
+	done
+fi
+
+if part prov; then
+	for s in $SCALES; do
+		ns=${NSOF[$s]}
+		log "provisioning, $s background devices"
+		if [ "$s" = 0 ]; then
+			cell "$ns" "floor-exec-libs@0" user exec "$T/bin/noop-libs"
+			cell "$ns" "floor-exec-nosuid@0" user exec /bin/true
+			cell "$ns" "tg-lib@0" user lib --ip=10.77.0.2
+		fi
+		prov_cells "$ns" "$s"
+		if [ "$s" != 0 ]; then
+			log "provisioning, $s background devices with $s live leases"
+			fill_leases "$ns" "$s"
+			cell "$ns" "tg-routed+L@$s" user native "$HELPER" --ip=10.77.0.2
+			cell "$ns" "tg-bridged+L@$s" user native "$HELPER" --bridge=br0
+			cell "$ns" "tg-uml+L@$s" user uml "$UMLDIR" 10.77.0.1 10.77.0.2 255.255.255.0
+			live=$(ip netns exec "$ns" "$TAPGATE" list | grep -c ' live ' || true)
+			tg_assert_eq "$s" "$live" "the $s synthetic leases survived the runs at $s"
+		fi
+		# Teardown including gc (every run: close, device gone, gc).
+		if [ "$s" = 0 ]; then
+			log "teardown with tapgate gc"
+			RUNS_SAVE=$RUNS
+			RUNS=$((RUNS / 2))
+			cell "$ns" "td-tg-routed@0" user -g "$HELPER" native "$HELPER" --ip=10.77.0.2
+			cell "$ns" "td-tg-bridged@0" user -g "$HELPER" native "$HELPER" --bridge=br0
+			RUNS=$RUNS_SAVE
+			proxies=$(ip netns exec "$ns" ip neigh show proxy | wc -l)
+			tg_assert_eq 0 "$proxies" "no proxy entries left on the uplink after gc"
+		fi
+		tg_assert_eq "" "$(ip netns exec "$ns" ip -o link show | grep -o ' tg[0-9]*-[0-9]*' || true)" \
+			"no tapgate device left at $s"
+	done
+fi
+
+# --- syscall profile of one helper run per scale (strace -c, as root) ------------
+if part prof && command -v strace >/dev/null; then
+	log "strace -c of single helper runs"
+	for s in $SCALES; do
+		ns=${NSOF[$s]}
+		for m in routed:--ip=10.77.0.2 bridged:--bridge=br0; do
+			ip netns exec "$ns" strace -f -c -o "$OUT/strace-${m%%:*}@$s.txt" -u "$TG_USER" \
+				env -i "$B/drv" -n 1 -w 0 -l "strace@$s" native "$HELPER" "${m#*:}" >/dev/null 2>&1 || true
+			ip netns exec "$ns" "$TAPGATE" gc >>"$TW/gc.out"
+		done
+		ip netns exec "$ns" "$TAPGATE" gc >>"$TW/gc.out"
+		ip netns exec "$ns" "$B/phases" "$RUNS" "$POLICY" "$TG_USER" tap "$s" >"$OUT/phases@$s.txt"
+		sed "s/^/@$s /" "$OUT/phases@$s.txt" | tee -a "$SUMMARY"
+	done
+fi
+
+# --- 3: concurrency -----------------------------------------------------------------
+if part conc; then
+	log "concurrency"
+	ns=$(make_ns conc 0)
+	check_cmd()
+	{
+		# run while the devices are held
+		printf '%s' "ip netns exec $ns $TAPGATE list >$TW/$1.list 2>&1; ip netns exec $ns ip -o link show >$TW/$1.links; ip netns exec $ns ip -4 -o addr show >$TW/$1.addrs"
+	}
+	fwd_before=$(ip netns exec "$ns" cat /proc/sys/net/ipv4/conf/lan0/forwarding)
+	users1=$(for i in $(seq 64); do printf '%s,' "$TG_USER"; done)
+	users8=$(for u in "${CUSERS[@]}"; do for i in $(seq 8); do printf '%s,' "$u"; done; done)
+	for which in one eight; do
+		if [ "$which" = one ]; then users=$users1 want=32; else users=$users8 want=32; fi
+		ip netns exec "$ns" "$B/drv" conc "$HELPER" - "${users%,}" "$(check_cmd "$which")" \
+			>"$OUT/conc-$which.txt" 2>"$OUT/conc-$which.err" || true
+		head -n 1 "$OUT/conc-$which.txt" | sed "s/^/conc-$which /" | tee -a "$SUMMARY"
+		r=$(head -n 1 "$OUT/conc-$which.txt")
+		tg_assert_match "granted=$want refused=32 other=0 dup_names=0 dup_addrs=0" "$r" \
+			"conc $which: exactly $want of 64 granted, the rest refused, no duplicates"
+		if [ "$which" = eight ]; then
+			tg_assert_eq 8 "$(grep -c 'requests=8 granted=4$' "$OUT/conc-$which.txt")" \
+				"conc eight: every user got exactly its max 4"
+		fi
+		tg_assert_eq "$want" "$(grep -c ' live ' "$TW/$which.list")" \
+			"conc $which: tapgate list shows $want live leases while held"
+		tg_assert_eq 0 "$(grep -c 'pending' "$TW/$which.list")" \
+			"conc $which: no pending lease while held"
+		tg_assert_eq "$want" "$(grep -c ' tg[0-9]*-[0-9]*:' "$TW/$which.links")" \
+			"conc $which: $want devices exist while held"
+		# after release: stale records await gc, then nothing
+		stale=$(ip netns exec "$ns" "$TAPGATE" list | grep -c stale || true)
+		t0=$(date +%s%N)
+		ip netns exec "$ns" "$TAPGATE" gc >"$TW/gc.out"
+		t1=$(date +%s%N)
+		echo "conc-$which stale_before_gc=$stale gc: $(cat "$TW/gc.out") gc_ms=$(((t1 - t0) / 1000000))" |
+			tee -a "$SUMMARY"
+		tg_assert_eq "0" "$(ip netns exec "$ns" "$TAPGATE" list | grep -vc '^IFNAME' || true)" \
+			"conc $which: no lease left after gc"
+		tg_assert_eq "" "$(ip netns exec "$ns" ip -o link show | grep -o ' tg[0-9]*-[0-9]*' || true)" \
+			"conc $which: no device left"
+		tg_assert_eq 0 "$(ip netns exec "$ns" ip neigh show proxy | wc -l)" \
+			"conc $which: no proxy entry left"
+		tg_assert_eq "$fwd_before" "$(ip netns exec "$ns" cat /proc/sys/net/ipv4/conf/lan0/forwarding)" \
+			"conc $which: uplink forwarding restored"
+	done
+fi
+
+# --- 5: data path -------------------------------------------------------------------
+if part dp; then
+	log "data path"
+	ns=$(make_ns dp 0)
+	SANDBOX=pending
+	if as_user "$ns" "$TAPGATE" run --sandbox --ip 10.77.0.2 -- /bin/true 2>"$TW/sb.err"; then
+		SANDBOX=yes
+	fi
+	echo "sandbox: $SANDBOX $(head -c 200 "$TW/sb.err")" | tee -a "$SUMMARY"
+	: >"$OUT/dp.txt"
+	variants="plain"
+	[ "$SANDBOX" = yes ] && variants="plain sandbox"
+	for rep in $(seq "$DP_REPS"); do
+		for v in $variants; do
+			sb=
+			[ "$v" = sandbox ] && sb=--sandbox
+			for size in 64 1514; do
+				# guest -> host: the fd writes, a UDP socket on the host counts
+				ip netns exec "$ns" "$B/dp" sink 0.0.0.0 9 $((DP_SECS + 10)) >"$TW/sink.out" &
+				spid=$!
+				for i in $(seq 100); do grep -q ready "$TW/sink.out" 2>/dev/null && break; sleep 0.02; done
+				# shellcheck disable=SC2086
+				tx=$(as_user "$ns" "$TAPGATE" run $sb --ip 10.77.0.2 -- "$B/dp" tx "$size" "$DP_SECS" 9)
+				wait "$spid" || true
+				echo "$v rep=$rep $tx $(tail -n 1 "$TW/sink.out")" >>"$OUT/dp.txt"
+				# host -> guest: a UDP socket on the host sends, the fd reads
+				# shellcheck disable=SC2086
+				as_user "$ns" "$TAPGATE" run $sb --ip 10.77.0.2 -- "$B/dp" rx "$DP_SECS" 9 >"$TW/rx.out" &
+				rpid=$!
+				for i in $(seq 200); do
+					ip netns exec "$ns" ip -o link show up 2>/dev/null | grep -q ' tg[0-9]*-0:.*LOWER_UP' && break
+					sleep 0.02
+				done
+				sleep 0.1
+				bl=$(ip netns exec "$ns" "$B/dp" blast 10.77.0.2 9 "$size" "$DP_SECS")
+				wait "$rpid" || true
+				echo "$v rep=$rep $(cat "$TW/rx.out") $bl" >>"$OUT/dp.txt"
+				as_user "$ns" "$TAPGATE" gc >>"$TW/gc.out"
+			done
+		done
+	done
+	cat "$OUT/dp.txt"
+	[ "$SANDBOX" = yes ] || echo "dp-sandbox pending: $(head -n 1 "$TW/sb.err")" >>"$SUMMARY"
+fi
+
+# --- 6: tables and plot --------------------------------------------------------------
+echo "load at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/machine.txt"
+echo "bench runtime: $(($(date +%s) - START)) s" >>"$OUT/machine.txt"
+if part plot; then
+	log "tables and plot"
+	bash "$BENCH_DIR/report.sh" "$OUT" "$SCALES" >"$OUT/tables.md"
+	if command -v gnuplot >/dev/null; then
+		(cd "$OUT" && gnuplot "$BENCH_DIR/plot.gp") || tg_fail "gnuplot failed"
+	fi
+	cat "$OUT/tables.md"
+fi
+log "done; results in $OUT"
+tg_finish
