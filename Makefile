@@ -176,7 +176,7 @@ deps:
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 	  build-essential pkg-config libnl-3-dev libnl-route-3-dev libcap-dev libseccomp-dev \
-	  iproute2 iputils-ping util-linux passwd procps clang-format cppcheck \
+	  iproute2 iputils-ping util-linux passwd procps strace clang-format cppcheck \
 	  clang libclang-rt-dev llvm selinux-policy-dev checkpolicy semodule-utils \
 	  user-mode-linux qemu-system-x86 busybox-static cpio >/dev/null
 

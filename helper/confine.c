@@ -40,6 +40,7 @@ static const int allowed[] = {
     SCMP_SYS(getsockopt),
     SCMP_SYS(setsockopt),
     SCMP_SYS(getsockname),
+    SCMP_SYS(getpeername),
     SCMP_SYS(poll),
     /* time, waiting for the lock, identity for the audit record */
     SCMP_SYS(clock_gettime),

@@ -55,28 +55,31 @@ static void ensure_std_fds(void)
 /* Limits are inherited from the caller, who may set them to make us fail
  * half-way (RLIMIT_FSIZE would kill us with SIGXFSZ in the middle of a
  * lease write, a tiny RLIMIT_NOFILE or RLIMIT_AS would fail allocations
- * after the device exists). Still root here, so set them outright. */
-static void sane_rlimits(void)
+ * after the device exists). Each is set to what the helper needs; raising a
+ * hard limit the caller lowered needs CAP_SYS_RESOURCE, which a caller can
+ * have removed from its bounding set. Then the run must not go on: the
+ * limit is named, for the audit record and the user. */
+static const char *sane_rlimits(void)
 {
 	static const struct {
 		int res;
 		rlim_t val;
+		const char *name;
 	} lim[] = {
-	    {RLIMIT_CORE, 0},
-	    {RLIMIT_FSIZE, RLIM_INFINITY},
-	    {RLIMIT_NOFILE, 1024},
-	    {RLIMIT_AS, RLIM_INFINITY},
-	    {RLIMIT_DATA, RLIM_INFINITY},
-	    {RLIMIT_STACK, 8 << 20},
-	    {RLIMIT_CPU, RLIM_INFINITY},
-	    {RLIMIT_MEMLOCK, 64 << 10},
+	    {RLIMIT_CORE, 0, "core"},
+	    {RLIMIT_FSIZE, RLIM_INFINITY, "fsize"},
+	    {RLIMIT_NOFILE, 1024, "nofile"},
+	    {RLIMIT_AS, RLIM_INFINITY, "as"},
+	    {RLIMIT_DATA, RLIM_INFINITY, "data"},
+	    {RLIMIT_STACK, 8 << 20, "stack"},
 	};
 
 	for (size_t i = 0; i < sizeof(lim) / sizeof(lim[0]); i++) {
 		struct rlimit r = {lim[i].val, lim[i].val};
 		if (setrlimit(lim[i].res, &r) != 0)
-			_exit(TG_EXIT_HOST);
+			return lim[i].name;
 	}
+	return NULL;
 }
 
 /* Ignored signals and the blocked mask survive exec. Start from defaults,
@@ -95,8 +98,10 @@ static void sane_signals(void)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-void early_hygiene(int argc, char **argv)
+const char *early_hygiene(int argc, char **argv)
 {
+	const char *limit;
+
 	/* Not dumpable first: from here on the caller can neither ptrace us
 	 * nor read our memory through /proc. */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
@@ -108,8 +113,9 @@ void early_hygiene(int argc, char **argv)
 		_exit(TG_EXIT_USAGE);
 	}
 	umask(077);
-	sane_rlimits();
 	sane_signals();
+	limit = sane_rlimits();
+	return limit;
 }
 
 void tg_say(int fd, const char *fmt, ...)

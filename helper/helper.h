@@ -28,8 +28,10 @@ struct nc;
 
 /* ---- early.c */
 /* Makes fds 0-2 valid, sets umask, rlimits, signal state, not dumpable.
- * Exits on an impossible process state (argc 0). */
-void early_hygiene(int argc, char **argv);
+ * Exits on an impossible process state (argc 0). Returns NULL, or the name
+ * of a resource limit the caller lowered below what the helper needs and
+ * that cannot be raised: the run is then refused, with an audit record. */
+const char *early_hygiene(int argc, char **argv);
 
 /* ---- errors: the one line the user sees, and the exit status. */
 struct tg_err {
@@ -56,6 +58,8 @@ struct tg_privfiles {
 /* Returns 0, or fills e (host errors only: a bad policy file is reported
  * later, through the normal refusal path, so that it is audited). */
 int privfiles_open(struct tg_privfiles *pf, int want_tun, struct tg_err *e);
+/* The audit socket alone, connected, or -1. */
+int log_open(void);
 /* Reads and parses the policy from pf->policy_fd (after the drop). */
 int policy_load(struct tg_privfiles *pf, struct tg_policy *p, struct tg_err *e);
 

@@ -100,11 +100,15 @@ static int answer_err(const struct run *r, const struct tg_err *e)
 /* Ends a run that did not grant: the audit record, then the answer. */
 static int finish(const struct run *r, struct tg_audit *a, const struct tg_err *e)
 {
+	struct tg_err told = *e;
+
 	if (!a->reason)
 		a->reason = e->msg;
+	/* Still one line for the user: the missing record is said in it. */
 	if (audit_emit(a) != 0)
-		tg_say(2, "tapgate-helper: cannot write the audit record to %s\n", TG_LOG_SOCKET);
-	return answer_err(r, e);
+		tg_seterr(&told, e->code, "%s (and the audit record could not be written to %s)",
+			  e->msg, TG_LOG_SOCKET);
+	return answer_err(r, &told);
 }
 
 /* A refusal: the audit record gets the bare reason, the caller "refused: "
@@ -272,6 +276,7 @@ static int do_guest_addr(struct run *r)
 		unprovision_guest(r->nc, &db, (unsigned)slot);
 		a.result = "removed";
 		audit_emit(&a);
+		leasedb_close(&db); /* a full pipe must not hold the lock */
 		uml_reply_text(j->reply_fd, "tapgate: guest address removed\n");
 		return TG_EXIT_OK;
 	}
@@ -282,6 +287,7 @@ static int do_guest_addr(struct run *r)
 		return refuse(r, &a, reason, sizeof(reason), "the policy no longer allows %s",
 			      j->dev);
 	if (l->guest == j->ip) {
+		leasedb_close(&db); /* a full pipe must not hold the lock */
 		uml_reply_text(j->reply_fd, "tapgate: guest address already set\n");
 		return TG_EXIT_OK;
 	}
@@ -301,6 +307,7 @@ static int do_guest_addr(struct run *r)
 			  TG_LOG_SOCKET);
 		return answer_err(r, &e);
 	}
+	leasedb_close(&db); /* a full pipe must not hold the lock */
 	uml_reply_text(j->reply_fd, "tapgate: guest address routed\n");
 	return TG_EXIT_OK;
 }
@@ -317,6 +324,7 @@ static int do_destroy(struct run *r)
 		    strcmp(l->ifname, r->job.dev) == 0) {
 			if (leasedb_remove(&db, r->nc, i, "destroy", "destroyed by its owner") != 0)
 				break;
+			leasedb_close(&db); /* a full stdout must not hold the lock */
 			tg_say(1, "tapgate: destroyed %s\n", r->job.dev);
 			return TG_EXIT_OK;
 		}
@@ -327,6 +335,7 @@ static int do_destroy(struct run *r)
 
 static int do_gc(unsigned n)
 {
+	leasedb_close(&db); /* a full stdout must not hold the lock */
 	tg_say(1, "tapgate: gc removed %u stale lease%s\n", n, n == 1 ? "" : "s");
 	return TG_EXIT_OK;
 }
@@ -376,8 +385,23 @@ int main(int argc, char **argv)
 	struct tg_err e = {.code = TG_EXIT_OK}, perr = {.code = TG_EXIT_OK};
 	int parsed, rc;
 
-	early_hygiene(argc, argv);
+	const char *limit = early_hygiene(argc, argv);
 	parsed = parse_job(argc, argv, &r.job, &perr);
+	if (limit && geteuid() == 0) {
+		/* Audited with what is known: the caller's ids. */
+		struct tg_audit a = {.op = parsed == 0 ? op_names[r.job.op] : "request",
+				     .result = "error",
+				     .id = &r.id};
+		ident_read(&r.id, &e);
+		audit_init(log_open());
+		tg_seterr(&e, TG_EXIT_HOST,
+			  "the caller's hard limit on %s is lower than tapgate-helper needs and "
+			  "cannot be raised; run it with default resource limits",
+			  limit);
+		if (parsed != 0 || check_channel(&r.job, &perr) != 0)
+			r.job.reply_fd = -1;
+		return finish(&r, &a, &e);
+	}
 	if (geteuid() != 0) {
 		/* Said on the reply channel when there is one, like any other
 		 * failure, so the user sees one line. */

@@ -162,7 +162,7 @@ static int open_state(struct tg_privfiles *pf, struct tg_err *e)
 	return 0;
 }
 
-static int open_log(void)
+int log_open(void)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -181,7 +181,7 @@ int privfiles_open(struct tg_privfiles *pf, int want_tun, struct tg_err *e)
 {
 	memset(pf, 0, sizeof(*pf));
 	pf->lock_fd = pf->lease_fd = pf->tun_fd = -1;
-	pf->log_fd = open_log();
+	pf->log_fd = log_open();
 	pf->policy_fd = open_policy(TG_POLICY_FILE, pf->policy_err, sizeof(pf->policy_err));
 	if (netns_cookie(&pf->netns_cookie) != 0) {
 		tg_seterr(e, TG_EXIT_HOST, "cannot identify the network namespace: %s",

@@ -75,6 +75,17 @@ static int attach_guest(struct nc *nc, struct tg_leasedb *db, unsigned slot,
 			  rule->uplink);
 		return -1;
 	}
+	/* An entry that exists is somebody else's: refused before the lease
+	 * names it, so that no undo (ours, or a later cull after we are
+	 * killed) can ever delete it. */
+	if ((r = nc_has_proxy(nc, upl, l->guest)) != 0) {
+		if (r < 0)
+			return kernel_err(e, "cannot read the uplink's proxy entries", r);
+		tg_seterr(e, TG_EXIT_HOST,
+			  "%s already has a proxy entry for the guest address; not taking it over",
+			  rule->uplink);
+		return -1;
+	}
 	l->uplink = upl;
 	l->uplink_fwd = -1;
 	if (rule->forward) {

@@ -30,7 +30,9 @@ int send_with_fd(int fd, struct iovec *iov, size_t iovlen, int devfd)
 		c->cmsg_len = CMSG_LEN(sizeof(int));
 		memcpy(CMSG_DATA(c), &devfd, sizeof(int));
 	}
-	return sendmsg(fd, &msg, MSG_NOSIGNAL) == (ssize_t)total ? 0 : -1;
+	/* Never wait: the caller could fill its own socket and keep us, and
+	 * the lease lock, waiting. The client reads before anything else. */
+	return sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT) == (ssize_t)total ? 0 : -1;
 }
 
 static int send_text(int fd, const char *text, size_t len, int devfd)

@@ -173,7 +173,7 @@ tg_kv()
 # Only records after the mark count: the log is shared by all tests of a run.
 tg_audit_mark()
 {
-	TG_AUDIT_MARK=$(grep -c '' "$TG_AUDIT" 2>/dev/null || true)
+	TG_AUDIT_MARK=$(grep -ac '' "$TG_AUDIT" 2>/dev/null || true)
 	TG_AUDIT_MARK=${TG_AUDIT_MARK:-0}
 }
 
