@@ -102,7 +102,7 @@ $(BUILD)/tests/test_netconf: $(call obj,tests/unit/test_netconf.c helper/netconf
 $(BUILD)/tests/filter_tool: $(call obj,tests/unit/filter_tool.c helper/confine.c helper/early.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDHARDEN) -o $@ $^ -lseccomp
-$(BUILD)/tests/sandbox_probe: $(call obj,tests/sandbox_probe.c client/sandbox.c)
+$(BUILD)/tests/sandbox_probe: $(call obj,tests/sandbox_probe.c client/sandbox.c client/libtapgate.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDHARDEN) -o $@ $^ -lseccomp
 $(BUILD)/tests/leasefill: $(call obj,tests/leasefill.c common/lease.c common/addr.c)

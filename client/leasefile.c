@@ -11,23 +11,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#ifndef SO_NETNS_COOKIE
-#define SO_NETNS_COOKIE 71
-#endif
-
-static int netns_cookie(uint64_t *cookie)
-{
-	socklen_t len = sizeof(*cookie);
-	int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	int r;
-
-	if (s < 0)
-		return -1;
-	r = getsockopt(s, SOL_SOCKET, SO_NETNS_COOKIE, cookie, &len);
-	close(s);
-	return r == 0 ? 0 : -1;
-}
-
 int tg_leasefile_read(struct tg_lease **out, size_t *n, char *err, size_t errlen)
 {
 	char path[sizeof(TG_STATE_DIR) + 64], slot[TG_LEASE_SLOT];
@@ -37,11 +20,14 @@ int tg_leasefile_read(struct tg_lease **out, size_t *n, char *err, size_t errlen
 
 	*out = NULL;
 	*n = 0;
-	if (netns_cookie(&cookie) != 0) {
+	if (tg_netns_cookie(&cookie) != 0) {
 		snprintf(err, errlen, "cannot identify the network namespace: %s", strerror(errno));
 		return -1;
 	}
-	snprintf(path, sizeof(path), "%s/net-%" PRIu64 ".leases", TG_STATE_DIR, cookie);
+	char name[64];
+
+	tg_lease_file_name(name, sizeof(name), cookie);
+	snprintf(path, sizeof(path), "%s/%s", TG_STATE_DIR, name);
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0 && errno == ENOENT)
 		return 0;

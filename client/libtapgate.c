@@ -7,6 +7,7 @@
  * nothing but tapgate_* is part of the library's ABI; the sandbox
  * (sandbox.c) adds libseccomp. */
 #include "tapgate.h"
+#include "liberr.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -35,10 +36,7 @@
 #define REPLY_OK    "tapgate " STR(TG_PROTO_VERSION) " ok"
 #define REPLY_ERROR "tapgate " STR(TG_PROTO_VERSION) " error "
 
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
+int tg_lib_fail(char *err, size_t errlen, int code, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -410,33 +408,35 @@ static int conclude(const struct tapgate_request *req, struct tapgate_device *de
 	int code = TAPGATE_HOST;
 
 	if (known && WIFSIGNALED(status))
-		return fail(err, errlen, TAPGATE_HOST,
-			    "tapgate-helper died (signal %d); is it installed setuid root?",
-			    WTERMSIG(status));
+		return tg_lib_fail(err, errlen, TAPGATE_HOST,
+				   "tapgate-helper died (signal %d); is it installed setuid root?",
+				   WTERMSIG(status));
 	if (exec_errno != 0 || (known && WIFEXITED(status) && WEXITSTATUS(status) == 127))
-		return fail(err, errlen, TAPGATE_HOST,
-			    "cannot run %s%s%s; check that tapgate is installed (make install)",
-			    TG_HELPER_PATH, exec_errno ? ": " : "",
-			    exec_errno ? strerror(exec_errno) : "");
+		return tg_lib_fail(
+		    err, errlen, TAPGATE_HOST,
+		    "cannot run %s%s%s; check that tapgate is installed (make install)",
+		    TG_HELPER_PATH, exec_errno ? ": " : "", exec_errno ? strerror(exec_errno) : "");
 	if (o->n < 0)
-		return fail(err, errlen, TAPGATE_HOST,
-			    "cannot read the reply of tapgate-helper: %s", strerror(o->recv_errno));
+		return tg_lib_fail(err, errlen, TAPGATE_HOST,
+				   "cannot read the reply of tapgate-helper: %s",
+				   strerror(o->recv_errno));
 	if (o->n == 0 && known)
-		return fail(err, errlen, TAPGATE_HOST,
-			    "tapgate-helper exited with status %d without a reply; is it "
-			    "installed setuid root?",
-			    WEXITSTATUS(status));
+		return tg_lib_fail(err, errlen, TAPGATE_HOST,
+				   "tapgate-helper exited with status %d without a reply; is it "
+				   "installed setuid root?",
+				   WEXITSTATUS(status));
 	if (o->n == 0)
-		return fail(err, errlen, TAPGATE_HOST,
-			    "tapgate-helper ended without a reply; is it installed setuid root?");
+		return tg_lib_fail(
+		    err, errlen, TAPGATE_HOST,
+		    "tapgate-helper ended without a reply; is it installed setuid root?");
 	o->buf[o->n] = '\0';
 	if (fault == NULL)
 		fault = parse_reply(o->buf, (size_t)o->n, dev, &code, &message);
 	if (fault == NULL && known && WEXITSTATUS(status) != code)
-		return fail(err, errlen, TAPGATE_HOST,
-			    "tapgate-helper replied status %d but exited with %d; reinstall "
-			    "tapgate so that library and helper match",
-			    code, WEXITSTATUS(status));
+		return tg_lib_fail(err, errlen, TAPGATE_HOST,
+				   "tapgate-helper replied status %d but exited with %d; reinstall "
+				   "tapgate so that library and helper match",
+				   code, WEXITSTATUS(status));
 	if (fault == NULL && code == TAPGATE_OK && req->persist)
 		fault =
 		    o->fd >= 0 ? "a descriptor for a persistent device" : check_request(req, dev);
@@ -445,12 +445,12 @@ static int conclude(const struct tapgate_request *req, struct tapgate_device *de
 	if (fault == NULL && code != TAPGATE_OK && o->fd >= 0)
 		fault = "a descriptor with an error";
 	if (fault != NULL)
-		return fail(err, errlen, TAPGATE_HOST,
-			    "malformed reply from tapgate-helper (%s); reinstall tapgate so "
-			    "that library and helper match",
-			    fault);
+		return tg_lib_fail(err, errlen, TAPGATE_HOST,
+				   "malformed reply from tapgate-helper (%s); reinstall tapgate so "
+				   "that library and helper match",
+				   fault);
 	if (code != TAPGATE_OK)
-		return fail(err, errlen, code, "%s", message);
+		return tg_lib_fail(err, errlen, code, "%s", message);
 	dev->fd = o->fd;
 	return TAPGATE_OK;
 }
@@ -468,12 +468,13 @@ int tapgate_open(const struct tapgate_request *req, struct tapgate_device *dev, 
 	if (errlen > 0)
 		err[0] = '\0';
 	if (dev == NULL)
-		return fail(err, errlen, TAPGATE_USAGE, "tapgate_open: no device to fill in");
+		return tg_lib_fail(err, errlen, TAPGATE_USAGE,
+				   "tapgate_open: no device to fill in");
 	memset(dev, 0, sizeof(*dev));
 	dev->fd = -1;
 	if (req == NULL || (req->kind != TAPGATE_TAP && req->kind != TAPGATE_TUN))
-		return fail(err, errlen, TAPGATE_USAGE,
-			    "tapgate_open: the request must ask for a tap or a tun device");
+		return tg_lib_fail(err, errlen, TAPGATE_USAGE,
+				   "tapgate_open: the request must ask for a tap or a tun device");
 
 	/* Everything the child needs is built now: it may not allocate. */
 	snprintf(fdopt, sizeof(fdopt), "--fd=%d", CHILD_FD);
@@ -489,8 +490,8 @@ int tapgate_open(const struct tapgate_request *req, struct tapgate_device *dev, 
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0 ||
 	    pipe2(report, O_CLOEXEC | O_NONBLOCK) != 0) {
-		rc = fail(err, errlen, TAPGATE_HOST, "cannot start tapgate-helper: %s",
-			  strerror(errno));
+		rc = tg_lib_fail(err, errlen, TAPGATE_HOST, "cannot start tapgate-helper: %s",
+				 strerror(errno));
 		goto out;
 	}
 	pid = fork();
@@ -498,8 +499,8 @@ int tapgate_open(const struct tapgate_request *req, struct tapgate_device *dev, 
 		/* execve() takes char *const[]; it never writes through it. */
 		become_helper(sv[1], report[1], (char *const *)argv);
 	if (pid < 0) {
-		rc = fail(err, errlen, TAPGATE_HOST, "cannot start tapgate-helper: %s",
-			  strerror(errno));
+		rc = tg_lib_fail(err, errlen, TAPGATE_HOST, "cannot start tapgate-helper: %s",
+				 strerror(errno));
 		goto out;
 	}
 	/* Without our copies, end of file on our end means the helper is gone
@@ -519,7 +520,7 @@ int tapgate_open(const struct tapgate_request *req, struct tapgate_device *dev, 
 		close(o.fd);
 	goto out;
 nomem:
-	rc = fail(err, errlen, TAPGATE_HOST, "tapgate_open: out of memory");
+	rc = tg_lib_fail(err, errlen, TAPGATE_HOST, "tapgate_open: out of memory");
 out:
 	if (rc != TAPGATE_OK) {
 		/* Nothing half-filled survives a failure. */

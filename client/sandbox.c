@@ -23,6 +23,7 @@
  * descriptor it opens close-on-exec. */
 #include "tapgate.h"
 #include "sandbox.h"
+#include "liberr.h"
 
 #include <assert.h>
 #include <dirent.h>
@@ -254,21 +255,6 @@ static int filter_rules(scmp_filter_ctx ctx)
 
 /* --- errors ---------------------------------------------------------------- */
 
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
-
 /* --- the seccomp layer ----------------------------------------------------- */
 
 scmp_filter_ctx tg_sandbox_filter(void)
@@ -304,16 +290,18 @@ static int install_filter(char *err, size_t errlen)
 	int rc;
 
 	if (ctx == NULL)
-		return fail(err, errlen, TAPGATE_HOST,
-			    "cannot build the sandbox's seccomp filter: %s", strerror(errno));
+		return tg_lib_fail(err, errlen, TAPGATE_HOST,
+				   "cannot build the sandbox's seccomp filter: %s",
+				   strerror(errno));
 	rc = seccomp_load(ctx);
 	seccomp_release(ctx);
 	if (rc != 0)
-		return fail(err, errlen, TAPGATE_HOST,
-			    "cannot install the sandbox's seccomp filter: %s (the kernel needs "
-			    "CONFIG_SECCOMP_FILTER; another thread must not have a filter of "
-			    "its own)",
-			    strerror(-rc));
+		return tg_lib_fail(
+		    err, errlen, TAPGATE_HOST,
+		    "cannot install the sandbox's seccomp filter: %s (the kernel needs "
+		    "CONFIG_SECCOMP_FILTER; another thread must not have a filter of "
+		    "its own)",
+		    strerror(-rc));
 	return TAPGATE_OK;
 }
 
@@ -426,8 +414,8 @@ static int hide_tun_node(char *err, size_t errlen)
 		return TAPGATE_OK;
 	ruleset = (int)syscall(__NR_landlock_create_ruleset, &attr, sizeof(attr), 0);
 	if (ruleset < 0)
-		return fail(err, errlen, TAPGATE_HOST, "cannot create a Landlock ruleset: %s",
-			    strerror(errno));
+		return tg_lib_fail(err, errlen, TAPGATE_HOST,
+				   "cannot create a Landlock ruleset: %s", strerror(errno));
 	root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	rc = root < 0 ? -1 : ll_walk(ruleset, root, tun_route);
 	if (root >= 0)
@@ -438,7 +426,8 @@ static int hide_tun_node(char *err, size_t errlen)
 		int e = errno;
 
 		close(ruleset);
-		return fail(err, errlen, TAPGATE_HOST, "cannot set up Landlock: %s", strerror(e));
+		return tg_lib_fail(err, errlen, TAPGATE_HOST, "cannot set up Landlock: %s",
+				   strerror(e));
 	}
 	close(ruleset);
 	return TAPGATE_OK;
@@ -478,12 +467,13 @@ int tapgate_sandbox(int devfd, unsigned int flags, char *err, size_t errlen)
 	if (errlen > 0)
 		err[0] = '\0';
 	if (flags & ~TAPGATE_SANDBOX_CLOSE_FDS)
-		return fail(err, errlen, TAPGATE_USAGE,
-			    "tapgate_sandbox(): unknown flags 0x%x (this libtapgate knows 0x%x)",
-			    flags & ~TAPGATE_SANDBOX_CLOSE_FDS, TAPGATE_SANDBOX_CLOSE_FDS);
+		return tg_lib_fail(
+		    err, errlen, TAPGATE_USAGE,
+		    "tapgate_sandbox(): unknown flags 0x%x (this libtapgate knows 0x%x)",
+		    flags & ~TAPGATE_SANDBOX_CLOSE_FDS, TAPGATE_SANDBOX_CLOSE_FDS);
 	memset(&ifr, 0, sizeof(ifr));
 	if (devfd < 0 || ioctl(devfd, TUNGETIFF, &ifr) != 0)
-		return fail(
+		return tg_lib_fail(
 		    err, errlen, TAPGATE_USAGE,
 		    "tapgate_sandbox(): descriptor %d is not a tap or tun device (%s); pass "
 		    "the one tapgate_open() returned",
@@ -491,8 +481,8 @@ int tapgate_sandbox(int devfd, unsigned int flags, char *err, size_t errlen)
 	if (flags & TAPGATE_SANDBOX_CLOSE_FDS)
 		close_others(devfd);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-		return fail(err, errlen, TAPGATE_HOST, "cannot set no_new_privs: %s",
-			    strerror(errno));
+		return tg_lib_fail(err, errlen, TAPGATE_HOST, "cannot set no_new_privs: %s",
+				   strerror(errno));
 	rc = hide_tun_node(err, errlen);
 	return rc != TAPGATE_OK ? rc : install_filter(err, errlen);
 }

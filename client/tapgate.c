@@ -199,27 +199,39 @@ static int host_error(const char *what)
 	return TG_EXIT_HOST;
 }
 
+/* The helper checks these too; checking here spares a run of the setuid
+ * helper for a typo, with the same parsers and so the same verdict. 0, or
+ * -1 after a usage error. */
+static int device_opts_ok(const struct run_opts *o)
+{
+	const char *why = NULL;
+	uint32_t ip;
+
+	if (o->ip && o->bridge)
+		why = "--ip and --bridge exclude each other";
+	else if (o->ip && tg_parse_ipv4(o->ip, &ip) != 0)
+		why = "--ip wants a dotted IPv4 address like 10.77.0.2";
+	else if (o->bridge && !tg_valid_ifname(o->bridge))
+		why = "--bridge wants an interface name (1-15 of A-Z a-z 0-9 _ . -)";
+	if (why == NULL)
+		return 0;
+	usage_error("%s", why);
+	return -1;
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	struct run_opts o = {0};
 	struct tapgate_request req;
 	struct tapgate_device dev;
 	unsigned long fdnum = 3;
-	uint32_t ip;
 	char err[300], fdtext[8], **cargv;
 	int cmd, rc, placed, i;
 
 	if ((cmd = parse_run(argc, argv, &o)) < 0)
 		return TG_EXIT_USAGE;
-	if (o.ip && o.bridge)
-		return usage_error("--ip and --bridge exclude each other");
-	/* The helper checks these too; checking here spares a run of the
-	 * setuid helper for a typo, with the same parsers and so the same
-	 * verdict. */
-	if (o.ip && tg_parse_ipv4(o.ip, &ip) != 0)
-		return usage_error("--ip wants a dotted IPv4 address like 10.77.0.2");
-	if (o.bridge && !tg_valid_ifname(o.bridge))
-		return usage_error("--bridge wants an interface name (1-15 of A-Z a-z 0-9 _ . -)");
+	if (device_opts_ok(&o) != 0)
+		return TG_EXIT_USAGE;
 	if (o.fd && (tg_parse_uint(o.fd, 1023, &fdnum) != 0 || fdnum < 3))
 		return usage_error("--fd wants a number from 3 to 1023 (0-2 are the standard "
 				   "streams)");
@@ -276,7 +288,6 @@ static int cmd_create(int argc, char **argv)
 	struct run_opts o = {0};
 	struct tapgate_request req;
 	struct tapgate_device dev;
-	uint32_t ip;
 	char err[300];
 	int rc;
 
@@ -291,12 +302,8 @@ static int cmd_create(int argc, char **argv)
 			continue;
 		return usage_error("unknown or repeated option '%s' for create", argv[i]);
 	}
-	if (o.ip && o.bridge)
-		return usage_error("--ip and --bridge exclude each other");
-	if (o.ip && tg_parse_ipv4(o.ip, &ip) != 0)
-		return usage_error("--ip wants a dotted IPv4 address like 10.77.0.2");
-	if (o.bridge && !tg_valid_ifname(o.bridge))
-		return usage_error("--bridge wants an interface name (1-15 of A-Z a-z 0-9 _ . -)");
+	if (device_opts_ok(&o) != 0)
+		return TG_EXIT_USAGE;
 	req = (struct tapgate_request){.kind = o.tun ? TAPGATE_TUN : TAPGATE_TAP,
 				       .ip = o.ip,
 				       .bridge = o.bridge,

@@ -1,7 +1,32 @@
 #include "lease.h"
 
+#include <inttypes.h>
 #include <stdio.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <string.h>
+
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
+
+int tg_netns_cookie(uint64_t *cookie)
+{
+	socklen_t len = sizeof(*cookie);
+	int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int r;
+
+	if (s < 0)
+		return -1;
+	r = getsockopt(s, SOL_SOCKET, SO_NETNS_COOKIE, cookie, &len);
+	close(s);
+	return r == 0 && len == sizeof(*cookie) ? 0 : -1;
+}
+
+void tg_lease_file_name(char *buf, size_t len, uint64_t cookie)
+{
+	snprintf(buf, len, "net-%" PRIu64 ".leases", cookie);
+}
 
 const char *tg_kind_name(enum tg_kind k)
 {

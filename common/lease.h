@@ -14,6 +14,7 @@
 #ifndef TG_LEASE_H
 #define TG_LEASE_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include "addr.h"
@@ -55,5 +56,12 @@ void tg_lease_format(const struct tg_lease *l, char *slot);
 int tg_lease_parse(const char *slot, struct tg_lease *l);
 
 const char *tg_kind_name(enum tg_kind k);
+
+/* The calling process's network namespace, as the kernel's never-reused
+ * cookie (SO_NETNS_COOKIE). Returns 0, or -1 with errno. */
+int tg_netns_cookie(uint64_t *cookie);
+
+/* "net-<cookie>.leases": the lease file of that namespace in STATE_DIR. */
+void tg_lease_file_name(char *buf, size_t len, uint64_t cookie);
 
 #endif

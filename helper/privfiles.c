@@ -17,10 +17,6 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#ifndef SO_NETNS_COOKIE
-#define SO_NETNS_COOKIE 71
-#endif
-
 /* A directory on the way to the policy is trusted only if root owns it and
  * nobody else can replace its entries: not group/other writable, or sticky
  * (like /tmp, where others cannot rename or remove root's entries). */
@@ -98,19 +94,6 @@ fail:
 	return -1;
 }
 
-static int netns_cookie(uint64_t *cookie)
-{
-	socklen_t len = sizeof(*cookie);
-	int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	int r;
-
-	if (s < 0)
-		return -1;
-	r = getsockopt(s, SOL_SOCKET, SO_NETNS_COOKIE, cookie, &len);
-	close(s);
-	return r == 0 && len == sizeof(*cookie) ? 0 : -1;
-}
-
 /* The state directory holds root-only and world-readable files; it is made
  * here if missing. A directory that exists but is not root's, or that others
  * may write, is refused rather than repaired. */
@@ -142,7 +125,7 @@ static int open_state(struct tg_privfiles *pf, struct tg_err *e)
 		return -1;
 	}
 	pf->lock_fd = openat(dfd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	snprintf(name, sizeof(name), "net-%" PRIu64 ".leases", pf->netns_cookie);
+	tg_lease_file_name(name, sizeof(name), pf->netns_cookie);
 	pf->lease_fd = openat(dfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
 	close(dfd);
 	if (pf->lock_fd < 0 || pf->lease_fd < 0) {
@@ -183,7 +166,7 @@ int privfiles_open(struct tg_privfiles *pf, int want_tun, struct tg_err *e)
 	pf->lock_fd = pf->lease_fd = pf->tun_fd = -1;
 	pf->log_fd = log_open();
 	pf->policy_fd = open_policy(TG_POLICY_FILE, pf->policy_err, sizeof(pf->policy_err));
-	if (netns_cookie(&pf->netns_cookie) != 0) {
+	if (tg_netns_cookie(&pf->netns_cookie) != 0) {
 		tg_seterr(e, TG_EXIT_HOST, "cannot identify the network namespace: %s",
 			  strerror(errno));
 		return -1;
