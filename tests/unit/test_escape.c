@@ -13,31 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int passed, failed;
-
-static void check_at(int line, int ok, const char *what)
-{
-	if (ok) {
-		passed++;
-		return;
-	}
-	failed++;
-	fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, line, what);
-}
-
-static void streq_at(int line, const char *got, const char *want)
-{
-	if (strcmp(got, want) == 0) {
-		passed++;
-		return;
-	}
-	failed++;
-	fprintf(stderr, "%s:%d: got  %s\n%*s want %s\n", __FILE__, line, got,
-		(int)strlen(__FILE__) + 4, "", want);
-}
-
-#define CHECK(cond)	 check_at(__LINE__, (cond) != 0, #cond)
-#define STREQ(got, want) streq_at(__LINE__, (got), (want))
+#include "check.h"
 
 /* ---- helpers ----------------------------------------------------------- */
 
@@ -176,7 +152,8 @@ static int check_one_at(int line, const char *src, size_t len, size_t dstlen, in
 }
 
 #define CHECK_ONE(src, len, dstlen)                                                                \
-	check_at(__LINE__, check_one_at(__LINE__, (src), (len), (dstlen), 1), "tg_quote contract")
+	check_at(__FILE__, __LINE__, check_one_at(__LINE__, (src), (len), (dstlen), 1),            \
+		 "tg_quote contract")
 
 /* The untruncated quoting of src, for comparisons. */
 static size_t full_quote(const char *src, size_t len, char *out)
@@ -191,8 +168,8 @@ static void expect_at(int line, const char *src, size_t len, const char *want)
 	char out[BIG];
 	size_t n = quote(src, len, BIG, out);
 
-	streq_at(line, out, want);
-	check_at(line, n == strlen(want), "returned length is the written length");
+	streq_at(__FILE__, line, out, want);
+	check_at(__FILE__, line, n == strlen(want), "returned length is the written length");
 }
 
 #define EXPECT(src, want) expect_at(__LINE__, (src), sizeof(src) - 1, (want))
@@ -311,7 +288,7 @@ static void sweep_at(int line, const char *what, const char *src, size_t len)
 	if (bad != 0)
 		fprintf(stderr, "%s:%d: %s: %d dstlen values broke the contract\n", __FILE__, line,
 			what, bad);
-	check_at(line, bad == 0, what);
+	check_at(__FILE__, line, bad == 0, what);
 }
 
 #define SWEEP(what, src, len) sweep_at(__LINE__, (what), (src), (len))
@@ -447,10 +424,10 @@ static void injection_at(int line, const char *src, size_t len, size_t dstlen)
 
 	quote(src, len, dstlen, out);
 	snprintf(rec, sizeof(rec), "op=create user=%s result=refused", out);
-	check_at(line, strchr(out, '\n') == NULL, "no newline in the quoted value");
-	check_at(line, fields(rec, result) == 3, "exactly three fields");
-	streq_at(line, result, "refused");
-	check_at(line, check_one_at(line, src, len, dstlen, 1), "tg_quote contract");
+	check_at(__FILE__, line, strchr(out, '\n') == NULL, "no newline in the quoted value");
+	check_at(__FILE__, line, fields(rec, result) == 3, "exactly three fields");
+	streq_at(__FILE__, line, result, "refused");
+	check_at(__FILE__, line, check_one_at(line, src, len, dstlen, 1), "tg_quote contract");
 }
 
 #define INJECT(src) injection_at(__LINE__, (src), sizeof(src) - 1, BIG)
@@ -487,6 +464,5 @@ int main(void)
 	test_truncation();
 	test_no_needless_cut();
 	test_injection();
-	printf("test_escape: %d passed, %d failed\n", passed, failed);
-	return failed == 0 ? 0 : 1;
+	return check_report("test_escape");
 }

@@ -9,33 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int passed, failed;
-
-static void check_at(int line, int ok, const char *what)
-{
-	if (ok) {
-		passed++;
-		return;
-	}
-	failed++;
-	fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, line, what);
-}
-
-static void streq_at(int line, const char *got, const char *want)
-{
-	if (strcmp(got, want) == 0) {
-		passed++;
-		return;
-	}
-	failed++;
-	fprintf(stderr, "%s:%d: got  \"%s\"\n%*s want \"%s\"\n", __FILE__, line, got,
-		(int)strlen(__FILE__) + 4, "", want);
-}
-
-#define CHECK(cond)	 check_at(__LINE__, (cond) != 0, #cond)
-#define STREQ(got, want) streq_at(__LINE__, (got), (want))
-#define IP(a, b, c, d)                                                                             \
-	((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (uint32_t)(d))
+#include "check.h"
 
 /* ---- helpers ----------------------------------------------------------- */
 
@@ -76,14 +50,14 @@ static void check_shape_at(int line, const char *slot)
 	size_t len = TG_LEASE_SLOT - 1;
 	int ok = 1;
 
-	check_at(line, slot[TG_LEASE_SLOT - 1] == '\n', "slot ends in a newline");
+	check_at(__FILE__, line, slot[TG_LEASE_SLOT - 1] == '\n', "slot ends in a newline");
 	while (len > 0 && slot[len - 1] == ' ')
 		len--;
 	for (size_t i = 0; i < TG_LEASE_SLOT - 1; i++)
 		if (slot[i] < 0x20 || slot[i] > 0x7e)
 			ok = 0;
-	check_at(line, ok, "slot holds only printable bytes before the newline");
-	check_at(line, len < TG_LEASE_SLOT - 1 || slot[TG_LEASE_SLOT - 2] == ' ',
+	check_at(__FILE__, line, ok, "slot holds only printable bytes before the newline");
+	check_at(__FILE__, line, len < TG_LEASE_SLOT - 1 || slot[TG_LEASE_SLOT - 2] == ' ',
 		 "slot padded with at least one space");
 }
 
@@ -109,32 +83,33 @@ static void round_trip_at(int line, const struct tg_lease *l, const char *want)
 
 	slot[TG_LEASE_SLOT] = '#'; /* canary: format must write exactly one slot */
 	tg_lease_format(l, slot);
-	check_at(line, slot[TG_LEASE_SLOT] == '#', "format writes no more than a slot");
+	check_at(__FILE__, line, slot[TG_LEASE_SLOT] == '#', "format writes no more than a slot");
 	check_shape_at(line, slot);
 	slot_text(slot, text);
 	if (want != NULL)
-		streq_at(line, text, want);
+		streq_at(__FILE__, line, text, want);
 	memset(&back, 0x5a, sizeof(back));
-	check_at(line, tg_lease_parse(slot, &back) == 0, "formatted slot parses");
-	check_at(line, back.state == l->state, "state");
-	check_at(line, back.uid == l->uid, "uid");
-	check_at(line, back.pid == l->pid, "pid");
-	check_at(line, back.rule_line == l->rule_line, "rule_line");
-	check_at(line, back.kind == l->kind, "kind");
-	streq_at(line, back.ifname, l->ifname);
-	check_at(line, back.ifindex == l->ifindex, "ifindex");
-	check_at(line, back.guest == l->guest, "guest");
-	check_at(line, back.gateway == l->gateway, "gateway");
-	check_at(line, back.uplink == l->uplink, "uplink");
-	check_at(line, back.uplink_fwd == l->uplink_fwd, "uplink_fwd");
-	streq_at(line, back.bridge, l->bridge);
-	check_at(line, back.created == l->created, "created");
-	check_at(line, same_lease(&back, l), "every field survives");
+	check_at(__FILE__, line, tg_lease_parse(slot, &back) == 0, "formatted slot parses");
+	check_at(__FILE__, line, back.state == l->state, "state");
+	check_at(__FILE__, line, back.uid == l->uid, "uid");
+	check_at(__FILE__, line, back.pid == l->pid, "pid");
+	check_at(__FILE__, line, back.rule_line == l->rule_line, "rule_line");
+	check_at(__FILE__, line, back.kind == l->kind, "kind");
+	streq_at(__FILE__, line, back.ifname, l->ifname);
+	check_at(__FILE__, line, back.ifindex == l->ifindex, "ifindex");
+	check_at(__FILE__, line, back.guest == l->guest, "guest");
+	check_at(__FILE__, line, back.gateway == l->gateway, "gateway");
+	check_at(__FILE__, line, back.uplink == l->uplink, "uplink");
+	check_at(__FILE__, line, back.uplink_fwd == l->uplink_fwd, "uplink_fwd");
+	streq_at(__FILE__, line, back.bridge, l->bridge);
+	check_at(__FILE__, line, back.created == l->created, "created");
+	check_at(__FILE__, line, same_lease(&back, l), "every field survives");
 	/* and formatting what was parsed gives the same bytes again */
 	char again[TG_LEASE_SLOT];
 
 	tg_lease_format(&back, again);
-	check_at(line, memcmp(again, slot, TG_LEASE_SLOT) == 0, "format(parse(slot)) == slot");
+	check_at(__FILE__, line, memcmp(again, slot, TG_LEASE_SLOT) == 0,
+		 "format(parse(slot)) == slot");
 }
 
 #define ROUND_TRIP(l, want) round_trip_at(__LINE__, (l), (want))
@@ -263,8 +238,10 @@ static void test_round_trips(void)
 	l.ifname[0] = '\0';
 	l.ifindex = 0;
 	l.created = 0;
-	ROUND_TRIP(&l, "v1 state=pending uid=1000 pid=4242 rule=7 kind=tap ifname=- ifindex=0 "
-		       "guest=- gateway=- uplink=0 uplink_fwd=-1 bridge=- created=0 persist=0/00000000 end");
+	ROUND_TRIP(
+	    &l,
+	    "v1 state=pending uid=1000 pid=4242 rule=7 kind=tap ifname=- ifindex=0 "
+	    "guest=- gateway=- uplink=0 uplink_fwd=-1 bridge=- created=0 persist=0/00000000 end");
 
 	/* pending with a chosen name and address, tun */
 	l = base();
@@ -377,7 +354,8 @@ static void test_edges_accepted(void)
 	EXPECT_GOOD_EDIT("uid=1000", "uid=4294967295");
 	EXPECT_GOOD_EDIT("pid=4242", "pid=2147483647");
 	EXPECT_GOOD_EDIT("ifindex=12", "ifindex=2147483647");
-	EXPECT_GOOD_EDIT("created=1700000000 persist=0/00000000 end", "created=140737488355327 persist=0/00000000 end");
+	EXPECT_GOOD_EDIT("created=1700000000 persist=0/00000000 end",
+			 "created=140737488355327 persist=0/00000000 end");
 	EXPECT_GOOD_EDIT("ifname=tap0", "ifname=-");
 	EXPECT_GOOD_EDIT("guest=10.0.0.2", "guest=-");
 
@@ -406,9 +384,19 @@ static void test_version(void)
 static void test_fields_missing_extra_reordered(void)
 {
 	static const char *const fields[] = {
-	    " state=live",   " uid=1000",   " pid=4242",	   " rule=7",		" kind=tap",
-	    " ifname=tap0",  " ifindex=12", " guest=10.0.0.2",	   " gateway=10.0.0.1", " uplink=3",
-	    " uplink_fwd=0", " bridge=-",   " created=1700000000 persist=0/00000000 end",
+	    " state=live",
+	    " uid=1000",
+	    " pid=4242",
+	    " rule=7",
+	    " kind=tap",
+	    " ifname=tap0",
+	    " ifindex=12",
+	    " guest=10.0.0.2",
+	    " gateway=10.0.0.1",
+	    " uplink=3",
+	    " uplink_fwd=0",
+	    " bridge=-",
+	    " created=1700000000 persist=0/00000000 end",
 	};
 	char buf[2 * TG_LEASE_SLOT];
 
@@ -436,8 +424,10 @@ static void test_fields_missing_extra_reordered(void)
 	/* an unknown field at the front, middle or end */
 	EXPECT_BAD_EDIT("v1 ", "v1 x=1 ");
 	EXPECT_BAD_EDIT(" kind=tap", " kind=tap mode=0666");
-	EXPECT_BAD_EDIT(" created=1700000000 persist=0/00000000 end", " created=1700000000 extra=1");
-	EXPECT_BAD_EDIT(" created=1700000000 persist=0/00000000 end", " created=1700000000 created=1 persist=0/00000000 end");
+	EXPECT_BAD_EDIT(" created=1700000000 persist=0/00000000 end",
+			" created=1700000000 extra=1");
+	EXPECT_BAD_EDIT(" created=1700000000 persist=0/00000000 end",
+			" created=1700000000 created=1 persist=0/00000000 end");
 	/* keys that are prefixes or extensions of the right one */
 	EXPECT_BAD_EDIT(" uplink=3", " uplink_fwd=3");
 	EXPECT_BAD_EDIT(" uplink_fwd=0", " uplink=0");
@@ -485,10 +475,14 @@ static void test_bad_numbers(void)
 	EXPECT_BAD_EDIT("uplink=3", "uplink=2147483648");
 	EXPECT_BAD_EDIT("uplink=3", "uplink=03");
 	EXPECT_BAD_EDIT("created=1700000000 persist=0/00000000 end", "created=-1");
-	EXPECT_BAD_EDIT("created=1700000000 persist=0/00000000 end", "created=01700000000 persist=0/00000000 end");
-	EXPECT_BAD_EDIT("created=1700000000 persist=0/00000000 end", "created=140737488355328 persist=0/00000000 end");
-	EXPECT_BAD_EDIT("created=1700000000 persist=0/00000000 end", "created=9223372036854775808 persist=0/00000000 end");
-	EXPECT_BAD_EDIT("created=1700000000 persist=0/00000000 end", "created=18446744073709551616 persist=0/00000000 end");
+	EXPECT_BAD_EDIT("created=1700000000 persist=0/00000000 end",
+			"created=01700000000 persist=0/00000000 end");
+	EXPECT_BAD_EDIT("created=1700000000 persist=0/00000000 end",
+			"created=140737488355328 persist=0/00000000 end");
+	EXPECT_BAD_EDIT("created=1700000000 persist=0/00000000 end",
+			"created=9223372036854775808 persist=0/00000000 end");
+	EXPECT_BAD_EDIT("created=1700000000 persist=0/00000000 end",
+			"created=18446744073709551616 persist=0/00000000 end");
 	EXPECT_BAD_EDIT("created=1700000000 persist=0/00000000 end", "created=1700000000.5");
 
 	/* uplink_fwd is -1, 0 or 1 and nothing else */
@@ -664,6 +658,5 @@ int main(void)
 	test_bad_numbers();
 	test_bad_words();
 	test_damage();
-	printf("test_lease: %d passed, %d failed\n", passed, failed);
-	return failed == 0 ? 0 : 1;
+	return check_report("test_lease");
 }

@@ -7,33 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int passed, failed;
-
-static void check_at(int line, int ok, const char *what)
-{
-	if (ok) {
-		passed++;
-		return;
-	}
-	failed++;
-	fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, line, what);
-}
-
-static void streq_at(int line, const char *got, const char *want)
-{
-	if (strcmp(got, want) == 0) {
-		passed++;
-		return;
-	}
-	failed++;
-	fprintf(stderr, "%s:%d: got  \"%s\"\n%*s want \"%s\"\n", __FILE__, line, got,
-		(int)strlen(__FILE__) + 4, "", want);
-}
-
-#define CHECK(cond)	 check_at(__LINE__, (cond) != 0, #cond)
-#define STREQ(got, want) streq_at(__LINE__, (got), (want))
-#define IP(a, b, c, d)                                                                             \
-	((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (uint32_t)(d))
+#include "check.h"
 #define EXPECT_ERR(text, want) expect_err(__LINE__, (text), sizeof(text) - 1, (want))
 
 #define FILE_NAME "policy.conf"
@@ -43,10 +17,10 @@ static void expect_err(int line, const char *text, size_t len, const char *want)
 	struct tg_policy p;
 	char err[512];
 
-	check_at(line, tg_policy_parse(FILE_NAME, text, len, &p, err, sizeof(err)) == -1,
+	check_at(__FILE__, line, tg_policy_parse(FILE_NAME, text, len, &p, err, sizeof(err)) == -1,
 		 "parse fails");
-	streq_at(line, err, want);
-	check_at(line, p.rules == NULL && p.nrules == 0, "nothing kept after an error");
+	streq_at(__FILE__, line, err, want);
+	check_at(__FILE__, line, p.rules == NULL && p.nrules == 0, "nothing kept after an error");
 }
 
 static int parse(const char *text, struct tg_policy *p)
@@ -1400,6 +1374,5 @@ int main(void)
 	test_decide_no_guest();
 	test_check_guest();
 	test_rule_at();
-	printf("test_policy: %d passed, %d failed\n", passed, failed);
-	return failed == 0 ? 0 : 1;
+	return check_report("test_policy");
 }
