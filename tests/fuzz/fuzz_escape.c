@@ -23,16 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void broken(int line, const char *what)
-{
-	fprintf(stderr, "fuzz_escape.c:%d: invariant broken: %s\n", line, what);
-	abort();
-}
-#define CHECK(c)                                                                                   \
-	do {                                                                                       \
-		if (!(c))                                                                          \
-			broken(__LINE__, #c);                                                      \
-	} while (0)
+#include "fuzz.h"
 
 static size_t esc_len(unsigned char ch)
 {

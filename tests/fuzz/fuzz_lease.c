@@ -29,16 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void broken(int line, const char *what)
-{
-	fprintf(stderr, "fuzz_lease.c:%d: invariant broken: %s\n", line, what);
-	abort();
-}
-#define CHECK(c)                                                                                   \
-	do {                                                                                       \
-		if (!(c))                                                                          \
-			broken(__LINE__, #c);                                                      \
-	} while (0)
+#include "fuzz.h"
 
 static int same(const struct tg_lease *a, const struct tg_lease *b)
 {

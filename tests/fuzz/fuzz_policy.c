@@ -48,16 +48,7 @@
 #define NAME_LEN	  48
 #define MAX_CHECKED_RULES 64 /* singleton checks per decision */
 
-static void broken(int line, const char *what)
-{
-	fprintf(stderr, "fuzz_policy.c:%d: invariant broken: %s\n", line, what);
-	abort();
-}
-#define CHECK(c)                                                                                   \
-	do {                                                                                       \
-		if (!(c))                                                                          \
-			broken(__LINE__, #c);                                                      \
-	} while (0)
+#include "fuzz.h"
 
 /* ---- the fake host: pure functions of its state ------------------------ */
 

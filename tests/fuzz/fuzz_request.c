@@ -41,16 +41,7 @@
 
 #define MAX_ARGS 64
 
-static void broken(int line, const char *what)
-{
-	fprintf(stderr, "fuzz_request.c:%d: invariant broken: %s\n", line, what);
-	abort();
-}
-#define CHECK(c)                                                                                   \
-	do {                                                                                       \
-		if (!(c))                                                                          \
-			broken(__LINE__, #c);                                                      \
-	} while (0)
+#include "fuzz.h"
 
 static int printable_line(const char *s, size_t max)
 {
