@@ -77,7 +77,7 @@ $(BUILD)/obj/%.o: %.c $(BUILD)/tg_config.h
 $(BUILD)/obj/client/libtapgate.o $(BUILD)/obj/client/sandbox.o: ALL_CFLAGS += -fPIC
 
 $(HELPER): $(call obj,$(HELPER_SRC) $(POLICY_SRC) $(COMMON_SRC))
-	$(CC) $(LDHARDEN) -o $@ $^ $(NL_LIBS) -lcap -lseccomp
+	$(CC) $(LDHARDEN) -o $@ $^ $(NL_LIBS)
 
 $(LIBSO): $(call obj,$(LIB_SRC))
 	$(CC) -shared -Wl,-soname,libtapgate.so.1 -Wl,-z,relro,-z,now $(filter-out -pie,$(LDHARDEN)) -o $@ $^ -lseccomp
@@ -121,14 +121,14 @@ check: check-unit check-static check-fuzz selinux check-system
 check-unit: $(UNITS) $(BUILD)/tests/filter_tool $(BUILD)/tests/sandbox_probe
 	@$(MAKE) --no-print-directory BUILD=build/san SAN=1 $(addprefix build/san/tests/,$(UNIT_TESTS))
 	@sh tests/run-units.sh $(BUILD)/tests build/san/tests $(UNIT_TESTS)
-	@sh tests/check-filter.sh $(BUILD)/tests/filter_tool helper/confine.pfc
+	@sh tests/check-filter.sh $(BUILD)/tests/filter_tool helper/confine.list
 	@$(BUILD)/tests/sandbox_probe --export-filter | diff -u client/sandbox.pfc - && \
 	  echo "ok   client sandbox filter equals client/sandbox.pfc"
 
 # Static analysis of the code that runs privileged (and what it links).
 check-static: $(BUILD)/tg_config.h
 	@cppcheck -q --enable=warning,portability,performance --std=c11 --error-exitcode=1 \
-	  --inline-suppr --suppress=missingIncludeSystem -D_GNU_SOURCE -I$(BUILD) $(NL_CFLAGS) \
+	  --inline-suppr --suppress=missingIncludeSystem -D_GNU_SOURCE -D__x86_64__ -I$(BUILD) $(NL_CFLAGS) \
 	  helper common policy && echo "cppcheck: helper, common, policy clean"
 
 # The fuzz targets' seed corpora, replayed (make fuzz runs them for real).
@@ -175,7 +175,7 @@ install: all
 deps:
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-	  build-essential pkg-config libnl-3-dev libnl-route-3-dev libcap-dev libseccomp-dev \
+	  build-essential pkg-config libnl-3-dev libnl-route-3-dev libseccomp-dev \
 	  iproute2 iputils-ping util-linux passwd procps strace clang-format cppcheck \
 	  clang libclang-rt-dev llvm selinux-policy-dev checkpolicy semodule-utils \
 	  user-mode-linux qemu-system-x86 busybox-static cpio >/dev/null

@@ -15,7 +15,6 @@
 #include <pwd.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
-#include <seccomp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,36 +84,22 @@ int main(int argc, char **argv)
 	v = calloc((size_t)runs, sizeof(*v));
 	const char *prefix = argv[4];
 	int nbg = atoi(argv[5]);
-	int memfd = memfd_create("bpf", 0);
 
-	/* 1. the seccomp filter: libseccomp builds and compiles it to BPF */
-	MEASURE("seccomp: confine_filter() (libseccomp db)", {
-		scmp_filter_ctx c = confine_filter(5);
-		seccomp_release(c);
-	});
-	MEASURE("seccomp: confine_filter() + BPF generation", {
-		scmp_filter_ctx c = confine_filter(5);
-		lseek(memfd, 0, SEEK_SET);
-		seccomp_export_bpf(c, memfd);
-		seccomp_release(c);
-	});
-	/* the kernel's part: load a prebuilt program, in a child each time */
+	/* 1. the seccomp filter: confine.c builds the BPF program ... */
+	static struct sock_filter prog[CONFINE_MAX_INSNS];
+	unsigned len = 0;
+	MEASURE("seccomp: confine_program() builds the BPF",
+		{ len = confine_program(5, prog, CONFINE_MAX_INSNS); });
+	/* ... and the kernel loads it (checks, JIT, per-syscall cache), in a
+	 * child each time */
 	{
-		scmp_filter_ctx c = confine_filter(5);
-		lseek(memfd, 0, SEEK_SET);
-		ftruncate(memfd, 0);
-		seccomp_export_bpf(c, memfd);
-		seccomp_release(c);
-		off_t len = lseek(memfd, 0, SEEK_END);
-		struct sock_filter *prog = malloc((size_t)len);
-		pread(memfd, prog, (size_t)len, 0);
 		int pipefd[2];
 		for (int i = 0; i < runs; i++) {
 			if (pipe(pipefd) != 0)
 				return 1;
 			pid_t pid = fork();
 			if (pid == 0) {
-				struct sock_fprog fp = {(unsigned short)(len / 8), prog};
+				struct sock_fprog fp = {(unsigned short)len, prog};
 				prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 				double t0 = now_us();
 				prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fp);

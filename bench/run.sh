@@ -139,7 +139,7 @@ NLL=$(pkg-config --libs libnl-3.0)
 	# The exec floor: a setuid-root no-op built like the helper (PIE,
 	# relro, now), libc only; and one that also loads the helper's libraries.
 	cc $CFL -o "$T/bin/noop" "$BENCH_DIR/noop.c" $LDF
-	cc $CFL -o "$T/bin/noop-libs" "$BENCH_DIR/noop.c" $LDF -Wl,--no-as-needed $NLL -lcap -lseccomp
+	cc $CFL -o "$T/bin/noop-libs" "$BENCH_DIR/noop.c" $LDF -Wl,--no-as-needed $NLL
 }
 chmod 0755 "$B" "$B"/*
 chmod 4755 "$T/bin/noop" "$T/bin/noop-libs"

@@ -1,12 +1,16 @@
 /* The helper's seccomp filter, built apart from loading it so that a test
- * can export it as text and compare it with helper/confine.pfc. */
+ * can run it through an interpreter and compare its verdicts with the
+ * reviewed list in helper/confine.list. */
 #ifndef TG_CONFINE_H
 #define TG_CONFINE_H
 
-#include <seccomp.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 
-/* The filter for a helper whose tun descriptor is tun_fd (-1: none), or
- * NULL. The caller releases it. */
-scmp_filter_ctx confine_filter(int tun_fd);
+#define CONFINE_MAX_INSNS 256
+
+/* Builds the filter for a helper whose tun descriptor is tun_fd (-1: none)
+ * into p (cap instructions). Returns its length, or 0 if cap is too small. */
+unsigned confine_program(int tun_fd, struct sock_filter *p, unsigned cap);
 
 #endif

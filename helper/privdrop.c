@@ -10,8 +10,9 @@
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/capability.h>
+#include <linux/capability.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 int ident_read(struct tg_ident *id, struct tg_err *e)
@@ -66,46 +67,58 @@ void ident_resolve_names(struct tg_ident *id)
 	}
 }
 
+/* The capability sets through the system calls themselves: libcap would
+ * add a library to every run for three calls (BENCHMARKS.md). */
+static int caps_get(struct __user_cap_data_struct d[2])
+{
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
+
+	return (int)syscall(SYS_capget, &h, d);
+}
+
+static int caps_set_net_admin_only(void)
+{
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct d[2] = {{0}};
+
+	d[0].permitted = d[0].effective = 1u << CAP_NET_ADMIN;
+	return (int)syscall(SYS_capset, &h, d);
+}
+
 static int only_net_admin(void)
 {
-	cap_t want = cap_init(), have = cap_get_proc();
-	cap_value_t na = CAP_NET_ADMIN;
-	int ok;
+	struct __user_cap_data_struct d[2];
 
-	ok = want && have && cap_set_flag(want, CAP_PERMITTED, 1, &na, CAP_SET) == 0 &&
-	     cap_set_flag(want, CAP_EFFECTIVE, 1, &na, CAP_SET) == 0 &&
-	     cap_compare(want, have) == 0;
-	cap_free(want);
-	cap_free(have);
-	return ok;
+	return caps_get(d) == 0 && d[0].permitted == 1u << CAP_NET_ADMIN &&
+	       d[0].effective == 1u << CAP_NET_ADMIN && d[0].inheritable == 0 &&
+	       d[1].permitted == 0 && d[1].effective == 0 && d[1].inheritable == 0;
 }
 
 int privdrop(const struct tg_ident *id, struct tg_err *e)
 {
-	cap_value_t na = CAP_NET_ADMIN;
-	cap_t caps = NULL;
 	uid_t r, ef, s;
 	gid_t rg, eg, sg;
 
 	/* Bounding set first: dropping from it needs CAP_SETPCAP, which we
 	 * have only while still root. Nothing is ever exec'd, so it is
-	 * emptied entirely, CAP_NET_ADMIN included. */
-	for (cap_value_t c = 0; c <= CAP_LAST_CAP; c++) {
-		if (cap_drop_bound(c) != 0 && errno != EINVAL)
-			goto fail;
+	 * emptied entirely, CAP_NET_ADMIN included; the kernel says EINVAL
+	 * past its last capability. */
+	for (unsigned long c = 0; c < 64; c++) {
+		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) != 0) {
+			if (errno != EINVAL)
+				goto fail;
+			break;
+		}
 	}
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0)
 		goto fail;
 	if (setgroups((size_t)id->nsup, id->sup) != 0 ||
 	    setresgid(id->gid, id->gid, id->gid) != 0 || setresuid(id->uid, id->uid, id->uid) != 0)
 		goto fail;
-	caps = cap_init();
-	if (!caps || cap_set_flag(caps, CAP_PERMITTED, 1, &na, CAP_SET) != 0 ||
-	    cap_set_flag(caps, CAP_EFFECTIVE, 1, &na, CAP_SET) != 0 || cap_set_proc(caps) != 0)
+	if (caps_set_net_admin_only() != 0)
 		goto fail;
-	cap_free(caps);
-	caps = NULL;
-	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0 || cap_reset_ambient() != 0)
+	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0 ||
+	    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0)
 		goto fail;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
 		goto fail;
@@ -114,15 +127,15 @@ int privdrop(const struct tg_ident *id, struct tg_err *e)
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
 		goto fail;
 
-	/* Trust, but verify: a kernel or libcap that did less than asked must
-	 * not leave us running with more than we think. */
+	/* Trust, but verify: a kernel that did less than asked must not
+	 * leave us running with more than we think. */
 	if (getresuid(&r, &ef, &s) != 0 || r != id->uid || ef != id->uid || s != id->uid ||
 	    getresgid(&rg, &eg, &sg) != 0 || rg != id->gid || eg != id->gid || sg != id->gid ||
-	    !only_net_admin() || prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
+	    !only_net_admin() || prctl(PR_CAPBSET_READ, CAP_NET_ADMIN, 0, 0, 0) != 0 ||
+	    prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
 		goto fail;
 	return 0;
 fail:
-	cap_free(caps);
 	tg_seterr(e, TG_EXIT_HOST, "cannot drop privileges: %s", strerror(errno));
 	return -1;
 }

@@ -94,6 +94,26 @@ fail:
 	return -1;
 }
 
+/* A file in the state directory: a regular file with one link, owned by
+ * root:root with exactly this mode. Only the effective uid changed on exec,
+ * so a file we just made has the caller's group and our umask's mode; it is
+ * put right here (and only then: most runs find it right and skip the two
+ * calls). The lease file is world-readable on purpose, it only says what
+ * `ip link` says too; the lock is root's alone, so that no caller can hold
+ * it. */
+static int root_file(int fd, mode_t mode)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1)
+		return -1;
+	if ((st.st_uid != 0 || st.st_gid != 0) && fchown(fd, 0, 0) != 0)
+		return -1;
+	if ((st.st_mode & 07777) != mode && fchmod(fd, mode) != 0)
+		return -1;
+	return 0;
+}
+
 /* The state directory holds root-only and world-readable files; it is made
  * here if missing. A directory that exists but is not root's, or that others
  * may write, is refused rather than repaired. */
@@ -133,11 +153,7 @@ static int open_state(struct tg_privfiles *pf, struct tg_err *e)
 			  strerror(errno));
 		return -1;
 	}
-	/* umask is 077 and the file may predate us: make it readable on
-	 * purpose, it only says what `ip link` says too. */
-	if (fchown(pf->lock_fd, 0, 0) != 0 || fchown(pf->lease_fd, 0, 0) != 0 ||
-	    fchmod(pf->lease_fd, 0644) != 0 || fstat(pf->lease_fd, &st) != 0 ||
-	    !S_ISREG(st.st_mode) || st.st_uid != 0 || st.st_nlink != 1) {
+	if (root_file(pf->lock_fd, 0600) != 0 || root_file(pf->lease_fd, 0644) != 0) {
 		tg_seterr(e, TG_EXIT_HOST, "lease database %s/%s is not a plain root-owned file",
 			  TG_STATE_DIR, name);
 		return -1;

@@ -1,6 +1,7 @@
 #!/bin/sh
-# The helper's seccomp filter: the one built must be the one committed in
-# helper/confine.pfc (so every change to the allow-list is reviewed as text),
+# The helper's seccomp filter: its verdicts (every syscall number and the
+# ioctl cases, through filter_tool's BPF interpreter) must be the ones
+# committed in helper/confine.list (so every change is reviewed as text),
 # a syscall outside it must kill the process, and allowed ones must not.
 # Usage: check-filter.sh FILTER_TOOL COMMITTED_PFC
 set -u
@@ -11,7 +12,7 @@ bad() { fail=$((fail + 1)); echo "FAIL $*"; }
 if d=$("$tool" export | diff -u "$pfc" -); then
 	ok "built filter equals $pfc"
 else
-	bad "built filter differs from $pfc (regenerate: $tool export > $pfc):"
+	bad "built filter differs from $pfc (review, then regenerate: $tool export > $pfc):"
 	printf '%s\n' "$d"
 fi
 

@@ -26,7 +26,7 @@
  *                   that it went through) and compare every answer with the
  *                   rule as written in doc/sandbox.md
  *   --export-filter print the seccomp filter as libseccomp PFC text (for
- *                   review: commit it and compare, as helper/confine.pfc)
+ *                   review: commit it and compare, as helper/confine.list)
  *   COMMAND         executed after the checks passed, under the same
  *                   sandbox: e.g. tests/probe for ARP and ICMP through the fd
  *

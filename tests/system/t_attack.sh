@@ -338,7 +338,7 @@ family_E()
 	unsigned la_version(unsigned v) { return v; }
 	EOF
 	cc -shared -fPIC -o "$evil/x.so" "$evil/x.c"
-	for l in libnl-3.so.200 libcap.so.2 libseccomp.so.2 libc.so.6; do
+	for l in libnl-3.so.200 libc.so.6; do
 		cp "$evil/x.so" "$evil/lib/$l"
 	done
 	# FIFOs where glibc's and libnl's readers would look: a reader blocks.

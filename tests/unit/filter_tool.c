@@ -1,33 +1,144 @@
 /* Test tool for the helper's own seccomp filter (never installed):
  *
- *   filter_tool export     prints the filter, built for tun fd 5, as libseccomp
- *                          PFC text; `make check` compares it with the
- *                          committed helper/confine.pfc, so any change to
- *                          the allow-list shows up in review.
+ *   filter_tool export     runs the filter built for tun fd 5 through a BPF
+ *                          interpreter for every syscall number and for the
+ *                          ioctl cases, and prints the verdicts as text;
+ *                          `make check` compares them with the committed
+ *                          helper/confine.list, so any change to what the
+ *                          helper may do shows up in review.
  *   filter_tool kill       loads the filter exactly as the helper does and
  *                          then calls socket(), which is not allowed: the
  *                          process must die of SIGSYS.
  *   filter_tool allowed    loads it and does only allowed things: exit 0.
- */
+ *
+ * The interpreter knows only the instructions confine.c emits; anything
+ * else fails the export, as does a verdict other than allow or kill. */
 #include "../../helper/confine.h"
 #include "../../helper/helper.h"
 
+#include <linux/audit.h>
+#include <linux/if_tun.h>
+#include <seccomp.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#define TUN_FD 5
+
+static int bad;
+
+static uint32_t run(const struct sock_filter *p, unsigned n, const struct seccomp_data *d)
+{
+	uint32_t a = 0;
+
+	for (unsigned pc = 0; pc < n; pc++) {
+		const struct sock_filter *i = &p[pc];
+		switch (i->code) {
+		case BPF_LD | BPF_W | BPF_ABS:
+			if (i->k % 4 || i->k + 4 > sizeof(*d)) {
+				bad = 1;
+				return 0;
+			}
+			memcpy(&a, (const char *)d + i->k, 4);
+			break;
+		case BPF_JMP | BPF_JEQ | BPF_K:
+			pc += a == i->k ? i->jt : i->jf;
+			break;
+		case BPF_JMP | BPF_JGE | BPF_K:
+			pc += a >= i->k ? i->jt : i->jf;
+			break;
+		case BPF_RET | BPF_K:
+			return i->k;
+		default:
+			bad = 1;
+			return 0;
+		}
+	}
+	bad = 1; /* fell off the end: the kernel would refuse the program */
+	return 0;
+}
+
+static const char *verdict(uint32_t v)
+{
+	if (v == SECCOMP_RET_ALLOW)
+		return "allow";
+	if (v == SECCOMP_RET_KILL_PROCESS)
+		return "kill";
+	bad = 1;
+	return "OTHER";
+}
+
+static uint32_t ask(const struct sock_filter *p, unsigned n, uint32_t arch, int nr, uint64_t a0,
+		    uint64_t a1)
+{
+	struct seccomp_data d = {.nr = nr, .arch = arch, .args = {a0, a1}};
+
+	return run(p, n, &d);
+}
+
+static int export(void)
+{
+	static struct sock_filter p[CONFINE_MAX_INSNS], q[CONFINE_MAX_INSNS];
+	unsigned n = confine_program(TUN_FD, p, CONFINE_MAX_INSNS);
+	unsigned m = confine_program(-1, q, CONFINE_MAX_INSNS);
+	const uint32_t arch = AUDIT_ARCH_X86_64;
+	static const struct {
+		const char *name;
+		unsigned long req;
+	} tun[] = {{"TUNSETIFF", TUNSETIFF},	     {"TUNSETOWNER", TUNSETOWNER},
+		   {"TUNSETPERSIST", TUNSETPERSIST}, {"TUNSETGROUP", TUNSETGROUP},
+		   {"TUNSETLINK", TUNSETLINK},	     {"TUNSETQUEUE", TUNSETQUEUE},
+		   {"SIOCSIFFLAGS", 0x8914}};
+
+	if (n == 0 || m == 0)
+		return fprintf(stderr, "filter_tool: program does not fit\n"), 1;
+	printf("# The helper's seccomp filter (helper/confine.c) as verdicts, made by\n"
+	       "# `filter_tool export` (x86_64). Every syscall number not listed as\n"
+	       "# allowed is killed; the other lines are the special cases.\n");
+	printf("program: %u instructions (%u without a tun descriptor)\n", n, m);
+	for (int nr = 0; nr < 1024; nr++) {
+		if (strcmp(verdict(ask(p, n, arch, nr, 0, 0)), "allow") != 0)
+			continue;
+		char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+		printf("allow %s\n", name ? name : "?");
+		free(name);
+	}
+	for (size_t i = 0; i < sizeof(tun) / sizeof(tun[0]); i++) {
+		printf("ioctl(tun fd, %s): %s\n", tun[i].name,
+		       verdict(ask(p, n, arch, __NR_ioctl, TUN_FD, tun[i].req)));
+		printf("ioctl(tun fd, %s with the high half set): %s\n", tun[i].name,
+		       verdict(ask(p, n, arch, __NR_ioctl, TUN_FD,
+				   tun[i].req | 0xffff000000000000ull)));
+		printf("ioctl(other fd, %s): %s\n", tun[i].name,
+		       verdict(ask(p, n, arch, __NR_ioctl, TUN_FD + 1, tun[i].req)));
+		printf("ioctl(no tun fd, %s): %s\n", tun[i].name,
+		       verdict(ask(q, m, arch, __NR_ioctl, TUN_FD, tun[i].req)));
+	}
+	printf("i386 ABI, any call: %s\n", verdict(ask(p, n, AUDIT_ARCH_I386, __NR_getpid, 0, 0)));
+	printf("x32 ABI, any call: %s\n", verdict(ask(p, n, arch, 0x40000000 | __NR_getpid, 0, 0)));
+	for (int nr = 0; nr < 1024; nr++) {
+		/* Without a tun descriptor only ioctl may differ. */
+		if (nr != __NR_ioctl && ask(p, n, arch, nr, 0, 0) != ask(q, m, arch, nr, 0, 0))
+			printf("differs without a tun descriptor: %d\n", nr);
+	}
+	if (bad)
+		return fprintf(stderr, "filter_tool: the program did something unexpected\n"), 1;
+	return 0;
+}
 
 int main(int argc, char **argv)
 {
 	struct tg_err e;
 
-	if (argc == 2 && strcmp(argv[1], "export") == 0) {
-		scmp_filter_ctx ctx = confine_filter(5);
-		int rc = ctx ? seccomp_export_pfc(ctx, 1) : -1;
-		seccomp_release(ctx);
-		return rc == 0 ? 0 : 1;
-	}
+	if (argc == 2 && strcmp(argv[1], "export") == 0)
+		return export();
 	if (argc != 2 || (strcmp(argv[1], "kill") != 0 && strcmp(argv[1], "allowed") != 0)) {
 		fprintf(stderr, "usage: filter_tool export|kill|allowed\n");
 		return 2;
