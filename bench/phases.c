@@ -156,7 +156,7 @@ int main(int argc, char **argv)
 		if (nc_open(&nc) == 0)
 			nc_close(nc);
 	});
-	MEASURE("netlink: nc_open() + nc_addr_on_host() + close", {
+	MEASURE("netlink: nc_open() + nc_addr_on_host() (setsockopt probe) + close", {
 		if (nc_open(&nc) == 0) {
 			nc_addr_on_host(nc, 0x0a4d0002);
 			nc_close(nc);

@@ -10,8 +10,9 @@
 
 struct nc;
 
-/* Opens and connects the rtnetlink socket. Must run before the helper's
- * seccomp filter is installed (it creates the socket). */
+/* Opens and connects the rtnetlink socket, and opens the datagram socket
+ * nc_addr_on_host asks through. Must run before the helper's seccomp filter
+ * is installed (it creates the sockets). */
 int nc_open(struct nc **out);
 void nc_close(struct nc *nc);
 
@@ -22,8 +23,10 @@ int nc_link_is(struct nc *nc, int ifindex, const char *name);
 /* Name of an ifindex (buf of 16 bytes). -ENODEV if absent. */
 int nc_ifname(struct nc *nc, int ifindex, char *buf);
 
-/* 1 if addr (host order) is assigned to any interface in this namespace.
- * The addresses are read on the first call and kept for the run. */
+/* 1 if addr (host order) is assigned to any interface in this namespace
+ * (up or down, in a VRF or not) or lies in a local route (127.0.0.0/8), 0 if
+ * not. Asked of the kernel on each call, so the answer is current; its cost
+ * does not grow with the number of addresses. 0.0.0.0 counts as on the host. */
 int nc_addr_on_host(struct nc *nc, uint32_t addr);
 
 /* name must be an existing bridge: its ifindex and MTU. -ENODEV if no such
