@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int tg_leasefile_read(struct tg_lease **out, size_t *n, char *err, size_t errlen)
@@ -16,6 +17,10 @@ int tg_leasefile_read(struct tg_lease **out, size_t *n, char *err, size_t errlen
 	char path[sizeof(TG_STATE_DIR) + 64], slot[TG_LEASE_SLOT];
 	uint64_t cookie;
 	struct tg_lease *v;
+	struct tg_lease_key *keys;
+	struct stat st;
+	ssize_t got;
+	size_t nkeys;
 	int fd;
 
 	*out = NULL;
@@ -35,21 +40,36 @@ int tg_leasefile_read(struct tg_lease **out, size_t *n, char *err, size_t errlen
 		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
 		return -1;
 	}
+	if (fstat(fd, &st) != 0) {
+		snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
 	v = calloc(TG_LEASE_MAX_SLOTS, sizeof(*v));
-	if (!v) {
+	keys = calloc(TG_LEASE_MAX_SLOTS, sizeof(*keys));
+	if (!v || !keys) {
+		free(v);
+		free(keys);
 		close(fd);
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	/* Read without the writers' lock (it is root's): a slot is written
-	 * with one pwrite, and one that fails to parse is skipped. */
-	for (size_t i = 0; i < TG_LEASE_MAX_SLOTS; i++) {
-		ssize_t r = pread(fd, slot, sizeof(slot), (off_t)(i * TG_LEASE_SLOT));
-		if (r != (ssize_t)sizeof(slot))
-			break;
+	/* Read without the writers' lock (it is root's). The keys are read
+	 * first, then the records they say are used: a record written or
+	 * freed meanwhile is seen as before or after that write (a key is
+	 * written before a record that holds something, and cleared after it
+	 * is freed), and a record torn or cut short is skipped. */
+	got = pread(fd, keys, (size_t)tg_lease_nslots(st.st_size) * sizeof(*keys), 0);
+	nkeys = got > 0 ? (size_t)got / sizeof(*keys) : 0;
+	for (size_t i = 0; i < nkeys; i++) {
+		if (!keys[i].used ||
+		    pread(fd, slot, sizeof(slot), tg_lease_slot_offset((unsigned)i)) !=
+			(ssize_t)sizeof(slot))
+			continue;
 		if (tg_lease_parse(slot, &v[*n]) == 0 && v[*n].state != TG_LEASE_FREE)
 			(*n)++;
 	}
+	free(keys);
 	close(fd);
 	*out = v;
 	return 0;

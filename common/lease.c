@@ -25,7 +25,82 @@ int tg_netns_cookie(uint64_t *cookie)
 
 void tg_lease_file_name(char *buf, size_t len, uint64_t cookie)
 {
-	snprintf(buf, len, "net-%" PRIu64 ".leases", cookie);
+	snprintf(buf, len, "net-%" PRIu64 ".leases2", cookie);
+}
+
+off_t tg_lease_key_offset(unsigned i)
+{
+	return (off_t)i * TG_LEASE_KEY_SIZE;
+}
+
+off_t tg_lease_slot_offset(unsigned i)
+{
+	return TG_LEASE_INDEX_BYTES + (off_t)i * TG_LEASE_SLOT;
+}
+
+unsigned tg_lease_nslots(off_t size)
+{
+	off_t n = size > TG_LEASE_INDEX_BYTES ? (size - TG_LEASE_INDEX_BYTES) / TG_LEASE_SLOT : 0;
+
+	return n > TG_LEASE_MAX_SLOTS ? TG_LEASE_MAX_SLOTS : (unsigned)n;
+}
+
+struct tg_lease_key tg_lease_key_of(const struct tg_lease *l)
+{
+	if (l->state == TG_LEASE_FREE)
+		return (struct tg_lease_key){.used = 0};
+	return (struct tg_lease_key){
+	    .uid = l->uid, .guest = l->guest, .uplink = l->uplink, .used = 1};
+}
+
+struct tg_lease_key tg_lease_key_merge(const struct tg_lease_key *old, const struct tg_lease *l)
+{
+	struct tg_lease_key k = tg_lease_key_of(l);
+
+	if (k.used && old->used) {
+		k.guest = k.guest ? k.guest : old->guest;
+		k.uplink = k.uplink ? k.uplink : old->uplink;
+	}
+	return k;
+}
+
+static int write_key(int fd, unsigned i, struct tg_lease_key *key, const struct tg_lease_key *k)
+{
+	if (pwrite(fd, k, sizeof(*k), tg_lease_key_offset(i)) != (ssize_t)sizeof(*k))
+		return -1;
+	*key = *k;
+	return 0;
+}
+
+/* The key must never miss a record that holds something, also when the
+ * writer is killed between its two writes. A record the address check does
+ * not see lets its guest address go to another lease, and its own eventual
+ * cull (gc reads it) then deletes that lease's proxy entry on the uplink;
+ * one `max` does not see is a device over the limit. So:
+ *   - a slot becoming free: the record first, then the key. Killed between,
+ *     the key still says used over a free record: a false positive.
+ *   - otherwise: the key first, then the record. The key written is the
+ *     union of the old and new records (tg_lease_key_merge), so killed
+ *     between, it covers the old record still in the slot as well as the
+ *     new one. One value per field is enough because a record's guest and
+ *     uplink only ever go 0 -> X or X -> 0, never X -> Y (provision.c), and
+ *     its uid only changes through a free slot (which clears the key).
+ * The key is rewritten only when its bytes change: most updates of a
+ * record (pending -> live, ifindex) leave it as it is and cost one write. */
+int tg_lease_store(int fd, unsigned i, struct tg_lease_key *key, const struct tg_lease *l)
+{
+	struct tg_lease_key k = tg_lease_key_merge(key, l);
+	int rekey = memcmp(&k, key, sizeof(k)) != 0;
+	char slot[TG_LEASE_SLOT];
+
+	tg_lease_format(l, slot);
+	if (l->state != TG_LEASE_FREE && rekey && write_key(fd, i, key, &k) != 0)
+		return -1;
+	if (pwrite(fd, slot, TG_LEASE_SLOT, tg_lease_slot_offset(i)) != TG_LEASE_SLOT)
+		return -1;
+	if (l->state == TG_LEASE_FREE && rekey && write_key(fd, i, key, &k) != 0)
+		return -1;
+	return 0;
 }
 
 const char *tg_kind_name(enum tg_kind k)

@@ -4,11 +4,26 @@
  * undone once the device is gone.
  *
  * The database is one file per network namespace,
- * STATE_DIR/net-<cookie>.leases, made of fixed-size slots. Each slot is one
- * text line of exactly TG_LEASE_SLOT bytes (space padded, '\n' last), so a
- * slot is written with a single pwrite() and a helper killed part-way leaves
- * either the old or the new record, never half of one. An all-space slot is
- * free. The file is world-readable (it only says what `ip link` says too) so
+ * STATE_DIR/net-<cookie>.leases2 (".leases" files of the earlier layout are
+ * never read), in two regions:
+ *
+ *   offset 0:                   the index, TG_LEASE_MAX_SLOTS keys of
+ *                               TG_LEASE_KEY_SIZE bytes (sparse when unused);
+ *   offset TG_LEASE_INDEX_BYTES: the records, slot i at
+ *                               TG_LEASE_INDEX_BYTES + i * TG_LEASE_SLOT.
+ *
+ * A record is one text line of exactly TG_LEASE_SLOT bytes (space padded,
+ * '\n' last), so a slot is written with a single pwrite() and a helper killed
+ * part-way leaves either the old or the new record, never half of one. An
+ * all-space slot is free. The number of slots is what the file's size holds.
+ *
+ * The record is the truth. Key i is a filter over slot i that lets a request
+ * read 64 KiB of keys and parse only the records that can concern it (its
+ * uid's, the address it asks for, the uplink it touches): it may say more
+ * than the record (a false positive costs a parse), never less. See
+ * tg_lease_store() for how that survives a helper killed between writes.
+ *
+ * The file is world-readable (it only says what `ip link` says too) so
  * that `tapgate list` needs no privilege; writers serialise on the separate
  * root-only lock file STATE_DIR/lock, which no caller can open and hold. */
 #ifndef TG_LEASE_H
@@ -57,11 +72,44 @@ int tg_lease_parse(const char *slot, struct tg_lease *l);
 
 const char *tg_kind_name(enum tg_kind k);
 
+/* Key i of the index, in native byte order: the file lives in /run, per
+ * boot and per machine. used == 0 means slot i is free, whatever its
+ * record says; any other value means "parse the record". */
+struct tg_lease_key {
+	uint32_t uid;	/* the lease's uid (fixed while the slot is in use) */
+	uint32_t guest; /* a guest address the record holds or held; 0 none */
+	int32_t uplink; /* an uplink ifindex the record names or named; 0 none */
+	uint8_t used;
+	uint8_t pad[3]; /* 0 */
+};
+#define TG_LEASE_KEY_SIZE    16
+#define TG_LEASE_INDEX_BYTES (TG_LEASE_MAX_SLOTS * TG_LEASE_KEY_SIZE)
+_Static_assert(sizeof(struct tg_lease_key) == TG_LEASE_KEY_SIZE, "a key is 16 bytes, no padding");
+
+off_t tg_lease_key_offset(unsigned i);
+off_t tg_lease_slot_offset(unsigned i);
+/* The number of whole slots a lease file of that size holds (at most
+ * TG_LEASE_MAX_SLOTS; 0 for a file that ends inside the index). */
+unsigned tg_lease_nslots(off_t size);
+
+/* The key of l alone: all zero for a free lease. */
+struct tg_lease_key tg_lease_key_of(const struct tg_lease *l);
+/* The key to write when a slot whose key is old gets record l: all zero
+ * when l is free; else l's uid, used, and l's guest and uplink where they
+ * are non-zero, the old key's where l's are 0 (the union of the two
+ * records, so that the key covers whichever of them the slot holds). */
+struct tg_lease_key tg_lease_key_merge(const struct tg_lease_key *old, const struct tg_lease *l);
+/* Writes l into slot i of the lease file fd, and its key if that changes;
+ * *key is slot i's key as the file has it and is kept so. One pwrite() per
+ * region, ordered so that the key always covers the record (see lease.c).
+ * Returns 0, or -1 (errno says why, unless a write was short). */
+int tg_lease_store(int fd, unsigned i, struct tg_lease_key *key, const struct tg_lease *l);
+
 /* The calling process's network namespace, as the kernel's never-reused
  * cookie (SO_NETNS_COOKIE). Returns 0, or -1 with errno. */
 int tg_netns_cookie(uint64_t *cookie);
 
-/* "net-<cookie>.leases": the lease file of that namespace in STATE_DIR. */
+/* "net-<cookie>.leases2": the lease file of that namespace in STATE_DIR. */
 void tg_lease_file_name(char *buf, size_t len, uint64_t cookie);
 
 #endif

@@ -50,7 +50,7 @@ struct tg_privfiles {
 	int policy_fd; /* -1 if it could not be opened safely; see policy_err */
 	char policy_err[200];
 	int lock_fd;  /* STATE_DIR/lock, root-only */
-	int lease_fd; /* STATE_DIR/net-<cookie>.leases */
+	int lease_fd; /* STATE_DIR/net-<cookie>.leases2 */
 	int tun_fd;   /* /dev/net/tun, or -1 when the request makes no device */
 	int log_fd;   /* connected to the audit socket, or -1 */
 	uint64_t netns_cookie;
@@ -134,13 +134,24 @@ int qemu_parse(int argc, char **argv, struct tg_job *j, struct tg_err *e);
 int qemu_reply(int fd, int devfd);
 
 /* ---- leasedb.c */
+/* A request reads the keys only; a record is read and parsed when first
+ * asked for (leasedb_get), so its cost does not grow with the number of
+ * leases. Kept static (main.c): the arrays are large. */
 struct tg_leasedb {
 	int lock_fd, fd;
 	unsigned nslots;
-	struct tg_lease slots[TG_LEASE_MAX_SLOTS];
+	struct tg_lease_key key[TG_LEASE_MAX_SLOTS]; /* as in the file */
+	unsigned char parsed[TG_LEASE_MAX_SLOTS];    /* lease[i] is valid */
+	struct tg_lease lease[TG_LEASE_MAX_SLOTS];
 };
-/* Takes the lock (bounded wait) and reads the file. */
+/* Takes the lock (bounded wait) and reads the keys. */
 int leasedb_open(struct tg_leasedb *db, int lock_fd, int fd, struct tg_err *e);
+/* Lease i (< nslots, or a free one), read and parsed on first use. A slot
+ * whose key says unused, or whose record is damaged, is free. The pointer
+ * stays valid, and follows leasedb_put() on i. */
+const struct tg_lease *leasedb_get(struct tg_leasedb *db, unsigned i);
+/* 0 if slot i certainly holds no lease of uid (by its key alone). */
+int leasedb_may_hold_uid(const struct tg_leasedb *db, unsigned i, uint32_t uid);
 /* Removes leases whose device is gone, undoing what they left on the host;
  * calls audit_removed() for each. Returns how many were removed. */
 unsigned leasedb_cull(struct tg_leasedb *db, struct nc *nc);
@@ -151,21 +162,22 @@ unsigned leasedb_revoke(struct tg_leasedb *db, struct nc *nc, const struct tg_po
  * with an audit record op/removed/reason. */
 int leasedb_remove(struct tg_leasedb *db, struct nc *nc, unsigned i, const char *op,
 		   const char *reason);
-/* Writes slot i (one pwrite). */
+/* Writes slot i: its record, and its key when that changes
+ * (tg_lease_store). */
 int leasedb_put(struct tg_leasedb *db, unsigned i, const struct tg_lease *l);
 /* A free slot index (appending if needed), or -1 when full. */
 int leasedb_free_slot(struct tg_leasedb *db);
 void leasedb_close(struct tg_leasedb *db);
-unsigned leasedb_count(const struct tg_leasedb *db, uint32_t uid, unsigned rule_line);
+unsigned leasedb_count(struct tg_leasedb *db, uint32_t uid, unsigned rule_line);
 /* The slot whose lease holds guest address addr, or -1. */
-int leasedb_guest_slot(const struct tg_leasedb *db, uint32_t addr);
+int leasedb_guest_slot(struct tg_leasedb *db, uint32_t addr);
 /* 1 if a lease's device is gone (or it is a pending leftover). */
 int leasedb_is_stale(struct nc *nc, const struct tg_lease *l);
 /* A request's cull: all leases on a small host; else the caller's own and a
  * few others in turn. Returns how many were removed. */
 unsigned leasedb_cull_for(struct tg_leasedb *db, struct nc *nc, uint32_t uid);
 /* The uplink forwarding value recorded by another live lease, or -1. */
-int leasedb_uplink_fwd(const struct tg_leasedb *db, int uplink, int except_slot);
+int leasedb_uplink_fwd(struct tg_leasedb *db, int uplink, int except_slot);
 
 /* ---- provision.c */
 struct tg_grant {

@@ -1,5 +1,7 @@
-/* The lease database: fixed-size text slots in one file per network
- * namespace (see common/lease.h), serialised by the root-only lock file.
+/* The lease database: an index of keys and fixed-size text slots in one
+ * file per network namespace (see common/lease.h), serialised by the
+ * root-only lock file. A request reads the keys and parses only the records
+ * whose key matches what it looks for; `tapgate gc` parses all.
  * The helper holds the lock for the whole of a request, from reading the
  * leases to committing the new one, so `max` is exact however many requests
  * race, and a pending record seen under the lock always belongs to a helper
@@ -37,13 +39,13 @@ static int lock_with_deadline(int fd)
 
 int leasedb_open(struct tg_leasedb *db, int lock_fd, int fd, struct tg_err *e)
 {
-	static char buf[TG_LEASE_MAX_SLOTS * TG_LEASE_SLOT];
 	struct stat st;
-	ssize_t n;
+	size_t len;
 
 	db->lock_fd = lock_fd;
 	db->fd = fd;
 	db->nslots = 0;
+	memset(db->parsed, 0, sizeof(db->parsed));
 	if (lock_with_deadline(lock_fd) != 0) {
 		tg_seterr(e, TG_EXIT_HOST,
 			  "the lease database is busy (another request is stuck); try again");
@@ -53,21 +55,37 @@ int leasedb_open(struct tg_leasedb *db, int lock_fd, int fd, struct tg_err *e)
 		tg_seterr(e, TG_EXIT_HOST, "cannot read the lease database: %s", strerror(errno));
 		return -1;
 	}
-	db->nslots = (unsigned)(st.st_size / TG_LEASE_SLOT);
-	if (db->nslots > TG_LEASE_MAX_SLOTS)
-		db->nslots = TG_LEASE_MAX_SLOTS;
-	n = pread(fd, buf, (size_t)db->nslots * TG_LEASE_SLOT, 0);
-	if (n != (ssize_t)db->nslots * TG_LEASE_SLOT) {
+	db->nslots = tg_lease_nslots(st.st_size);
+	len = (size_t)db->nslots * sizeof(db->key[0]);
+	if (pread(fd, db->key, len, 0) != (ssize_t)len) {
 		tg_seterr(e, TG_EXIT_HOST, "cannot read the lease database");
 		return -1;
 	}
-	for (unsigned i = 0; i < db->nslots; i++) {
-		/* A damaged slot cannot be undone; it is treated as free so
-		 * that it does not block a name or an address forever. */
-		if (tg_lease_parse(buf + (size_t)i * TG_LEASE_SLOT, &db->slots[i]) != 0)
-			memset(&db->slots[i], 0, sizeof(db->slots[i]));
-	}
 	return 0;
+}
+
+const struct tg_lease *leasedb_get(struct tg_leasedb *db, unsigned i)
+{
+	struct tg_lease *l = &db->lease[i];
+	char slot[TG_LEASE_SLOT];
+
+	if (db->parsed[i])
+		return l;
+	db->parsed[i] = 1;
+	/* An unused key is a free slot: the key is written before a record
+	 * that holds something, and cleared after it is freed. A damaged
+	 * record cannot be undone; it is treated as free so that it does not
+	 * block a name or an address forever. */
+	if (i >= db->nslots || !db->key[i].used ||
+	    pread(db->fd, slot, sizeof(slot), tg_lease_slot_offset(i)) != (ssize_t)sizeof(slot) ||
+	    tg_lease_parse(slot, l) != 0)
+		memset(l, 0, sizeof(*l));
+	return l;
+}
+
+int leasedb_may_hold_uid(const struct tg_leasedb *db, unsigned i, uint32_t uid)
+{
+	return db->key[i].used && db->key[i].uid == uid;
 }
 
 void leasedb_close(struct tg_leasedb *db)
@@ -77,12 +95,13 @@ void leasedb_close(struct tg_leasedb *db)
 
 int leasedb_put(struct tg_leasedb *db, unsigned i, const struct tg_lease *l)
 {
-	char slot[TG_LEASE_SLOT];
-
-	tg_lease_format(l, slot);
-	if (pwrite(db->fd, slot, TG_LEASE_SLOT, (off_t)i * TG_LEASE_SLOT) != TG_LEASE_SLOT)
+	/* Beyond the file, the keys were not read: a new slot starts free. */
+	if (i >= db->nslots)
+		memset(&db->key[i], 0, sizeof(db->key[i]));
+	if (tg_lease_store(db->fd, i, &db->key[i], l) != 0)
 		return -1;
-	db->slots[i] = *l;
+	db->lease[i] = *l;
+	db->parsed[i] = 1;
 	if (i >= db->nslots)
 		db->nslots = i + 1;
 	return 0;
@@ -91,35 +110,43 @@ int leasedb_put(struct tg_leasedb *db, unsigned i, const struct tg_lease *l)
 int leasedb_free_slot(struct tg_leasedb *db)
 {
 	for (unsigned i = 0; i < db->nslots; i++)
-		if (db->slots[i].state == TG_LEASE_FREE)
+		if (!db->key[i].used)
 			return (int)i;
 	return db->nslots < TG_LEASE_MAX_SLOTS ? (int)db->nslots : -1;
 }
 
-unsigned leasedb_count(const struct tg_leasedb *db, uint32_t uid, unsigned rule_line)
+unsigned leasedb_count(struct tg_leasedb *db, uint32_t uid, unsigned rule_line)
 {
 	unsigned n = 0;
 
-	for (unsigned i = 0; i < db->nslots; i++)
-		n += db->slots[i].state != TG_LEASE_FREE && db->slots[i].uid == uid &&
-		     db->slots[i].rule_line == rule_line;
+	for (unsigned i = 0; i < db->nslots; i++) {
+		if (!leasedb_may_hold_uid(db, i, uid))
+			continue;
+		const struct tg_lease *l = leasedb_get(db, i);
+		n += l->state != TG_LEASE_FREE && l->uid == uid && l->rule_line == rule_line;
+	}
 	return n;
 }
 
-int leasedb_guest_slot(const struct tg_leasedb *db, uint32_t addr)
+int leasedb_guest_slot(struct tg_leasedb *db, uint32_t addr)
 {
-	for (unsigned i = 0; i < db->nslots; i++)
-		if (db->slots[i].state != TG_LEASE_FREE && db->slots[i].guest == addr)
+	for (unsigned i = 0; i < db->nslots; i++) {
+		if (!db->key[i].used || db->key[i].guest != addr)
+			continue;
+		const struct tg_lease *l = leasedb_get(db, i);
+		if (l->state != TG_LEASE_FREE && l->guest == addr)
 			return (int)i;
+	}
 	return -1;
 }
 
-int leasedb_uplink_fwd(const struct tg_leasedb *db, int uplink, int except_slot)
+int leasedb_uplink_fwd(struct tg_leasedb *db, int uplink, int except_slot)
 {
 	for (unsigned i = 0; i < db->nslots; i++) {
-		const struct tg_lease *l = &db->slots[i];
-		if ((int)i != except_slot && l->state != TG_LEASE_FREE && l->uplink == uplink &&
-		    l->uplink_fwd != -1)
+		if ((int)i == except_slot || !db->key[i].used || db->key[i].uplink != uplink)
+			continue;
+		const struct tg_lease *l = leasedb_get(db, i);
+		if (l->state != TG_LEASE_FREE && l->uplink == uplink && l->uplink_fwd != -1)
 			return l->uplink_fwd;
 	}
 	return -1;
@@ -137,7 +164,7 @@ int leasedb_remove(struct tg_leasedb *db, struct nc *nc, unsigned i, const char 
 {
 	static const struct tg_lease none = {.state = TG_LEASE_FREE};
 	static struct tg_ident owner;
-	struct tg_lease l = db->slots[i];
+	struct tg_lease l = *leasedb_get(db, i);
 
 	/* A persistent device does not vanish with a descriptor: delete it,
 	 * but only if the link under that ifindex is still the one leased. */
@@ -164,18 +191,32 @@ int leasedb_remove(struct tg_leasedb *db, struct nc *nc, unsigned i, const char 
 	return 0;
 }
 
+static unsigned cull_one(struct tg_leasedb *db, struct nc *nc, unsigned i)
+{
+	const struct tg_lease *l = leasedb_get(db, i);
+
+	if (l->state == TG_LEASE_FREE || !leasedb_is_stale(nc, l))
+		return 0;
+	return leasedb_remove(db, nc, i, "gc",
+			      l->state == TG_LEASE_PENDING ? "request died part-way"
+							   : "device gone") == 0;
+}
+
 unsigned leasedb_cull(struct tg_leasedb *db, struct nc *nc)
 {
+	static const struct tg_lease none = {.state = TG_LEASE_FREE};
 	unsigned removed = 0;
 
 	for (unsigned i = 0; i < db->nslots; i++) {
-		const struct tg_lease *l = &db->slots[i];
-
-		if (l->state == TG_LEASE_FREE || !leasedb_is_stale(nc, l))
+		if (!db->key[i].used)
 			continue;
-		removed += leasedb_remove(db, nc, i, "gc",
-					  l->state == TG_LEASE_PENDING ? "request died part-way"
-								       : "device gone") == 0;
+		/* A used key over a free record is what a helper killed
+		 * between its two writes leaves (a damaged record counts as
+		 * free): cleared here, so that the slot can be reused. */
+		if (leasedb_get(db, i)->state == TG_LEASE_FREE)
+			leasedb_put(db, i, &none);
+		else
+			removed += cull_one(db, nc, i);
 	}
 	return removed;
 }
@@ -193,23 +234,18 @@ unsigned leasedb_cull_for(struct tg_leasedb *db, struct nc *nc, uint32_t uid)
 	unsigned used = 0, removed = 0, others = 0, start;
 
 	for (unsigned i = 0; i < db->nslots; i++)
-		used += db->slots[i].state != TG_LEASE_FREE;
+		used += db->key[i].used != 0;
 	if (used < CULL_ALL_BELOW)
 		return leasedb_cull(db, nc);
 	start = (unsigned)getpid() % db->nslots;
 	for (unsigned k = 0; k < db->nslots; k++) {
 		unsigned i = (start + k) % db->nslots;
-		const struct tg_lease *l = &db->slots[i];
 
-		if (l->state == TG_LEASE_FREE)
+		if (!db->key[i].used)
 			continue;
-		if (l->uid != uid && others++ >= CULL_OTHERS)
+		if (db->key[i].uid != uid && others++ >= CULL_OTHERS)
 			continue;
-		if (!leasedb_is_stale(nc, l))
-			continue;
-		removed += leasedb_remove(db, nc, i, "gc",
-					  l->state == TG_LEASE_PENDING ? "request died part-way"
-								       : "device gone") == 0;
+		removed += cull_one(db, nc, i);
 	}
 	return removed;
 }
@@ -219,7 +255,7 @@ unsigned leasedb_revoke(struct tg_leasedb *db, struct nc *nc, const struct tg_po
 	unsigned removed = 0;
 
 	for (unsigned i = 0; i < db->nslots; i++) {
-		const struct tg_lease *l = &db->slots[i];
+		const struct tg_lease *l = leasedb_get(db, i);
 		const struct tg_rule *rule;
 
 		if (l->state != TG_LEASE_LIVE || !l->persist)

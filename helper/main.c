@@ -44,7 +44,7 @@ static int addr_taken(void *ctx, uint32_t addr)
 	int slot = leasedb_guest_slot(h->db, addr);
 
 	/* A stale lease must not hold an address: checked when asked. */
-	if (slot >= 0 && leasedb_is_stale(h->nc, &h->db->slots[slot]))
+	if (slot >= 0 && leasedb_is_stale(h->nc, leasedb_get(h->db, (unsigned)slot)))
 		leasedb_remove(h->db, h->nc, (unsigned)slot, "gc", "device gone");
 	else if (slot >= 0)
 		return TG_ADDR_LEASED;
@@ -232,11 +232,14 @@ static int do_device(struct run *r)
 	return answer_err(r, &e);
 }
 
-/* The caller's own live routed lease for a device name, or -1. */
+/* The caller's own live routed lease for a device name, or -1. Only the
+ * slots whose key says the caller's uid are read. */
 static int own_lease(const struct run *r, const char *dev)
 {
 	for (unsigned i = 0; i < db.nslots; i++) {
-		const struct tg_lease *l = &db.slots[i];
+		if (!leasedb_may_hold_uid(&db, i, r->id.uid))
+			continue;
+		const struct tg_lease *l = leasedb_get(&db, i);
 		if (l->state == TG_LEASE_LIVE && l->uid == r->id.uid && l->gateway &&
 		    strcmp(l->ifname, dev) == 0)
 			return (int)i;
@@ -258,7 +261,7 @@ static int do_guest_addr(struct run *r)
 			     .guest = j->ip};
 	char reason[200], ip[16];
 	int slot = own_lease(r, j->dev);
-	const struct tg_lease *l = slot >= 0 ? &db.slots[slot] : NULL;
+	const struct tg_lease *l = slot >= 0 ? leasedb_get(&db, (unsigned)slot) : NULL;
 	const struct tg_rule *rule = l ? tg_policy_rule_at(&r->pol, l->rule_line) : NULL;
 	struct tg_caller c = caller_of(&r->id);
 
@@ -319,7 +322,9 @@ static int do_destroy(struct run *r)
 	char reason[120];
 
 	for (unsigned i = 0; i < db.nslots; i++) {
-		const struct tg_lease *l = &db.slots[i];
+		if (!leasedb_may_hold_uid(&db, i, r->id.uid))
+			continue;
+		const struct tg_lease *l = leasedb_get(&db, i);
 		if (l->state == TG_LEASE_LIVE && l->persist && l->uid == r->id.uid &&
 		    strcmp(l->ifname, r->job.dev) == 0) {
 			if (leasedb_remove(&db, r->nc, i, "destroy", "destroyed by its owner") != 0)

@@ -16,11 +16,17 @@
 #include <time.h>
 #include <unistd.h>
 
-static int name_in_use(const struct tg_leasedb *db, const char *name)
+/* Names are tg<uid>-<n> with the uid of the lease, so only slots whose key
+ * says uid can hold name: no other record is read. */
+static int name_in_use(struct tg_leasedb *db, uint32_t uid, const char *name)
 {
-	for (unsigned i = 0; i < db->nslots; i++)
-		if (db->slots[i].state != TG_LEASE_FREE && strcmp(db->slots[i].ifname, name) == 0)
+	for (unsigned i = 0; i < db->nslots; i++) {
+		if (!leasedb_may_hold_uid(db, i, uid))
+			continue;
+		const struct tg_lease *l = leasedb_get(db, i);
+		if (l->state != TG_LEASE_FREE && strcmp(l->ifname, name) == 0)
 			return 1;
+	}
 	return 0;
 }
 
@@ -34,7 +40,7 @@ static int create_device(struct tg_leasedb *db, unsigned slot, int tun_fd, int v
 
 	for (unsigned n = 0; n < TG_RULE_MAX_DEVICES && r == -EBUSY; n++) {
 		snprintf(l->ifname, sizeof(l->ifname), "tg%u-%u", (unsigned)l->uid, n);
-		if (name_in_use(db, l->ifname))
+		if (name_in_use(db, l->uid, l->ifname))
 			continue;
 		if (leasedb_put(db, slot, l) != 0) {
 			tg_seterr(e, TG_EXIT_HOST, "cannot write the lease database: %s",
@@ -140,10 +146,13 @@ static int configure_routed(struct nc *nc, struct tg_leasedb *db, unsigned slot,
 	return l->guest ? attach_guest(nc, db, slot, g->rule, l, e) : 0;
 }
 
+/* The lease has no guest here (main.c refuses a second one): a guest goes
+ * 0 -> X and back to 0, never X -> Y, which the lease key's union of old and
+ * new record relies on (common/lease.c). The uplink likewise. */
 int provision_guest(struct nc *nc, struct tg_leasedb *db, unsigned slot, const struct tg_rule *rule,
 		    uint32_t guest, struct tg_err *e)
 {
-	struct tg_lease l = db->slots[slot];
+	struct tg_lease l = *leasedb_get(db, slot);
 
 	l.guest = guest;
 	if (leasedb_put(db, slot, &l) != 0)
@@ -157,7 +166,7 @@ int provision_guest(struct nc *nc, struct tg_leasedb *db, unsigned slot, const s
 
 void unprovision_guest(struct nc *nc, struct tg_leasedb *db, unsigned slot)
 {
-	struct tg_lease l = db->slots[slot];
+	struct tg_lease l = *leasedb_get(db, slot);
 
 	nc_del_host_route(nc, l.ifindex, l.guest);
 	unprovision_outside(nc, db, slot);
@@ -249,7 +258,7 @@ undo:
 
 void unprovision_outside(struct nc *nc, struct tg_leasedb *db, unsigned slot)
 {
-	const struct tg_lease *l = &db->slots[slot];
+	const struct tg_lease *l = leasedb_get(db, slot);
 
 	if (!l->uplink)
 		return;

@@ -38,7 +38,7 @@
  *       The caller's own timing attack, no tracer: runs PROG (the helper,
  *       reply socket at fd 3) up to TRIES times, polling the world-readable
  *       lease file of this namespace in STATEDIR, and SIGKILLs the helper
- *       when the file contains MATCH. It steps the helper with SIGSTOP and
+ *       when its records contain MATCH. It steps the helper with SIGSTOP and
  *       SIGCONT (its real uid is ours) and looks only while it is stopped,
  *       so the kill lands exactly where it was seen.
  *
@@ -75,6 +75,8 @@
 #include <linux/if_tun.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
+
+#include "../../common/lease.h"
 
 #define MAX_FDS	 16
 #define MAX_ENV	 4096
@@ -773,21 +775,16 @@ static int spoof(int argc, char **argv)
 
 /* ---- race --------------------------------------------------------------- */
 
-#ifndef SO_NETNS_COOKIE
-#define SO_NETNS_COOKIE 71
-#endif
-
 /* The lease file of this network namespace, as the helper names it. */
 static void lease_path(const char *dir, char *out, size_t len)
 {
-	uint64_t cookie = 0;
-	socklen_t cl = sizeof(cookie);
-	int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	uint64_t cookie;
+	char name[64];
 
-	if (s < 0 || getsockopt(s, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &cl) != 0)
+	if (tg_netns_cookie(&cookie) != 0)
 		die("netns cookie");
-	close(s);
-	snprintf(out, len, "%s/net-%llu.leases", dir, (unsigned long long)cookie);
+	tg_lease_file_name(name, sizeof(name), cookie);
+	snprintf(out, len, "%s/%s", dir, name);
 }
 
 /* Starts PROG (reply socket at fd 3) again and again, watching the
@@ -845,7 +842,10 @@ static int race(int argc, char **argv)
 			}
 			if (fd < 0)
 				fd = open(path, O_RDONLY | O_CLOEXEC);
-			ssize_t n = fd >= 0 ? pread(fd, buf, sizeof(buf) - 1, 0) : -1;
+			/* The records, as text: the binary index before them
+			 * would end the string at its first NUL. */
+			ssize_t n =
+			    fd >= 0 ? pread(fd, buf, sizeof(buf) - 1, TG_LEASE_INDEX_BYTES) : -1;
 			if (n > 0) {
 				buf[n] = '\0';
 				if (strstr(buf, match)) {

@@ -21,7 +21,9 @@
  *     last, no NUL, no other newline;
  *   - every record the helper can write formats into a slot that parses
  *     back to it. A record that silently becomes a free slot would lose a
- *     lease. */
+ *     lease;
+ *   - the key written for a record covers it (used, its uid, its guest and
+ *     uplink where it has them), whatever key the slot had before. */
 #include "../../common/lease.h"
 
 #include <stdint.h>
@@ -90,6 +92,16 @@ static void round_trip(const struct tg_lease *l)
 	free(s2);
 }
 
+static void check_key(const struct tg_lease_key *old, const struct tg_lease *l)
+{
+	struct tg_lease_key k = tg_lease_key_merge(old, l);
+
+	CHECK(k.used == 1 && k.uid == l->uid);
+	CHECK(!l->guest || k.guest == l->guest);
+	CHECK(!l->uplink || k.uplink == l->uplink);
+	CHECK(k.pad[0] == 0 && k.pad[1] == 0 && k.pad[2] == 0);
+}
+
 struct bytes {
 	const uint8_t *p;
 	size_t n;
@@ -147,6 +159,13 @@ static void structured(const uint8_t *data, size_t size)
 	l.persist = take(&b, 1) & 1;
 	l.rule_print = take(&b, 4);
 	round_trip(&l);
+
+	struct tg_lease_key old = {.uid = take(&b, 4),
+				   .guest = take(&b, 4),
+				   .uplink = (int32_t)take(&b, 4),
+				   .used = (uint8_t)take(&b, 1)};
+
+	check_key(&old, &l);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -176,6 +195,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_record(&l);
 		check_slot(slot); /* what was accepted was one clean line */
 		round_trip(&l);
+		if (l.state != TG_LEASE_FREE)
+			check_key(&(struct tg_lease_key){.used = 0}, &l);
 	}
 	free(slot);
 	return 0;

@@ -64,7 +64,8 @@ permit $TG_USER2 tap $NET max 2"
 # --- the hostile caller's tools ----------------------------------------------
 
 if ! cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -o "$ATK" \
-	"$TG_SRC/tests/attack/tgattack.c" >"$TW/cc.log" 2>&1; then
+	"$TG_SRC/tests/attack/tgattack.c" "$TG_SRC/common/lease.c" "$TG_SRC/common/addr.c" \
+	>"$TW/cc.log" 2>&1; then
 	tg_fail "cannot build tests/attack/tgattack.c:"
 	tg_show "$TW/cc.log"
 	tg_finish
@@ -723,25 +724,33 @@ ptrace_cases()
 # namespace: root's entry and switch must survive its gc.
 userns_forged_state()
 {
-	local upidx files
+	local upidx files rec forged=$TW/forged.leases2
 	begin E "user+mount namespace with a forged policy and lease (gc)"
 	upidx=$(tg_in "$NS" cat /sys/class/net/lan0/ifindex)
 	tg_in "$NS" ip neigh add proxy 10.77.0.9 dev lan0
 	tg_in "$NS" sh -c 'echo 1 >/proc/sys/net/ipv4/conf/lan0/forwarding'
 	tg_snapshot "$NS" >"$TW/pre"
-	files=$(cd "$T/run" && find . -maxdepth 1 -name '*.leases' -printf '%f ')
+	files=$(cd "$T/run" && find . -maxdepth 1 -name '*.leases2' -printf '%f ')
+	# The forged lease in the file's layout (common/lease.h): its key
+	# (uid, guest, uplink, used; native byte order), the rest of the index
+	# empty, then the record.
+	rec="v1 state=pending uid=0 pid=1 rule=2 kind=tap ifname=tg0-0 ifindex=1"
+	rec="$rec guest=10.77.0.9 gateway=10.77.0.1 uplink=$upidx uplink_fwd=0 bridge=-"
+	rec="$rec created=1 persist=0/00000000 end"
+	{
+		perl -e 'print pack("L L l C x3", @ARGV)' 0 $((10 << 24 | 77 << 16 | 9)) "$upidx" 1
+		head -c $((65536 - 16)) /dev/zero
+		printf '%-511s\n' "$rec"
+	} >"$forged"
 	# shellcheck disable=SC2016 # expanded by the inner shell
 	tg_as_user "$NS" unshare -Urm sh -c '
-		T=$1 ATK=$2 H=$3 UP=$4 F=$5
+		T=$1 ATK=$2 H=$3 FORGED=$4 F=$5
 		mount -t tmpfs -o mode=0755 tg-run "$T/run" || exit 90
 		mount -t tmpfs -o mode=0755 tg-etc "$T/etc/tapgate" || exit 91
-		rec="v1 state=pending uid=0 pid=1 rule=2 kind=tap ifname=tg0-0 ifindex=1"
-		rec="$rec guest=10.77.0.9 gateway=10.77.0.1 uplink=$UP uplink_fwd=0 bridge=-"
-		rec="$rec created=1 persist=0/00000000 end"
-		for f in $F; do printf "%-511s\n" "$rec" >"$T/run/$f"; done
+		for f in $F; do cat "$FORGED" >"$T/run/$f"; done
 		echo "permit 0 tap net 10.77.0.0/24 gateway 10.77.0.1 uplink lan0 forward" \
 			>"$T/etc/tapgate/policy.conf"
-		exec "$ATK" launch -- "$H" tapgate-helper gc' sh "$T" "$ATK" "$HELPER" "$upidx" \
+		exec "$ATK" launch -- "$H" tapgate-helper gc' sh "$T" "$ATK" "$HELPER" "$forged" \
 		"$files" >"$TW/c.out" 2>"$TW/c.err"
 	# Unprivileged user namespaces deny setgroups(): the drop fails before
 	# the log is opened, so there is no record.

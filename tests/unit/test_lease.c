@@ -2,12 +2,17 @@
  * record must survive a format/parse round trip field by field, a slot must be
  * exactly TG_LEASE_SLOT bytes, and anything that is not a well-formed record
  * (hostile edits, damage, a torn write) must be rejected rather than read as
- * something else. */
+ * something else. The index: the file layout, and a key that covers the
+ * record in its slot after every write and after a writer killed between its
+ * two writes. */
 #include "../../common/lease.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "check.h"
 
@@ -648,6 +653,206 @@ static void test_damage(void)
 	expect_bad_slot_at(__LINE__, slot, "record shifted by one");
 }
 
+/* ---- the index ---------------------------------------------------------- */
+
+static void test_layout(void)
+{
+	CHECK(sizeof(struct tg_lease_key) == 16);
+	CHECK(TG_LEASE_INDEX_BYTES == 65536);
+	CHECK(tg_lease_key_offset(0) == 0);
+	CHECK(tg_lease_key_offset(1) == 16);
+	CHECK(tg_lease_key_offset(TG_LEASE_MAX_SLOTS - 1) == 65536 - 16);
+	CHECK(tg_lease_slot_offset(0) == 65536);
+	CHECK(tg_lease_slot_offset(1) == 65536 + 512);
+	CHECK(tg_lease_slot_offset(TG_LEASE_MAX_SLOTS - 1) == 65536 + 4095 * 512);
+	/* the slots a file holds: whole ones after the index, at most 4096 */
+	CHECK(tg_lease_nslots(0) == 0);
+	CHECK(tg_lease_nslots(16) == 0);
+	CHECK(tg_lease_nslots(65536) == 0);
+	CHECK(tg_lease_nslots(65536 + 511) == 0);
+	CHECK(tg_lease_nslots(65536 + 512) == 1);
+	CHECK(tg_lease_nslots(65536 + 3 * 512 + 100) == 3);
+	CHECK(tg_lease_nslots(65536 + 4096 * 512) == 4096);
+	CHECK(tg_lease_nslots(65536 + 4097 * 512) == 4096);
+	CHECK(tg_lease_nslots(-1) == 0);
+
+	char name[64];
+
+	tg_lease_file_name(name, sizeof(name), 18446744073709551615ULL);
+	STREQ(name, "net-18446744073709551615.leases2");
+}
+
+static int key_is(const struct tg_lease_key *k, uint32_t uid, uint32_t guest, int32_t uplink,
+		  int used)
+{
+	return k->uid == uid && k->guest == guest && k->uplink == uplink && k->used == used &&
+	       k->pad[0] == 0 && k->pad[1] == 0 && k->pad[2] == 0;
+}
+
+static void test_key_of_merge(void)
+{
+	struct tg_lease l = base(), f = {.state = TG_LEASE_FREE};
+	struct tg_lease_key k, old;
+
+	k = tg_lease_key_of(&l);
+	CHECK(key_is(&k, 1000, 0, 0, 1));
+	l.guest = IP(10, 0, 0, 2);
+	l.uplink = 3;
+	k = tg_lease_key_of(&l);
+	CHECK(key_is(&k, 1000, IP(10, 0, 0, 2), 3, 1));
+	l.state = TG_LEASE_PENDING;
+	k = tg_lease_key_of(&l);
+	CHECK(key_is(&k, 1000, IP(10, 0, 0, 2), 3, 1));
+	f.uid = 1000;
+	f.guest = IP(10, 0, 0, 2);
+	k = tg_lease_key_of(&f);
+	CHECK(key_is(&k, 0, 0, 0, 0)); /* free: nothing, whatever the record held */
+
+	/* The union: the new record's guest and uplink where it has them, the
+	 * old key's where it has none. */
+	old = (struct tg_lease_key){.uid = 1000, .guest = IP(10, 0, 0, 9), .uplink = 5, .used = 1};
+	l = base();
+	k = tg_lease_key_merge(&old, &l);
+	CHECK(key_is(&k, 1000, IP(10, 0, 0, 9), 5, 1));
+	l.guest = IP(10, 0, 0, 2);
+	k = tg_lease_key_merge(&old, &l);
+	CHECK(key_is(&k, 1000, IP(10, 0, 0, 2), 5, 1));
+	l.uplink = 3;
+	k = tg_lease_key_merge(&old, &l);
+	CHECK(key_is(&k, 1000, IP(10, 0, 0, 2), 3, 1));
+	/* a free slot's key is zero whatever it held... */
+	k = tg_lease_key_merge(&old, &f);
+	CHECK(key_is(&k, 0, 0, 0, 0));
+	/* ... and an unused key passes nothing on */
+	old.used = 0;
+	l = base();
+	k = tg_lease_key_merge(&old, &l);
+	CHECK(key_is(&k, 1000, 0, 0, 1));
+	/* any non-zero byte means used (a key is never trusted to say less) */
+	old.used = 0x80;
+	k = tg_lease_key_merge(&old, &l);
+	CHECK(key_is(&k, 1000, IP(10, 0, 0, 9), 5, 1));
+}
+
+/* The invariant the helper's filters rest on: a record that holds something
+ * has a used key with its uid, and its guest and uplink where it has them. */
+static int covers(const struct tg_lease_key *k, const struct tg_lease *l)
+{
+	return l->state == TG_LEASE_FREE ||
+	       (k->used && k->uid == l->uid && (!l->guest || k->guest == l->guest) &&
+		(!l->uplink || k->uplink == (int32_t)l->uplink));
+}
+
+struct on_disk {
+	struct tg_lease_key key;
+	struct tg_lease lease;
+	int parsed;
+};
+
+static struct on_disk read_slot(int fd, unsigned i)
+{
+	struct on_disk d;
+	char slot[TG_LEASE_SLOT];
+
+	memset(&d, 0, sizeof(d));
+	d.parsed = pread(fd, &d.key, sizeof(d.key), tg_lease_key_offset(i)) == sizeof(d.key) &&
+		   pread(fd, slot, sizeof(slot), tg_lease_slot_offset(i)) == sizeof(slot) &&
+		   tg_lease_parse(slot, &d.lease) == 0;
+	return d;
+}
+
+/* What the helper does to one slot over a device's life, the uml_net path
+ * included: every step stored for real, and before it the same step cut
+ * off after its first write (the file size limit fails every write to the
+ * records, none to the index: a writer killed between its two writes). */
+static void test_store(void)
+{
+	const unsigned i = 3;
+	FILE *f = tmpfile();
+	int fd = f ? fileno(f) : -1;
+	struct tg_lease_key key = {.used = 0};
+	struct tg_lease steps[8];
+	struct rlimit lim, cut;
+	int n = 0;
+
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return;
+	signal(SIGXFSZ, SIG_IGN);
+	CHECK(getrlimit(RLIMIT_FSIZE, &lim) == 0);
+	cut = lim;
+	cut.rlim_cur = TG_LEASE_INDEX_BYTES;
+
+	struct tg_lease l = base();
+	l.state = TG_LEASE_PENDING;
+	l.ifindex = 0;
+	steps[n++] = l; /* create_device: pending, no ifindex */
+	l.ifindex = 12;
+	steps[n++] = l; /* the ifindex */
+	l.guest = IP(10, 0, 0, 2);
+	steps[n++] = l; /* uml_net add: 0 -> guest */
+	l.uplink = 3;
+	l.uplink_fwd = 0;
+	steps[n++] = l; /* attach_guest: 0 -> uplink */
+	l.state = TG_LEASE_LIVE;
+	steps[n++] = l;
+	l.guest = 0;
+	l.uplink = 0;
+	l.uplink_fwd = -1;
+	steps[n++] = l; /* uml_net del: back to 0 */
+	l.guest = IP(10, 0, 0, 7);
+	l.uplink = 4;
+	steps[n++] = l; /* a second add: another guest, another uplink */
+	steps[n++] = (struct tg_lease){.state = TG_LEASE_FREE};
+
+	for (int s = 0; s < n; s++) {
+		struct tg_lease_key mem = key;
+		struct on_disk d;
+
+		CHECK(setrlimit(RLIMIT_FSIZE, &cut) == 0);
+		CHECK(tg_lease_store(fd, i, &mem, &steps[s]) == -1);
+		CHECK(setrlimit(RLIMIT_FSIZE, &lim) == 0);
+		d = read_slot(fd, i);
+		CHECK(s == 0 ? !d.parsed || d.lease.state == TG_LEASE_FREE : d.parsed);
+		/* the old record is still there, and the key covers it and
+		 * the new one */
+		CHECK(covers(&d.key, &d.lease));
+		CHECK(covers(&d.key, &steps[s]));
+		CHECK(memcmp(&mem, &d.key, sizeof(mem)) == 0);
+
+		key = d.key;
+		CHECK(tg_lease_store(fd, i, &key, &steps[s]) == 0);
+		d = read_slot(fd, i);
+		CHECK(d.parsed && d.lease.state == steps[s].state &&
+		      d.lease.guest == steps[s].guest && d.lease.uplink == steps[s].uplink &&
+		      d.lease.ifindex == steps[s].ifindex);
+		CHECK(covers(&d.key, &d.lease));
+		CHECK(memcmp(&key, &d.key, sizeof(key)) == 0);
+	}
+	/* freed: the key is zero again, the record all spaces */
+	CHECK(key_is(&key, 0, 0, 0, 0));
+
+	/* The key is written only when it changes: a mark put into the file's
+	 * key survives an update that leaves the key as it is. */
+	unsigned char mark = 0xaa, got = 0;
+
+	l = base();
+	key = (struct tg_lease_key){.used = 0};
+	CHECK(tg_lease_store(fd, i, &key, &l) == 0);
+	CHECK(pwrite(fd, &mark, 1, tg_lease_key_offset(i) + 13) == 1);
+	l.ifindex = 13;
+	CHECK(tg_lease_store(fd, i, &key, &l) == 0);
+	CHECK(pread(fd, &got, 1, tg_lease_key_offset(i) + 13) == 1 && got == 0xaa);
+	l.guest = IP(10, 0, 0, 2);
+	CHECK(tg_lease_store(fd, i, &key, &l) == 0);
+	CHECK(pread(fd, &got, 1, tg_lease_key_offset(i) + 13) == 1 && got == 0);
+	/* and only slot i's key and record were ever written */
+	struct on_disk other = read_slot(fd, i - 1);
+	CHECK(key_is(&other.key, 0, 0, 0, 0));
+	CHECK(!other.parsed); /* a hole: NUL bytes, not a record */
+	fclose(f);
+}
+
 int main(void)
 {
 	test_round_trips();
@@ -658,5 +863,8 @@ int main(void)
 	test_bad_numbers();
 	test_bad_words();
 	test_damage();
+	test_layout();
+	test_key_of_merge();
+	test_store();
 	return check_report("test_lease");
 }
