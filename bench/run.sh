@@ -27,7 +27,10 @@
 # namespace of its own runs. The machine's own network namespace is only
 # read.
 #
-# Environment: BENCH_RUNS (200), BENCH_SCALES ("0 1000 4000"), BENCH_DP_SECS
+# Environment: BENCH_RUNS (200), BENCH_ROUNDS (4: the provisioning cells of
+# a scale run in that many interleaved rounds of RUNS/ROUNDS each, so that
+# a busy spell on this shared machine hits every tool alike; medians and
+# p99s are over all RUNS), BENCH_SCALES ("0 1000 4000"), BENCH_DP_SECS
 # (2), BENCH_DP_REPS (3), BENCH_OUT (bench/results), BENCH_NO_INSTALL=1
 # (do not apt-get), BENCH_PARTS ("prov conc dp prof plot"; a subset runs
 # only those parts).
@@ -45,6 +48,7 @@ fi
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 SRC=$(cd "$BENCH_DIR/.." && pwd)
 RUNS=${BENCH_RUNS:-200}
+ROUNDS=${BENCH_ROUNDS:-4}
 SCALES=${BENCH_SCALES:-"0 1000 4000"}
 DP_SECS=${BENCH_DP_SECS:-2}
 DP_REPS=${BENCH_DP_REPS:-3}
@@ -240,19 +244,43 @@ make_ns()
 	echo "$ns"
 }
 
-# cell NS LABEL WRAPPER DRVARGS...: one line into the summary.
+# cell NS LABEL WRAPPER DRVARGS...: CELL_RUNS runs, appended to the
+# label's raw file; the driver's line goes to $TW/cells.txt, and summarize
+# makes the summary line from the raw file once all rounds are in.
+CELL_RUNS=$RUNS
 cell()
 {
 	local ns=$1 label=$2 wrap=$3 line
 	shift 3
 	case $wrap in
-	user) line=$(as_user "$ns" "$B/drv" -n "$RUNS" -l "$label" -o fd:5 "$@" 5>"$OUT/$label.raw") ;;
-	usertun) line=$(as_user_tun "$ns" "$B/drv" -n "$RUNS" -l "$label" -o fd:5 "$@" 5>"$OUT/$label.raw") ;;
-	root) line=$(ip netns exec "$ns" "$B/drv" -n "$RUNS" -l "$label" -o fd:5 "$@" 5>"$OUT/$label.raw") ;;
+	user) line=$(as_user "$ns" "$B/drv" -n "$CELL_RUNS" -l "$label" -o fd:5 "$@" 5>>"$OUT/$label.raw") ;;
+	usertun) line=$(as_user_tun "$ns" "$B/drv" -n "$CELL_RUNS" -l "$label" -o fd:5 "$@" 5>>"$OUT/$label.raw") ;;
+	root) line=$(ip netns exec "$ns" "$B/drv" -n "$CELL_RUNS" -l "$label" -o fd:5 "$@" 5>>"$OUT/$label.raw") ;;
 	esac
-	echo "$line" | tee -a "$SUMMARY"
+	echo "$line" >>"$TW/cells.txt"
 	# whatever a tapgate cell left (the last stale lease, its uplink entry)
 	as_user "$ns" "$TAPGATE" gc >>"$TW/gc.out"
+}
+
+# summarize LABEL...: the summary line of each label, in the driver's
+# format, from all its runs (raw: setup teardown gc reply cpu, in µs);
+# fails and rc from its cells' lines.
+summarize()
+{
+	local label
+	for label in "$@"; do
+		awk -v l="$label" '
+			function sortq(a, n,   i, j, t) { for (i = 2; i <= n; i++) { t = a[i]
+				for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t } }
+			function q(a, n, p,   k) { if (n == 0) return 0; k = int(p * (n - 1) + 0.5) + 1; return a[k] / 1000 }
+			FILENAME == ARGV[1] { n++; su[n] = $1; td[n] = $2; gc[n] = $3; re[n] = $4; cp[n] = $5; next }
+			$1 == l { for (i = 2; i <= NF; i++) { split($i, kv, "=")
+				if (kv[1] == "fails") f += kv[2]; if (kv[1] == "rc" && kv[2] != 0) rc = kv[2] } }
+			END { sortq(su, n); sortq(td, n); sortq(gc, n); sortq(re, n); sortq(cp, n)
+				printf "%s n=%d setup_med=%.3f setup_p99=%.3f reply_med=%.3f cpu_med=%.3f td_med=%.3f td_p99=%.3f gc_med=%.3f gc_p99=%.3f fails=%d rc=%d\n",
+					l, n, q(su, n, .5), q(su, n, .99), q(re, n, .5), q(cp, n, .5), q(td, n, .5), q(td, n, .99),
+					q(gc, n, .5), q(gc, n, .99), f, rc }' "$OUT/$label.raw" "$TW/cells.txt"
+	done | tee -a "$SUMMARY"
 }
 
 # The provisioning cells of one namespace; SUF names the scale.
@@ -294,32 +322,42 @@ if part prov || part prof; then
 fi
 
 if part prov; then
+	CELL_RUNS=$(((RUNS + ROUNDS - 1) / ROUNDS))
 	for s in $SCALES; do
 		ns=${NSOF[$s]}
-		log "provisioning, $s background devices"
-		if [ "$s" = 0 ]; then
-			cell "$ns" "floor-exec-libs@0" user exec "$T/bin/noop-libs"
-			cell "$ns" "floor-exec-nosuid@0" user exec /bin/true
-			cell "$ns" "tg-lib@0" user lib --ip=10.77.0.2
-		fi
-		prov_cells "$ns" "$s"
+		: >"$TW/cells.txt"
+		for round in $(seq "$ROUNDS"); do
+			log "provisioning, $s background devices, round $round of $ROUNDS"
+			if [ "$s" = 0 ]; then
+				cell "$ns" "floor-exec-libs@0" user exec "$T/bin/noop-libs"
+				cell "$ns" "floor-exec-nosuid@0" user exec /bin/true
+				cell "$ns" "tg-lib@0" user lib --ip=10.77.0.2
+			fi
+			prov_cells "$ns" "$s"
+		done
+		summarize $(awk '{print $1}' "$TW/cells.txt" | awk '!seen[$0]++')
 		if [ "$s" != 0 ]; then
-			log "provisioning, $s background devices with $s live leases"
 			fill_leases "$ns" "$s"
-			cell "$ns" "tg-routed+L@$s" user native "$HELPER" --ip=10.77.0.2
-			cell "$ns" "tg-bridged+L@$s" user native "$HELPER" --bridge=br0
-			cell "$ns" "tg-uml+L@$s" user uml "$UMLDIR" 10.77.0.1 10.77.0.2 255.255.255.0
+			: >"$TW/cells.txt"
+			for round in $(seq "$ROUNDS"); do
+				log "provisioning, $s background devices with $s live leases, round $round"
+				cell "$ns" "tg-routed+L@$s" user native "$HELPER" --ip=10.77.0.2
+				cell "$ns" "tg-bridged+L@$s" user native "$HELPER" --bridge=br0
+				cell "$ns" "tg-uml+L@$s" user uml "$UMLDIR" 10.77.0.1 10.77.0.2 255.255.255.0
+			done
+			summarize "tg-routed+L@$s" "tg-bridged+L@$s" "tg-uml+L@$s"
 			live=$(ip netns exec "$ns" "$TAPGATE" list | grep -c ' live ' || true)
 			tg_assert_eq "$s" "$live" "the $s synthetic leases survived the runs at $s"
 		fi
 		# Teardown including gc (every run: close, device gone, gc).
 		if [ "$s" = 0 ]; then
 			log "teardown with tapgate gc"
-			RUNS_SAVE=$RUNS
-			RUNS=$((RUNS / 2))
+			: >"$TW/cells.txt"
+			CELL_RUNS=$((RUNS / 2))
 			cell "$ns" "td-tg-routed@0" user -g "$HELPER" native "$HELPER" --ip=10.77.0.2
 			cell "$ns" "td-tg-bridged@0" user -g "$HELPER" native "$HELPER" --bridge=br0
-			RUNS=$RUNS_SAVE
+			summarize "td-tg-routed@0" "td-tg-bridged@0"
+			CELL_RUNS=$(((RUNS + ROUNDS - 1) / ROUNDS))
 			proxies=$(ip netns exec "$ns" ip neigh show proxy | wc -l)
 			tg_assert_eq 0 "$proxies" "no proxy entries left on the uplink after gc"
 		fi
