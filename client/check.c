@@ -103,8 +103,18 @@ struct as_user {
 	int ngroups;
 	gid_t groups[MAX_GROUPS];
 	uint32_t gids[MAX_GROUPS];
-	char *names[MAX_GROUPS];
 };
+
+/* The helper's lookup of a policy's group name, for the same answers. */
+static int gid_of(const char *name, uint32_t *gid)
+{
+	struct group *g = getgrnam(name);
+
+	if (!g)
+		return -1;
+	*gid = g->gr_gid;
+	return 0;
+}
 
 static int lookup_user(const char *who, struct as_user *u)
 {
@@ -124,11 +134,8 @@ static int lookup_user(const char *who, struct as_user *u)
 		fprintf(stderr, "tapgate: %s is in more than %d groups\n", who, MAX_GROUPS);
 		return -1;
 	}
-	for (int i = 0; i < u->ngroups; i++) {
-		struct group *g = getgrgid(u->groups[i]);
+	for (int i = 0; i < u->ngroups; i++)
 		u->gids[i] = u->groups[i];
-		u->names[i] = g ? strdup(g->gr_name) : NULL;
-	}
 	return 0;
 }
 
@@ -143,11 +150,8 @@ static int explain(const struct tg_policy *p, const struct as_user *u, const str
 {
 	struct view v = {NULL, 0};
 	struct tg_hostview hv = {.addr_taken = addr_taken, .count = count, .ctx = &v};
-	struct tg_caller c = {.uid = u->uid,
-			      .user = u->name,
-			      .ngroups = (size_t)u->ngroups,
-			      .gids = u->gids,
-			      .group_names = (const char *const *)u->names};
+	struct tg_caller c = {
+	    .uid = u->uid, .user = u->name, .ngroups = (size_t)u->ngroups, .gids = u->gids};
 	struct tg_decision d;
 	char err[200], a[16], b[16];
 
@@ -214,6 +218,13 @@ int tg_cmd_check(int argc, char **argv)
 		fprintf(stderr, "tapgate: %s\n", err);
 		return TG_EXIT_REFUSED;
 	}
+	tg_policy_resolve_groups(&p, gid_of);
+	for (size_t k = 0; k < p.nrules; k++)
+		if (p.rules[k].who == TG_WHO_GROUP && !p.rules[k].who_known)
+			fprintf(stderr,
+				"tapgate: warning: %s:%u: there is no group '%s'; the rule matches "
+				"nobody\n",
+				file, p.rules[k].line, p.rules[k].who_name);
 	if (!as) {
 		printf("%s: %zu rule%s, no errors\n", file, p.nrules, p.nrules == 1 ? "" : "s");
 		tg_policy_free(&p);
@@ -224,8 +235,6 @@ int tg_cmd_check(int argc, char **argv)
 		return TG_EXIT_USAGE;
 	}
 	rc = explain(&p, &u, &r);
-	for (int k = 0; k < u.ngroups; k++)
-		free(u.names[k]);
 	tg_policy_free(&p);
 	return rc;
 }

@@ -72,14 +72,13 @@ struct tg_ident {
 	int nsup;
 	gid_t sup[64]; /* the supplementary list exactly as the caller had it */
 	char user[64]; /* "" if the uid has no name */
-	char group_names[64 + 1][64];
-	const char *group_ptrs[64 + 1];
 	uint32_t gids32[64 + 1];
 };
 /* Reads the caller's real ids from the kernel. */
 int ident_read(struct tg_ident *id, struct tg_err *e);
-/* Resolves names (NSS): after the drop, before confinement. */
-void ident_resolve_names(struct tg_ident *id);
+/* Resolves the caller's user name and the policy's group names (NSS):
+ * after the drop, before confinement. p may be NULL (no usable policy). */
+void ident_resolve_names(struct tg_ident *id, struct tg_policy *p);
 /* setgroups/setresgid/setresuid to the caller, keep CAP_NET_ADMIN only,
  * empty bounding and ambient sets, no_new_privs, not dumpable. Verifies the
  * result and returns -1 (with e) if anything is not as intended. */

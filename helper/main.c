@@ -7,10 +7,11 @@
  *      learn whether a tun descriptor is needed;
  *   3. as root: open the policy, the lease database, /dev/net/tun, the log;
  *   4. become the caller with CAP_NET_ADMIN alone, no_new_privs;
- *   5. resolve the caller's names, open the netlink socket;
+ *   5. read the policy, resolve the caller's name and the policy's group
+ *      names, open the netlink socket;
  *   6. seccomp allow-list for everything after;
- *   7. read the policy, lock the leases, cull stale ones, decide, provision,
- *      audit, answer in the front end's format, exit.
+ *   7. lock the leases, cull stale ones, decide, provision, audit, answer
+ *      in the front end's format, exit.
  * Nothing is ever executed. */
 #include "helper.h"
 #include "netconf.h"
@@ -160,8 +161,7 @@ static struct tg_caller caller_of(const struct tg_ident *id)
 	return (struct tg_caller){.uid = id->uid,
 				  .user = id->user[0] ? id->user : NULL,
 				  .ngroups = (size_t)id->ngroups,
-				  .gids = id->gids32,
-				  .group_names = id->group_ptrs};
+				  .gids = id->gids32};
 }
 
 /* open, uml_net `tuntap up`, QEMU: a new device. */
@@ -425,7 +425,13 @@ int main(int argc, char **argv)
 		return r.job.op == TG_OP_QEMU ? 1 : (int)e.code;
 	}
 	audit_init(r.pf.log_fd);
-	ident_resolve_names(&r.id);
+	/* Read and parsed before the seccomp filter because its group names
+	 * are looked up (NSS opens files and sockets). The file is root's and
+	 * was opened as root with every component checked (privfiles.c);
+	 * parsing it is pure. A policy error is answered later, audited. */
+	struct tg_err polerr = {.code = TG_EXIT_OK};
+	int have_policy = policy_load(&r.pf, &r.pol, &polerr) == 0;
+	ident_resolve_names(&r.id, have_policy ? &r.pol : NULL);
 	if ((rc = nc_open(&r.nc)) != 0) {
 		tg_say(2, "tapgate-helper: cannot open a netlink socket: %s\n", strerror(-rc));
 		return r.job.op == TG_OP_QEMU ? 1 : TG_EXIT_HOST;
@@ -450,10 +456,9 @@ int main(int argc, char **argv)
 	}
 	/* gc works without a usable policy (culling needs none); it only
 	 * skips revoking persistent devices then. */
-	int have_policy = policy_load(&r.pf, &r.pol, &e) == 0;
 	if (!have_policy && r.job.op != TG_OP_GC) {
 		a.result = "error";
-		return finish(&r, &a, &e);
+		return finish(&r, &a, &polerr);
 	}
 	if (leasedb_open(&db, r.pf.lock_fd, r.pf.lease_fd, &e) != 0) {
 		a.result = "error";
@@ -468,7 +473,8 @@ int main(int argc, char **argv)
 		if (have_policy)
 			culled += leasedb_revoke(&db, r.nc, &r.pol);
 		else
-			tg_say(2, "tapgate-helper: %s; persistent devices not checked\n", e.msg);
+			tg_say(2, "tapgate-helper: %s; persistent devices not checked\n",
+			       polerr.msg);
 		rc = do_gc(culled);
 		break;
 	case TG_OP_DESTROY:

@@ -48,23 +48,29 @@ int ident_read(struct tg_ident *id, struct tg_err *e)
 	return 0;
 }
 
-void ident_resolve_names(struct tg_ident *id)
+static int gid_of(const char *name, uint32_t *gid)
+{
+	char buf[4096];
+	struct group gr, *grp = NULL;
+
+	if (getgrnam_r(name, &gr, buf, sizeof(buf), &grp) != 0 || !grp)
+		return -1;
+	*gid = grp->gr_gid;
+	return 0;
+}
+
+void ident_resolve_names(struct tg_ident *id, struct tg_policy *p)
 {
 	char buf[4096];
 	struct passwd pw, *pwp = NULL;
-	struct group gr, *grp = NULL;
 
 	if (getpwuid_r(id->uid, &pw, buf, sizeof(buf), &pwp) == 0 && pwp &&
 	    strlen(pwp->pw_name) < sizeof(id->user))
 		strcpy(id->user, pwp->pw_name);
-	for (int i = 0; i < id->ngroups; i++) {
-		id->group_ptrs[i] = NULL;
-		if (getgrgid_r(id->groups[i], &gr, buf, sizeof(buf), &grp) == 0 && grp &&
-		    strlen(grp->gr_name) < sizeof(id->group_names[i])) {
-			strcpy(id->group_names[i], grp->gr_name);
-			id->group_ptrs[i] = id->group_names[i];
-		}
-	}
+	/* The policy's group names, not the caller's groups: one lookup per
+	 * group a rule names, however many groups the caller is in. */
+	if (p)
+		tg_policy_resolve_groups(p, gid_of);
 }
 
 /* The capability sets through the system calls themselves: libcap would

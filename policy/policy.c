@@ -444,18 +444,41 @@ int tg_rule_matches_caller(const struct tg_rule *rule, const struct tg_caller *c
 	case TG_WHO_UID:
 		return c->uid == rule->who_id;
 	case TG_WHO_GROUP:
-		for (i = 0; i < c->ngroups && c->group_names != NULL; i++)
-			if (c->group_names[i] != NULL &&
-			    strcmp(c->group_names[i], rule->who_name) == 0)
-				return 1;
-		return 0;
 	case TG_WHO_GID:
+		/* By gid, as the kernel checks membership; a group name that
+		 * did not resolve (tg_policy_resolve_groups) matches nobody. */
+		if (rule->who == TG_WHO_GROUP && !rule->who_known)
+			return 0;
 		for (i = 0; i < c->ngroups && c->gids != NULL; i++)
 			if (c->gids[i] == rule->who_id)
 				return 1;
 		return 0;
 	}
 	return 0;
+}
+
+void tg_policy_resolve_groups(struct tg_policy *p, int (*gid_of)(const char *name, uint32_t *gid))
+{
+	for (size_t i = 0; i < p->nrules; i++) {
+		struct tg_rule *r = &p->rules[i];
+		size_t j;
+
+		if (r->who != TG_WHO_GROUP)
+			continue;
+		for (j = 0; j < i; j++) {
+			const struct tg_rule *o = &p->rules[j];
+			if (o->who == TG_WHO_GROUP && strcmp(o->who_name, r->who_name) == 0)
+				break;
+		}
+		if (j < i) {
+			r->who_known = p->rules[j].who_known;
+			r->who_id = p->rules[j].who_id;
+		} else {
+			r->who_known = gid_of(r->who_name, &r->who_id) == 0;
+			if (!r->who_known)
+				r->who_id = 0;
+		}
+	}
 }
 
 /* Strings from the caller or the system (bridge names, user names, the

@@ -25,7 +25,8 @@ struct tg_rule {
 	unsigned line;
 	enum tg_who who;
 	char who_name[TG_NAME_MAX + 1]; /* TG_WHO_USER, TG_WHO_GROUP */
-	uint32_t who_id;		/* TG_WHO_UID, TG_WHO_GID */
+	uint32_t who_id;		/* TG_WHO_UID, TG_WHO_GID; TG_WHO_GROUP: its gid */
+	int who_known;			/* TG_WHO_GROUP: who_id is set (see below) */
 	enum tg_kind kind;
 	int routed;   /* has `net` */
 	uint32_t net; /* host order */
@@ -52,14 +53,23 @@ int tg_policy_parse(const char *file, const char *text, size_t len, struct tg_po
 		    char *err, size_t errlen);
 void tg_policy_free(struct tg_policy *p);
 
-/* Who is asking, as the kernel says (real ids), with names resolved before
- * the helper confines itself. */
+/* A group rule names a group; the caller is in it when the group's gid is
+ * among the caller's gids, as the kernel sees them. Looks each group name
+ * of the policy up once with gid_of (NSS: getgrnam_r; returns 0 and sets
+ * *gid, or -1 if there is no such group) and keeps the gid in the rule. A
+ * group that does not exist matches nobody, and so does every group rule of
+ * a policy this was not called on. One lookup per group the policy names,
+ * rather than one per group the caller is in (a desktop user is in a
+ * dozen), is what makes it worth a function. */
+void tg_policy_resolve_groups(struct tg_policy *p, int (*gid_of)(const char *name, uint32_t *gid));
+
+/* Who is asking, as the kernel says (real ids), with the user name resolved
+ * before the helper confines itself. */
 struct tg_caller {
 	uint32_t uid;
 	const char *user; /* may be NULL if the uid has no name */
 	size_t ngroups;	  /* primary gid first, then supplementary */
 	const uint32_t *gids;
-	const char *const *group_names; /* entries may be NULL */
 };
 
 struct tg_request {

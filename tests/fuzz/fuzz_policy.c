@@ -245,6 +245,51 @@ static int parse_small(const char *text, size_t len, size_t errlen)
 	return rc;
 }
 
+/* The world's groups: a name exists unless its hash is a multiple of 4,
+ * with a gid from its hash; counts lookups. */
+static unsigned gid_lookups;
+static int fake_gid_of(const char *name, uint32_t *gid)
+{
+	uint32_t h = 2166136261u;
+
+	gid_lookups++;
+	for (; *name; name++)
+		h = (h ^ (unsigned char)*name) * 16777619u;
+	if (h % 4 == 0)
+		return -1;
+	*gid = 2000 + h % 1000;
+	return 0;
+}
+
+/* After tg_policy_resolve_groups: every group rule knows its gid exactly
+ * when the group exists, and each distinct name was looked up once. */
+static void check_resolved(struct tg_policy *p)
+{
+	size_t distinct = 0;
+
+	gid_lookups = 0;
+	tg_policy_resolve_groups(p, fake_gid_of);
+	for (size_t i = 0; i < p->nrules; i++) {
+		const struct tg_rule *r = &p->rules[i];
+		uint32_t gid = 0;
+		size_t j;
+
+		if (r->who != TG_WHO_GROUP)
+			continue;
+		for (j = 0; j < i; j++)
+			if (p->rules[j].who == TG_WHO_GROUP &&
+			    strcmp(p->rules[j].who_name, r->who_name) == 0)
+				break;
+		distinct += j == i;
+		unsigned before = gid_lookups;
+		int exists = fake_gid_of(r->who_name, &gid) == 0;
+		gid_lookups = before;
+		CHECK(r->who_known == exists);
+		CHECK(!exists || r->who_id == gid);
+	}
+	CHECK(gid_lookups == distinct);
+}
+
 static int parse_checked(const char *text, size_t len, struct tg_policy *p)
 {
 	char err[ERRLEN];
@@ -290,6 +335,7 @@ static int parse_checked(const char *text, size_t len, struct tg_policy *p)
 	}
 	CHECK(tg_policy_rule_at(p, 0) == NULL);
 	CHECK(tg_policy_rule_at(p, (unsigned)nlines + 1) == NULL);
+	check_resolved(p);
 	return 0;
 }
 
@@ -300,8 +346,7 @@ static int matches(const struct tg_rule *r, const struct tg_caller *c)
 	for (size_t i = 0; i < c->ngroups; i++) {
 		if (r->who == TG_WHO_GID && c->gids[i] == r->who_id)
 			return 1;
-		if (r->who == TG_WHO_GROUP && c->group_names[i] &&
-		    strcmp(c->group_names[i], r->who_name) == 0)
+		if (r->who == TG_WHO_GROUP && r->who_known && c->gids[i] == r->who_id)
 			return 1;
 	}
 	if (r->who == TG_WHO_UID)
@@ -447,8 +492,6 @@ struct caller_buf {
 	struct tg_caller c;
 	char user[NAME_LEN];
 	uint32_t gids[MAX_GROUPS];
-	char names[MAX_GROUPS][NAME_LEN];
-	const char *name_ptrs[MAX_GROUPS];
 };
 
 /* A caller the rule's WHO names. */
@@ -459,8 +502,6 @@ static void caller_for(const struct tg_rule *r, unsigned i, struct caller_buf *b
 	snprintf(b->user, sizeof(b->user), "user%u", i);
 	b->c.user = b->user;
 	b->gids[0] = 1000 + i;
-	snprintf(b->names[0], sizeof(b->names[0]), "user%u", i);
-	b->name_ptrs[0] = b->names[0];
 	b->c.ngroups = 1;
 	switch (r->who) {
 	case TG_WHO_USER:
@@ -471,19 +512,16 @@ static void caller_for(const struct tg_rule *r, unsigned i, struct caller_buf *b
 		b->c.user = NULL; /* a uid without a name */
 		break;
 	case TG_WHO_GROUP:
-		b->gids[1] = 3000 + i;
-		snprintf(b->names[1], sizeof(b->names[1]), "%s", r->who_name);
-		b->name_ptrs[1] = b->names[1];
+		/* in the group if it exists; else in one no rule names */
+		b->gids[1] = r->who_known ? r->who_id : 3000 + i;
 		b->c.ngroups = 2;
 		break;
 	case TG_WHO_GID:
 		b->gids[1] = r->who_id;
-		b->name_ptrs[1] = NULL; /* a gid without a name */
 		b->c.ngroups = 2;
 		break;
 	}
 	b->c.gids = b->gids;
-	b->c.group_names = b->name_ptrs;
 }
 
 /* Requests built from the rules: every kind and mode, chosen and picked
@@ -590,13 +628,9 @@ decide:;
 		str(&t, cb.user, sizeof(cb.user));
 		cb.c.user = u8(&t) & 1 ? cb.user : NULL;
 		cb.c.ngroups = u8(&t) % (MAX_GROUPS + 1);
-		for (size_t i = 0; i < cb.c.ngroups; i++) {
-			cb.gids[i] = u32(&t);
-			str(&t, cb.names[i], sizeof(cb.names[i]));
-			cb.name_ptrs[i] = u8(&t) & 1 ? cb.names[i] : NULL;
-		}
+		for (size_t i = 0; i < cb.c.ngroups; i++)
+			cb.gids[i] = u8(&t) & 1 ? 2000 + u32(&t) % 1000 : u32(&t);
 		cb.c.gids = cb.gids;
-		cb.c.group_names = cb.name_ptrs;
 
 		char bridge[NAME_LEN];
 		struct tg_request q = {.kind = u8(&t) & 1 ? TG_TUN : TG_TAP};
@@ -634,8 +668,7 @@ decide:;
 	check_guest(&p, NULL, 0x0a4d0002, &h);
 	{
 		static const uint32_t root_gid[] = {0};
-		static const char *const root_name[] = {"root"};
-		const struct tg_caller root = {0, "root", 1, root_gid, root_name};
+		const struct tg_caller root = {0, "root", 1, root_gid};
 
 		decide_all(&p, &root, &h);
 	}

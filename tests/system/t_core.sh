@@ -544,6 +544,23 @@ $RULE_ONE"
 		>"$TW/chk.out" 2>&1
 	tg_assert_eq 1 "$TG_RC" "check --as a user without a rule exits 1"
 	tg_assert_file_match 'refused' "$TW/chk.out" "check says refused for a user without rule"
+
+	# Group rules match by the gid of the group the policy names.
+	printf '%s\n' "permit :tgnosuchgroup tap bridge br1" "permit :$TG_GROUP tap bridge br0" \
+		>"$TW/groups.conf"
+	chmod 0644 "$TW/groups.conf"
+	tg_as_user "$ns" tapgate check "$TW/groups.conf" --as "$TG_USER" --bridge br0 \
+		>"$TW/chk.out" 2>&1
+	tg_assert_eq 0 "$TG_RC" "check --as a member of the group a rule names exits 0"
+	tg_assert_file_match 'groups\.conf:2' "$TW/chk.out" "the group rule grants"
+	tg_assert_file_match "warning: .*groups\.conf:1: there is no group 'tgnosuchgroup'" \
+		"$TW/chk.out" "check warns about a group that does not exist"
+	tg_as_user "$ns" tapgate check "$TW/groups.conf" --as "$TG_USER" --bridge br1 \
+		>"$TW/chk.out" 2>&1
+	tg_assert_eq 1 "$TG_RC" "a rule naming a group that does not exist grants nothing"
+	tg_as_user "$ns" tapgate check "$TW/groups.conf" --as "$TG_USER2" --bridge br0 \
+		>"$TW/chk.out" 2>&1
+	tg_assert_eq 1 "$TG_RC" "check --as a user outside the group exits 1"
 }
 
 # --- client CLI: --fd, {fd}/{ifname}, COMMAND's status, usage ----------------

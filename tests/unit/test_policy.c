@@ -100,24 +100,40 @@ static int was_asked(const struct host *h, uint32_t addr)
 
 /* ---- callers ---------------------------------------------------------- */
 
+/* The groups of this test's world, as getgrnam would name them. */
+static unsigned gid_lookups;
+static int fake_gid_of(const char *name, uint32_t *gid)
+{
+	static const struct {
+		const char *name;
+		uint32_t gid;
+	} groups[] = {{"alice", 1001}, {"bob", 1002}, {"carol", 1003},
+		      {"dave", 1004},  {"kvm", 108},  {"vpn", 120}};
+
+	gid_lookups++;
+	for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++) {
+		if (strcmp(groups[i].name, name) == 0) {
+			*gid = groups[i].gid;
+			return 0;
+		}
+	}
+	return -1;
+}
+
 static const uint32_t alice_gids[] = {1001, 108};
-static const char *const alice_groups[] = {"alice", "kvm"};
-static const struct tg_caller alice = {1001, "alice", 2, alice_gids, alice_groups};
+static const struct tg_caller alice = {1001, "alice", 2, alice_gids};
 
 /* alice without her kvm membership */
-static const struct tg_caller alice_alone = {1001, "alice", 1, alice_gids, alice_groups};
+static const struct tg_caller alice_alone = {1001, "alice", 1, alice_gids};
 
 static const uint32_t carol_gids[] = {1003, 108};
-static const char *const carol_groups[] = {"carol", "kvm"};
-static const struct tg_caller carol = {1003, "carol", 2, carol_gids, carol_groups};
+static const struct tg_caller carol = {1003, "carol", 2, carol_gids};
 
 static const uint32_t dave_gids[] = {1004, 120};
-static const char *const dave_groups[] = {"dave", "vpn"};
-static const struct tg_caller dave = {1004, "dave", 2, dave_gids, dave_groups};
+static const struct tg_caller dave = {1004, "dave", 2, dave_gids};
 
 static const uint32_t bob_gids[] = {1002};
-static const char *const bob_groups[] = {"bob"};
-static const struct tg_caller bob = {1002, "bob", 1, bob_gids, bob_groups};
+static const struct tg_caller bob = {1002, "bob", 1, bob_gids};
 
 /* ---- deciding --------------------------------------------------------- */
 
@@ -144,6 +160,7 @@ static struct outcome run_file(const char *file, const char *text, const struct 
 		o.verdict = TG_REFUSED;
 		return o;
 	}
+	tg_policy_resolve_groups(&p, fake_gid_of);
 	memset(&d, 0x5a, sizeof(d)); /* decide must set every field it reports */
 	o.verdict = tg_policy_decide(&p, c, r, &hv, &d);
 	o.line = d.rule != NULL ? d.rule->line : 0;
@@ -855,10 +872,10 @@ static void test_decide_nomatch(void)
 	struct tg_request tap = {.kind = TG_TAP};
 	struct tg_request tun = {.kind = TG_TUN};
 	struct tg_request bridged = {.kind = TG_TAP, .bridge = "br0"};
-	const struct tg_caller nameless = {1003, NULL, 1, carol_gids, carol_groups};
-	const struct tg_caller hostile = {1001, "al\nice", 1, alice_gids, alice_groups};
+	const struct tg_caller nameless = {1003, NULL, 1, carol_gids};
+	const struct tg_caller hostile = {1001, "al\nice", 1, alice_gids};
 	const struct tg_caller longuser = {1001, "uuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuu", 1,
-					   alice_gids, alice_groups};
+					   alice_gids};
 	struct host h;
 	struct outcome o;
 
@@ -903,18 +920,45 @@ static void test_decide_nomatch(void)
 			"ones: ask for bridge br0)");
 }
 
+/* Each group name the policy uses is looked up once; a rule whose group
+ * does not exist, or a policy never resolved, grants nothing by group. */
+static void test_resolve_groups(void)
+{
+	static const char text[] = "permit :kvm tap bridge br0\n"
+				   "permit :nosuchgroup tap bridge br9\n"
+				   "permit :kvm tun net 10.8.0.0/24 gateway 10.8.0.1\n"
+				   "permit :vpn tap net 10.9.0.0/24 gateway 10.9.0.1\n"
+				   "permit :nosuchgroup tap bridge br1\n"
+				   "permit alice tap bridge br2\n";
+	struct tg_policy p;
+
+	CHECK(parse(text, &p) == 0);
+	CHECK(!tg_rule_matches_caller(&p.rules[0], &alice)); /* not resolved yet */
+	gid_lookups = 0;
+	tg_policy_resolve_groups(&p, fake_gid_of);
+	CHECK(gid_lookups == 3); /* kvm, nosuchgroup, vpn */
+	CHECK(p.rules[0].who_known && p.rules[0].who_id == 108);
+	CHECK(p.rules[2].who_known && p.rules[2].who_id == 108);
+	CHECK(!p.rules[1].who_known && !p.rules[4].who_known);
+	CHECK(p.rules[3].who_known && p.rules[3].who_id == 120);
+	CHECK(!p.rules[5].who_known); /* a user rule is left alone */
+	CHECK(tg_rule_matches_caller(&p.rules[0], &alice));
+	CHECK(tg_rule_matches_caller(&p.rules[2], &carol));
+	CHECK(!tg_rule_matches_caller(&p.rules[0], &bob));
+	CHECK(tg_rule_matches_caller(&p.rules[3], &dave));
+	CHECK(!tg_rule_matches_caller(&p.rules[1], &alice));
+	tg_policy_free(&p);
+}
+
 static void test_decide_who(void)
 {
-	static const char *const unnamed[] = {NULL, NULL};
-	const struct tg_caller gids_only = {1001, "alice", 2, alice_gids, NULL};
-	const struct tg_caller null_names = {1001, "alice", 2, alice_gids, unnamed};
-	const struct tg_caller nameless = {1001, NULL, 2, alice_gids, alice_groups};
+	const struct tg_caller nameless = {1001, NULL, 2, alice_gids};
 	struct tg_request rq = {.kind = TG_TAP, .bridge = "br0"};
 	struct host h;
 	struct outcome o;
 
 	memset(&h, 0, sizeof(h));
-	o = run("permit :108 tap bridge br0\n", &gids_only, &rq, &h);
+	o = run("permit :108 tap bridge br0\n", &alice, &rq, &h);
 	CHECK(o.verdict == TG_GRANTED && o.line == 1);
 	o = run("permit :109 tap bridge br0\n", &alice, &rq, &h);
 	CHECK(o.verdict == TG_REFUSED);
@@ -927,9 +971,12 @@ static void test_decide_who(void)
 	CHECK(o.verdict == TG_GRANTED);
 	o = run("permit :kvm tap bridge br0\n", &alice_alone, &rq, &h);
 	CHECK(o.verdict == TG_REFUSED);
-	o = run("permit :kvm tap bridge br0\n", &gids_only, &rq, &h);
-	CHECK(o.verdict == TG_REFUSED);
-	o = run("permit :kvm tap bridge br0\n", &null_names, &rq, &h);
+	/* by gid: the caller's group names play no part, so a caller whose
+	 * uid and groups have no names is in :kvm all the same */
+	o = run("permit :kvm tap bridge br0\n", &nameless, &rq, &h);
+	CHECK(o.verdict == TG_GRANTED);
+	/* a group that does not exist matches nobody */
+	o = run("permit :nosuchgroup tap bridge br0\n", &alice, &rq, &h);
 	CHECK(o.verdict == TG_REFUSED);
 	/* a group name never matches a user name and vice versa */
 	o = run("permit kvm tap bridge br0\n", &alice, &rq, &h);
@@ -1113,7 +1160,7 @@ static void test_decide_no_guest(void)
 				  "permit alice tap net 10.44.0.0/30 gateway 10.44.0.1\n"
 				  "permit alice tap bridge br0 max 9\n"
 				  "permit alice tap net 10.33.0.0/24 gateway 10.33.0.1 persist\n";
-	const struct tg_caller nameless = {1001, NULL, 1, alice_gids, alice_groups};
+	const struct tg_caller nameless = {1001, NULL, 1, alice_gids};
 	struct tg_request rq = {
 	    .kind = TG_TAP, .no_guest = 1, .has_gateway = 1, .gateway = IP(10, 77, 0, 1)};
 	struct tg_request tun = {
@@ -1367,6 +1414,7 @@ int main(void)
 	test_decide_picking();
 	test_decide_bridged();
 	test_decide_nomatch();
+	test_resolve_groups();
 	test_decide_who();
 	test_decide_first_match();
 	test_decide_long_file();
