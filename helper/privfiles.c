@@ -9,7 +9,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/socket.h>
@@ -203,18 +202,16 @@ int privfiles_open(struct tg_privfiles *pf, int want_tun, struct tg_err *e)
 
 int policy_load(struct tg_privfiles *pf, struct tg_policy *p, struct tg_err *e)
 {
-	char *text;
+	/* Static rather than malloc'd: a 1 MiB allocation is a fresh mmap()
+	 * and munmap() on every run, while only the pages the file fills are
+	 * ever touched here. */
+	static char text[TG_POLICY_MAX_BYTES + 1];
 	size_t len = 0;
 	char err[240];
 
 	if (pf->policy_fd < 0) {
 		tg_seterr(e, TG_EXIT_REFUSED, "policy unusable, refusing everything: %s",
 			  pf->policy_err);
-		return -1;
-	}
-	text = malloc(TG_POLICY_MAX_BYTES + 1);
-	if (!text) {
-		tg_seterr(e, TG_EXIT_HOST, "out of memory");
 		return -1;
 	}
 	for (;;) {
@@ -224,7 +221,6 @@ int policy_load(struct tg_privfiles *pf, struct tg_policy *p, struct tg_err *e)
 		if (n < 0) {
 			tg_seterr(e, TG_EXIT_HOST, "cannot read %s: %s", TG_POLICY_FILE,
 				  strerror(errno));
-			free(text);
 			return -1;
 		}
 		if (n == 0 || (len += (size_t)n) > TG_POLICY_MAX_BYTES)
@@ -234,14 +230,11 @@ int policy_load(struct tg_privfiles *pf, struct tg_policy *p, struct tg_err *e)
 		tg_seterr(e, TG_EXIT_REFUSED,
 			  "policy %s is larger than %d bytes, refusing everything", TG_POLICY_FILE,
 			  TG_POLICY_MAX_BYTES);
-		free(text);
 		return -1;
 	}
 	if (tg_policy_parse(TG_POLICY_FILE, text, len, p, err, sizeof(err)) != 0) {
 		tg_seterr(e, TG_EXIT_REFUSED, "policy error, refusing everything: %s", err);
-		free(text);
 		return -1;
 	}
-	free(text);
 	return 0;
 }
