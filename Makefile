@@ -35,7 +35,7 @@ ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize
 LDHARDEN   += -fsanitize=address,undefined
 endif
 
-COMMON_SRC = common/addr.c common/lease.c common/escape.c
+COMMON_SRC = common/addr.c common/lease.c common/escape.c common/names.c
 POLICY_SRC = policy/policy.c
 HELPER_SRC = helper/main.c helper/early.c helper/privdrop.c helper/confine.c helper/request.c \
              helper/tundev.c helper/netconf.c helper/leasedb.c helper/audit.c helper/reply.c \

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../common/names.h"
 #include "../policy/policy.h"
 
 #define MAX_GROUPS 256
@@ -104,17 +105,6 @@ struct as_user {
 	gid_t groups[MAX_GROUPS];
 	uint32_t gids[MAX_GROUPS];
 };
-
-/* The helper's lookup of a policy's group name, for the same answers. */
-static int gid_of(const char *name, uint32_t *gid)
-{
-	struct group *g = getgrnam(name);
-
-	if (!g)
-		return -1;
-	*gid = g->gr_gid;
-	return 0;
-}
 
 static int lookup_user(const char *who, struct as_user *u)
 {
@@ -218,7 +208,7 @@ int tg_cmd_check(int argc, char **argv)
 		fprintf(stderr, "tapgate: %s\n", err);
 		return TG_EXIT_REFUSED;
 	}
-	tg_policy_resolve_groups(&p, gid_of);
+	tg_policy_resolve_groups(&p, tg_group_gid);
 	for (size_t k = 0; k < p.nrules; k++)
 		if (p.rules[k].who == TG_WHO_GROUP && !p.rules[k].who_known)
 			fprintf(stderr,

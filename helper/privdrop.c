@@ -4,6 +4,7 @@
  * no_new_privs: the only thing it can do that the caller cannot is
  * configure the network, and it can never gain more. */
 #include "helper.h"
+#include "../common/names.h"
 
 #include <errno.h>
 #include <grp.h>
@@ -48,17 +49,6 @@ int ident_read(struct tg_ident *id, struct tg_err *e)
 	return 0;
 }
 
-static int gid_of(const char *name, uint32_t *gid)
-{
-	char buf[4096];
-	struct group gr, *grp = NULL;
-
-	if (getgrnam_r(name, &gr, buf, sizeof(buf), &grp) != 0 || !grp)
-		return -1;
-	*gid = grp->gr_gid;
-	return 0;
-}
-
 void ident_resolve_names(struct tg_ident *id, struct tg_policy *p)
 {
 	char buf[4096];
@@ -70,7 +60,7 @@ void ident_resolve_names(struct tg_ident *id, struct tg_policy *p)
 	/* The policy's group names, not the caller's groups: one lookup per
 	 * group a rule names, however many groups the caller is in. */
 	if (p)
-		tg_policy_resolve_groups(p, gid_of);
+		tg_policy_resolve_groups(p, tg_group_gid);
 }
 
 /* The capability sets through the system calls themselves: libcap would

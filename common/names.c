@@ -1,0 +1,15 @@
+#include "names.h"
+
+#include <grp.h>
+#include <stddef.h>
+
+int tg_group_gid(const char *name, uint32_t *gid)
+{
+	char buf[4096];
+	struct group gr, *grp = NULL;
+
+	if (getgrnam_r(name, &gr, buf, sizeof(buf), &grp) != 0 || !grp)
+		return -1;
+	*gid = grp->gr_gid;
+	return 0;
+}
