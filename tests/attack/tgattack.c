@@ -34,9 +34,10 @@
  *       kernel), eperm is the kernel refusing an unprivileged sender any
  *       unicast on NETLINK_ROUTE.
  *
- *   tgattack race STATEDIR MATCH TRIES -- PROG ARGV0 [ARG ...]
+ *   tgattack race STATEDIR MATCH TRIES SECONDS -- PROG ARGV0 [ARG ...]
  *       The caller's own timing attack, no tracer: runs PROG (the helper,
- *       reply socket at fd 3) up to TRIES times, polling the world-readable
+ *       reply socket at fd 3) up to TRIES times or SECONDS of wall time,
+ *       whichever ends first, polling the world-readable
  *       lease file of this namespace in STATEDIR, and SIGKILLs the helper
  *       when its records contain MATCH. It steps the helper with SIGSTOP and
  *       SIGCONT (its real uid is ours) and looks only while it is stopped,
@@ -790,18 +791,23 @@ static void lease_path(const char *dir, char *out, size_t len)
 /* Starts PROG (reply socket at fd 3) again and again, watching the
  * world-readable lease file, and SIGKILLs the helper the moment its record
  * contains MATCH. Stops after the first kill that landed while MATCH was
- * there, or after TRIES runs. Prints "race: killed at try N" or "race: no
- * luck in N tries". */
+ * there, or after TRIES runs or SECONDS of wall time (a budget, so that a
+ * loaded machine makes the case shorter, never longer). Prints what it did:
+ * "race: killed at try N after S steps in X s" or "race: no luck in N tries,
+ * S steps, X s". */
 static int race(int argc, char **argv)
 {
 	static char buf[1 << 20];
 	char path[512];
 
-	if (argc < 5 || strcmp(argv[3], "--") != 0)
-		die_msg("usage: tgattack race STATEDIR MATCH TRIES -- PROG ARGV0 [ARG...]");
+	if (argc < 6 || strcmp(argv[4], "--") != 0)
+		die_msg("usage: tgattack race STATEDIR MATCH TRIES SECONDS -- PROG ARGV0 [ARG...]");
 	lease_path(argv[0], path, sizeof(path));
 	const char *match = argv[1];
 	int tries = atoi(argv[2]);
+	int64_t budget_ms = (int64_t)(atof(argv[3]) * 1000), start = now_ms();
+	unsigned long steps = 0;
+	argv++;
 	/* Each on its own CPU where there are two: the helper runs while we
 	 * wait, and a stop reaches it at once. */
 	cpu_set_t mine, its;
@@ -812,7 +818,8 @@ static int race(int argc, char **argv)
 	CPU_SET(ncpu > 1 ? 1 : 0, &its);
 	sched_setaffinity(0, sizeof(mine), &mine);
 
-	for (int t = 1; t <= tries; t++) {
+	int t;
+	for (t = 1; t <= tries && now_ms() - start < budget_ms; t++) {
 		int sv[2];
 		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
 			die("socketpair");
@@ -836,6 +843,7 @@ static int race(int argc, char **argv)
 			 * the lease file while it cannot move, then kill it or
 			 * let it run on for a moment. */
 			kill(pid, SIGSTOP);
+			steps++;
 			if (waitpid(pid, &status, WUNTRACED) != pid || !WIFSTOPPED(status)) {
 				pid = 0;
 				break;
@@ -865,11 +873,13 @@ static int race(int argc, char **argv)
 			close(fd);
 		close(sv[1]);
 		if (killed) {
-			printf("race: killed at try %d\n", t);
+			printf("race: killed at try %d after %lu steps in %.1f s\n", t, steps,
+			       (now_ms() - start) / 1000.0);
 			return 0;
 		}
 	}
-	printf("race: no luck in %d tries\n", tries);
+	printf("race: no luck in %d tries, %lu steps, %.1f s\n", t - 1, steps,
+	       (now_ms() - start) / 1000.0);
 	return 1;
 }
 

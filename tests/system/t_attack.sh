@@ -1301,9 +1301,9 @@ family_K()
 	# moment between writing the lease and finding root's entry. gc must
 	# still leave root's entry alone.
 	tg_as_user "$NS" "$ATK" race "$T/run" " uplink=$(tg_in "$NS" cat /sys/class/net/lan0/ifindex) " \
-		150 -- "$HELPER" tapgate-helper open --fd=3 --tap --ip=10.77.0.2 >"$TW/c.out" \
-		2>"$TW/c.err"
-	sed 's/^/     /' "$TW/c.out"
+		2000 "${TG_RACE_SECONDS:-30}" -- "$HELPER" tapgate-helper open --fd=3 --tap \
+		--ip=10.77.0.2 >"$TW/c.out" 2>"$TW/c.err"
+	sed "s/^/     $CID: /" "$TW/c.out"
 	gc_as
 	assert_clean "after gc: "
 	tg_in "$NS" ip neigh show proxy | grep -q '^10\.77\.0\.2 ' ||
