@@ -52,12 +52,15 @@ LIBSO   = $(BUILD)/libtapgate.so.1
 LIBA    = $(BUILD)/libtapgate.a
 PCFILE  = $(BUILD)/tapgate.pc
 UNITS   = $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
-TESTBIN = $(BUILD)/tests/probe $(BUILD)/tests/logsink $(BUILD)/tests/test_netconf \
-          $(BUILD)/tests/filter_tool $(BUILD)/tests/sandbox_probe $(BUILD)/tests/leasefill
+# What the system tests run besides the installation (run.sh builds them).
+TESTBIN = $(addprefix $(BUILD)/tests/,probe logsink sandbox_probe leasefill tgattack nlenv_control \
+          uml-xstate.so)
 
 FUZZ_SECONDS ?= 60
 
-.PHONY: bench all check check-unit check-static check-fuzz check-system demo install deps clean format selinux fuzz
+.PHONY: bench all check check-fast check-unit check-static check-fuzz check-netconf check-system \
+        check-system-fast demo install deps \
+        clean format selinux fuzz test-programs
 all: $(HELPER) $(CLIENT) $(LIBSO) $(LIBA) $(PCFILE)
 
 # The configuration header is rewritten only when a value changes, so that
@@ -108,6 +111,18 @@ $(BUILD)/tests/sandbox_probe: $(call obj,tests/sandbox_probe.c client/sandbox.c 
 $(BUILD)/tests/leasefill: $(call obj,tests/leasefill.c common/lease.c common/addr.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDHARDEN) -o $@ $^
+$(BUILD)/tests/tgattack: $(call obj,tests/attack/tgattack.c common/lease.c common/addr.c)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDHARDEN) -o $@ $^
+# A plain libnl-route program: the positive control for t_core's hostile
+# environment cases.
+$(BUILD)/tests/nlenv_control: tests/nlenv_control.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -o $@ $< $(shell pkg-config --cflags --libs libnl-route-3.0)
+# Preloaded into Debian 12's UML by the guest boot script (see the source).
+$(BUILD)/tests/uml-xstate.so: tests/guests/uml-xstate.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -shared -fPIC -o $@ $< -ldl
 $(BUILD)/tests/probe: $(call obj,tests/probe.c)
 $(BUILD)/tests/logsink: $(call obj,tests/logsink.c)
 $(UNITS) $(BUILD)/tests/probe $(BUILD)/tests/logsink:
@@ -115,8 +130,22 @@ $(UNITS) $(BUILD)/tests/probe $(BUILD)/tests/logsink:
 	$(CC) $(LDHARDEN) -o $@ $^
 
 # Unit tests run twice: as built, and under ASan+UBSan. The system tests need
-# root: they make their own namespaces, user and installation, and remove them.
-check: check-unit check-static check-fuzz selinux check-system
+# root: they make their own namespaces, users and installation, run side by
+# side (TG_JOBS slots), and remove all of it; see DEVELOPING.md.
+# tests/check.sh runs the stages in turn and ends with one table.
+check:
+	@bash tests/check.sh check-unit check-static check-fuzz selinux check-netconf check-system
+
+# The edit loop (under 3 minutes): unit tests, the fuzz corpora and the core
+# system tests.
+FAST_SYSTEM = t_core t_privs t_leases t_harness
+check-fast:
+	@bash tests/check.sh check-unit check-fuzz check-netconf check-system-fast
+
+check-system-fast:
+	@bash tests/system/run.sh $(FAST_SYSTEM)
+
+test-programs: $(TESTBIN)
 
 check-unit: $(UNITS) $(BUILD)/tests/filter_tool $(BUILD)/tests/sandbox_probe
 	@$(MAKE) --no-print-directory BUILD=build/san SAN=1 $(addprefix build/san/tests/,$(UNIT_TESTS))
@@ -143,9 +172,12 @@ fuzz:
 selinux:
 	@sh selinux/build.sh $(BUILD)/selinux
 
-check-system: all $(TESTBIN)
+# Netlink configuration against a real kernel, in a namespace of its own.
+check-netconf: $(BUILD)/tests/test_netconf
 	@$(BUILD)/tests/test_netconf
-	@sh tests/system/run.sh
+
+check-system:
+	@bash tests/system/run.sh
 
 # The main job shown end to end (root: it makes and removes a namespace,
 # a user and a temporary installation).

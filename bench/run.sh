@@ -83,6 +83,7 @@ done
 
 # --- temp root, users, logsink (the system tests' harness) ----------------------
 TG_NAME=bench
+TG_STANDALONE=1
 # shellcheck source=../tests/system/lib.sh
 . "$SRC/tests/system/lib.sh"
 # BENCH_SRC=DIR measures another tapgate tree (e.g. an older commit exported
@@ -92,10 +93,10 @@ TG_SRC=$PROJ
 if [ -n "${BENCH_SRC:-}" ]; then
 	# Another tree's Makefile may lack test programs this lib.sh builds:
 	# the same install, plus only the audit sink the bench needs.
-	tg__build()
+	tg__build_standalone()
 	{
 		make -C "$TG_SRC" -s BUILD="$T/build" PREFIX="$T/prefix" SYSCONFDIR="$T/etc" \
-			STATE_DIR="$T/run" LOG_SOCKET="$T/log" install "$T/build/tests/logsink" \
+			STATE_DIR="$T/run" LOG_SOCKET="$T/logd/log" install "$T/build/tests/logsink" \
 			>"$T/build.log" 2>&1 || { tail -n 40 "$T/build.log" >&2; return 1; }
 	}
 fi

@@ -5,6 +5,7 @@
 # through the device. Everything is removed afterwards, also on failure.
 set -eu
 TG_NAME=demo
+TG_STANDALONE=1
 . "$(dirname "$0")/system/lib.sh"
 tg_setup
 ns=$(tg_netns demo)

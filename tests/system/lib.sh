@@ -9,21 +9,22 @@
 # exit, failure or signal.
 #
 # The policy file, state directory and audit socket are compiled into the
-# binaries, so tg_setup builds and installs a private copy under a temp root T
-# with those paths pointing into T. run.sh does that once and exports
-# TG_SHARED_ROOT (plus the user names) so the tests reuse it; a test started
-# on its own does it itself.
+# binaries, so run.sh builds and installs a private copy under a temp root T
+# with those paths pointing into T, and starts each test in a mount namespace
+# of its own, where tg_setup binds the test's own directories over them (see
+# tg__private_paths). A test started on its own goes through run.sh.
 #
 # Variables for tests after tg_setup:
 #   T            temp root (root-owned 0755)
 #   TW           this test's scratch dir (1777: probes running as the test
-#                user create their --ready files here)
+#                user create their --ready files here; run.sh removes it)
 #   POLICY       $T/etc/tapgate/policy.conf as compiled into the helper
 #   TAPGATE HELPER PROBE LOGSINK   installed/built programs
 #   TG_USER TG_UID TG_GID          the test user (member of TG_GROUP)
 #   TG_USER2 TG_UID2 TG_GID2       the "other user" (not in TG_GROUP)
 #   TG_GROUP TG_GROUP_GID          a group for `:group` rules
-#   TG_AUDIT     $T/audit.log (what logsink received)
+#   TG_AUDIT     $TW/audit.log (what this test's logsink received)
+#   TG_LOG       the log socket the helper writes to ($T/logd/log)
 #   TG_RC        exit status of the last tg_as / tg_wait_exit / tg_run
 
 # (Variables here are set for the tests; the snapshot script is single-quoted
@@ -35,8 +36,9 @@ TG_SRC=$(cd "$TG_LIB_DIR/../.." && pwd)
 TG_NAME=${TG_NAME:-$(basename "$0" .sh)}
 TG_NPASS=0
 TG_NFAIL=0
+TG_NSKIP=0
 TG_FINISHED=0
-TG_OWN_ROOT=0
+TG_STANDALONE_ROOT=0
 TG_LOGSINK_PID=
 TG_CREATED_USERS=()
 TG_CREATED_GROUPS=()
@@ -152,11 +154,26 @@ tg_show()
 	done
 }
 
+# tg_skip CASE REASON: CASE needs what this machine lacks (never what
+# tapgate gets wrong): the caller checked the capability without tapgate.
+tg_skip()
+{
+	TG_NSKIP=$((TG_NSKIP + 1))
+	printf 'SKIP %s %s: %s\n' "$TG_NAME" "$1" "$2"
+}
+
+# tg_note TEXT: a line the runner shows even when the test passes (what a
+# race or stress case did).
+tg_note()
+{
+	printf 'NOTE %s: %s\n' "$TG_NAME" "$*"
+}
+
 # tg_finish: prints the summary run.sh reads; non-zero if anything failed.
 tg_finish()
 {
 	TG_FINISHED=1
-	echo "$TG_NAME: $TG_NPASS passed, $TG_NFAIL failed"
+	echo "$TG_NAME: $TG_NPASS passed, $TG_NFAIL failed, $TG_NSKIP skipped"
 	[ "$TG_NFAIL" -eq 0 ]
 }
 
@@ -211,12 +228,12 @@ tg__pretty()
 	printf '%s' "$out"
 }
 
-# tg_audit_has REGEX...: waits up to 3 s for one record (since the mark)
-# matching every REGEX.
+# tg_audit_has REGEX...: waits up to 10 s (a loaded machine) for one record
+# (since the mark) matching every REGEX.
 tg_audit_has()
 {
 	local i
-	for i in $(seq 1 60); do
+	for i in $(seq 1 200); do
 		if [ -n "$(tg_audit_grep "$@")" ]; then
 			tg_pass "audit record with $(tg__pretty "$@")"
 			return 0
@@ -276,33 +293,50 @@ tg__cleanup()
 			ip netns del "$ns" 2>/dev/null
 		done <"$TW/netns.list"
 	fi
-	[ -n "$TW" ] && rm -rf "$TW"
-	if [ "$TG_OWN_ROOT" = 1 ]; then
-		if [ -n "$TG_LOGSINK_PID" ]; then
-			kill -TERM "$TG_LOGSINK_PID" 2>/dev/null
-			wait "$TG_LOGSINK_PID" 2>/dev/null
-		fi
-		for name in "${TG_CREATED_USERS[@]}"; do
-			userdel "$name" 2>/dev/null || echo "$TG_NAME: could not delete user $name" >&2
-		done
-		for name in "${TG_CREATED_GROUPS[@]}"; do
-			# userdel may already have taken a group named like its user.
-			getent group "$name" >/dev/null || continue
-			groupdel "$name" 2>/dev/null || echo "$TG_NAME: could not delete group $name" >&2
-		done
-		[ -n "$T" ] && case "$T" in /tmp/tapgate-test.*) rm -rf "$T" ;; esac
+	if [ -n "$TG_LOGSINK_PID" ]; then
+		kill -TERM "$TG_LOGSINK_PID" 2>/dev/null
+		wait "$TG_LOGSINK_PID" 2>/dev/null
+	fi
+	for name in "${TG_CREATED_USERS[@]}"; do
+		pkill -KILL -u "$name" 2>/dev/null
+		userdel "$name" 2>/dev/null || echo "$TG_NAME: could not delete user $name" >&2
+	done
+	for name in "${TG_CREATED_GROUPS[@]}"; do
+		# userdel may already have taken a group named like its user.
+		getent group "$name" >/dev/null || continue
+		groupdel "$name" 2>/dev/null || echo "$TG_NAME: could not delete group $name" >&2
+	done
+	if [ "$TG_STANDALONE_ROOT" = 1 ] && [ -n "$T" ]; then
+		case "$T" in /tmp/tapgate-test.*) rm -rf "$T" ;; esac
 	fi
 	if [ "$TG_FINISHED" = 0 ]; then
 		echo "$TG_NAME: aborted (status $rc) after ${TG_LAST_ERR:-an unknown command}" >&2
-		echo "$TG_NAME: $TG_NPASS passed, $((TG_NFAIL + 1)) failed (aborted, status $rc)"
+		echo "$TG_NAME: $TG_NPASS passed, $((TG_NFAIL + 1)) failed, $TG_NSKIP skipped" \
+			"(aborted, status $rc)"
 		[ "$rc" = 0 ] && rc=1
 	fi
 	exit "$rc"
 }
 
+# The runner deletes what is registered even if this test is killed before
+# its own cleanup runs: a name is registered before it is created.
+tg__register()
+{
+	[ -z "${TG_REAP:-}" ] || echo "$2" >>"$TG_REAP/$1"
+}
+
 tg__new_group()
 {
+	tg__register groups "$1"
 	groupadd "$1" && TG_CREATED_GROUPS+=("$1")
+}
+
+tg__new_user()
+{
+	local name=$1
+	shift
+	tg__register users "$name"
+	useradd -M -N -d / -s /usr/sbin/nologin "$@" "$name" && TG_CREATED_USERS+=("$name")
 }
 
 tg__name_taken()
@@ -315,8 +349,9 @@ tg__name_taken()
 	return 1
 }
 
-# Users without home or login shell; names unique per run (pid based,
-# skipping any name a crashed earlier run might have left).
+# This test's own users, without home or login shell: the test user (in
+# the group), the "other user" and the group; names unique per test process,
+# skipping any name a crashed earlier run might have left.
 tg__make_users()
 {
 	local base="tgt$$" n=0
@@ -326,22 +361,64 @@ tg__make_users()
 	done
 	tg__new_group "${base}g"
 	tg__new_group "${base}a"
-	useradd -M -N -d / -s /usr/sbin/nologin -g "${base}a" -G "${base}g" "${base}a"
-	TG_CREATED_USERS+=("${base}a")
+	tg__new_user "${base}a" -g "${base}a" -G "${base}g"
 	tg__new_group "${base}b"
-	useradd -M -N -d / -s /usr/sbin/nologin -g "${base}b" "${base}b"
-	TG_CREATED_USERS+=("${base}b")
+	tg__new_user "${base}b" -g "${base}b"
 	TG_USER=${base}a
 	TG_USER2=${base}b
 	TG_GROUP=${base}g
 }
 
-tg__build()
+# This test's own T: a directory of its own bound over the installation's
+# root, holding its own policy directory, state directory and log socket
+# (the paths compiled into the helper: T/etc, T/run, T/logd) and the shared
+# build and prefix, bound read-only. Tests that run side by side never see
+# each other's policy, leases or audit records, and a test may change the
+# modes of T and everything in it. Only inside the private mount namespace
+# the runner gave us; the mounts die with it. /run/netns too is private, so
+# our namespaces die with it as well.
+tg__private_paths()
 {
-	# Same as `make install`, with every compiled-in path inside T.
+	local top=$TW/top d
+	if [ "$(readlink /proc/self/ns/mnt)" = "$(readlink /proc/1/ns/mnt)" ]; then
+		echo "$TG_NAME: not in a mount namespace of its own; run it through run.sh" >&2
+		return 1
+	fi
+	mkdir -p /run/netns
+	mount -t tmpfs -o mode=0755,size=1m tg-netns /run/netns
+	install -d -m 0755 -o root -g root "$top" "$top/etc" "$top/run" "$top/logd"
+	for d in build prefix; do
+		install -d -m 0755 -o root -g root "$top/$d"
+		mount --bind "$T/$d" "$top/$d"
+		mount -o remount,bind,ro "$top/$d"
+	done
+	mount --rbind "$top" "$T"
+	TG_AUDIT=$TW/audit.log
+	: >"$TG_AUDIT"
+	chmod 0644 "$TG_AUDIT"
+	tg__start_logsink
+}
+
+tg__start_logsink()
+{
+	local i
+	"$LOGSINK" "$TG_LOG" "$TG_AUDIT" &
+	TG_LOGSINK_PID=$!
+	for i in $(seq 1 200); do
+		[ -S "$TG_LOG" ] && return 0
+		sleep 0.05
+	done
+	echo "$TG_NAME: logsink did not start" >&2
+	return 1
+}
+
+# tg__build_standalone: for `make demo` and `make bench`, which run alone
+# in the machine's own mount namespace: the installation the runner would
+# build, in a temp root of their own (bench overrides it for another tree).
+tg__build_standalone()
+{
 	if ! make -C "$TG_SRC" -s BUILD="$T/build" PREFIX="$T/prefix" SYSCONFDIR="$T/etc" \
-		STATE_DIR="$T/run" LOG_SOCKET="$T/log" install "$T/build/tests/probe" \
-		"$T/build/tests/logsink" "$T/build/tests/sandbox_probe" "$T/build/tests/leasefill" \
+		STATE_DIR="$T/run" LOG_SOCKET="$T/logd/log" install test-programs \
 		>"$T/build.log" 2>&1; then
 		echo "$TG_NAME: build failed:" >&2
 		tail -n 40 "$T/build.log" >&2
@@ -349,28 +426,53 @@ tg__build()
 	fi
 }
 
-tg__start_logsink()
-{
-	local i
-	: >"$T/audit.log"
-	chmod 0644 "$T/audit.log"
-	"$T/build/tests/logsink" "$T/log" "$T/audit.log" &
-	TG_LOGSINK_PID=$!
-	for i in $(seq 1 100); do
-		[ -S "$T/log" ] && return 0
-		sleep 0.05
-	done
-	echo "$TG_NAME: logsink did not start" >&2
-	return 1
-}
-
-# tg_setup: see the top of this file.
+# tg_setup: see the top of this file. A test started on its own is handed
+# to the runner, which gives it its installation, work directory and mount
+# namespace. With TG_STANDALONE=1 (demo, bench) it builds its own
+# installation instead and runs where it is.
 tg_setup()
 {
 	if [ "$(id -u)" != 0 ]; then
 		echo "$TG_NAME: system tests need root" >&2
 		exit 1
 	fi
+	if [ "${TG_STANDALONE:-0}" = 1 ]; then
+		tg__setup_standalone
+		return
+	fi
+	if [ -z "${TG_SHARED_ROOT:-}" ] || [ -z "${TG_WORK:-}" ] || [ -z "${TG_REAP:-}" ]; then
+		exec bash "$TG_LIB_DIR/run.sh" "$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
+	fi
+	tg__traps
+	T=$TG_SHARED_ROOT
+	TW=$TG_WORK
+	tg__paths
+	tg__private_paths
+	tg__make_users
+	tg__ids
+}
+
+tg__setup_standalone()
+{
+	tg__traps
+	T=$(mktemp -d /tmp/tapgate-test.XXXXXX)
+	TG_STANDALONE_ROOT=1
+	chmod 0755 "$T"
+	tg__build_standalone
+	install -d -m 0755 -o root -g root "$T/etc" "$T/run" "$T/logd"
+	TW=$(mktemp -d "$T/work.XXXXXX")
+	chmod 1777 "$TW"
+	tg__paths
+	TG_AUDIT=$T/audit.log
+	: >"$TG_AUDIT"
+	chmod 0644 "$TG_AUDIT"
+	tg__start_logsink
+	tg__make_users
+	tg__ids
+}
+
+tg__traps()
+{
 	umask 022
 	trap tg__cleanup EXIT
 	trap 'TG_LAST_ERR="SIGINT"; exit 130' INT
@@ -381,31 +483,26 @@ tg_setup()
 	# abort is reported by tg__cleanup.
 	set -E
 	trap 'TG_LAST_ERR="line $LINENO: $BASH_COMMAND"' ERR
-	if [ -n "${TG_SHARED_ROOT:-}" ]; then
-		T=$TG_SHARED_ROOT
-		: "${TG_USER:?} ${TG_USER2:?} ${TG_GROUP:?}"
-	else
-		T=$(mktemp -d /tmp/tapgate-test.XXXXXX)
-		TG_OWN_ROOT=1
-		chmod 0755 "$T"
-		tg__build
-		tg__make_users
-		tg__start_logsink
-	fi
+}
+
+tg__paths()
+{
+	: >"$TW/netns.list"
+	POLICY=$T/etc/tapgate/policy.conf
+	TG_LOG=$T/logd/log
+	TAPGATE=$T/prefix/bin/tapgate
+	HELPER=$T/prefix/libexec/tapgate/tapgate-helper
+	PROBE=$T/build/tests/probe
+	LOGSINK=$T/build/tests/logsink
+}
+
+tg__ids()
+{
 	TG_UID=$(id -u "$TG_USER")
 	TG_GID=$(id -g "$TG_USER")
 	TG_UID2=$(id -u "$TG_USER2")
 	TG_GID2=$(id -g "$TG_USER2")
 	TG_GROUP_GID=$(getent group "$TG_GROUP" | cut -d: -f3)
-	TG_AUDIT=$T/audit.log
-	POLICY=$T/etc/tapgate/policy.conf
-	TAPGATE=$T/prefix/bin/tapgate
-	HELPER=$T/prefix/libexec/tapgate/tapgate-helper
-	PROBE=$T/build/tests/probe
-	LOGSINK=$T/build/tests/logsink
-	TW=$(mktemp -d "$T/work.$TG_NAME.XXXXXX")
-	chmod 1777 "$TW"
-	: >"$TW/netns.list"
 	tg_audit_mark
 }
 
@@ -504,10 +601,11 @@ tg_start()
 }
 
 # tg_wait_ready NAME [SECS]: until $TW/NAME.ready exists (0) or the holder
-# ended or SECS (default 15) passed (1, with its output shown).
+# ended or SECS (default 30: tests run side by side) passed (1, with its
+# output shown).
 tg_wait_ready()
 {
-	local name=$1 secs=${2:-15} pid i
+	local name=$1 secs=${2:-30} pid i
 	pid=${TG_BG[$name]}
 	for i in $(seq 1 $((secs * 20))); do
 		[ -e "$TW/$name.ready" ] && return 0
@@ -559,34 +657,35 @@ tg_probe_pid()
 # The state snapshot, run inside the namespace. Only what the helper may
 # change and what must come back, in a stable order; no counters, no
 # neighbour cache, no lifetimes, nothing that moves on its own.
+# A dozen processes, whatever the number of links: the snapshot runs twice
+# per case and a loaded machine forks slowly.
 TG_SNAPSHOT_SCRIPT='
 export LC_ALL=C
 cd /sys/class/net || exit 1
-for d in *; do
-	[ -e "$d/ifindex" ] || continue
-	kind=$(ip -d -j link show dev "$d" 2>/dev/null |
-		grep -o "\"info_kind\":\"[^\"]*\"" | head -n 1 | cut -d "\"" -f 4)
-	master=-
-	if [ -L "$d/master" ]; then master=$(basename "$(readlink "$d/master")"); fi
-	owner=-; [ -r "$d/owner" ] && owner=$(cat "$d/owner")
-	group=-; [ -r "$d/group" ] && group=$(cat "$d/group")
-	tunf=-; [ -r "$d/tun_flags" ] && tunf=$(cat "$d/tun_flags")
-	echo "link $d index=$(cat "$d/ifindex") type=$(cat "$d/type") kind=${kind:--}" \
-		"flags=$(cat "$d/flags") mtu=$(cat "$d/mtu") master=$master owner=$owner" \
-		"group=$group tun_flags=$tunf address=$(cat "$d/address")"
+grep -H . */ifindex */type */flags */mtu */owner */group */tun_flags */address 2>/dev/null |
+	awk "{ i = index(\$0, \":\"); split(substr(\$0, 1, i - 1), p, \"/\");
+	       v[p[1]] = v[p[1]] \" \" p[2] \"=\" substr(\$0, i + 1) }
+	     END { for (d in v) print \"link \" d v[d] }" | sort
+for m in */master; do
+	[ -L "$m" ] || continue
+	t=$(readlink "$m")
+	echo "master ${m%/master} ${t##*/}"
 done
+ip -d -j link show | grep -oE "\"(ifname|info_kind)\":\"[^\"]*\"" |
+	awk -F "\"" "\$2 == \"ifname\" { n = \$4 } \$2 == \"info_kind\" { print \"kind \" n \" \" \$4 }" | sort
 ip -o addr show | sed -E "s/\\\\//; s/ (valid_lft|preferred_lft) [^ ]+//g;
 	s/ tentative//; s/ +/ /g; s/^[0-9]+: /addr /; s/ $//" | sort
 ip -4 route show table all | sed -E "s/ linkdown//; s/ +$//; s/^/route4 /" | sort
 ip -6 route show table all | sed -E "s/ linkdown//; s/ expires [^ ]+//; s/ +$//;
 	s/^/route6 /" | sort
 ip neigh show proxy | sed -E "s/ +$//; s/^/proxy /" | sort
-for c in /proc/sys/net/ipv4/conf/*; do
-	for k in forwarding proxy_arp rp_filter; do
-		echo "sysctl ipv4.conf.${c##*/}.$k=$(cat "$c/$k")"
-	done
-done
-echo "sysctl ipv4.ip_forward=$(cat /proc/sys/net/ipv4/ip_forward)"
+ip -6 neigh show proxy | sed -E "s/ +$//; s/^/proxy6 /" | sort
+cd /proc/sys/net
+grep -H . ipv4/conf/*/forwarding ipv4/conf/*/proxy_arp ipv4/conf/*/rp_filter \
+	ipv4/conf/*/accept_redirects ipv4/conf/*/send_redirects ipv4/conf/*/accept_source_route \
+	ipv6/conf/*/disable_ipv6 ipv6/conf/*/accept_ra ipv6/conf/*/autoconf \
+	ipv6/conf/*/forwarding ipv6/conf/*/proxy_ndp ipv6/conf/*/accept_redirects \
+	ipv4/ip_forward 2>/dev/null | sed "s|/|.|g; s/:/=/; s/^/sysctl /" | sort
 '
 
 # tg_settle NS: waits (max 5 s) until no IPv6 address is tentative, so that

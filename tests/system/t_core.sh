@@ -1,4 +1,6 @@
 #!/bin/bash
+# tg-cost: 170
+# tg-timeout: 480
 # System tests of the core feature, against CONTRACT.md: `tapgate run` as an
 # unprivileged user with the real setuid helper, inside test namespaces.
 # Every case asserts on what the host looks like (links, addresses, routes,
@@ -638,10 +640,7 @@ $RULE_ONE"
 	chmod 0755 "$evil"/*.so "$evil"/lib/*
 
 	# Positive controls: the traps work on an ordinary libnl program.
-	ctl=$TW/nlenv_control
-	# shellcheck disable=SC2046 # pkg-config output is meant to split
-	cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -o "$ctl" "$TG_SRC/tests/nlenv_control.c" \
-		$(pkg-config --cflags --libs libnl-route-3.0)
+	ctl=$T/build/tests/nlenv_control
 	tg_as_user "$ns" timeout 3 env NLSYSCONFDIR="$evil" "$ctl" >"$TW/ctl.out" 2>&1
 	tg_assert_eq 124 "$TG_RC" "control: libnl blocks reading \$NLSYSCONFDIR/classid (FIFO)"
 	tg_as_user "$ns" timeout 10 env NLDBG=7 NLCB=debug "$ctl" >"$TW/ctl.out" 2>&1

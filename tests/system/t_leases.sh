@@ -1,4 +1,6 @@
 #!/bin/bash
+# tg-cost: 30
+# tg-timeout: 240
 # Stale leases on a host with many of them: a request checks only what can
 # change its answer (its own leases, a lease holding the address it wants)
 # and a few others in turn; `tapgate gc` checks all.

@@ -1,4 +1,6 @@
 #!/bin/bash
+# tg-cost: 20
+# tg-timeout: 180
 # Runtime evidence of the privilege drop: /proc/PID/status of a running
 # helper, caught after it confined itself. The helper is held at its lease
 # lock (the test, as root, holds the root-only lock file), which it takes

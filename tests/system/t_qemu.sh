@@ -1,4 +1,6 @@
 #!/bin/bash
+# tg-cost: 75
+# tg-timeout: 360
 # System tests with the real QEMU client (qemu-system-x86_64 under TCG,
 # booting the Debian 12 cloud kernel with a busybox initramfs whose /init
 # configures eth0 and pings; see tests/guests/qemu-guest.sh), as the
@@ -22,8 +24,8 @@ set -eu
 . "$(dirname "$0")/lib.sh"
 
 if ! command -v qemu-system-x86_64 >/dev/null 2>&1; then
-	echo "$TG_NAME: skipped: qemu-system-x86 is not installed (make deps installs it)"
-	echo "$TG_NAME: 0 passed, 0 failed"
+	echo "SKIP $TG_NAME all: qemu-system-x86 is not installed (make deps installs it)"
+	echo "$TG_NAME: 0 passed, 0 failed, 1 skipped"
 	exit 0
 fi
 tg_setup
