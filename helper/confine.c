@@ -88,6 +88,8 @@ static const int allowed[] = {
 #endif
     __NR_nanosleep,
     __NR_clock_nanosleep,
+    /* a sleep the caller stopped (SIGSTOP, SIGCONT) resumes through it */
+    __NR_restart_syscall,
     __NR_getpid,
     __NR_gettid,
     __NR_getppid,

@@ -531,6 +531,7 @@ family_S()
 		"$UPLINK" "ip neigh add proxy 10.77.0.2 dev lan0" 3 -- "${OPEN[@]}" --ip=10.77.0.2
 	kill_matrix_uml
 	stop_holding_lock
+	stop_cont_waiting
 }
 
 # kill_matrix FAMILY TEXT POLICY SETUP NORMAL -- LAUNCH-ARGS: for every
@@ -670,6 +671,34 @@ stop_holding_lock()
 	unset "TG_BG[stopped]"
 	gc_as
 	assert_clean "after the kill and gc: "
+}
+
+# The caller stops and continues its own helper while it sleeps between
+# tries for the lease lock: the kernel resumes the sleep through
+# restart_syscall, which the helper's seccomp filter must allow (it once
+# died of SIGSYS here); the grant then completes.
+stop_cont_waiting()
+{
+	local pid
+	begin S "SIGSTOP and SIGCONT by the caller while the helper waits for the lock"
+	lock_hold
+	rm -f "$TW/waiting.pid"
+	bg waiting "$TG_USER" --pidfile "$TW/waiting.pid" "${OPEN[@]}"
+	pid=$(wait_seccomp "$TW/waiting.pid")
+	if [ -z "$pid" ]; then
+		tg_fail "$CID: no helper waiting at the lock"
+	else
+		tg_as_user "$NS" kill -STOP "$pid"
+		tg_assert_eq 0 "$TG_RC" "$CID: the caller may stop its helper"
+		sleep 0.2
+		tg_as_user "$NS" kill -CONT "$pid"
+	fi
+	lock_release
+	tg_wait_exit waiting
+	tg_assert_eq 0 "$TG_RC" "$CID: the helper completes its grant (exit 0, not SIGSYS)"
+	tg_audit_has "$(tg_kv result granted)" "$(tg_kv uid "$TG_UID")"
+	gc_as
+	assert_clean "after gc: "
 }
 
 ptrace_cases()
