@@ -394,6 +394,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "help") == 0) {
 		cmd_name = "help";
+		if (tg_wants_help(argc - 2, argv + 2))
+			return tg_help("help");
 		if (argc > 3)
 			return usage_error("takes at most one COMMAND");
 		return tg_help(argc == 3 ? argv[2] : NULL);
