@@ -94,7 +94,7 @@ MAN_LINKS = tapgate_open.3 tapgate_sandbox.3 tapgate_helper_path.3
 MANS      = $(addprefix $(BUILD)/man/,$(MAN_PAGES))
 EXAMPLE_POLICY = doc/policy.conf.example
 
-.PHONY: bench all check check-unit check-static check-fuzz check-system demo install uninstall deps clean format selinux fuzz
+.PHONY: bench all check check-unit check-static check-fuzz check-system demo install uninstall deb deps clean format selinux fuzz
 all: $(HELPER) $(CLIENT) $(LIBSO) $(LIBA) $(PCFILE) $(MANS)
 
 # The configuration header is rewritten only when a value changes (VERSION;
@@ -277,13 +277,28 @@ uninstall:
 	for d in $$(printf '%s\n' $$dirs | sort -r); do \
 	  rmdir "$(DESTDIR)$$d" 2>/dev/null && echo "rmdir $(DESTDIR)$$d"; done; true
 
+# The Debian packages (debian/), built from a copy of the tracked files so
+# that nothing is written outside $(BUILD): tapgate, libtapgate1 and
+# libtapgate-dev, in $(BUILD)/, then checked with lintian.
+DEB_ARCH = $(shell dpkg-architecture -qDEB_HOST_ARCH 2>/dev/null)
+DEB_SRC  = $(BUILD)/debsrc/tapgate-$(VERSION)
+
+deb:
+	rm -rf $(BUILD)/debsrc && mkdir -p $(DEB_SRC)
+	git ls-files -z | tar --null -T - -cf - | tar -xf - -C $(DEB_SRC)
+	cd $(DEB_SRC) && dpkg-buildpackage -b -us -uc
+	cp $(BUILD)/debsrc/*_$(VERSION)_$(DEB_ARCH).deb $(BUILD)/
+	lintian --fail-on error $(BUILD)/debsrc/tapgate_$(VERSION)_$(DEB_ARCH).changes
+	@echo "built $(BUILD)/tapgate_$(VERSION)_$(DEB_ARCH).deb"
+
 deps:
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 	  build-essential pkg-config libnl-3-dev libnl-route-3-dev libseccomp-dev \
 	  iproute2 iputils-ping util-linux passwd procps strace clang-format cppcheck \
 	  clang libclang-rt-dev llvm selinux-policy-dev checkpolicy semodule-utils \
-	  user-mode-linux qemu-system-x86 busybox-static cpio man-db groff-base >/dev/null
+	  user-mode-linux qemu-system-x86 busybox-static cpio man-db groff-base \
+	  dpkg-dev debhelper fakeroot lintian >/dev/null
 
 format:
 	clang-format -i $(wildcard */*.c */*.h tests/*.c tests/unit/*.c)
