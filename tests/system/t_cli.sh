@@ -121,6 +121,7 @@ hold()
 {
 	local name=$1
 	shift
+	# shellcheck disable=SC2016 # expanded by that sh
 	tg_start "$name" "$TG_USER" "$ns" tapgate run "$@" -- /bin/sh -c \
 		'touch "$0"; while [ ! -e "$1" ]; do sleep 0.05; done' \
 		"$(tg_ready "$name")" "$(tg_hold "$name")"
@@ -186,8 +187,8 @@ tg_assert_file_match "\"tapgate $VERSION\"" "$MAN/man1/tapgate.1" "tapgate(1) sa
 as_user tapgate --help
 cat "$TW/o" >"$TW/allhelp"
 documented=$(sed -n 's/^\.B tapgate \([a-z]*\)$/\1/p; s/^\.B tapgate \([a-z]*\) *$/\1/p' \
-	"$MAN/man1/tapgate.1" | sort -u)
-tg_assert_eq "check create destroy gc help list run" "$(echo $documented)" \
+	"$MAN/man1/tapgate.1" | sort -u | tr '\n' ' ' | sed 's/ $//')
+tg_assert_eq "check create destroy gc help list run" "$documented" \
 	"tapgate(1)'s synopsis documents every command"
 for c in $documented; do
 	as_user tapgate "$c" --help
