@@ -1,6 +1,35 @@
 # tapgate — one Makefile: make, make check, make install (DESTDIR, PREFIX).
 
 VERSION      = 0.1
+BUILD ?= build
+
+# The build settings. The first make in a build directory records them in
+# $(BUILD)/config.mk; every later make there (make install as root among
+# them) uses the recorded ones, and stops if it is given a different value,
+# so that what is installed is always what was built and nothing is rebuilt
+# silently with other paths. make clean (or another BUILD=DIR) starts anew.
+# DESTDIR is not a setting: it only stages the installation.
+CONFIG_VARS = PREFIX SYSCONFDIR BINDIR LIBDIR INCLUDEDIR LIBEXECDIR MANDIR POLICY_FILE \
+              STATE_DIR LOG_SOCKET HELPER_GROUP
+CONFIG_MK   = $(BUILD)/config.mk
+# clean, deps and format need no settings.
+ifneq ($(filter-out clean deps format,$(or $(MAKECMDGOALS),all)),)
+-include $(CONFIG_MK)
+endif
+ifdef saved.CONFIG
+define tg_use_saved
+ifneq ($$(filter command line environment,$$(origin $(1))),)
+ifneq ($$($(1)),$$(saved.$(1)))
+$$(error $(1)='$$($(1))' differs from $(1)='$$(saved.$(1))', with which $(BUILD)/ was \
+  built ($(CONFIG_MK)); to change the settings run make clean first, or use another \
+  BUILD=DIR)
+endif
+endif
+override $(1) := $$(saved.$(1))
+endef
+$(foreach v,$(CONFIG_VARS),$(eval $(call tg_use_saved,$(v))))
+endif
+
 PREFIX      ?= /usr/local
 SYSCONFDIR  ?= /etc
 BINDIR      ?= $(PREFIX)/bin
@@ -13,8 +42,10 @@ POLICY_FILE ?= $(SYSCONFDIR)/tapgate/policy.conf
 STATE_DIR   ?= /run/tapgate
 LOG_SOCKET  ?= /dev/log
 HELPER_PATH  = $(LIBEXECDIR)/tapgate/tapgate-helper
+# Empty: the helper is installed root:root 4755, for everyone. A group:
+# root:GROUP 4754, so that only members of GROUP can run it.
+HELPER_GROUP ?=
 
-BUILD ?= build
 # SAN=1 builds everything with AddressSanitizer and UBSan (unit tests use it).
 SAN ?=
 
@@ -41,7 +72,7 @@ HELPER_SRC = helper/main.c helper/early.c helper/privdrop.c helper/confine.c hel
              helper/tundev.c helper/netconf.c helper/leasedb.c helper/audit.c helper/reply.c \
              helper/privfiles.c helper/provision.c helper/umlnet.c helper/qemu.c
 LIB_SRC    = client/libtapgate.c client/sandbox.c
-CLIENT_SRC = client/tapgate.c client/check.c client/list.c client/leasefile.c
+CLIENT_SRC = client/tapgate.c client/help.c client/check.c client/list.c client/leasefile.c
 UNIT_TESTS = test_addr test_policy test_lease test_escape
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -58,15 +89,28 @@ TESTBIN = $(addprefix $(BUILD)/tests/,probe logsink sandbox_probe leasefill tgat
 
 FUZZ_SECONDS ?= 60
 
-.PHONY: bench all check check-fast check-unit check-static check-fuzz check-netconf check-system \
-        check-system-fast demo install deps \
-        clean format selinux fuzz test-programs
-all: $(HELPER) $(CLIENT) $(LIBSO) $(LIBA) $(PCFILE)
+# Manual pages, with this build's paths written in (see the man rule).
+MAN_PAGES = tapgate.1 libtapgate.3 tapgate.conf.5 tapgate-helper.8
+MAN_LINKS = tapgate_open.3 tapgate_sandbox.3 tapgate_helper_path.3
+MANS      = $(addprefix $(BUILD)/man/,$(MAN_PAGES))
+EXAMPLE_POLICY = doc/policy.conf.example
 
-# The configuration header is rewritten only when a value changes, so that
-# changing PREFIX or STATE_DIR rebuilds what depends on it and nothing else.
+.PHONY: bench all check check-fast check-unit check-static check-fuzz check-netconf check-system \
+        check-system-fast demo install uninstall deb deps clean format selinux fuzz test-programs
+all: $(HELPER) $(CLIENT) $(LIBSO) $(LIBA) $(PCFILE) $(MANS)
+
+# The configuration header is rewritten only when a value changes (VERSION;
+# the settings cannot change once recorded), so that only what depends on
+# it is rebuilt. The first build in $(BUILD) records the settings here.
 $(BUILD)/tg_config.h: FORCE
 	@mkdir -p $(BUILD)
+	@if [ ! -f $(CONFIG_MK) ]; then \
+	  { echo '# The settings of the build in this directory (see the Makefile).'; \
+	    echo 'saved.CONFIG := 1'; \
+	    $(foreach v,$(CONFIG_VARS),printf '%s\n' 'saved.$(v) := $($(v))';) \
+	  } > $(CONFIG_MK).tmp && mv $(CONFIG_MK).tmp $(CONFIG_MK) && \
+	  echo "build settings recorded in $(CONFIG_MK); make clean to change them"; \
+	fi
 	@printf '%s\n' '#define TG_POLICY_FILE "$(POLICY_FILE)"' '#define TG_STATE_DIR "$(STATE_DIR)"' \
 	  '#define TG_LOG_SOCKET "$(LOG_SOCKET)"' '#define TG_HELPER_PATH "$(HELPER_PATH)"' \
 	  '#define TG_VERSION "$(VERSION)"' > $@.tmp
@@ -94,6 +138,14 @@ $(CLIENT): $(call obj,$(CLIENT_SRC) $(LIB_SRC) $(POLICY_SRC) $(COMMON_SRC))
 $(PCFILE): client/tapgate.pc.in $(BUILD)/tg_config.h
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
 	  -e 's|@VERSION@|$(VERSION)|' $< > $@
+
+# The pages name the default paths; an installation's own go in instead.
+$(BUILD)/man/%: doc/% $(BUILD)/tg_config.h
+	@mkdir -p $(dir $@)
+	sed -e 's|/usr/local/libexec/tapgate|$(LIBEXECDIR)/tapgate|g' \
+	  -e 's|/usr/local/include|$(INCLUDEDIR)|g' -e 's|/usr/local/lib/pkgconfig|$(LIBDIR)/pkgconfig|g' \
+	  -e 's|/etc/tapgate/policy\.conf|$(POLICY_FILE)|g' -e 's|/run/tapgate|$(STATE_DIR)|g' \
+	  -e 's|/dev/log|$(LOG_SOCKET)|g' -e 's|"tapgate [0-9.]*"|"tapgate $(VERSION)"|' $< > $@
 
 $(BUILD)/tests/test_addr: $(call obj,tests/unit/test_addr.c $(COMMON_SRC))
 $(BUILD)/tests/test_policy: $(call obj,tests/unit/test_policy.c $(POLICY_SRC) $(COMMON_SRC))
@@ -190,10 +242,31 @@ demo:
 bench:
 	@bash bench/run.sh
 
+# Installs what `make` built, with its recorded settings (see the top).
+# The helper is setuid root: mode 4755 for everyone, or with HELPER_GROUP
+# root:GROUP 4754 for the members of GROUP. An existing policy is kept; a
+# new one is the example, which allows nothing.
+HELPER_MODE  = $(if $(HELPER_GROUP),4754,4755)
+POLICY_DIR   = $(patsubst %/,%,$(dir $(POLICY_FILE)))
+INSTALL_DIRS = $(BINDIR) $(LIBDIR)/pkgconfig $(INCLUDEDIR) $(LIBEXECDIR)/tapgate/uml $(POLICY_DIR) \
+               $(addprefix $(MANDIR)/man,1 3 5 8)
+# The directories install made, one a line, for uninstall.
+DIR_RECORD   = $(LIBEXECDIR)/tapgate/installed-dirs
+
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) \
-	  $(DESTDIR)$(LIBEXECDIR)/tapgate/uml $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
-	install -m 4755 -o root -g root $(HELPER) $(DESTDIR)$(HELPER_PATH)
+	@if [ -n "$(HELPER_GROUP)" ] && ! getent group "$(HELPER_GROUP)" >/dev/null; then \
+	  echo "make install: there is no group '$(HELPER_GROUP)' (HELPER_GROUP); create it" \
+	    "first: groupadd --system $(HELPER_GROUP)" >&2; exit 1; fi
+	@# The directories that do not exist yet are recorded, so that uninstall
+	@# removes those and only those (added to an earlier install's record).
+	@new=; for d in $(INSTALL_DIRS); do \
+	  while [ -n "$$d" ] && [ ! -d "$(DESTDIR)$$d" ]; do new="$$new $$d"; d=$${d%/*}; done; \
+	done; \
+	install -d $(addprefix $(DESTDIR),$(INSTALL_DIRS)) && \
+	{ cat $(DESTDIR)$(DIR_RECORD) 2>/dev/null; for d in $$new; do echo "$$d"; done; } | \
+	  sort -u > $(DESTDIR)$(DIR_RECORD).tmp && mv $(DESTDIR)$(DIR_RECORD).tmp $(DESTDIR)$(DIR_RECORD)
+	install -m $(HELPER_MODE) -o root -g $(or $(HELPER_GROUP),root) $(HELPER) \
+	  $(DESTDIR)$(HELPER_PATH)
 	ln -sf ../tapgate-helper $(DESTDIR)$(LIBEXECDIR)/tapgate/uml/uml_net
 	install -m 0755 $(CLIENT) $(DESTDIR)$(BINDIR)/tapgate
 	install -m 0644 $(LIBSO) $(DESTDIR)$(LIBDIR)/libtapgate.so.1
@@ -201,8 +274,53 @@ install: all
 	install -m 0644 $(LIBA) $(DESTDIR)$(LIBDIR)/libtapgate.a
 	install -m 0644 client/tapgate.h $(DESTDIR)$(INCLUDEDIR)/tapgate.h
 	install -m 0644 $(PCFILE) $(DESTDIR)$(LIBDIR)/pkgconfig/tapgate.pc
-	install -m 0644 doc/tapgate.1 $(DESTDIR)$(MANDIR)/man1/tapgate.1
-	install -m 0644 doc/tapgate.conf.5 $(DESTDIR)$(MANDIR)/man5/tapgate.conf.5
+	$(foreach m,$(MAN_PAGES),install -m 0644 $(BUILD)/man/$(m) \
+	  $(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(m);)
+	$(foreach m,$(MAN_LINKS),printf '.so man3/libtapgate.3\n' >$(DESTDIR)$(MANDIR)/man3/$(m) && \
+	  chmod 0644 $(DESTDIR)$(MANDIR)/man3/$(m);)
+	@if [ -e $(DESTDIR)$(POLICY_FILE) ]; then \
+	  echo "keeping the existing $(DESTDIR)$(POLICY_FILE)"; \
+	else \
+	  echo "install -m 0644 -o root -g root $(EXAMPLE_POLICY) $(DESTDIR)$(POLICY_FILE)"; \
+	  install -m 0644 -o root -g root $(EXAMPLE_POLICY) $(DESTDIR)$(POLICY_FILE); \
+	fi
+
+# Removes what install put, with the same settings. The policy goes only
+# if it is still the example (an edited one stays, and so do the
+# directories that hold it); the directories install made go once empty.
+uninstall:
+	rm -f $(DESTDIR)$(HELPER_PATH) $(DESTDIR)$(LIBEXECDIR)/tapgate/uml/uml_net \
+	  $(DESTDIR)$(BINDIR)/tapgate $(DESTDIR)$(INCLUDEDIR)/tapgate.h \
+	  $(addprefix $(DESTDIR)$(LIBDIR)/,libtapgate.so.1 libtapgate.so libtapgate.a \
+	    pkgconfig/tapgate.pc) \
+	  $(foreach m,$(MAN_PAGES),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(m)) \
+	  $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(MAN_LINKS))
+	@if cmp -s $(EXAMPLE_POLICY) $(DESTDIR)$(POLICY_FILE); then \
+	  echo "rm -f $(DESTDIR)$(POLICY_FILE)"; rm -f $(DESTDIR)$(POLICY_FILE); \
+	elif [ -e $(DESTDIR)$(POLICY_FILE) ]; then \
+	  echo "keeping $(DESTDIR)$(POLICY_FILE): it is not the example make install put there"; \
+	fi
+	@# Deepest first; a directory that is not empty stays. Without a record
+	@# (an install before there was one), tapgate's own directories only.
+	@dirs=$$(cat $(DESTDIR)$(DIR_RECORD) 2>/dev/null || \
+	  echo $(LIBEXECDIR)/tapgate/uml $(LIBEXECDIR)/tapgate $(filter %/tapgate,$(POLICY_DIR))); \
+	rm -f $(DESTDIR)$(DIR_RECORD); \
+	for d in $$(printf '%s\n' $$dirs | sort -r); do \
+	  rmdir "$(DESTDIR)$$d" 2>/dev/null && echo "rmdir $(DESTDIR)$$d"; done; true
+
+# The Debian packages (debian/), built from a copy of the tracked files so
+# that nothing is written outside $(BUILD): tapgate, libtapgate1 and
+# libtapgate-dev, in $(BUILD)/, then checked with lintian.
+DEB_ARCH = $(shell dpkg-architecture -qDEB_HOST_ARCH 2>/dev/null)
+DEB_SRC  = $(BUILD)/debsrc/tapgate-$(VERSION)
+
+deb:
+	rm -rf $(BUILD)/debsrc && mkdir -p $(DEB_SRC)
+	git ls-files -z | tar --null -T - -cf - | tar -xf - -C $(DEB_SRC)
+	cd $(DEB_SRC) && dpkg-buildpackage -b -us -uc
+	cp $(BUILD)/debsrc/*_$(VERSION)_$(DEB_ARCH).deb $(BUILD)/
+	lintian --fail-on error $(BUILD)/debsrc/tapgate_$(VERSION)_$(DEB_ARCH).changes
+	@echo "built $(BUILD)/tapgate_$(VERSION)_$(DEB_ARCH).deb"
 
 deps:
 	apt-get update -qq
@@ -210,7 +328,8 @@ deps:
 	  build-essential pkg-config libnl-3-dev libnl-route-3-dev libseccomp-dev \
 	  iproute2 iputils-ping util-linux passwd procps strace clang-format cppcheck \
 	  clang libclang-rt-dev llvm selinux-policy-dev checkpolicy semodule-utils \
-	  user-mode-linux qemu-system-x86 busybox-static cpio >/dev/null
+	  user-mode-linux qemu-system-x86 busybox-static cpio man-db groff-base \
+	  dpkg-dev debhelper fakeroot lintian >/dev/null
 
 format:
 	clang-format -i $(wildcard */*.c */*.h tests/*.c tests/unit/*.c)

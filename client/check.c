@@ -65,20 +65,21 @@ static int read_policy(const char *file, char **text, size_t *len)
 	ssize_t r;
 
 	if (fd < 0) {
-		fprintf(stderr, "tapgate: cannot open %s: %s\n", file, strerror(errno));
+		fprintf(stderr, "tapgate check: cannot open %s: %s\n", file, strerror(errno));
 		return TG_EXIT_HOST;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > TG_POLICY_MAX_BYTES) {
-		fprintf(stderr, "tapgate: %s is not a regular file of at most %d bytes\n", file,
-			TG_POLICY_MAX_BYTES);
+		fprintf(stderr, "tapgate check: %s is not a regular file of at most %d bytes\n",
+			file, TG_POLICY_MAX_BYTES);
 		close(fd);
 		return TG_EXIT_REFUSED;
 	}
 	if (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH))) {
-		fprintf(stderr,
-			"tapgate: %s must be owned by root and not writable by group or others, "
-			"else the helper refuses everything (chown root %s; chmod go-w %s)\n",
-			file, file, file);
+		fprintf(
+		    stderr,
+		    "tapgate check: %s must be owned by root and not writable by group or others, "
+		    "else the helper refuses everything (chown root %s; chmod go-w %s)\n",
+		    file, file, file);
 		close(fd);
 		return TG_EXIT_REFUSED;
 	}
@@ -90,7 +91,7 @@ static int read_policy(const char *file, char **text, size_t *len)
 	r = read(fd, *text, (size_t)st.st_size + 1);
 	close(fd);
 	if (r < 0) {
-		fprintf(stderr, "tapgate: cannot read %s: %s\n", file, strerror(errno));
+		fprintf(stderr, "tapgate check: cannot read %s: %s\n", file, strerror(errno));
 		free(*text);
 		return TG_EXIT_HOST;
 	}
@@ -114,14 +115,14 @@ static int lookup_user(const char *who, struct as_user *u)
 	if (!pw && tg_parse_uint(who, 0xfffffffeUL, &n) == 0)
 		pw = getpwuid((uid_t)n);
 	if (!pw) {
-		fprintf(stderr, "tapgate: no such user '%s'\n", who);
+		fprintf(stderr, "tapgate check: no such user '%s'\n", who);
 		return -1;
 	}
 	u->uid = pw->pw_uid;
 	snprintf(u->name, sizeof(u->name), "%s", pw->pw_name);
 	u->ngroups = MAX_GROUPS;
 	if (getgrouplist(pw->pw_name, pw->pw_gid, u->groups, &u->ngroups) < 0) {
-		fprintf(stderr, "tapgate: %s is in more than %d groups\n", who, MAX_GROUPS);
+		fprintf(stderr, "tapgate check: %s is in more than %d groups\n", who, MAX_GROUPS);
 		return -1;
 	}
 	for (int i = 0; i < u->ngroups; i++)
@@ -131,8 +132,8 @@ static int lookup_user(const char *who, struct as_user *u)
 
 static int usage(void)
 {
-	fprintf(stderr, "tapgate: usage: tapgate check [FILE] [--as USER [--tun] [--ip ADDR | "
-			"--bridge NAME]]\n");
+	fprintf(stderr, "tapgate check: usage: tapgate check [FILE] [--as USER [--tun] [--ip ADDR "
+			"| --bridge NAME]]; see tapgate check --help\n");
 	return TG_EXIT_USAGE;
 }
 
@@ -146,7 +147,7 @@ static int explain(const struct tg_policy *p, const struct as_user *u, const str
 	char err[200], a[16], b[16];
 
 	if (tg_leasefile_read(&v.leases, &v.nleases, err, sizeof(err)) != 0)
-		fprintf(stderr, "tapgate: %s; leases not considered\n", err);
+		fprintf(stderr, "tapgate check: %s; leases not considered\n", err);
 	enum tg_verdict verdict = tg_policy_decide(p, &c, r, &hv, &d);
 	free(v.leases);
 	if (verdict != TG_GRANTED) {
@@ -189,11 +190,11 @@ int tg_cmd_check(int argc, char **argv)
 	if ((!as && (ip || bridge || tun)) || (ip && bridge))
 		return usage();
 	if (ip && tg_parse_ipv4(ip, &r.ip) != 0) {
-		fprintf(stderr, "tapgate: --ip wants a dotted IPv4 address like 10.77.0.2\n");
+		fprintf(stderr, "tapgate check: --ip wants a dotted IPv4 address like 10.77.0.2\n");
 		return TG_EXIT_USAGE;
 	}
 	if (bridge && !tg_valid_ifname(bridge)) {
-		fprintf(stderr, "tapgate: --bridge wants an interface name\n");
+		fprintf(stderr, "tapgate check: --bridge wants an interface name\n");
 		return TG_EXIT_USAGE;
 	}
 	r.has_ip = ip != NULL;
@@ -205,14 +206,15 @@ int tg_cmd_check(int argc, char **argv)
 	rc = tg_policy_parse(file, text, len, &p, err, sizeof(err));
 	free(text);
 	if (rc != 0) {
-		fprintf(stderr, "tapgate: %s\n", err);
+		fprintf(stderr, "tapgate check: %s\n", err);
 		return TG_EXIT_REFUSED;
 	}
 	tg_policy_resolve_groups(&p, tg_group_gid);
 	for (size_t k = 0; k < p.nrules; k++)
 		if (p.rules[k].who == TG_WHO_GROUP && !p.rules[k].who_known)
 			fprintf(stderr,
-				"tapgate: warning: %s:%u: there is no group '%s'; the rule matches "
+				"tapgate check: warning: %s:%u: there is no group '%s'; the rule "
+				"matches "
 				"nobody\n",
 				file, p.rules[k].line, p.rules[k].who_name);
 	if (!as) {

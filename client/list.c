@@ -27,13 +27,21 @@ static int helper_alive(pid_t pid)
 	return kill(pid, 0) == 0 || errno == EPERM;
 }
 
+/* The helper hands the device over and exits, so nothing is left to free
+ * the record when the device goes: every program that ends leaves a live
+ * record of a device that is gone. The next helper run frees it, and what
+ * went with the device needs no tidying; only what the record says is still
+ * outside the device (a proxy entry or the forwarding switch on an uplink,
+ * or whatever a request that died part-way made) waits for tapgate gc. */
 static const char *state(const struct tg_lease *l)
 {
 	if (tg_lease_is_live(l))
 		return "live";
-	if (l->state == TG_LEASE_PENDING && helper_alive(l->pid))
-		return "pending";
-	return "stale (run tapgate gc)";
+	if (l->state == TG_LEASE_PENDING)
+		return helper_alive(l->pid) ? "pending" : "stale (run tapgate gc)";
+	if (l->uplink != 0 || l->uplink_fwd != -1)
+		return "stale (run tapgate gc)";
+	return "gone";
 }
 
 static void fill(struct row *r, const struct tg_lease *l)
@@ -76,17 +84,17 @@ int tg_cmd_list(int argc, char **argv)
 	char err[300];
 
 	if (argc != 0) {
-		fprintf(stderr, "tapgate: list takes no arguments; usage: tapgate list\n");
+		fprintf(stderr, "tapgate list: takes no arguments; see tapgate list --help\n");
 		return TG_EXIT_USAGE;
 	}
 	if (tg_leasefile_read(&leases, &n, err, sizeof(err)) != 0) {
-		fprintf(stderr, "tapgate: %s\n", err);
+		fprintf(stderr, "tapgate list: %s\n", err);
 		return TG_EXIT_HOST;
 	}
 	rows = calloc(n ? n : 1, sizeof(*rows));
 	if (rows == NULL) {
 		free(leases);
-		fprintf(stderr, "tapgate: out of memory\n");
+		fprintf(stderr, "tapgate list: out of memory\n");
 		return TG_EXIT_HOST;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -110,7 +118,7 @@ int tg_cmd_list(int argc, char **argv)
 	}
 	free(rows);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
-		fprintf(stderr, "tapgate: cannot write the list: %s\n", strerror(errno));
+		fprintf(stderr, "tapgate list: cannot write the list: %s\n", strerror(errno));
 		return TG_EXIT_HOST;
 	}
 	return TG_EXIT_OK;

@@ -3,10 +3,12 @@
  * tidy up. Nothing here is privileged: whatever it gets wrong, the helper
  * still checks. */
 #include "cli.h"
+#include "help.h"
 #include "tapgate.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,61 +18,11 @@
 #include "tg_config.h"
 #include "../common/addr.h"
 
-#define RUN_USAGE                                                                                  \
-	"tapgate run [--tun] [--ip ADDR | --bridge NAME] [--fd N] [--sandbox]"                     \
-	" -- COMMAND [ARG ...]"
+/* The command whose words are being parsed, for the messages. */
+static const char *cmd_name;
 
-static const char help[] =
-    "usage: " RUN_USAGE "\n"
-    "       tapgate create [--tun] [--ip ADDR | --bridge NAME]\n"
-    "       tapgate destroy IFNAME\n"
-    "       tapgate list\n"
-    "       tapgate gc\n"
-    "       tapgate check [FILE] [--as USER [--tun] [--ip ADDR | --bridge NAME]]\n"
-    "       tapgate --help | --version\n"
-    "\n"
-    "Gets a tap or tun device from tapgate-helper, as the administrator's policy\n"
-    "allows, and gives it to an emulator.\n"
-    "\n"
-    "  run      execute COMMAND with the device open at fd N (default 3)\n"
-    "    --tun            an IP-level tun device instead of an Ethernet tap\n"
-    "    --ip ADDR        the guest address (routed mode); default: the first free one\n"
-    "    --bridge NAME    attach the tap to bridge NAME instead (bridged mode)\n"
-    "    --fd N           the descriptor number for COMMAND, 3 to 1023\n"
-    "    --sandbox        run COMMAND under the client sandbox (see SECURITY.md)\n"
-    "           In each ARG, {fd} becomes N and {ifname} the device's name.\n"
-    "           COMMAND's environment gets TAPGATE_FD, TAPGATE_IFNAME, TAPGATE_KIND\n"
-    "           (tap or tun) and, in routed mode, TAPGATE_GUEST_IP and TAPGATE_GATEWAY.\n"
-    "  create   make a persistent device owned by you, configured like run's, for\n"
-    "           programs that open a tap by name (Bochs, UML eth0=tuntap,IFNAME);\n"
-    "           prints its name; the policy rule needs `persist`\n"
-    "  destroy  delete a persistent device of yours\n"
-    "  list     the caller's devices (everyone's for root)\n"
-    "  gc       remove what dead emulators left behind\n"
-    "  check    check a policy file (default " TG_POLICY_FILE ");\n"
-    "           with --as, say what the helper would decide for USER, and by which line\n"
-    "\n"
-    "Example:\n"
-    "  tapgate run -- qemu-system-x86_64 -netdev tap,id=n0,fd={fd} -device virtio-net,netdev=n0\n"
-    "\n"
-    "Exit status: 0 done, 1 refused by policy, 2 malformed request or usage,\n"
-    "3 host error (the kernel refused, resources, broken installation). Once COMMAND\n"
-    "runs, its status is tapgate's; 127 means COMMAND could not be executed.\n";
-
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* One line: what was wrong, then where the usage is. */
-static int usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("tapgate: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputs("; see tapgate --help\n", stderr);
-	return TG_EXIT_USAGE;
-}
+/* One line: what was wrong, then where the command's usage is. */
+#define usage_error(...) tg_usage_error(cmd_name, __VA_ARGS__)
 
 struct run_opts {
 	int tun, sandbox;
@@ -134,12 +86,12 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 			continue;
 		}
 		if (a[0] == '-')
-			usage_error("unknown option '%s' for run", a);
+			usage_error("unknown option '%s'", a);
 		else
 			usage_error("'%s' before '--': write tapgate run [OPTIONS] -- COMMAND", a);
 		return -1;
 	}
-	usage_error("'--' must come before COMMAND: " RUN_USAGE);
+	usage_error("no COMMAND: write tapgate run [OPTIONS] -- COMMAND [ARG ...]");
 	return -1;
 }
 
@@ -195,8 +147,75 @@ static int export(const char *name, const char *value)
 
 static int host_error(const char *what)
 {
-	fprintf(stderr, "tapgate: %s: %s\n", what, strerror(errno));
+	tg_error(cmd_name, "%s: %s", what, strerror(errno));
 	return TG_EXIT_HOST;
+}
+
+/* What a shell answers when it cannot execute a command: 127 when there is
+ * no such file, 126 when there is one but it cannot be executed. */
+#define EXIT_NOTFOUND 127
+#define EXIT_NOEXEC   126
+
+/* The status for an exec failure with errno err, after one line saying what
+ * to do. */
+static int exec_failed(const char *cmd, const char *path, int err)
+{
+	if (err == ENOENT && strchr(cmd, '/') == NULL) {
+		tg_error(cmd_name,
+			 "command '%s' not found in PATH; check its name or give its path", cmd);
+		return EXIT_NOTFOUND;
+	}
+	if (err == ENOENT) {
+		tg_error(cmd_name, "cannot run %s: %s; check the path", cmd, strerror(err));
+		return EXIT_NOTFOUND;
+	}
+	tg_error(cmd_name, "cannot run %s: %s; it must be an executable file (chmod +x)",
+		 path ? path : cmd, strerror(err));
+	return EXIT_NOEXEC;
+}
+
+/* 0 if execvp(cmd) can find an executable file, as execvp searches for it;
+ * else the status exec_failed() gives. Checked before the helper is asked,
+ * so that a typo in COMMAND costs no device and no audit record; the exec
+ * itself still has the last word. */
+static int find_command(const char *cmd)
+{
+	const char *path = getenv("PATH"), *p, *end;
+	char file[4096], found[4096] = "";
+	int why = ENOENT; /* until a file is found that cannot be executed */
+	struct stat st;
+
+	if (cmd[0] == '\0')
+		return exec_failed(cmd, NULL, ENOENT);
+	if (strchr(cmd, '/') != NULL) {
+		if (stat(cmd, &st) != 0)
+			return exec_failed(cmd, NULL, errno);
+		if (S_ISDIR(st.st_mode))
+			return exec_failed(cmd, NULL, EISDIR);
+		return access(cmd, X_OK) == 0 ? 0 : exec_failed(cmd, NULL, errno);
+	}
+	if (path == NULL)
+		path = "/bin:/usr/bin"; /* what glibc's execvp searches without PATH */
+	for (p = path;; p = end + 1) {
+		int dirlen;
+
+		end = strchrnul(p, ':');
+		dirlen = (int)(end - p);
+		/* An empty element is the current directory, as for execvp. */
+		if (snprintf(file, sizeof(file), "%.*s%s%s", dirlen, p, dirlen ? "/" : "", cmd) <
+			(int)sizeof(file) &&
+		    stat(file, &st) == 0) {
+			if (!S_ISDIR(st.st_mode) && access(file, X_OK) == 0)
+				return 0;
+			if (why == ENOENT) {
+				why = S_ISDIR(st.st_mode) ? EISDIR : EACCES;
+				strcpy(found, file);
+			}
+		}
+		if (*end == '\0')
+			break;
+	}
+	return exec_failed(cmd, found[0] ? found : NULL, why);
 }
 
 /* The helper checks these too; checking here spares a run of the setuid
@@ -235,12 +254,14 @@ static int cmd_run(int argc, char **argv)
 	if (o.fd && (tg_parse_uint(o.fd, 1023, &fdnum) != 0 || fdnum < 3))
 		return usage_error("--fd wants a number from 3 to 1023 (0-2 are the standard "
 				   "streams)");
+	if ((rc = find_command(argv[cmd])) != 0)
+		return rc;
 
 	req = (struct tapgate_request){
 	    .kind = o.tun ? TAPGATE_TUN : TAPGATE_TAP, .ip = o.ip, .bridge = o.bridge};
 	rc = tapgate_open(&req, &dev, err, sizeof(err));
 	if (rc != TAPGATE_OK) {
-		fprintf(stderr, "tapgate: %s\n", err);
+		tg_error(cmd_name, "%s", err);
 		return rc;
 	}
 
@@ -271,11 +292,10 @@ static int cmd_run(int argc, char **argv)
 	} else if (o.sandbox && (rc = tapgate_sandbox((int)fdnum, TAPGATE_SANDBOX_CLOSE_FDS, err,
 						      sizeof(err))) != TAPGATE_OK) {
 		/* Asked for the sandbox: never run COMMAND without it. */
-		fprintf(stderr, "tapgate: --sandbox: %s\n", err);
+		tg_error(cmd_name, "--sandbox: %s", err);
 	} else {
 		execvp(cargv[0], cargv);
-		fprintf(stderr, "tapgate: cannot run %s: %s\n", cargv[0], strerror(errno));
-		rc = 127; /* what a shell says when COMMAND cannot be executed */
+		rc = exec_failed(cargv[0], NULL, errno);
 	}
 	for (i = 1; i < argc - cmd; i++)
 		free(cargv[i]);
@@ -300,7 +320,7 @@ static int cmd_create(int argc, char **argv)
 			return TG_EXIT_USAGE;
 		if (rc > 0)
 			continue;
-		return usage_error("unknown or repeated option '%s' for create", argv[i]);
+		return usage_error("unknown or repeated option '%s'", argv[i]);
 	}
 	if (device_opts_ok(&o) != 0)
 		return TG_EXIT_USAGE;
@@ -310,7 +330,7 @@ static int cmd_create(int argc, char **argv)
 				       .persist = 1};
 	rc = tapgate_open(&req, &dev, err, sizeof(err));
 	if (rc != TAPGATE_OK) {
-		fprintf(stderr, "tapgate: %s\n", err);
+		tg_error(cmd_name, "%s", err);
 		return rc;
 	}
 	printf("%s\n", dev.ifname);
@@ -324,9 +344,8 @@ static int exec_helper(char *const hargv[])
 	static char *const envp[] = {NULL};
 
 	execve(tapgate_helper_path(), hargv, envp);
-	fprintf(stderr,
-		"tapgate: cannot run %s: %s; check that tapgate is installed (make install)\n",
-		tapgate_helper_path(), strerror(errno));
+	tg_error(cmd_name, "cannot run %s: %s; check that tapgate is installed (make install)",
+		 tapgate_helper_path(), strerror(errno));
 	return TG_EXIT_HOST;
 }
 
@@ -336,7 +355,7 @@ static int cmd_gc(int argc, char **argv)
 	char *const hargv[] = {arg0, arg1, NULL};
 
 	if (argc != 0)
-		return usage_error("gc takes no arguments");
+		return usage_error("takes no arguments");
 	return exec_helper(hargv);
 }
 
@@ -346,10 +365,18 @@ static int cmd_destroy(int argc, char **argv)
 	char *const hargv[] = {arg0, arg1, arg2, NULL};
 
 	if (argc != 1 || !tg_valid_ifname(argv[0]))
-		return usage_error("destroy takes one device name, as tapgate list shows it");
+		return usage_error("takes one device name, as tapgate list shows it");
 	snprintf(arg2, sizeof(arg2), "--ifname=%s", argv[0]);
 	return exec_helper(hargv);
 }
+
+static const struct {
+	const char *name;
+	int (*run)(int argc, char **argv);
+} dispatch[] = {
+    {"run", cmd_run},	   {"create", cmd_create}, {"destroy", cmd_destroy},
+    {"list", tg_cmd_list}, {"gc", cmd_gc},	   {"check", tg_cmd_check},
+};
 
 int main(int argc, char **argv)
 {
@@ -357,25 +384,32 @@ int main(int argc, char **argv)
 
 	if (cmd == NULL)
 		return usage_error("no command");
-	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
-		fputs(help, stdout);
-		return fflush(stdout) == 0 ? TG_EXIT_OK : TG_EXIT_HOST;
-	}
+	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0)
+		return argc == 2 ? tg_help(NULL) : usage_error("--help takes no arguments");
 	if (strcmp(cmd, "--version") == 0) {
-		printf("tapgate %s (protocol %d)\n", TG_VERSION, TG_PROTO_VERSION);
-		return fflush(stdout) == 0 ? TG_EXIT_OK : TG_EXIT_HOST;
+		if (argc != 2)
+			return usage_error("--version takes no arguments");
+		printf("tapgate %s\n", TG_VERSION);
+		return fflush(stdout) == 0 && !ferror(stdout) ? TG_EXIT_OK : TG_EXIT_HOST;
 	}
-	if (strcmp(cmd, "run") == 0)
-		return cmd_run(argc - 2, argv + 2);
-	if (strcmp(cmd, "list") == 0)
-		return tg_cmd_list(argc - 2, argv + 2);
-	if (strcmp(cmd, "gc") == 0)
-		return cmd_gc(argc - 2, argv + 2);
-	if (strcmp(cmd, "create") == 0)
-		return cmd_create(argc - 2, argv + 2);
-	if (strcmp(cmd, "destroy") == 0)
-		return cmd_destroy(argc - 2, argv + 2);
-	if (strcmp(cmd, "check") == 0)
-		return tg_cmd_check(argc - 2, argv + 2);
+	if (strcmp(cmd, "help") == 0) {
+		cmd_name = "help";
+		if (tg_wants_help(argc - 2, argv + 2))
+			return tg_help("help");
+		if (argc > 3)
+			return usage_error("takes at most one COMMAND");
+		return tg_help(argc == 3 ? argv[2] : NULL);
+	}
+	for (size_t i = 0; i < sizeof(dispatch) / sizeof(dispatch[0]); i++) {
+		if (strcmp(cmd, dispatch[i].name) != 0)
+			continue;
+		cmd_name = dispatch[i].name;
+		/* --help anywhere before "--" wins over every other word. */
+		if (tg_wants_help(argc - 2, argv + 2))
+			return tg_help(cmd_name);
+		return dispatch[i].run(argc - 2, argv + 2);
+	}
+	if (cmd[0] == '-')
+		return usage_error("unknown option '%s'; options go after the COMMAND", cmd);
 	return usage_error("unknown command '%s'", cmd);
 }

@@ -1,0 +1,178 @@
+/* Help texts of the `tapgate` command: one per command, and the summary that
+ * `tapgate --help` prints. doc/tapgate.1 says the same at length; the system
+ * test t_cli checks that every option it documents is also here. */
+#include "help.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "tg_config.h"
+#include "../common/proto.h"
+
+struct command {
+	const char *name;
+	const char *usage; /* the synopsis lines, without "usage: " */
+	const char *brief; /* one line for the summary */
+	const char *text;  /* the rest of `tapgate NAME --help` */
+};
+
+static const struct command commands[] = {
+    {"run",
+     "tapgate run [--tun] [--ip ADDR | --bridge NAME] [--fd N] [--sandbox] -- COMMAND [ARG ...]",
+     "execute COMMAND with a device open at fd N (default 3)",
+     "Gets a device from tapgate-helper, as the policy allows, and executes COMMAND\n"
+     "with it open at descriptor N. The '--' before COMMAND is required.\n"
+     "\n"
+     "  --tun          an IP-level tun device instead of an Ethernet tap\n"
+     "  --ip ADDR      routed mode with guest address ADDR; without it (and\n"
+     "                 without --bridge) the helper picks the first free one\n"
+     "  --bridge NAME  bridged mode: attach the tap to bridge NAME\n"
+     "  --fd N         the descriptor number for COMMAND, 3 to 1023 (default 3)\n"
+     "  --sandbox      run COMMAND under the client sandbox (see libtapgate(3))\n"
+     "\n"
+     "In each ARG, {fd} becomes N and {ifname} the device's name. COMMAND's\n"
+     "environment gets TAPGATE_FD, TAPGATE_IFNAME, TAPGATE_KIND (tap or tun) and, in\n"
+     "routed mode, TAPGATE_GUEST_IP and TAPGATE_GATEWAY. COMMAND is looked up in\n"
+     "PATH before the helper is asked, so a typo costs no device.\n"
+     "\n"
+     "Example:\n"
+     "  tapgate run -- qemu-system-x86_64 -netdev tap,id=n0,fd={fd} -device virtio-net,netdev=n0\n"
+     "\n"
+     "Exit status: 0-3 as for every command while no COMMAND runs; 127 COMMAND not\n"
+     "found, 126 COMMAND found but not executable; then COMMAND's own status.\n"},
+    {"create", "tapgate create [--tun] [--ip ADDR | --bridge NAME]",
+     "make a persistent device for programs that open a tap by name",
+     "Makes a persistent device owned by you, configured as `tapgate run` would,\n"
+     "for programs that open a tap by name (Bochs, UML eth0=tuntap,IFNAME), and\n"
+     "prints its name. The granting policy rule needs `persist`; the device counts\n"
+     "against the rule's max until `tapgate destroy` or `tapgate gc` removes it.\n"
+     "\n"
+     "  --tun          a tun device instead of a tap\n"
+     "  --ip ADDR      routed mode with guest address ADDR (default: the first free)\n"
+     "  --bridge NAME  bridged mode: attach the tap to bridge NAME\n"},
+    {"destroy", "tapgate destroy IFNAME", "delete a persistent device of yours",
+     "Deletes a persistent device you made with `tapgate create`, and what the\n"
+     "helper configured for it outside the device.\n"},
+    {"list", "tapgate list", "show your devices (everyone's for root)",
+     "Shows your devices in this network namespace (everyone's when run by root):\n"
+     "IFNAME, KIND, STATE, GUEST, GATEWAY, BRIDGE, UID, CREATED. STATE is\n"
+     "  live                    the device exists\n"
+     "  pending                 a helper is setting it up\n"
+     "  gone                    the program exited and the device with it; the\n"
+     "                          record is freed by the next request, nothing to do\n"
+     "  stale (run tapgate gc)  the device is gone but something outside it (a\n"
+     "                          proxy entry on an uplink, a request that died\n"
+     "                          part-way) is left on the host until tapgate gc\n"},
+    {"gc", "tapgate gc", "remove what dead emulators left behind",
+     "Runs tapgate-helper to remove what programs that ended left behind: lease\n"
+     "records, proxy neighbour entries on uplinks, and persistent devices the\n"
+     "policy no longer allows. Prints how many records it removed.\n"},
+    {"check", "tapgate check [FILE] [--as USER [--tun] [--ip ADDR | --bridge NAME]]",
+     "check a policy file, or say what would be decided",
+     "Checks the policy FILE (default " TG_POLICY_FILE ") as the helper reads\n"
+     "it; errors name FILE:LINE. A rule naming a group that does not exist is a\n"
+     "warning: it matches nobody.\n"
+     "\n"
+     "  --as USER      say what the helper would decide for USER's request, and\n"
+     "                 by which line; the request is described by:\n"
+     "  --tun          a tun device instead of a tap\n"
+     "  --ip ADDR      routed mode with guest address ADDR\n"
+     "  --bridge NAME  bridged mode on bridge NAME\n"
+     "\n"
+     "Exit status: 0 no errors (with --as: granted), 1 errors in FILE (with --as:\n"
+     "refused), 2 usage, 3 FILE cannot be read.\n"},
+    {"help", "tapgate help [COMMAND]", "show this help, or COMMAND's",
+     "Shows the help of tapgate, or of COMMAND (as `tapgate COMMAND --help`).\n"},
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static const struct command *find(const char *name)
+{
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+int tg_is_command(const char *cmd)
+{
+	return find(cmd) != NULL;
+}
+
+int tg_wants_help(int argc, char **argv)
+{
+	for (int i = 0; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return 1;
+	return 0;
+}
+
+static void summary(void)
+{
+	printf("usage: tapgate COMMAND [OPTIONS]\n");
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		printf("       %s\n", commands[i].usage);
+	printf("       tapgate --help | --version\n"
+	       "\n"
+	       "Gets a tap or tun device from tapgate-helper, as the administrator's policy\n"
+	       "(" TG_POLICY_FILE ") allows, and gives it to an emulator.\n"
+	       "\n");
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		printf("  %-8s %s\n", commands[i].name, commands[i].brief);
+	printf("\n"
+	       "`tapgate COMMAND --help` or `tapgate help COMMAND` says more about COMMAND.\n"
+	       "\n"
+	       "Example:\n"
+	       "  tapgate run -- qemu-system-x86_64 -netdev tap,id=n0,fd={fd} -device "
+	       "virtio-net,netdev=n0\n"
+	       "\n"
+	       "Exit status: 0 done, 1 refused by policy, 2 malformed request or usage,\n"
+	       "3 host error (the kernel refused, resources, broken installation); for run,\n"
+	       "127 COMMAND not found and 126 COMMAND not executable, then COMMAND's status.\n"
+	       "See tapgate(1), tapgate.conf(5), tapgate-helper(8) and libtapgate(3).\n");
+}
+
+int tg_help(const char *cmd)
+{
+	const struct command *c = NULL;
+
+	if (cmd != NULL && (c = find(cmd)) == NULL) {
+		fprintf(stderr, "tapgate help: there is no command '%s'; the commands are", cmd);
+		for (size_t i = 0; i < NCOMMANDS; i++)
+			fprintf(stderr, "%s %s", i ? "," : "", commands[i].name);
+		fputc('\n', stderr);
+		return TG_EXIT_USAGE;
+	}
+	if (c == NULL)
+		summary();
+	else
+		printf("usage: %s\n\n%s", c->usage, c->text);
+	if (fflush(stdout) != 0 || ferror(stdout))
+		return TG_EXIT_HOST;
+	return TG_EXIT_OK;
+}
+
+int tg_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "tapgate%s%s: ", cmd ? " " : "", cmd ? cmd : "");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "; see tapgate%s%s --help\n", cmd ? " " : "", cmd ? cmd : "");
+	return TG_EXIT_USAGE;
+}
+
+void tg_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "tapgate%s%s: ", cmd ? " " : "", cmd ? cmd : "");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
