@@ -73,11 +73,11 @@ user_list()
 	fi
 }
 
-# The global and other-device IPv4 switches must not move: everything but
-# the lines of DEV itself.
+# The global and other-device switches must not move: everything but the
+# lines of DEV itself (of either family).
 other_sysctls()
 {
-	grep '^sysctl ' "$1" | grep -v "^sysctl ipv4\.conf\.$2\." || true
+	grep '^sysctl ' "$1" | grep -vE "^sysctl ipv[46]\.conf\.$2\." || true
 }
 
 # --- routed tap with --ip, rule with forward ------------------------------

@@ -26,7 +26,7 @@ runs_before=$(ls -d /tmp/tapgate-run.* 2>/dev/null || true)
 start=$(date +%s)
 rc=0
 TG_HARNESS_OUT=$out TG_HARNESS_OBS=$obspid TG_HARNESS_MARK=$mark TG_REUSE_ROOT=$T \
-	TG_TEST_TIMEOUT=20 TG_GRACE=3 TG_SAVE= TG_VERBOSE=1 \
+	TG_TEST_TIMEOUT=20 TG_GRACE=3 TG_SAVE= TG_TABLE= TG_VERBOSE=1 \
 	bash "$TG_LIB_DIR/run.sh" -j 2 "$TG_LIB_DIR/harness/h_hang.sh" \
 	"$TG_LIB_DIR/harness/h_stubborn.sh" >"$TW/nested.log" 2>&1 </dev/null || rc=$?
 tg_note "the nested run took $(($(date +%s) - start)) s"
