@@ -418,9 +418,23 @@ int main(int argc, char **argv)
 			r.job.reply_fd = -1;
 		return answer_err(&r, &e);
 	}
-	if (ident_read(&r.id, &e) != 0 ||
-	    privfiles_open(&r.pf, parsed == 0 && needs_device(&r.job), &e) != 0 ||
-	    privdrop(&r.id, &e) != 0) {
+	if (ident_read(&r.id, &e) != 0) {
+		tg_say(2, "tapgate-helper: %s\n", e.msg);
+		return r.job.op == TG_OP_QEMU ? 1 : (int)e.code;
+	}
+	if (privfiles_open(&r.pf, parsed == 0 && needs_device(&r.job), &e) != 0) {
+		/* A state file that is not as it must be (a second hard link,
+		 * another owner) is a host problem the admin must see: audited,
+		 * and one line on the reply channel like any other failure. */
+		struct tg_audit a = {.op = parsed == 0 ? op_names[r.job.op] : "request",
+				     .result = "error",
+				     .id = &r.id};
+		audit_init(r.pf.log_fd);
+		if (parsed != 0 || check_channel(&r.job, &perr) != 0)
+			r.job.reply_fd = -1;
+		return finish(&r, &a, &e);
+	}
+	if (privdrop(&r.id, &e) != 0) {
 		tg_say(2, "tapgate-helper: %s\n", e.msg);
 		return r.job.op == TG_OP_QEMU ? 1 : (int)e.code;
 	}

@@ -86,6 +86,17 @@ static int open_policy(const char *path, char *why, size_t whylen)
 		close(fd);
 		return -1;
 	}
+	/* A second name for the file is a second way to change it: a hard
+	 * link made to a root-owned file (by anyone who can write the
+	 * directory it is in, before or after) follows every edit of it.
+	 * Refused like a bad mode. */
+	if (st.st_nlink != 1) {
+		snprintf(why, whylen,
+			 "%s has %ju hard links; it must have exactly one (remove the others)",
+			 path, (uintmax_t)st.st_nlink);
+		close(fd);
+		return -1;
+	}
 	return fd;
 fail:
 	if (dfd >= 0)

@@ -1,0 +1,79 @@
+#!/bin/bash
+# System tests of the edges issues 12 and 18 found: what the policy may name,
+# what a caller may learn of it, what a guest may do to the host through its
+# device, and host settings under which a grant would not hold its promise.
+# As in t_core: the setuid helper run by an unprivileged user inside test
+# namespaces; asserts on host state, traffic through the fd and audit records.
+set -eu
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+tg_setup
+
+DEV0=tg${TG_UID}-0
+RULE_ONE="permit $TG_USER tap net 10.77.0.0/24 gateway 10.77.0.1"
+
+# refused NS CODE RESULT WHAT CMD...: CMD, run as the test user in NS, fails
+# with CODE and one line on stderr (kept in $TW/err), leaves an audit record
+# result=RESULT and changes nothing in NS.
+refused()
+{
+	local ns=$1 code=$2 result=$3 what=$4
+	shift 4
+	tg_snapshot "$ns" >"$TW/refused.pre"
+	tg_audit_mark
+	tg_as_user "$ns" "$@" >"$TW/out" 2>"$TW/err"
+	tg_assert_eq "$code" "$TG_RC" "$what: exit $code"
+	tg_assert_lines 1 "$TW/err" "$what: exactly one line on stderr"
+	tg_audit_has "$(tg_kv result "$result")" "$(tg_kv uid "$TG_UID")"
+	tg_assert_state "$ns" "$TW/refused.pre" "$what: no change to the namespace"
+}
+
+# granted NAME NS CMD...: starts a holder (tapgate run ... -- probe) and waits
+# until its probe passed.
+granted()
+{
+	local name=$1 ns=$2
+	shift 2
+	tg_start "$name" "$TG_USER" "$ns" "$@"
+	if tg_wait_ready "$name"; then
+		tg_pass "$name: granted, probe ready"
+		return 0
+	fi
+	tg_fail "$name: holder did not get ready"
+	return 1
+}
+
+# --- issue 12 item 9: hard links to the policy and the state files ----------
+
+case_links()
+{
+	echo "--- policy and state files with more than one link"
+	local ns lease
+	ns=$(tg_netns links)
+	tg_policy "$RULE_ONE"
+	ln "$POLICY" "$T/etc/policy.second-name"
+	refused "$ns" 1 error "policy with a second hard link" tapgate run --ip 10.77.0.2 -- true
+	tg_assert_file_match 'hard link' "$TW/err" "the message says why (hard links)"
+	tg_as_user "$ns" tapgate check "$POLICY" >"$TW/chk" 2>&1 || true
+	tg_assert_file_match 'hard link' "$TW/chk" "tapgate check says so too"
+	rm -f "$T/etc/policy.second-name"
+
+	# The lease database: made by a first run, then given a second name.
+	tg_as_user "$ns" tapgate run --ip 10.77.0.2 -- true
+	tg_assert_eq 0 "$TG_RC" "with one link the policy is used"
+	lease=$(find "$T/run" -name 'net-*.leases2' -newer "$POLICY" | head -n 1)
+	if [ -n "$lease" ]; then
+		ln "$lease" "$T/lease.second-name"
+		refused "$ns" 3 error "lease database with a second hard link" \
+			tapgate run --ip 10.77.0.2 -- true
+		rm -f "$T/lease.second-name"
+	else
+		tg_fail "no lease database was made in $T/run"
+	fi
+}
+
+CASES=${TG_CASES:-"links"}
+for c in $CASES; do
+	"case_$c"
+done
+tg_finish
