@@ -243,8 +243,13 @@ int policy_load(struct tg_privfiles *pf, struct tg_policy *p, struct tg_err *e)
 			  TG_POLICY_MAX_BYTES);
 		return -1;
 	}
-	if (tg_policy_parse(TG_POLICY_FILE, text, len, p, err, sizeof(err)) != 0) {
-		tg_seterr(e, TG_EXIT_REFUSED, "policy error, refusing everything: %s", err);
+	/* The caller learns where and what kind of error, nothing of the
+	 * root-only text; root sees the rest with `tapgate check`. */
+	if (tg_policy_parse_private(TG_POLICY_FILE, text, len, p, err, sizeof(err)) != 0) {
+		tg_seterr(e, TG_EXIT_REFUSED,
+			  "policy error, refusing everything: %s (root: run 'tapgate check' for "
+			  "details)",
+			  err);
 		return -1;
 	}
 	return 0;

@@ -51,6 +51,11 @@ struct tg_policy {
  * into err; a syntax error anywhere refuses the whole file. */
 int tg_policy_parse(const char *file, const char *text, size_t len, struct tg_policy *out,
 		    char *err, size_t errlen);
+/* The same, for a text the reader of err may not see (the helper parsing
+ * the root-only policy for any user): err names only FILE:LINE and the kind
+ * of error, never a byte of the text. */
+int tg_policy_parse_private(const char *file, const char *text, size_t len, struct tg_policy *out,
+			    char *err, size_t errlen);
 void tg_policy_free(struct tg_policy *p);
 
 /* A group rule names a group; the caller is in it when the group's gid is

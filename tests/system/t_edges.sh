@@ -72,7 +72,39 @@ case_links()
 	fi
 }
 
-CASES=${TG_CASES:-"links"}
+# --- issue 12 item 8: parse errors do not echo the root-only policy -----------
+
+case_private()
+{
+	echo "--- a policy error tells the caller where, not what the policy says"
+	local ns
+	ns=$(tg_netns priv)
+	tg_policy "$RULE_ONE
+permit $TG_USER tap bridge br0 radius-secret=Xyzzy-s3cr3t-Plugh
+$RULE_ONE"
+	chmod 0600 "$POLICY"
+	refused "$ns" 1 error "policy with an error in a line holding a secret" \
+		tapgate run --ip 10.77.0.2 -- true
+	tg_assert_file_match 'policy\.conf:2: unknown option' "$TW/err" \
+		"the caller learns file:line and the kind of error"
+	tg_assert_file_no_match 's3cr3t|Xyzzy|Plugh|radius' "$TW/err" \
+		"the caller learns nothing of the line's content"
+	tg_assert_file_no_match 's3cr3t|Xyzzy|Plugh|radius' "$TW/out" "nor on stdout"
+	# An error in an address: the address is the policy's too.
+	tg_policy "permit $TG_USER tap net 10.123.45.0/24 gateway 10.124.45.1"
+	chmod 0600 "$POLICY"
+	refused "$ns" 1 error "policy with a gateway outside its net" \
+		tapgate run --ip 10.77.0.2 -- true
+	tg_assert_file_match 'policy\.conf:1: gateway outside net' "$TW/err" \
+		"the kind of address error is named"
+	tg_assert_file_no_match '10\.12[34]' "$TW/err" "no address of the policy is echoed"
+	# Root checking the file still sees all of it.
+	"$TAPGATE" check "$POLICY" >"$TW/chk" 2>&1 || true
+	tg_assert_file_match '10\.124\.45\.1' "$TW/chk" "tapgate check run by root shows the detail"
+	chmod 0644 "$POLICY"
+}
+
+CASES=${TG_CASES:-"links private"}
 for c in $CASES; do
 	"case_$c"
 done

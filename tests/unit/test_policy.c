@@ -1403,12 +1403,62 @@ static void test_rule_at(void)
 	tg_policy_free(&p);
 }
 
+/* Issue 12 item 8: the helper's parse errors reach any caller, who may not
+ * read the policy. In private mode an error names FILE:LINE and the kind,
+ * and no byte of the text: not the word, not an address derived from it,
+ * not a byte value or a length. */
+static void test_parse_private(void)
+{
+	static const struct {
+		const char *text;
+		const char *want;
+		const char *secret; /* must not appear in the error */
+	} cases[] = {
+	    {"# ok\npermit alice tap bridge br0 password=hunter2\n",
+	     "policy.conf:2: unknown option", "hunter2"},
+	    {"hunter2 alice tap bridge br0\n", "policy.conf:1: unknown word", "hunter2"},
+	    {"permit hunter2! tap bridge br0\n", "policy.conf:1: malformed WHO", "hunter2"},
+	    {"permit alice hunter2\n", "policy.conf:1: unknown kind", "hunter2"},
+	    {"permit hunter2\n", "policy.conf:1: missing KIND", "hunter2"},
+	    {"permit alice tap bridge hunter2/x\n", "policy.conf:1: malformed bridge", "hunter2"},
+	    {"permit alice tap bridge hunter2 bridge hunter2\n",
+	     "policy.conf:1: bridge listed twice", "hunter2"},
+	    {"permit alice tap net 10.99.7.1/24 gateway 10.99.7.1\n",
+	     "policy.conf:1: net has host bits set", "10.99"},
+	    {"permit alice tap net 10.99.7.0/31 gateway 10.99.7.1\n",
+	     "policy.conf:1: net too small", "10.99"},
+	    {"permit alice tap net 10.99.7.0/24 gateway 10.98.7.1\n",
+	     "policy.conf:1: gateway outside net", "10.9"},
+	    {"permit alice tap net 10.99.7.0/24 gateway 10.99.7.255\n",
+	     "policy.conf:1: gateway is the network or broadcast address", "10.99"},
+	    {"permit alice tap net hunter2\n", "policy.conf:1: malformed net", "hunter2"},
+	    {"permit alice tap bridge br0 max 4711\n", "policy.conf:1: malformed max", "4711"},
+	    {"permit alice tap bridge br0 # \xc3\xa9t\xc3\xa9\n",
+	     "policy.conf:1: control or non-ASCII byte", "c3"},
+	};
+	struct tg_policy p;
+	char err[512];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc = tg_policy_parse_private(FILE_NAME, cases[i].text, strlen(cases[i].text),
+						 &p, err, sizeof(err));
+		CHECK(rc == -1);
+		STREQ(err, cases[i].want);
+		CHECK(strstr(err, cases[i].secret) == NULL);
+		/* The public parser, for `tapgate check`, still says more. */
+		rc = tg_policy_parse(FILE_NAME, cases[i].text, strlen(cases[i].text), &p, err,
+				     sizeof(err));
+		CHECK(rc == -1 && strlen(err) > strlen(cases[i].want));
+	}
+}
+
 int main(void)
 {
 	test_parse_contract();
 	test_parse_forms();
 	test_parse_limits();
 	test_parse_errors();
+	test_parse_private();
 	test_parse_persist();
 	test_decide_routed();
 	test_decide_picking();
