@@ -158,8 +158,10 @@ static int parse_net(struct parser *ps, const char *val, struct tg_rule *r)
 {
 	char buf[ADDR_BUF];
 	const char *slash = strchr(val, '/');
-	uint32_t addr;
+	const char *name;
+	uint32_t addr, block;
 	unsigned long len;
+	unsigned bprefix;
 
 	if (tg_parse_cidr(val, &r->net, &r->prefix) == 0) {
 		if (r->prefix > 30)
@@ -167,6 +169,12 @@ static int parse_net(struct parser *ps, const char *val, struct tg_rule *r)
 				    "net %s is too small: a routed net needs a network, gateway, "
 				    "guest and broadcast address; use a prefix of /30 or shorter",
 				    val);
+		name = tg_ipv4_special(r->net, r->prefix, &block, &bprefix);
+		if (name != NULL)
+			return fail(ps, "special-purpose net",
+				    "net %s overlaps %s/%u, the %s block; a routed net must hold "
+				    "only ordinary unicast addresses",
+				    val, tg_format_ipv4(block, buf), bprefix, name);
 		r->routed = 1;
 		return 0;
 	}
@@ -210,6 +218,10 @@ static int parse_option(struct parser *ps, const char *word, char **cursor, stru
 {
 	size_t i;
 	const char *val = NULL;
+	const char *name;
+	char buf[ADDR_BUF];
+	uint32_t block;
+	unsigned bprefix;
 	unsigned long n;
 
 	for (i = 0; i < sizeof(options) / sizeof(options[0]); i++)
@@ -248,6 +260,12 @@ static int parse_option(struct parser *ps, const char *word, char **cursor, stru
 				    "malformed gateway '%s'; expected an IPv4 address a.b.c.d, "
 				    "e.g. 10.77.0.1",
 				    show(ps, val));
+		name = tg_ipv4_special(r->gateway, 32, &block, &bprefix);
+		if (name != NULL)
+			return fail(ps, "special-purpose gateway",
+				    "gateway %s is in %s/%u, the %s block; the host side needs an "
+				    "ordinary unicast address",
+				    val, tg_format_ipv4(block, buf), bprefix, name);
 		r->has_gateway = 1;
 		return 0;
 	case OPT_UPLINK:
@@ -574,12 +592,21 @@ static int bridged_allows(const struct tg_rule *rule, const struct tg_request *r
 static int address_allowed(const struct tg_rule *rule, uint32_t ip, const struct tg_hostview *h,
 			   const char *file, char *why)
 {
-	char a[ADDR_BUF], net[ADDR_BUF];
-	uint32_t bcast = rule->net | ~tg_prefix_mask(rule->prefix);
-	const char *what = NULL;
+	char a[ADDR_BUF], net[ADDR_BUF], blk[ADDR_BUF];
+	uint32_t bcast = rule->net | ~tg_prefix_mask(rule->prefix), block;
+	const char *what = NULL, *special;
+	unsigned bprefix;
 
 	tg_format_ipv4(ip, a);
 	tg_format_ipv4(rule->net, net);
+	/* The parser keeps such blocks out of every net, so such an address
+	 * is also outside it; named first because that says why. */
+	special = tg_ipv4_special(ip, 32, &block, &bprefix);
+	if (special != NULL) {
+		say(why, "%s is a %s address (%s/%u); choose an ordinary unicast address", a,
+		    special, tg_format_ipv4(block, blk), bprefix);
+		return 0;
+	}
 	if ((ip & tg_prefix_mask(rule->prefix)) != rule->net) {
 		say(why, "%s is outside %s/%u allowed by %s:%u; choose an address inside it", a,
 		    net, rule->prefix, file, rule->line);

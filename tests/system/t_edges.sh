@@ -104,7 +104,39 @@ $RULE_ONE"
 	chmod 0644 "$POLICY"
 }
 
-CASES=${TG_CASES:-"links private"}
+# --- issue 18 item 2: special-purpose blocks -----------------------------------
+
+case_special()
+{
+	echo "--- special-purpose networks and addresses are refused"
+	local ns
+	ns=$(tg_netns spec)
+	tg_policy "permit $TG_USER tap net 224.0.0.0/4 gateway 224.0.0.9"
+	refused "$ns" 1 error "a multicast net" tapgate run -- true
+	tg_assert_file_match 'policy\.conf:1: special-purpose net' "$TW/err" \
+		"the helper names the line and the kind of error"
+	"$TAPGATE" check "$POLICY" >"$TW/chk" 2>&1 || true
+	tg_assert_file_match 'policy\.conf:1: net 224\.0\.0\.0/4 overlaps 224\.0\.0\.0/4, the multicast block' \
+		"$TW/chk" "tapgate check says why"
+	tg_policy "permit $TG_USER tap net 0.0.0.0/1 gateway 10.0.0.1"
+	refused "$ns" 1 error "a net overlapping 0.0.0.0/8 and 127.0.0.0/8" tapgate run -- true
+	tg_assert_file_match 'policy\.conf:1: special-purpose net' "$TW/err" \
+		"the helper names the line (0.0.0.0/1)"
+	tg_policy "permit $TG_USER tap net 10.0.0.0/8 gateway 169.254.169.254"
+	refused "$ns" 1 error "a link-local gateway" tapgate run --ip 10.0.0.2 -- true
+	tg_assert_file_match 'policy\.conf:1: special-purpose gateway' "$TW/err" \
+		"the helper names the line (gateway)"
+	"$TAPGATE" check "$POLICY" >"$TW/chk" 2>&1 || true
+	tg_assert_file_match 'gateway 169\.254\.169\.254 is in 169\.254\.0\.0/16, the link-local' \
+		"$TW/chk" "tapgate check says why (gateway)"
+	tg_policy "$RULE_ONE"
+	refused "$ns" 1 refused "a loopback guest address" tapgate run --ip 127.0.0.5 -- true
+	tg_assert_file_match '127\.0\.0\.5 is a loopback address' "$TW/err" "the refusal says why"
+	refused "$ns" 1 refused "the limited broadcast address" \
+		tapgate run --ip 255.255.255.255 -- true
+}
+
+CASES=${TG_CASES:-"links private special"}
 for c in $CASES; do
 	"case_$c"
 done

@@ -1403,6 +1403,89 @@ static void test_rule_at(void)
 	tg_policy_free(&p);
 }
 
+/* Issue 18 item 2: special-purpose blocks are refused wherever the policy
+ * names them, with file:line and the block, and as a guest address. */
+static void test_parse_special(void)
+{
+#define SPECIAL_NET(v, blk, name)                                                                  \
+	"policy.conf:1: net " v " overlaps " blk ", the " name " block; a routed net must hold "   \
+	"only ordinary unicast addresses"
+	EXPECT_ERR("permit alice tap net 224.0.0.0/4 gateway 224.0.0.9\n",
+		   SPECIAL_NET("224.0.0.0/4", "224.0.0.0/4", "multicast"));
+	EXPECT_ERR("permit alice tap net 0.0.0.0/1 gateway 10.0.0.1\n",
+		   SPECIAL_NET("0.0.0.0/1", "0.0.0.0/8", "\"this network\""));
+	EXPECT_ERR("permit alice tap net 0.0.0.0/0 gateway 10.0.0.1\n",
+		   SPECIAL_NET("0.0.0.0/0", "0.0.0.0/8", "\"this network\""));
+	EXPECT_ERR("permit alice tap net 128.0.0.0/1 gateway 128.0.0.1\n",
+		   SPECIAL_NET("128.0.0.0/1", "169.254.0.0/16", "link-local"));
+	EXPECT_ERR("permit alice tap net 127.0.0.0/8 gateway 127.0.0.1\n",
+		   SPECIAL_NET("127.0.0.0/8", "127.0.0.0/8", "loopback"));
+	EXPECT_ERR("permit alice tap net 127.77.0.0/24 gateway 127.77.0.1\n",
+		   SPECIAL_NET("127.77.0.0/24", "127.0.0.0/8", "loopback"));
+	EXPECT_ERR("permit alice tap net 169.254.3.0/24 gateway 169.254.3.1\n",
+		   SPECIAL_NET("169.254.3.0/24", "169.254.0.0/16", "link-local"));
+	EXPECT_ERR("permit alice tap net 169.0.0.0/8 gateway 169.0.0.1\n",
+		   SPECIAL_NET("169.0.0.0/8", "169.254.0.0/16", "link-local"));
+	EXPECT_ERR("permit alice tap net 239.1.0.0/16 gateway 239.1.0.1\n",
+		   SPECIAL_NET("239.1.0.0/16", "224.0.0.0/4", "multicast"));
+	EXPECT_ERR("permit alice tap net 240.0.0.0/24 gateway 240.0.0.1\n",
+		   SPECIAL_NET("240.0.0.0/24", "240.0.0.0/4", "reserved"));
+	EXPECT_ERR("permit alice tap net 255.255.255.252/30 gateway 255.255.255.253\n",
+		   SPECIAL_NET("255.255.255.252/30", "240.0.0.0/4", "reserved"));
+	EXPECT_ERR("permit alice tap net 192.0.0.0/2 gateway 192.0.0.1\n",
+		   SPECIAL_NET("192.0.0.0/2", "224.0.0.0/4", "multicast"));
+#define SPECIAL_GW(v, blk, name)                                                                   \
+	"policy.conf:1: gateway " v " is in " blk ", the " name " block; the host side needs an "  \
+	"ordinary unicast address"
+	EXPECT_ERR("permit alice tap gateway 127.0.0.1 net 10.0.0.0/8\n",
+		   SPECIAL_GW("127.0.0.1", "127.0.0.0/8", "loopback"));
+	EXPECT_ERR("permit alice tap gateway 255.255.255.255 net 10.0.0.0/8\n",
+		   SPECIAL_GW("255.255.255.255", "255.255.255.255/32", "limited broadcast"));
+	EXPECT_ERR("permit alice tap net 10.0.0.0/8 gateway 224.0.0.9\n",
+		   SPECIAL_GW("224.0.0.9", "224.0.0.0/4", "multicast"));
+	EXPECT_ERR("permit alice tap net 10.0.0.0/8 gateway 0.0.0.1\n",
+		   SPECIAL_GW("0.0.0.1", "0.0.0.0/8", "\"this network\""));
+	EXPECT_ERR("permit alice tap net 10.0.0.0/8 gateway 169.254.169.254\n",
+		   SPECIAL_GW("169.254.169.254", "169.254.0.0/16", "link-local"));
+
+	/* Neighbours of the blocks are ordinary. */
+	struct tg_policy p;
+	CHECK(parse("permit alice tap net 1.0.0.0/8 gateway 1.0.0.1\n"
+		    "permit alice tap net 126.0.0.0/8 gateway 126.255.255.254\n"
+		    "permit alice tap net 128.0.0.0/8 gateway 128.0.0.1\n"
+		    "permit alice tap net 169.253.0.0/16 gateway 169.253.0.1\n"
+		    "permit alice tap net 169.255.0.0/16 gateway 169.255.0.1\n"
+		    "permit alice tap net 223.255.255.0/24 gateway 223.255.255.1\n",
+		    &p) == 0);
+	tg_policy_free(&p);
+
+	/* A guest address of such a block is refused, named as what it is. */
+	static const struct {
+		uint32_t ip;
+		const char *want;
+	} guests[] = {
+	    {IP(127, 0, 0, 5), "127.0.0.5 is a loopback address (127.0.0.0/8); choose an ordinary "
+			       "unicast address"},
+	    {IP(224, 0, 0, 1), "224.0.0.1 is a multicast address (224.0.0.0/4); choose an "
+			       "ordinary unicast address"},
+	    {IP(255, 255, 255, 255), "255.255.255.255 is a limited broadcast address "
+				     "(255.255.255.255/32); choose an ordinary unicast address"},
+	    {IP(0, 0, 0, 1), "0.0.0.1 is a \"this network\" address (0.0.0.0/8); choose an "
+			     "ordinary unicast address"},
+	};
+	struct host h = {0};
+	struct tg_hostview hv = {.addr_taken = fake_taken, .count = fake_count, .ctx = &h};
+	char reason[200];
+	CHECK(parse("permit alice tap net 10.77.0.0/24 gateway 10.77.0.1\n", &p) == 0);
+	for (size_t i = 0; i < sizeof(guests) / sizeof(guests[0]); i++) {
+		CHECK(tg_policy_check_guest(&p, &p.rules[0], guests[i].ip, &hv, reason,
+					    sizeof(reason)) == TG_REFUSED);
+		STREQ(reason, guests[i].want);
+	}
+	CHECK(h.nasked == 0); /* refused before asking the host */
+	tg_policy_free(&p);
+}
+
 /* Issue 12 item 8: the helper's parse errors reach any caller, who may not
  * read the policy. In private mode an error names FILE:LINE and the kind,
  * and no byte of the text: not the word, not an address derived from it,
@@ -1459,6 +1542,7 @@ int main(void)
 	test_parse_limits();
 	test_parse_errors();
 	test_parse_private();
+	test_parse_special();
 	test_parse_persist();
 	test_decide_routed();
 	test_decide_picking();
