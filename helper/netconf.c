@@ -22,6 +22,7 @@
 #include <arpa/inet.h>
 #include <linux/ip.h>
 #include <linux/neighbour.h>
+#include <linux/netconf.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 
@@ -575,6 +576,44 @@ int nc_get_devconf(struct nc *nc, int ifindex, int id, uint32_t *value)
 		return -EAFNOSUPPORT;
 	*value = l.conf[id - 1];
 	return 0;
+}
+
+/* The namespace-wide IPv4 setting conf/all/rp_filter, asked with
+ * RTM_GETNETCONF. The kernel filters with max(all, device), so a strict
+ * filter on the device is loose in effect when all is 2. */
+static int parse_netconf_rp(struct nlmsghdr *h, void *arg)
+{
+	static const struct nla_policy policy[NETCONFA_MAX + 1] = {
+	    [NETCONFA_IFINDEX] = {.type = NLA_S32},
+	    [NETCONFA_RP_FILTER] = {.type = NLA_S32},
+	};
+	struct nlattr *tb[NETCONFA_MAX + 1];
+
+	if (h->nlmsg_type != RTM_NEWNETCONF)
+		return -EPROTO;
+	if (nlmsg_parse(h, sizeof(struct netconfmsg), tb, NETCONFA_MAX, policy) < 0 ||
+	    !tb[NETCONFA_IFINDEX] || !tb[NETCONFA_RP_FILTER] ||
+	    nla_get_s32(tb[NETCONFA_IFINDEX]) != NETCONFA_IFINDEX_ALL)
+		return -EPROTO;
+	*(uint32_t *)arg = (uint32_t)nla_get_s32(tb[NETCONFA_RP_FILTER]);
+	return 0;
+}
+
+int nc_get_rp_filter_all(struct nc *nc, uint32_t *value)
+{
+	struct netconfmsg ncm = {.ncm_family = AF_INET};
+	struct nl_msg *msg = request(RTM_GETNETCONF, 0, &ncm, sizeof(ncm));
+	uint32_t v = UINT32_MAX;
+	int err;
+
+	if (!msg || nla_put_s32(msg, NETCONFA_IFINDEX, NETCONFA_IFINDEX_ALL) < 0)
+		return build_failed(msg);
+	err = transact(nc, msg, parse_netconf_rp, &v);
+	if (err == 0 && v == UINT32_MAX)
+		err = -EPROTO; /* acknowledged without an answer */
+	if (err == 0)
+		*value = v;
+	return err;
 }
 
 /* ---- addresses and routes ---- */

@@ -51,6 +51,9 @@ int nc_del_host_route(struct nc *nc, int ifindex, uint32_t dst);
 int nc_set_devconf(struct nc *nc, int ifindex, int id, uint32_t value);
 int nc_get_devconf(struct nc *nc, int ifindex, int id, uint32_t *value);
 
+/* net.ipv4.conf.all.rp_filter of this namespace (RTM_GETNETCONF). */
+int nc_get_rp_filter_all(struct nc *nc, uint32_t *value);
+
 /* Proxy neighbour entry (`arp -Ds ADDR IFACE pub`, `ip neigh add proxy`). */
 int nc_add_proxy(struct nc *nc, int ifindex, uint32_t addr);
 /* Removing an entry that is not there is success. */

@@ -127,6 +127,28 @@ static int attach_guest(struct nc *nc, struct tg_leasedb *db, unsigned slot,
 	return 0;
 }
 
+/* A routed device is granted with strict reverse-path filtering on it, the
+ * anti-spoofing promise. The kernel applies max(conf/all, conf/DEV): with
+ * all at 2 (loose) the device's 1 is silently loose too, and a guest could
+ * send from any address the host routes anywhere. Not granted then, before
+ * anything is made; all.rp_filter is the admin's, never changed here. */
+static int check_rp_filter(struct nc *nc, struct tg_err *e)
+{
+	uint32_t all;
+	int r = nc_get_rp_filter_all(nc, &all);
+
+	if (r != 0)
+		return kernel_err(e, "cannot read net.ipv4.conf.all.rp_filter", r);
+	if (all > 1) {
+		tg_seterr(e, TG_EXIT_HOST,
+			  "net.ipv4.conf.all.rp_filter is %u (loose), which would make the "
+			  "device's anti-spoofing filter loose too; set it to 0 or 1",
+			  (unsigned)all);
+		return -1;
+	}
+	return 0;
+}
+
 static int configure_routed(struct nc *nc, struct tg_leasedb *db, unsigned slot,
 			    const struct tg_grant *g, struct tg_lease *l, struct tg_err *e)
 {
@@ -223,6 +245,8 @@ int provision(struct nc *nc, struct tg_leasedb *db, int tun_fd, const struct tg_
 		return -1;
 	}
 	snprintf(l.bridge, sizeof(l.bridge), "%s", g->bridge);
+	if (!g->bridge[0] && check_rp_filter(nc, e) != 0)
+		return -1; /* nothing made yet */
 	if (create_device(db, (unsigned)slot, tun_fd, g->vnet_hdr, &l, e) != 0)
 		goto undo;
 	if (g->persist && (r = tun_persist(tun_fd)) != 0) {

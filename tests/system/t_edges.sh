@@ -136,7 +136,49 @@ case_special()
 		tapgate run --ip 255.255.255.255 -- true
 }
 
-CASES=${TG_CASES:-"links private special"}
+# --- issue 12 item 2: conf/all/rp_filter 2 makes the device's filter loose --
+
+case_rpfilter()
+{
+	echo "--- routed devices only where strict reverse-path filtering holds"
+	local ns all rpf0 rpf1
+	ns=$(tg_netns rpf)
+	# A LAN whose addresses a guest could forge: they are routed, through
+	# lan0, so only strict filtering tells them from the guest's own.
+	tg_in "$ns" ip link add lan0 type veth peer name lan0p
+	tg_in "$ns" ip addr add 192.168.9.1/24 dev lan0
+	tg_in "$ns" ip link set lan0 up
+	tg_in "$ns" ip link set lan0p up
+	tg_policy "$RULE_ONE"
+	# The namespace's own switch, set as root inside the test namespace.
+	tg_in "$ns" sh -c 'echo 2 >/proc/sys/net/ipv4/conf/all/rp_filter'
+	refused "$ns" 3 error "routed request with all.rp_filter=2" \
+		tapgate run --ip 10.77.0.2 -- true
+	tg_assert_file_match 'net\.ipv4\.conf\.all\.rp_filter .*set it to 0 or 1' "$TW/err" \
+		"the message names the sysctl and what to set"
+	tg_assert_eq 2 "$(tg_sysctl "$ns" all rp_filter)" "all.rp_filter is left as the admin set it"
+	refused "$ns" 3 error "routed request with all.rp_filter=2, picked address" \
+		tapgate run -- true
+	for all in 1 0; do
+		tg_in "$ns" sh -c "echo $all >/proc/sys/net/ipv4/conf/all/rp_filter"
+		rpf0=$(tg_netstat "$ns" TcpExt IPReversePathFilter)
+		if granted "rpf$all" "$ns" tapgate run --ip 10.77.0.2 -- /bin/sh -c \
+			'"$1" --src 192.168.9.7 --expect-fail && exec "$1" --ready "$2" --hold-until "$3"' \
+			sh "$PROBE" "$(tg_ready "rpf$all")" "$(tg_hold "rpf$all")"; then
+			rpf1=$(tg_netstat "$ns" TcpExt IPReversePathFilter)
+			if [ "$rpf0" != missing ] && [ "$rpf1" -gt "$rpf0" ]; then
+				tg_pass "all.rp_filter=$all: a forged source is dropped by the filter"
+			else
+				tg_fail "all.rp_filter=$all: IPReversePathFilter did not grow ($rpf0 -> $rpf1)"
+			fi
+			tg_assert_match 'no echo reply from 10\.77\.0\.1 to 192\.168\.9\.7 .*as expected' \
+				"$(cat "$TW/rpf$all.out")" "all.rp_filter=$all: the forged source gets no answer"
+		fi
+		tg_release "rpf$all"
+	done
+}
+
+CASES=${TG_CASES:-"links private special rpfilter"}
 for c in $CASES; do
 	"case_$c"
 done
