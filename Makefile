@@ -39,7 +39,8 @@ COMMON_SRC = common/addr.c common/lease.c common/escape.c common/names.c
 POLICY_SRC = policy/policy.c
 HELPER_SRC = helper/main.c helper/early.c helper/privdrop.c helper/confine.c helper/request.c \
              helper/tundev.c helper/netconf.c helper/leasedb.c helper/audit.c helper/reply.c \
-             helper/privfiles.c helper/provision.c helper/umlnet.c helper/qemu.c
+             helper/privfiles.c helper/provision.c helper/umlnet.c helper/qemu.c \
+             helper/conf6.c
 LIB_SRC    = client/libtapgate.c client/sandbox.c
 CLIENT_SRC = client/tapgate.c client/check.c client/list.c client/leasefile.c
 UNIT_TESTS = test_addr test_policy test_lease test_escape

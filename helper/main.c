@@ -205,7 +205,7 @@ static int do_device(struct run *r)
 	a.guest = g.guest;
 	a.gateway = g.gateway;
 	a.result = "error";
-	if (provision(r->nc, &db, r->pf.tun_fd, &r->id, &g, &l, &slot, &e) != 0)
+	if (provision(r->nc, &db, r->pf.tun_fd, r->pf.conf6_fd, &r->id, &g, &l, &slot, &e) != 0)
 		return finish(r, &a, &e);
 
 	a.result = "granted";
@@ -450,7 +450,7 @@ int main(int argc, char **argv)
 		tg_say(2, "tapgate-helper: cannot open a netlink socket: %s\n", strerror(-rc));
 		return r.job.op == TG_OP_QEMU ? 1 : TG_EXIT_HOST;
 	}
-	if (confine(r.pf.tun_fd, &e) != 0) {
+	if (confine(r.pf.tun_fd, r.pf.conf6_fd, &e) != 0) {
 		tg_say(2, "tapgate-helper: %s\n", e.msg);
 		return r.job.op == TG_OP_QEMU ? 1 : (int)e.code;
 	}

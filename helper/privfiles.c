@@ -189,7 +189,7 @@ int log_open(void)
 int privfiles_open(struct tg_privfiles *pf, int want_tun, struct tg_err *e)
 {
 	memset(pf, 0, sizeof(*pf));
-	pf->lock_fd = pf->lease_fd = pf->tun_fd = -1;
+	pf->lock_fd = pf->lease_fd = pf->tun_fd = pf->conf6_fd = -1;
 	pf->log_fd = log_open();
 	pf->policy_fd = open_policy(TG_POLICY_FILE, pf->policy_err, sizeof(pf->policy_err));
 	if (tg_netns_cookie(&pf->netns_cookie) != 0) {
@@ -207,6 +207,9 @@ int privfiles_open(struct tg_privfiles *pf, int want_tun, struct tg_err *e)
 			tg_seterr(e, TG_EXIT_HOST, "cannot open /dev/net/tun: %s", strerror(errno));
 			return -1;
 		}
+		pf->conf6_fd = conf6_open(e);
+		if (pf->conf6_fd == -2)
+			return -1;
 	}
 	return 0;
 }

@@ -178,7 +178,90 @@ case_rpfilter()
 	done
 }
 
-CASES=${TG_CASES:-"links private special rpfilter"}
+# --- issue 12 item 1: IPv6 (and IPv4 redirects) on taps ----------------------
+
+# v6conf NS DEV KEY: a per-device IPv6 setting, "missing" without one.
+v6conf()
+{
+	tg_in "$1" cat "/proc/sys/net/ipv6/conf/$2/$3" 2>/dev/null || echo missing
+}
+
+# host_extra NS: what a guest's announcements would add, beyond the
+# snapshot: IPv6 neighbours, cached IPv4 and IPv6 routes (redirects land
+# there), and how the host reaches the LAN and the redirect's destination.
+host_extra()
+{
+	tg_in "$1" ip -6 neigh show | sort
+	tg_in "$1" ip -4 route show cache | sort
+	tg_in "$1" ip -6 route show cache | sort
+	tg_in "$1" ip -4 route get 192.168.9.7 | head -n 1
+	tg_in "$1" ip -6 route get 2001:db8:99::1 2>&1 | head -n 1 | sed -E 's/ +$//'
+}
+
+case_ipv6()
+{
+	echo "--- a guest's router advertisements and redirects change nothing"
+	local ns k
+	ns=$(tg_netns v6)
+	tg_in "$ns" ip link add lan0 type veth peer name lan0p
+	tg_in "$ns" ip addr add 192.168.9.1/24 dev lan0
+	tg_in "$ns" ip link set lan0 up
+	tg_in "$ns" ip link set lan0p up
+	tg_policy "$RULE_ONE"
+	tg_snapshot "$ns" >"$TW/v6.pre"
+	host_extra "$ns" >"$TW/v6.extra.pre"
+	if granted v6 "$ns" tapgate run --ip 10.77.0.2 -- "$PROBE" --hostile \
+		--ready "$(tg_ready v6)" --hold-until "$(tg_hold v6)"; then
+		tg_assert_file_match '^probe: sent 2 router advertisements' "$TW/v6.out" \
+			"the guest sent its router advertisements and redirects"
+		# Let the kernel finish whatever it started (DAD of a SLAAC address).
+		sleep 1
+		tg_snapshot "$ns" >"$TW/v6.during"
+		tg_assert_no_match '2001:db8' "$(cat "$TW/v6.during")" \
+			"no address or route of the advertised prefix on the host"
+		tg_assert_no_match '^route6 default' "$(cat "$TW/v6.during")" \
+			"the guest is not the host's IPv6 default router"
+		tg_assert_no_match "inet6" "$(grep "^addr [^ ]* $DEV0 " "$TW/v6.during" || true)" \
+			"$DEV0 has no IPv6 address at all"
+		tg_assert_eq "$(grep -E '^(route6|addr .* inet6)' "$TW/v6.pre" || true)" \
+			"$(grep -E '^(route6|addr .* inet6)' "$TW/v6.during" || true)" \
+			"IPv6 routes and addresses of the namespace unchanged"
+		host_extra "$ns" >"$TW/v6.extra.during"
+		if diff -u "$TW/v6.extra.pre" "$TW/v6.extra.during" >"$TW/v6.extra.diff"; then
+			tg_pass "neighbours, cached routes and route lookups unchanged"
+		else
+			tg_fail "the redirects changed the host:"
+			sed 's/^/     | /' "$TW/v6.extra.diff"
+		fi
+		tg_assert_eq 1 "$(v6conf "$ns" "$DEV0" disable_ipv6)" "ipv6 disable_ipv6=1 on $DEV0"
+		for k in accept_ra autoconf accept_redirects; do
+			tg_assert_eq 0 "$(v6conf "$ns" "$DEV0" $k)" "ipv6 $k=0 on $DEV0"
+		done
+		for k in accept_redirects send_redirects accept_source_route; do
+			tg_assert_eq 0 "$(tg_sysctl "$ns" "$DEV0" $k)" "ipv4 $k=0 on $DEV0"
+		done
+	fi
+	tg_release v6
+
+	echo "--- a bridge port gets no host address of either family"
+	tg_in "$ns" ip link add br0 address 02:00:00:00:00:01 type bridge
+	tg_in "$ns" ip addr add 10.78.0.1/24 dev br0
+	tg_in "$ns" ip link set br0 up
+	tg_policy "permit $TG_USER tap bridge br0"
+	if granted v6br "$ns" tapgate run --bridge br0 -- "$PROBE" --src 10.78.0.9 \
+		--dst 10.78.0.1 --ready "$(tg_ready v6br)" --hold-until "$(tg_hold v6br)"; then
+		tg_assert_eq 1 "$(v6conf "$ns" "$DEV0" disable_ipv6)" \
+			"bridge port: ipv6 disable_ipv6=1 on $DEV0"
+		for k in accept_ra autoconf accept_redirects; do
+			tg_assert_eq 0 "$(v6conf "$ns" "$DEV0" $k)" "bridge port: ipv6 $k=0 on $DEV0"
+		done
+		tg_assert_eq "" "$(tg_in "$ns" ip -o addr show dev "$DEV0")" \
+			"bridge port: $DEV0 has no address of either family"
+	fi
+	tg_release v6br
+}
+
+CASES=${TG_CASES:-"links private special rpfilter ipv6"}
 for c in $CASES; do
 	"case_$c"
 done

@@ -16,6 +16,7 @@
 #include "../../helper/confine.h"
 #include "../../helper/helper.h"
 
+#include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/if_tun.h>
 #include <seccomp.h>
@@ -30,7 +31,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define TUN_FD 5
+#define TUN_FD	 5
+#define CONF6_FD 6
 
 static int bad;
 
@@ -75,6 +77,14 @@ static const char *verdict(uint32_t v)
 	return "OTHER";
 }
 
+static uint32_t ask3(const struct sock_filter *p, unsigned n, uint32_t arch, int nr, uint64_t a0,
+		     uint64_t a1, uint64_t a2)
+{
+	struct seccomp_data d = {.nr = nr, .arch = arch, .args = {a0, a1, a2}};
+
+	return run(p, n, &d);
+}
+
 static uint32_t ask(const struct sock_filter *p, unsigned n, uint32_t arch, int nr, uint64_t a0,
 		    uint64_t a1)
 {
@@ -86,8 +96,26 @@ static uint32_t ask(const struct sock_filter *p, unsigned n, uint32_t arch, int 
 static int export(void)
 {
 	static struct sock_filter p[CONFINE_MAX_INSNS], q[CONFINE_MAX_INSNS];
-	unsigned n = confine_program(TUN_FD, p, CONFINE_MAX_INSNS);
-	unsigned m = confine_program(-1, q, CONFINE_MAX_INSNS);
+	static struct sock_filter r[CONFINE_MAX_INSNS];
+	unsigned n = confine_program(TUN_FD, CONF6_FD, p, CONFINE_MAX_INSNS);
+	unsigned m = confine_program(-1, -1, q, CONFINE_MAX_INSNS);
+	unsigned o = confine_program(TUN_FD, -1, r, CONFINE_MAX_INSNS);
+	static const struct {
+		const char *name;
+		uint64_t fd, flags;
+	} opens[] = {
+	    {"conf dir, O_WRONLY|O_NOFOLLOW|O_CLOEXEC|O_NOCTTY", CONF6_FD, CONF6_FLAGS},
+	    {"conf dir with the high half set, the same flags", CONF6_FD | 0xffffffff00000000ull,
+	     CONF6_FLAGS},
+	    {"conf dir, O_RDWR|O_NOFOLLOW|O_CLOEXEC|O_NOCTTY", CONF6_FD,
+	     O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY},
+	    {"conf dir, O_WRONLY|O_CLOEXEC|O_NOCTTY", CONF6_FD, O_WRONLY | O_CLOEXEC | O_NOCTTY},
+	    {"conf dir, O_WRONLY|O_NOFOLLOW|O_CLOEXEC|O_NOCTTY|O_CREAT", CONF6_FD,
+	     CONF6_FLAGS | O_CREAT},
+	    {"conf dir, O_RDONLY", CONF6_FD, O_RDONLY},
+	    {"AT_FDCWD, the same flags", (uint32_t)AT_FDCWD, CONF6_FLAGS},
+	    {"other fd, the same flags", CONF6_FD + 1, CONF6_FLAGS},
+	};
 	const uint32_t arch = AUDIT_ARCH_X86_64;
 	static const struct {
 		const char *name;
@@ -97,12 +125,13 @@ static int export(void)
 		   {"TUNSETLINK", TUNSETLINK},	     {"TUNSETQUEUE", TUNSETQUEUE},
 		   {"SIOCSIFFLAGS", 0x8914}};
 
-	if (n == 0 || m == 0)
+	if (n == 0 || m == 0 || o == 0)
 		return fprintf(stderr, "filter_tool: program does not fit\n"), 1;
 	printf("# The helper's seccomp filter (helper/confine.c) as verdicts, made by\n"
 	       "# `filter_tool export` (x86_64). Every syscall number not listed as\n"
 	       "# allowed is killed; the other lines are the special cases.\n");
-	printf("program: %u instructions (%u without a tun descriptor)\n", n, m);
+	printf("program: %u instructions (%u without a tun descriptor, %u without a conf dir)\n", n,
+	       m, o);
 	for (int nr = 0; nr < 1024; nr++) {
 		if (strcmp(verdict(ask(p, n, arch, nr, 0, 0)), "allow") != 0)
 			continue;
@@ -121,11 +150,20 @@ static int export(void)
 		printf("ioctl(no tun fd, %s): %s\n", tun[i].name,
 		       verdict(ask(q, m, arch, __NR_ioctl, TUN_FD, tun[i].req)));
 	}
+	for (size_t i = 0; i < sizeof(opens) / sizeof(opens[0]); i++) {
+		printf("openat(%s): %s\n", opens[i].name,
+		       verdict(ask3(p, n, arch, __NR_openat, opens[i].fd, 0, opens[i].flags)));
+		printf("openat without a conf dir (%s): %s\n", opens[i].name,
+		       verdict(ask3(r, o, arch, __NR_openat, opens[i].fd, 0, opens[i].flags)));
+	}
+	printf("open, any: %s\n", verdict(ask3(p, n, arch, __NR_open, 0, CONF6_FLAGS, 0)));
+	printf("openat2, any: %s\n", verdict(ask3(p, n, arch, __NR_openat2, CONF6_FD, 0, 0)));
 	printf("i386 ABI, any call: %s\n", verdict(ask(p, n, AUDIT_ARCH_I386, __NR_getpid, 0, 0)));
 	printf("x32 ABI, any call: %s\n", verdict(ask(p, n, arch, 0x40000000 | __NR_getpid, 0, 0)));
 	for (int nr = 0; nr < 1024; nr++) {
 		/* Without a tun descriptor only ioctl may differ. */
-		if (nr != __NR_ioctl && ask(p, n, arch, nr, 0, 0) != ask(q, m, arch, nr, 0, 0))
+		if (nr != __NR_ioctl && nr != __NR_openat &&
+		    ask(p, n, arch, nr, 0, 0) != ask(q, m, arch, nr, 0, 0))
 			printf("differs without a tun descriptor: %d\n", nr);
 	}
 	if (bad)
@@ -144,7 +182,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	/* As in the helper: no_new_privs first, then the filter. */
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || confine(-1, &e) != 0) {
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || confine(-1, -1, &e) != 0) {
 		fprintf(stderr, "filter_tool: cannot confine\n");
 		return 1;
 	}
