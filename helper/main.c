@@ -53,6 +53,27 @@ static int addr_taken(void *ctx, uint32_t addr)
 	return nc_addr_on_host(h->nc, addr) != 0 ? TG_ADDR_ON_HOST : TG_ADDR_FREE;
 }
 
+static void add_host_range(void *arg, uint32_t lo, uint32_t hi)
+{
+	tg_ranges_add(arg, lo, hi, 0);
+}
+
+/* What may be in use within [lo, hi], for picking an address: every
+ * address a lease key names (a superset of what live leases hold; each is
+ * asked about with addr_taken, which culls a stale one), the host's
+ * addresses and local routes. O(slots + host addresses). */
+static int used(void *ctx, uint32_t lo, uint32_t hi, struct tg_ranges *out)
+{
+	struct host_ctx *h = ctx;
+
+	for (unsigned i = 0; i < h->db->nslots; i++) {
+		uint32_t g = h->db->key[i].guest;
+		if (h->db->key[i].used && g >= lo && g <= hi)
+			tg_ranges_add(out, g, g, 1);
+	}
+	return nc_host_ranges(h->nc, lo, hi, add_host_range, out) == 0 ? 0 : -1;
+}
+
 static unsigned count(void *ctx, uint32_t uid, unsigned rule_line)
 {
 	struct host_ctx *h = ctx;
@@ -479,7 +500,8 @@ int main(int argc, char **argv)
 		return finish(&r, &a, &e);
 	}
 	r.hc = (struct host_ctx){.nc = r.nc, .db = &db};
-	r.hv = (struct tg_hostview){.addr_taken = addr_taken, .count = count, .ctx = &r.hc};
+	r.hv = (struct tg_hostview){
+	    .addr_taken = addr_taken, .count = count, .ctx = &r.hc, .used = used};
 	unsigned culled =
 	    r.job.op == TG_OP_GC ? leasedb_cull(&db, r.nc) : leasedb_cull_for(&db, r.nc, r.id.uid);
 	switch (r.job.op) {

@@ -706,6 +706,96 @@ int nc_addr_on_host(struct nc *nc, uint32_t addr)
 	return errno == EADDRNOTAVAIL ? 0 : -errno;
 }
 
+/* What nc_host_ranges reports to, and the bounds it reports within. */
+struct ranges_walk {
+	uint32_t lo, hi;
+	void (*add)(void *arg, uint32_t lo, uint32_t hi);
+	void *arg;
+};
+
+static int parse_addr_in(struct nlmsghdr *h, void *arg)
+{
+	static const struct nla_policy policy[IFA_MAX + 1] = {
+	    [IFA_LOCAL] = {.type = NLA_U32},
+	    [IFA_ADDRESS] = {.type = NLA_U32},
+	};
+	struct nlattr *tb[IFA_MAX + 1];
+	struct ranges_walk *w = arg;
+	uint32_t a;
+
+	if (h->nlmsg_type != RTM_NEWADDR)
+		return -EPROTO;
+	if (nlmsg_parse(h, sizeof(struct ifaddrmsg), tb, IFA_MAX, policy) < 0)
+		return -EPROTO;
+	if (((struct ifaddrmsg *)nlmsg_data(h))->ifa_family != AF_INET)
+		return 0;
+	/* IFA_LOCAL is the address itself; a peer-less address has only
+	 * IFA_ADDRESS. */
+	if (!tb[IFA_LOCAL] && !tb[IFA_ADDRESS])
+		return -EPROTO;
+	a = ntohl(nla_get_u32(tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS]));
+	if (a >= w->lo && a <= w->hi)
+		w->add(w->arg, a, a);
+	return 0;
+}
+
+static int parse_local_route_in(struct nlmsghdr *h, void *arg)
+{
+	static const struct nla_policy policy[RTA_MAX + 1] = {
+	    [RTA_DST] = {.type = NLA_U32},
+	    [RTA_TABLE] = {.type = NLA_U32},
+	};
+	struct nlattr *tb[RTA_MAX + 1];
+	struct ranges_walk *w = arg;
+	struct rtmsg *rtm;
+	uint32_t dst = 0, mask, first, last;
+
+	if (h->nlmsg_type != RTM_NEWROUTE)
+		return -EPROTO;
+	if (nlmsg_parse(h, sizeof(struct rtmsg), tb, RTA_MAX, policy) < 0)
+		return -EPROTO;
+	rtm = nlmsg_data(h);
+	if (rtm->rtm_family != AF_INET || rtm->rtm_type != RTN_LOCAL || rtm->rtm_dst_len > 32)
+		return 0;
+	if (tb[RTA_DST])
+		dst = ntohl(nla_get_u32(tb[RTA_DST]));
+	mask = rtm->rtm_dst_len == 0 ? 0 : UINT32_MAX << (32 - rtm->rtm_dst_len);
+	first = dst & mask;
+	last = first | ~mask;
+	if (last >= w->lo && first <= w->hi)
+		w->add(w->arg, first < w->lo ? w->lo : first, last > w->hi ? w->hi : last);
+	return 0;
+}
+
+/* Two dumps: every IPv4 address of the namespace (up or down, any VRF),
+ * and the local table's `local` routes, each a whole range (127.0.0.0/8,
+ * or `ip route add local 10.0.0.0/8 dev lo`). These are what
+ * nc_addr_on_host's lookup consults, read at once instead of one address
+ * at a time. */
+int nc_host_ranges(struct nc *nc, uint32_t lo, uint32_t hi,
+		   void (*add)(void *arg, uint32_t lo, uint32_t hi), void *arg)
+{
+	struct ranges_walk w = {.lo = lo, .hi = hi, .add = add, .arg = arg};
+	struct ifaddrmsg ifa = {.ifa_family = AF_INET};
+	struct rtmsg rtm = {
+	    .rtm_family = AF_INET, .rtm_table = RT_TABLE_LOCAL, .rtm_type = RTN_LOCAL};
+	struct nl_msg *msg;
+	int err;
+
+	msg = request(RTM_GETADDR, NLM_F_DUMP, &ifa, sizeof(ifa));
+	if (!msg)
+		return build_failed(msg);
+	err = transact(nc, msg, parse_addr_in, &w);
+	if (err < 0)
+		return err;
+	/* With NETLINK_GET_STRICT_CHK the kernel dumps only that table, and
+	 * only routes of that type. */
+	msg = request(RTM_GETROUTE, NLM_F_DUMP, &rtm, sizeof(rtm));
+	if (!msg)
+		return build_failed(msg);
+	return transact(nc, msg, parse_local_route_in, &w);
+}
+
 /* ---- proxy neighbour entries ---- */
 
 static int neigh_request(struct nc *nc, int type, int flags, int ifindex, uint32_t addr,

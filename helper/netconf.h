@@ -29,6 +29,13 @@ int nc_ifname(struct nc *nc, int ifindex, char *buf);
  * does not grow with the number of addresses. 0.0.0.0 counts as on the host. */
 int nc_addr_on_host(struct nc *nc, uint32_t addr);
 
+/* Calls add(arg, first, last) for every IPv4 address of the namespace in
+ * [lo, hi] (first == last) and for every `local` route of the local table
+ * overlapping it (clipped): the ranges nc_addr_on_host would answer 1 for,
+ * at a cost of O(addresses) however large [lo, hi] is. */
+int nc_host_ranges(struct nc *nc, uint32_t lo, uint32_t hi,
+		   void (*add)(void *arg, uint32_t lo, uint32_t hi), void *arg);
+
 /* name must be an existing bridge: its ifindex and MTU. -ENODEV if no such
  * link, -EINVAL if it is not a bridge. */
 int nc_bridge(struct nc *nc, const char *name, int *ifindex, unsigned *mtu);

@@ -638,23 +638,167 @@ static int address_allowed(const struct tg_rule *rule, uint32_t ip, const struct
 	return 1;
 }
 
+void tg_ranges_add(struct tg_ranges *r, uint32_t lo, uint32_t hi, int ask)
+{
+	if (r->n == r->cap) {
+		size_t ncap = r->cap == 0 ? 64 : r->cap * 2;
+		struct tg_range *grown = realloc(r->v, ncap * sizeof(*grown));
+
+		if (grown == NULL) {
+			r->failed = 1;
+			return;
+		}
+		r->v = grown;
+		r->cap = ncap;
+	}
+	r->v[r->n++] = (struct tg_range){.lo = lo, .hi = hi, .ask = ask};
+}
+
+void tg_ranges_free(struct tg_ranges *r)
+{
+	free(r->v);
+	*r = (struct tg_ranges){0};
+}
+
+/* Ask-0 ranges first, each group by its first address. */
+static int range_order(const void *a, const void *b)
+{
+	const struct tg_range *x = a, *y = b;
+
+	if (x->ask != y->ask)
+		return x->ask - y->ask;
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+static void sift_down(struct tg_range *v, size_t root, size_t n)
+{
+	for (size_t child; (child = 2 * root + 1) < n; root = child) {
+		if (child + 1 < n && range_order(&v[child], &v[child + 1]) < 0)
+			child++;
+		if (range_order(&v[root], &v[child]) >= 0)
+			return;
+		struct tg_range t = v[root];
+		v[root] = v[child];
+		v[child] = t;
+	}
+}
+
+/* Heapsort: O(n log n), in place. Not qsort(): glibc's asks sysinfo() how
+ * much memory there is before sorting a large array, which the helper's
+ * seccomp filter kills (BENCHMARKS.md). */
+static void sort_ranges(struct tg_range *v, size_t n)
+{
+	for (size_t i = n / 2; i-- > 0;)
+		sift_down(v, i, n);
+	for (size_t end = n; end-- > 1;) {
+		struct tg_range t = v[0];
+		v[0] = v[end];
+		v[end] = t;
+		sift_down(v, 0, end);
+	}
+}
+
+#define PICK_MAX_SURPRISES 64
+
+int tg_pick_first_free(uint32_t lo, uint32_t hi, struct tg_ranges *used,
+		       int (*taken)(void *ctx, uint32_t addr), void *ctx, uint32_t *out)
+{
+	size_t nd = 0, d = 0, k;
+	unsigned surprises = 0;
+	uint32_t a = lo;
+
+	if (lo > hi || hi == UINT32_MAX)
+		return 0;
+	/* Clipped to [lo, hi], sorted, then the ask-0 ranges merged in place
+	 * into disjoint runs v[0..nd); the ask-1 addresses follow, sorted. */
+	for (size_t i = 0; i < used->n; i++) {
+		struct tg_range *r = &used->v[i];
+		if (r->hi < lo || r->lo > hi || r->lo > r->hi) {
+			*r =
+			    (struct tg_range){.lo = 1, .hi = 0, .ask = 2}; /* sorts last, ignored */
+			continue;
+		}
+		r->lo = r->lo < lo ? lo : r->lo;
+		r->hi = r->hi > hi ? hi : r->hi;
+	}
+	sort_ranges(used->v, used->n);
+	for (k = 0; k < used->n && used->v[k].ask == 0; k++) {
+		if (nd > 0 && used->v[k].lo <= used->v[nd - 1].hi + 1) {
+			if (used->v[k].hi > used->v[nd - 1].hi)
+				used->v[nd - 1].hi = used->v[k].hi;
+		} else {
+			used->v[nd++] = used->v[k];
+		}
+	}
+	size_t ask = k; /* the ask-1 addresses are v[k..) until ask 2 */
+
+	/* a <= hi < UINT32_MAX throughout, so a + 1 and run.hi + 1 cannot wrap. */
+	while (a <= hi) {
+		while (d < nd && used->v[d].hi < a)
+			d++;
+		if (d < nd && used->v[d].lo <= a) {
+			if (used->v[d].hi == hi)
+				return 0;
+			a = used->v[d].hi + 1;
+			continue;
+		}
+		if (taken(ctx, a) == TG_ADDR_FREE) {
+			*out = a;
+			return 1;
+		}
+		while (ask < used->n && used->v[ask].ask == 1 && used->v[ask].hi < a)
+			ask++;
+		int expected = ask < used->n && used->v[ask].ask == 1 && used->v[ask].lo <= a;
+		if (!expected && ++surprises > PICK_MAX_SURPRISES)
+			return -1;
+		if (a == hi)
+			return 0;
+		a++;
+	}
+	return 0;
+}
+
 /* The first address of the net, in ascending order, that may be handed out. */
 static int pick_address(const struct tg_rule *rule, const struct tg_hostview *h,
 			const struct names *nm, char *why, uint32_t *guest)
 {
 	char net[ADDR_BUF];
 	uint32_t bcast = rule->net | ~tg_prefix_mask(rule->prefix);
+	struct tg_ranges used = {0};
+	int r;
 
-	/* The parser keeps prefixes at /30 or shorter, so net + 1 < bcast and
-	 * the loop cannot wrap. */
-	for (uint32_t a = rule->net + 1; a < bcast; a++) {
-		if (a != rule->gateway && !h->addr_taken(h->ctx, a)) {
-			*guest = a;
-			return 1;
+	tg_format_ipv4(rule->net, net);
+	if (h->used == NULL) {
+		/* The parser keeps prefixes at /30 or shorter, so net + 1 <
+		 * bcast and the loop cannot wrap. */
+		for (uint32_t a = rule->net + 1; a < bcast; a++) {
+			if (a != rule->gateway && !h->addr_taken(h->ctx, a)) {
+				*guest = a;
+				return 1;
+			}
 		}
+		r = 0;
+	} else {
+		tg_ranges_add(&used, rule->gateway, rule->gateway, 0);
+		if (h->used(h->ctx, rule->net + 1, bcast - 1, &used) != 0 || used.failed) {
+			tg_ranges_free(&used);
+			say(why, "cannot read which addresses of %s/%u the host uses", net,
+			    rule->prefix);
+			return 0;
+		}
+		r = tg_pick_first_free(rule->net + 1, bcast - 1, &used, h->addr_taken, h->ctx,
+				       guest);
+		tg_ranges_free(&used);
+		if (r == 1)
+			return 1;
 	}
-	say(why, "no free address in %s/%u (%s:%u); run 'tapgate gc' or ask for a larger net",
-	    tg_format_ipv4(rule->net, net), rule->prefix, nm->file, rule->line);
+	if (r < 0)
+		say(why, "the host's addresses in %s/%u changed while picking one; try again", net,
+		    rule->prefix);
+	else
+		say(why,
+		    "no free address in %s/%u (%s:%u); run 'tapgate gc' or ask for a larger net",
+		    net, rule->prefix, nm->file, rule->line);
 	return 0;
 }
 

@@ -148,7 +148,7 @@ static struct outcome run_file(const char *file, const char *text, const struct 
 			       const struct tg_request *r, struct host *h)
 {
 	struct tg_policy p;
-	struct tg_hostview hv = {fake_taken, fake_count, h};
+	struct tg_hostview hv = {fake_taken, fake_count, h, NULL};
 	struct tg_decision d;
 	struct outcome o;
 	char err[512];
@@ -1290,7 +1290,7 @@ static void test_decide_no_guest(void)
 static enum tg_verdict check_guest(const struct tg_policy *p, unsigned line, uint32_t addr,
 				   struct host *h, char *reason, size_t reasonlen)
 {
-	struct tg_hostview hv = {fake_taken, fake_count, h};
+	struct tg_hostview hv = {fake_taken, fake_count, h, NULL};
 
 	return tg_policy_check_guest(p, tg_policy_rule_at(p, line), addr, &hv, reason, reasonlen);
 }
@@ -1535,6 +1535,130 @@ static void test_parse_private(void)
 	}
 }
 
+/* ---- issue 18 item 4: picking costs O(ranges), not O(size of net) ------ */
+
+struct counting_host {
+	uint32_t lo, hi;     /* in use on the host (one local route) */
+	uint32_t leased[4];  /* held by live leases */
+	uint32_t stale;	     /* a lease key whose lease is gone: free */
+	uint32_t surprise;   /* in use, but missing from the ranges */
+	unsigned long calls; /* addr_taken() calls */
+};
+
+static int counting_taken(void *ctx, uint32_t addr)
+{
+	struct counting_host *h = ctx;
+
+	h->calls++;
+	if (addr >= h->lo && addr <= h->hi)
+		return TG_ADDR_ON_HOST;
+	for (size_t i = 0; i < 4; i++)
+		if (h->leased[i] == addr)
+			return TG_ADDR_LEASED;
+	if (h->surprise && addr >= h->surprise && addr < h->surprise + 100)
+		return TG_ADDR_ON_HOST;
+	return TG_ADDR_FREE;
+}
+
+static unsigned counting_count(void *ctx, uint32_t uid, unsigned rule_line)
+{
+	return 0;
+}
+
+static int counting_used(void *ctx, uint32_t lo, uint32_t hi, struct tg_ranges *out)
+{
+	struct counting_host *h = ctx;
+
+	tg_ranges_add(out, h->lo, h->hi, 0);
+	for (size_t i = 0; i < 4; i++)
+		if (h->leased[i])
+			tg_ranges_add(out, h->leased[i], h->leased[i], 1);
+	if (h->stale)
+		tg_ranges_add(out, h->stale, h->stale, 1);
+	return 0;
+}
+
+static void test_pick_first_free(void)
+{
+	struct counting_host h = {0};
+	struct tg_ranges r = {0};
+	uint32_t out = 0;
+
+	/* A local route over all but the last 2^24 - 2^23 addresses of a /8:
+	 * found with one question, not eight million. */
+	h.lo = IP(10, 0, 0, 1);
+	h.hi = IP(10, 127, 255, 255);
+	counting_used(&h, 0, 0, &r);
+	CHECK(tg_pick_first_free(IP(10, 0, 0, 1), IP(10, 255, 255, 254), &r, counting_taken, &h,
+				 &out) == 1);
+	CHECK(out == IP(10, 128, 0, 0));
+	CHECK(h.calls == 1);
+	tg_ranges_free(&r);
+
+	/* Overlapping, unsorted, out-of-bounds ranges; leases asked about in
+	 * turn, a stale one (free) taken. */
+	memset(&h, 0, sizeof(h));
+	h.leased[0] = IP(10, 0, 0, 5);
+	h.leased[1] = IP(10, 0, 0, 6);
+	h.stale = IP(10, 0, 0, 7);
+	tg_ranges_add(&r, IP(10, 0, 0, 2), IP(10, 0, 0, 3), 0);
+	tg_ranges_add(&r, IP(9, 0, 0, 0), IP(10, 0, 0, 1), 0);
+	tg_ranges_add(&r, IP(10, 0, 0, 3), IP(10, 0, 0, 4), 0);
+	tg_ranges_add(&r, IP(11, 0, 0, 0), IP(12, 0, 0, 0), 0);
+	counting_used(&h, 0, 0, &r);
+	CHECK(tg_pick_first_free(IP(10, 0, 0, 1), IP(10, 0, 0, 254), &r, counting_taken, &h,
+				 &out) == 1);
+	CHECK(out == IP(10, 0, 0, 7));
+	CHECK(h.calls == 3);
+	tg_ranges_free(&r);
+
+	/* Everything in use, up to the last address: 0, without wrapping. */
+	memset(&h, 0, sizeof(h));
+	tg_ranges_add(&r, IP(10, 0, 0, 1), IP(10, 0, 0, 100), 0);
+	tg_ranges_add(&r, IP(10, 0, 0, 101), IP(10, 255, 255, 254), 0);
+	CHECK(tg_pick_first_free(IP(10, 0, 0, 1), IP(10, 255, 255, 254), &r, counting_taken, &h,
+				 &out) == 0);
+	CHECK(h.calls == 0);
+	tg_ranges_free(&r);
+	CHECK(tg_pick_first_free(IP(10, 0, 0, 1), UINT32_MAX, &r, counting_taken, &h, &out) == 0);
+
+	/* Addresses in use that the ranges missed: bounded, then -1. */
+	memset(&h, 0, sizeof(h));
+	h.surprise = IP(10, 0, 0, 1);
+	CHECK(tg_pick_first_free(IP(10, 0, 0, 1), IP(10, 255, 255, 254), &r, counting_taken, &h,
+				 &out) == -1);
+	CHECK(h.calls == 65);
+	tg_ranges_free(&r);
+
+	/* Thousands of single addresses in a scrambled order (the sort is
+	 * the helper's own: glibc's qsort() would ask sysinfo()). */
+	memset(&h, 0, sizeof(h));
+	for (uint32_t i = 0; i < 5000; i++)
+		tg_ranges_add(&r, IP(10, 1, 0, 0) + (i * 2971u) % 5000u,
+			      IP(10, 1, 0, 0) + (i * 2971u) % 5000u, 0);
+	CHECK(tg_pick_first_free(IP(10, 1, 0, 0), IP(10, 1, 255, 254), &r, counting_taken, &h,
+				 &out) == 1);
+	CHECK(out == IP(10, 1, 0, 0) + 5000);
+	CHECK(h.calls == 1);
+	tg_ranges_free(&r);
+
+	/* Through the decision: a /8 whose first half is a local route. */
+	static const char big[] = "permit alice tap net 10.0.0.0/8 gateway 10.128.0.0\n";
+	struct tg_policy p;
+	struct tg_request rq = {.kind = TG_TAP};
+	struct tg_decision d;
+	memset(&h, 0, sizeof(h));
+	h.lo = IP(10, 0, 0, 0);
+	h.hi = IP(10, 127, 255, 255);
+	h.leased[0] = IP(10, 128, 0, 1);
+	struct tg_hostview hv = {counting_taken, counting_count, &h, counting_used};
+	CHECK(parse(big, &p) == 0);
+	CHECK(tg_policy_decide(&p, &alice, &rq, &hv, &d) == TG_GRANTED);
+	CHECK(d.guest == IP(10, 128, 0, 2)); /* past the route, the gateway and a lease */
+	CHECK(h.calls == 2);
+	tg_policy_free(&p);
+}
+
 int main(void)
 {
 	test_parse_contract();
@@ -1546,6 +1670,7 @@ int main(void)
 	test_parse_persist();
 	test_decide_routed();
 	test_decide_picking();
+	test_pick_first_free();
 	test_decide_bridged();
 	test_decide_nomatch();
 	test_resolve_groups();
