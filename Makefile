@@ -100,7 +100,8 @@ $(BUILD)/tests/test_escape: $(call obj,tests/unit/test_escape.c $(COMMON_SRC))
 $(BUILD)/tests/test_netconf: $(call obj,tests/unit/test_netconf.c helper/netconf.c helper/tundev.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDHARDEN) -o $@ $^ $(NL_LIBS)
-$(BUILD)/tests/filter_tool: $(call obj,tests/unit/filter_tool.c helper/confine.c helper/early.c)
+$(BUILD)/tests/filter_tool: $(call obj,tests/unit/filter_tool.c helper/confine.c helper/early.c \
+                              helper/conf6.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDHARDEN) -o $@ $^ -lseccomp
 $(BUILD)/tests/sandbox_probe: $(call obj,tests/sandbox_probe.c client/sandbox.c client/libtapgate.c)

@@ -11,13 +11,18 @@
  *
  * The directory /proc/sys/net/ipv6/conf is opened before the seccomp filter
  * (conf6_open); after it, openat() is allowed only relative to that
- * descriptor and only with CONF6_FLAGS (confine.c). */
+ * descriptor and only with CONF6_FLAGS (confine.c). seccomp cannot see the
+ * path, and an absolute one ignores the descriptor, so where the kernel has
+ * Landlock (conf6_landlock) new files may be opened only for writing and
+ * only beneath that directory. */
 #include "helper.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/landlock.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 int conf6_open(struct tg_err *e)
@@ -73,4 +78,33 @@ int conf6_lockdown(int dirfd, const char *ifname)
 		if ((r = set(dirfd, ifname, off[i], "0")) != 0)
 			return r;
 	return set(dirfd, ifname, "disable_ipv6", "1");
+}
+
+/* Every file system right of Landlock ABI 1 is handled, so denied unless a
+ * rule grants it; the one rule grants writing files beneath the conf
+ * directory. Descriptors open already (tun, lease file, sockets) are not
+ * affected. Needs no_new_privs, which privdrop() set. */
+int conf6_landlock(int dirfd)
+{
+	struct landlock_ruleset_attr attr = {
+	    .handled_access_fs = (LANDLOCK_ACCESS_FS_MAKE_SYM << 1) - 1,
+	};
+	struct landlock_path_beneath_attr rule = {
+	    .allowed_access = LANDLOCK_ACCESS_FS_WRITE_FILE,
+	    .parent_fd = dirfd,
+	};
+	int rs, r = 0;
+
+	if (dirfd < 0)
+		return 0;
+	rs = (int)syscall(SYS_landlock_create_ruleset, &attr, sizeof(attr), 0);
+	if (rs < 0)
+		/* No Landlock in this kernel, or switched off: the seccomp
+		 * filter alone, as SECURITY.md says. */
+		return errno == ENOSYS || errno == EOPNOTSUPP ? 0 : -errno;
+	if (syscall(SYS_landlock_add_rule, rs, LANDLOCK_RULE_PATH_BENEATH, &rule, 0) != 0 ||
+	    syscall(SYS_landlock_restrict_self, rs, 0) != 0)
+		r = -errno;
+	close(rs);
+	return r;
 }

@@ -101,6 +101,9 @@ int conf6_open(struct tg_err *e);
 /* accept_ra, autoconf, accept_redirects 0 and disable_ipv6 1 on ifname.
  * 0 or -errno. */
 int conf6_lockdown(int dirfd, const char *ifname);
+/* Where the kernel has Landlock: from now on no file may be opened but for
+ * writing beneath dirfd (-1: nothing to do). 0, or -errno. */
+int conf6_landlock(int dirfd);
 
 /* ---- front ends: request.c (native), umlnet.c (uml_net v4), qemu.c
  * (qemu-bridge-helper). Each turns argv into a job, strictly, and knows how

@@ -471,6 +471,11 @@ int main(int argc, char **argv)
 		tg_say(2, "tapgate-helper: cannot open a netlink socket: %s\n", strerror(-rc));
 		return r.job.op == TG_OP_QEMU ? 1 : TG_EXIT_HOST;
 	}
+	if ((rc = conf6_landlock(r.pf.conf6_fd)) != 0) {
+		tg_say(2, "tapgate-helper: cannot restrict file access with Landlock: %s\n",
+		       strerror(-rc));
+		return r.job.op == TG_OP_QEMU ? 1 : TG_EXIT_HOST;
+	}
 	if (confine(r.pf.tun_fd, r.pf.conf6_fd, &e) != 0) {
 		tg_say(2, "tapgate-helper: %s\n", e.msg);
 		return r.job.op == TG_OP_QEMU ? 1 : (int)e.code;

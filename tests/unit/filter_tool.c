@@ -10,6 +10,10 @@
  *                          then calls socket(), which is not allowed: the
  *                          process must die of SIGSYS.
  *   filter_tool allowed    loads it and does only allowed things: exit 0.
+ *   filter_tool landlock   opens /proc/sys/net/ipv6/conf and applies the
+ *                          helper's Landlock rule (conf6.c): reading any
+ *                          file, or writing outside that directory by an
+ *                          absolute or ".." path, must then be refused.
  *
  * The interpreter knows only the instructions confine.c emits; anything
  * else fails the export, as does a verdict other than allow or kill. */
@@ -17,7 +21,9 @@
 #include "../../helper/helper.h"
 
 #include <fcntl.h>
+#include <errno.h>
 #include <linux/audit.h>
+#include <linux/landlock.h>
 #include <linux/if_tun.h>
 #include <seccomp.h>
 #include <stddef.h>
@@ -171,14 +177,56 @@ static int export(void)
 	return 0;
 }
 
+/* Each must fail with EACCES once the Landlock rule holds. Nothing is
+ * written: the opens are refused, or closed unused. */
+static int landlock(void)
+{
+	struct tg_err e;
+	int d = conf6_open(&e), fd, bad_opens = 0;
+	static const struct {
+		const char *path;
+		int flags;
+	} denied[] = {
+	    {"/etc/hostname", O_RDONLY | O_CLOEXEC},
+	    {"/proc/sys/net/ipv4/ip_forward", CONF6_FLAGS},
+	    {"../../ipv4/ip_forward", CONF6_FLAGS},
+	    {"lo/disable_ipv6", O_RDONLY | O_CLOEXEC},
+	};
+
+	if (d == -1 ||
+	    syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION) < 0) {
+		printf("skip: no IPv6 or no Landlock in this kernel\n");
+		return 0;
+	}
+	if (d < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || conf6_landlock(d) != 0) {
+		fprintf(stderr, "filter_tool: cannot apply the Landlock rule\n");
+		return 1;
+	}
+	for (size_t i = 0; i < sizeof(denied) / sizeof(denied[0]); i++) {
+		fd = openat(d, denied[i].path, denied[i].flags);
+		if (fd >= 0 || errno != EACCES) {
+			printf("not refused: %s\n", denied[i].path);
+			bad_opens++;
+		}
+		if (fd >= 0)
+			close(fd);
+	}
+	if (bad_opens)
+		return 1;
+	printf("landlocked\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct tg_err e;
 
 	if (argc == 2 && strcmp(argv[1], "export") == 0)
 		return export();
+	if (argc == 2 && strcmp(argv[1], "landlock") == 0)
+		return landlock();
 	if (argc != 2 || (strcmp(argv[1], "kill") != 0 && strcmp(argv[1], "allowed") != 0)) {
-		fprintf(stderr, "usage: filter_tool export|kill|allowed\n");
+		fprintf(stderr, "usage: filter_tool export|kill|allowed|landlock\n");
 		return 2;
 	}
 	/* As in the helper: no_new_privs first, then the filter. */
