@@ -70,7 +70,8 @@ COMMON_SRC = common/addr.c common/lease.c common/escape.c common/names.c
 POLICY_SRC = policy/policy.c
 HELPER_SRC = helper/main.c helper/early.c helper/privdrop.c helper/confine.c helper/request.c \
              helper/tundev.c helper/netconf.c helper/leasedb.c helper/audit.c helper/reply.c \
-             helper/privfiles.c helper/provision.c helper/umlnet.c helper/qemu.c
+             helper/privfiles.c helper/provision.c helper/umlnet.c helper/qemu.c \
+             helper/conf6.c
 LIB_SRC    = client/libtapgate.c client/sandbox.c
 CLIENT_SRC = client/tapgate.c client/help.c client/check.c client/list.c client/leasefile.c
 UNIT_TESTS = test_addr test_policy test_lease test_escape
@@ -154,7 +155,8 @@ $(BUILD)/tests/test_escape: $(call obj,tests/unit/test_escape.c $(COMMON_SRC))
 $(BUILD)/tests/test_netconf: $(call obj,tests/unit/test_netconf.c helper/netconf.c helper/tundev.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDHARDEN) -o $@ $^ $(NL_LIBS)
-$(BUILD)/tests/filter_tool: $(call obj,tests/unit/filter_tool.c helper/confine.c helper/early.c)
+$(BUILD)/tests/filter_tool: $(call obj,tests/unit/filter_tool.c helper/confine.c helper/early.c \
+                              helper/conf6.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDHARDEN) -o $@ $^ -lseccomp
 $(BUILD)/tests/sandbox_probe: $(call obj,tests/sandbox_probe.c client/sandbox.c client/libtapgate.c)

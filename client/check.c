@@ -83,6 +83,14 @@ static int read_policy(const char *file, char **text, size_t *len)
 		close(fd);
 		return TG_EXIT_REFUSED;
 	}
+	if (st.st_nlink != 1) {
+		fprintf(stderr,
+			"tapgate: %s has %ju hard links, else the helper refuses everything "
+			"(remove the other names)\n",
+			file, (uintmax_t)st.st_nlink);
+		close(fd);
+		return TG_EXIT_REFUSED;
+	}
 	*text = malloc((size_t)st.st_size + 1);
 	if (!*text) {
 		close(fd);

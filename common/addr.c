@@ -146,3 +146,37 @@ int tg_valid_ifname(const char *s)
 	}
 	return 1;
 }
+
+const char *tg_ipv4_special(uint32_t net, unsigned prefix, uint32_t *block, unsigned *block_prefix)
+{
+	/* In address order, so that a large block is named by the first
+	 * special block it meets. */
+	static const struct {
+		uint32_t net;
+		unsigned prefix;
+		const char *name;
+	} special[] = {
+	    {0x00000000u, 8, "\"this network\""}, {0x7f000000u, 8, "loopback"},
+	    {0xa9fe0000u, 16, "link-local"},	  {0xe0000000u, 4, "multicast"},
+	    {0xf0000000u, 4, "reserved"},
+	};
+
+	/* 255.255.255.255 is in 240.0.0.0/4, but has a name of its own. */
+	if (net == UINT32_MAX && prefix == 32) {
+		*block = UINT32_MAX;
+		*block_prefix = 32;
+		return "limited broadcast";
+	}
+	for (size_t i = 0; i < sizeof(special) / sizeof(special[0]); i++) {
+		/* Two blocks overlap iff they agree on the shorter prefix. */
+		unsigned p = prefix < special[i].prefix ? prefix : special[i].prefix;
+		uint32_t m = tg_prefix_mask(p);
+
+		if ((net & m) == (special[i].net & m)) {
+			*block = special[i].net;
+			*block_prefix = special[i].prefix;
+			return special[i].name;
+		}
+	}
+	return NULL;
+}

@@ -24,6 +24,14 @@ int tg_parse_netmask(const char *s, unsigned *prefix);
 
 uint32_t tg_prefix_mask(unsigned prefix);
 
+/* The special-purpose blocks no routed rule may hand out from or put on a
+ * host device: "this network" 0.0.0.0/8, loopback 127.0.0.0/8, link-local
+ * 169.254.0.0/16, multicast 224.0.0.0/4, reserved 240.0.0.0/4 and in it
+ * the limited broadcast 255.255.255.255. If the block net/prefix (an
+ * address: prefix 32) overlaps one, returns its name ("loopback", ...) and
+ * sets *block and *block_prefix to it; else NULL. */
+const char *tg_ipv4_special(uint32_t net, unsigned prefix, uint32_t *block, unsigned *block_prefix);
+
 /* Writes "a.b.c.d" into buf (at least 16 bytes). Returns buf. */
 char *tg_format_ipv4(uint32_t addr, char *buf);
 

@@ -141,7 +141,7 @@ static unsigned emit(struct sock_filter *p, const unsigned *nrs, unsigned n)
 	return at;
 }
 
-unsigned confine_program(int tun_fd, struct sock_filter *p, unsigned cap)
+unsigned confine_program(int tun_fd, int conf6_fd, struct sock_filter *p, unsigned cap)
 {
 	enum { NALLOWED = sizeof(allowed) / sizeof(allowed[0]) };
 	enum { NTUN = sizeof(tun_ioctls) / sizeof(tun_ioctls[0]) };
@@ -155,7 +155,7 @@ unsigned confine_program(int tun_fd, struct sock_filter *p, unsigned cap)
 			nrs[j] = nrs[j - 1];
 		nrs[j] = v;
 	}
-	if (cap < 6 + NTUN + 5 + tree_size(NALLOWED))
+	if (cap < 6 + NTUN + 5 + 7 + tree_size(NALLOWED))
 		return 0;
 
 	/* Another ABI (i386, x32) numbers its calls differently from what
@@ -184,14 +184,29 @@ unsigned confine_program(int tun_fd, struct sock_filter *p, unsigned cap)
 		p[at++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_ioctl, 0, 1);
 		p[at++] = KILL;
 	}
+	/* openat: only below /proc/sys/net/ipv6/conf, only to write a
+	 * setting (conf6.c); the block ends in its own KILL and ALLOW. The
+	 * kernel takes both as int: the low halves are what it acts on. An
+	 * absolute path would ignore the descriptor; what the helper can open
+	 * at all is bounded by the caller's own file access (no DAC override
+	 * is left) and CAP_NET_ADMIN, see SECURITY.md. */
+	if (conf6_fd >= 0) {
+		p[at++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_openat, 0, 6);
+		p[at++] = STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(0));
+		p[at++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)conf6_fd, 0, 2);
+		p[at++] = STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(2));
+		p[at++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)CONF6_FLAGS, 1, 0);
+		p[at++] = KILL;
+		p[at++] = ALLOW;
+	}
 	at += emit(p + at, nrs, NALLOWED);
 	return at;
 }
 
-int confine(int tun_fd, struct tg_err *e)
+int confine(int tun_fd, int conf6_fd, struct tg_err *e)
 {
 	static struct sock_filter prog[CONFINE_MAX_INSNS];
-	unsigned n = confine_program(tun_fd, prog, CONFINE_MAX_INSNS);
+	unsigned n = confine_program(tun_fd, conf6_fd, prog, CONFINE_MAX_INSNS);
 	struct sock_fprog fprog = {.len = (unsigned short)n, .filter = prog};
 
 	/* no_new_privs is already set by privdrop(), which the kernel

@@ -9,8 +9,9 @@
 
 #define CONFINE_MAX_INSNS 256
 
-/* Builds the filter for a helper whose tun descriptor is tun_fd (-1: none)
- * into p (cap instructions). Returns its length, or 0 if cap is too small. */
-unsigned confine_program(int tun_fd, struct sock_filter *p, unsigned cap);
+/* Builds the filter for a helper whose tun descriptor is tun_fd and whose
+ * /proc/sys/net/ipv6/conf descriptor is conf6_fd (-1: none) into p (cap
+ * instructions). Returns its length, or 0 if cap is too small. */
+unsigned confine_program(int tun_fd, int conf6_fd, struct sock_filter *p, unsigned cap);
 
 #endif

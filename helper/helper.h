@@ -5,6 +5,7 @@
  *   privfiles.c  what must be opened as root: policy, state, tun, log
  *   privdrop.c   become the caller, keeping CAP_NET_ADMIN alone
  *   confine.c    seccomp allow-list for everything after that
+ *   conf6.c      the per-device IPv6 settings (/proc/sys, opened early)
  *   request.c    strict parsing of the native request (argv)
  *   umlnet.c     the uml_net v4 front end (argv and replies)
  *   qemu.c       the qemu-bridge-helper front end (argv and reply)
@@ -19,6 +20,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <fcntl.h>
 #include <sys/types.h>
 #include "../common/lease.h"
 #include "../common/proto.h"
@@ -53,6 +55,8 @@ struct tg_privfiles {
 	int lease_fd; /* STATE_DIR/net-<cookie>.leases2 */
 	int tun_fd;   /* /dev/net/tun, or -1 when the request makes no device */
 	int log_fd;   /* connected to the audit socket, or -1 */
+	int conf6_fd; /* /proc/sys/net/ipv6/conf with a device to make; -1: none,
+			 or no IPv6 in the kernel */
 	uint64_t netns_cookie;
 };
 /* Returns 0, or fills e (host errors only: a bad policy file is reported
@@ -84,8 +88,22 @@ void ident_resolve_names(struct tg_ident *id, struct tg_policy *p);
  * result and returns -1 (with e) if anything is not as intended. */
 int privdrop(const struct tg_ident *id, struct tg_err *e);
 
-/* ---- confine.c: allow-list seccomp filter; tun_fd -1 allows no ioctl. */
-int confine(int tun_fd, struct tg_err *e);
+/* ---- confine.c: allow-list seccomp filter; tun_fd -1 allows no ioctl,
+ * conf6_fd -1 no openat(). */
+int confine(int tun_fd, int conf6_fd, struct tg_err *e);
+
+/* ---- conf6.c */
+/* The only flags openat() may be called with after confinement. */
+#define CONF6_FLAGS (O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY)
+/* /proc/sys/net/ipv6/conf opened, before confinement: a descriptor, -1 if
+ * the kernel has no IPv6, -2 with e on failure. */
+int conf6_open(struct tg_err *e);
+/* accept_ra, autoconf, accept_redirects 0 and disable_ipv6 1 on ifname.
+ * 0 or -errno. */
+int conf6_lockdown(int dirfd, const char *ifname);
+/* Where the kernel has Landlock: from now on no file may be opened but for
+ * writing beneath dirfd (-1: nothing to do). 0, or -errno. */
+int conf6_landlock(int dirfd);
 
 /* ---- front ends: request.c (native), umlnet.c (uml_net v4), qemu.c
  * (qemu-bridge-helper). Each turns argv into a job, strictly, and knows how
@@ -190,8 +208,9 @@ struct tg_grant {
 /* Creates and configures the device for a granted request, recording in the
  * lease slot before every step that would outlive the device. On failure
  * everything done is undone and e says what the kernel refused. */
-int provision(struct nc *nc, struct tg_leasedb *db, int tun_fd, const struct tg_ident *id,
-	      const struct tg_grant *g, struct tg_lease *out, int *slot, struct tg_err *e);
+int provision(struct nc *nc, struct tg_leasedb *db, int tun_fd, int conf6_fd,
+	      const struct tg_ident *id, const struct tg_grant *g, struct tg_lease *out, int *slot,
+	      struct tg_err *e);
 /* Undoes what a lease left outside its device (proxy entry, uplink
  * forwarding). The device itself is gone or is closed by the caller. */
 void unprovision_outside(struct nc *nc, struct tg_leasedb *db, unsigned slot);

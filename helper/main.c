@@ -53,6 +53,27 @@ static int addr_taken(void *ctx, uint32_t addr)
 	return nc_addr_on_host(h->nc, addr) != 0 ? TG_ADDR_ON_HOST : TG_ADDR_FREE;
 }
 
+static void add_host_range(void *arg, uint32_t lo, uint32_t hi)
+{
+	tg_ranges_add(arg, lo, hi, 0);
+}
+
+/* What may be in use within [lo, hi], for picking an address: every
+ * address a lease key names (a superset of what live leases hold; each is
+ * asked about with addr_taken, which culls a stale one), the host's
+ * addresses and local routes. O(slots + host addresses). */
+static int used(void *ctx, uint32_t lo, uint32_t hi, struct tg_ranges *out)
+{
+	struct host_ctx *h = ctx;
+
+	for (unsigned i = 0; i < h->db->nslots; i++) {
+		uint32_t g = h->db->key[i].guest;
+		if (h->db->key[i].used && g >= lo && g <= hi)
+			tg_ranges_add(out, g, g, 1);
+	}
+	return nc_host_ranges(h->nc, lo, hi, add_host_range, out) == 0 ? 0 : -1;
+}
+
 static unsigned count(void *ctx, uint32_t uid, unsigned rule_line)
 {
 	struct host_ctx *h = ctx;
@@ -205,7 +226,7 @@ static int do_device(struct run *r)
 	a.guest = g.guest;
 	a.gateway = g.gateway;
 	a.result = "error";
-	if (provision(r->nc, &db, r->pf.tun_fd, &r->id, &g, &l, &slot, &e) != 0)
+	if (provision(r->nc, &db, r->pf.tun_fd, r->pf.conf6_fd, &r->id, &g, &l, &slot, &e) != 0)
 		return finish(r, &a, &e);
 
 	a.result = "granted";
@@ -418,9 +439,23 @@ int main(int argc, char **argv)
 			r.job.reply_fd = -1;
 		return answer_err(&r, &e);
 	}
-	if (ident_read(&r.id, &e) != 0 ||
-	    privfiles_open(&r.pf, parsed == 0 && needs_device(&r.job), &e) != 0 ||
-	    privdrop(&r.id, &e) != 0) {
+	if (ident_read(&r.id, &e) != 0) {
+		tg_say(2, "tapgate-helper: %s\n", e.msg);
+		return r.job.op == TG_OP_QEMU ? 1 : (int)e.code;
+	}
+	if (privfiles_open(&r.pf, parsed == 0 && needs_device(&r.job), &e) != 0) {
+		/* A state file that is not as it must be (a second hard link,
+		 * another owner) is a host problem the admin must see: audited,
+		 * and one line on the reply channel like any other failure. */
+		struct tg_audit a = {.op = parsed == 0 ? op_names[r.job.op] : "request",
+				     .result = "error",
+				     .id = &r.id};
+		audit_init(r.pf.log_fd);
+		if (parsed != 0 || check_channel(&r.job, &perr) != 0)
+			r.job.reply_fd = -1;
+		return finish(&r, &a, &e);
+	}
+	if (privdrop(&r.id, &e) != 0) {
 		tg_say(2, "tapgate-helper: %s\n", e.msg);
 		return r.job.op == TG_OP_QEMU ? 1 : (int)e.code;
 	}
@@ -436,7 +471,12 @@ int main(int argc, char **argv)
 		tg_say(2, "tapgate-helper: cannot open a netlink socket: %s\n", strerror(-rc));
 		return r.job.op == TG_OP_QEMU ? 1 : TG_EXIT_HOST;
 	}
-	if (confine(r.pf.tun_fd, &e) != 0) {
+	if ((rc = conf6_landlock(r.pf.conf6_fd)) != 0) {
+		tg_say(2, "tapgate-helper: cannot restrict file access with Landlock: %s\n",
+		       strerror(-rc));
+		return r.job.op == TG_OP_QEMU ? 1 : TG_EXIT_HOST;
+	}
+	if (confine(r.pf.tun_fd, r.pf.conf6_fd, &e) != 0) {
 		tg_say(2, "tapgate-helper: %s\n", e.msg);
 		return r.job.op == TG_OP_QEMU ? 1 : (int)e.code;
 	}
@@ -465,7 +505,8 @@ int main(int argc, char **argv)
 		return finish(&r, &a, &e);
 	}
 	r.hc = (struct host_ctx){.nc = r.nc, .db = &db};
-	r.hv = (struct tg_hostview){.addr_taken = addr_taken, .count = count, .ctx = &r.hc};
+	r.hv = (struct tg_hostview){
+	    .addr_taken = addr_taken, .count = count, .ctx = &r.hc, .used = used};
 	unsigned culled =
 	    r.job.op == TG_OP_GC ? leasedb_cull(&db, r.nc) : leasedb_cull_for(&db, r.nc, r.id.uid);
 	switch (r.job.op) {

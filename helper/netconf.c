@@ -22,6 +22,7 @@
 #include <arpa/inet.h>
 #include <linux/ip.h>
 #include <linux/neighbour.h>
+#include <linux/netconf.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 
@@ -577,6 +578,44 @@ int nc_get_devconf(struct nc *nc, int ifindex, int id, uint32_t *value)
 	return 0;
 }
 
+/* The namespace-wide IPv4 setting conf/all/rp_filter, asked with
+ * RTM_GETNETCONF. The kernel filters with max(all, device), so a strict
+ * filter on the device is loose in effect when all is 2. */
+static int parse_netconf_rp(struct nlmsghdr *h, void *arg)
+{
+	static const struct nla_policy policy[NETCONFA_MAX + 1] = {
+	    [NETCONFA_IFINDEX] = {.type = NLA_S32},
+	    [NETCONFA_RP_FILTER] = {.type = NLA_S32},
+	};
+	struct nlattr *tb[NETCONFA_MAX + 1];
+
+	if (h->nlmsg_type != RTM_NEWNETCONF)
+		return -EPROTO;
+	if (nlmsg_parse(h, sizeof(struct netconfmsg), tb, NETCONFA_MAX, policy) < 0 ||
+	    !tb[NETCONFA_IFINDEX] || !tb[NETCONFA_RP_FILTER] ||
+	    nla_get_s32(tb[NETCONFA_IFINDEX]) != NETCONFA_IFINDEX_ALL)
+		return -EPROTO;
+	*(uint32_t *)arg = (uint32_t)nla_get_s32(tb[NETCONFA_RP_FILTER]);
+	return 0;
+}
+
+int nc_get_rp_filter_all(struct nc *nc, uint32_t *value)
+{
+	struct netconfmsg ncm = {.ncm_family = AF_INET};
+	struct nl_msg *msg = request(RTM_GETNETCONF, 0, &ncm, sizeof(ncm));
+	uint32_t v = UINT32_MAX;
+	int err;
+
+	if (!msg || nla_put_s32(msg, NETCONFA_IFINDEX, NETCONFA_IFINDEX_ALL) < 0)
+		return build_failed(msg);
+	err = transact(nc, msg, parse_netconf_rp, &v);
+	if (err == 0 && v == UINT32_MAX)
+		err = -EPROTO; /* acknowledged without an answer */
+	if (err == 0)
+		*value = v;
+	return err;
+}
+
 /* ---- addresses and routes ---- */
 
 int nc_add_addr32(struct nc *nc, int ifindex, uint32_t addr)
@@ -665,6 +704,96 @@ int nc_addr_on_host(struct nc *nc, uint32_t addr)
 	if (setsockopt(nc->probe, IPPROTO_IP, IP_MULTICAST_IF, &mreq, sizeof(mreq)) == 0)
 		return 1;
 	return errno == EADDRNOTAVAIL ? 0 : -errno;
+}
+
+/* What nc_host_ranges reports to, and the bounds it reports within. */
+struct ranges_walk {
+	uint32_t lo, hi;
+	void (*add)(void *arg, uint32_t lo, uint32_t hi);
+	void *arg;
+};
+
+static int parse_addr_in(struct nlmsghdr *h, void *arg)
+{
+	static const struct nla_policy policy[IFA_MAX + 1] = {
+	    [IFA_LOCAL] = {.type = NLA_U32},
+	    [IFA_ADDRESS] = {.type = NLA_U32},
+	};
+	struct nlattr *tb[IFA_MAX + 1];
+	struct ranges_walk *w = arg;
+	uint32_t a;
+
+	if (h->nlmsg_type != RTM_NEWADDR)
+		return -EPROTO;
+	if (nlmsg_parse(h, sizeof(struct ifaddrmsg), tb, IFA_MAX, policy) < 0)
+		return -EPROTO;
+	if (((struct ifaddrmsg *)nlmsg_data(h))->ifa_family != AF_INET)
+		return 0;
+	/* IFA_LOCAL is the address itself; a peer-less address has only
+	 * IFA_ADDRESS. */
+	if (!tb[IFA_LOCAL] && !tb[IFA_ADDRESS])
+		return -EPROTO;
+	a = ntohl(nla_get_u32(tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS]));
+	if (a >= w->lo && a <= w->hi)
+		w->add(w->arg, a, a);
+	return 0;
+}
+
+static int parse_local_route_in(struct nlmsghdr *h, void *arg)
+{
+	static const struct nla_policy policy[RTA_MAX + 1] = {
+	    [RTA_DST] = {.type = NLA_U32},
+	    [RTA_TABLE] = {.type = NLA_U32},
+	};
+	struct nlattr *tb[RTA_MAX + 1];
+	struct ranges_walk *w = arg;
+	struct rtmsg *rtm;
+	uint32_t dst = 0, mask, first, last;
+
+	if (h->nlmsg_type != RTM_NEWROUTE)
+		return -EPROTO;
+	if (nlmsg_parse(h, sizeof(struct rtmsg), tb, RTA_MAX, policy) < 0)
+		return -EPROTO;
+	rtm = nlmsg_data(h);
+	if (rtm->rtm_family != AF_INET || rtm->rtm_type != RTN_LOCAL || rtm->rtm_dst_len > 32)
+		return 0;
+	if (tb[RTA_DST])
+		dst = ntohl(nla_get_u32(tb[RTA_DST]));
+	mask = rtm->rtm_dst_len == 0 ? 0 : UINT32_MAX << (32 - rtm->rtm_dst_len);
+	first = dst & mask;
+	last = first | ~mask;
+	if (last >= w->lo && first <= w->hi)
+		w->add(w->arg, first < w->lo ? w->lo : first, last > w->hi ? w->hi : last);
+	return 0;
+}
+
+/* Two dumps: every IPv4 address of the namespace (up or down, any VRF),
+ * and the local table's `local` routes, each a whole range (127.0.0.0/8,
+ * or `ip route add local 10.0.0.0/8 dev lo`). These are what
+ * nc_addr_on_host's lookup consults, read at once instead of one address
+ * at a time. */
+int nc_host_ranges(struct nc *nc, uint32_t lo, uint32_t hi,
+		   void (*add)(void *arg, uint32_t lo, uint32_t hi), void *arg)
+{
+	struct ranges_walk w = {.lo = lo, .hi = hi, .add = add, .arg = arg};
+	struct ifaddrmsg ifa = {.ifa_family = AF_INET};
+	struct rtmsg rtm = {
+	    .rtm_family = AF_INET, .rtm_table = RT_TABLE_LOCAL, .rtm_type = RTN_LOCAL};
+	struct nl_msg *msg;
+	int err;
+
+	msg = request(RTM_GETADDR, NLM_F_DUMP, &ifa, sizeof(ifa));
+	if (!msg)
+		return build_failed(msg);
+	err = transact(nc, msg, parse_addr_in, &w);
+	if (err < 0)
+		return err;
+	/* With NETLINK_GET_STRICT_CHK the kernel dumps only that table, and
+	 * only routes of that type. */
+	msg = request(RTM_GETROUTE, NLM_F_DUMP, &rtm, sizeof(rtm));
+	if (!msg)
+		return build_failed(msg);
+	return transact(nc, msg, parse_local_route_in, &w);
 }
 
 /* ---- proxy neighbour entries ---- */

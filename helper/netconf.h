@@ -29,6 +29,13 @@ int nc_ifname(struct nc *nc, int ifindex, char *buf);
  * does not grow with the number of addresses. 0.0.0.0 counts as on the host. */
 int nc_addr_on_host(struct nc *nc, uint32_t addr);
 
+/* Calls add(arg, first, last) for every IPv4 address of the namespace in
+ * [lo, hi] (first == last) and for every `local` route of the local table
+ * overlapping it (clipped): the ranges nc_addr_on_host would answer 1 for,
+ * at a cost of O(addresses) however large [lo, hi] is. */
+int nc_host_ranges(struct nc *nc, uint32_t lo, uint32_t hi,
+		   void (*add)(void *arg, uint32_t lo, uint32_t hi), void *arg);
+
 /* name must be an existing bridge: its ifindex and MTU. -ENODEV if no such
  * link, -EINVAL if it is not a bridge. */
 int nc_bridge(struct nc *nc, const char *name, int *ifindex, unsigned *mtu);
@@ -50,6 +57,9 @@ int nc_del_host_route(struct nc *nc, int ifindex, uint32_t dst);
  * RTM_SETLINK IFLA_AF_SPEC/AF_INET/IFLA_INET_CONF, never /proc/sys. */
 int nc_set_devconf(struct nc *nc, int ifindex, int id, uint32_t value);
 int nc_get_devconf(struct nc *nc, int ifindex, int id, uint32_t *value);
+
+/* net.ipv4.conf.all.rp_filter of this namespace (RTM_GETNETCONF). */
+int nc_get_rp_filter_all(struct nc *nc, uint32_t *value);
 
 /* Proxy neighbour entry (`arp -Ds ADDR IFACE pub`, `ip neigh add proxy`). */
 int nc_add_proxy(struct nc *nc, int ifindex, uint32_t addr);

@@ -86,6 +86,17 @@ static int open_policy(const char *path, char *why, size_t whylen)
 		close(fd);
 		return -1;
 	}
+	/* A second name for the file is a second way to change it: a hard
+	 * link made to a root-owned file (by anyone who can write the
+	 * directory it is in, before or after) follows every edit of it.
+	 * Refused like a bad mode. */
+	if (st.st_nlink != 1) {
+		snprintf(why, whylen,
+			 "%s has %ju hard links; it must have exactly one (remove the others)",
+			 path, (uintmax_t)st.st_nlink);
+		close(fd);
+		return -1;
+	}
 	return fd;
 fail:
 	if (dfd >= 0)
@@ -178,7 +189,7 @@ int log_open(void)
 int privfiles_open(struct tg_privfiles *pf, int want_tun, struct tg_err *e)
 {
 	memset(pf, 0, sizeof(*pf));
-	pf->lock_fd = pf->lease_fd = pf->tun_fd = -1;
+	pf->lock_fd = pf->lease_fd = pf->tun_fd = pf->conf6_fd = -1;
 	pf->log_fd = log_open();
 	pf->policy_fd = open_policy(TG_POLICY_FILE, pf->policy_err, sizeof(pf->policy_err));
 	if (tg_netns_cookie(&pf->netns_cookie) != 0) {
@@ -196,6 +207,9 @@ int privfiles_open(struct tg_privfiles *pf, int want_tun, struct tg_err *e)
 			tg_seterr(e, TG_EXIT_HOST, "cannot open /dev/net/tun: %s", strerror(errno));
 			return -1;
 		}
+		pf->conf6_fd = conf6_open(e);
+		if (pf->conf6_fd == -2)
+			return -1;
 	}
 	return 0;
 }
@@ -232,8 +246,13 @@ int policy_load(struct tg_privfiles *pf, struct tg_policy *p, struct tg_err *e)
 			  TG_POLICY_MAX_BYTES);
 		return -1;
 	}
-	if (tg_policy_parse(TG_POLICY_FILE, text, len, p, err, sizeof(err)) != 0) {
-		tg_seterr(e, TG_EXIT_REFUSED, "policy error, refusing everything: %s", err);
+	/* The caller learns where and what kind of error, nothing of the
+	 * root-only text; root sees the rest with `tapgate check`. */
+	if (tg_policy_parse_private(TG_POLICY_FILE, text, len, p, err, sizeof(err)) != 0) {
+		tg_seterr(e, TG_EXIT_REFUSED,
+			  "policy error, refusing everything: %s (root: run 'tapgate check' for "
+			  "details)",
+			  err);
 		return -1;
 	}
 	return 0;

@@ -127,6 +127,28 @@ static int attach_guest(struct nc *nc, struct tg_leasedb *db, unsigned slot,
 	return 0;
 }
 
+/* A routed device is granted with strict reverse-path filtering on it, the
+ * anti-spoofing promise. The kernel applies max(conf/all, conf/DEV): with
+ * all at 2 (loose) the device's 1 is silently loose too, and a guest could
+ * send from any address the host routes anywhere. Not granted then, before
+ * anything is made; all.rp_filter is the admin's, never changed here. */
+static int check_rp_filter(struct nc *nc, struct tg_err *e)
+{
+	uint32_t all;
+	int r = nc_get_rp_filter_all(nc, &all);
+
+	if (r != 0)
+		return kernel_err(e, "cannot read net.ipv4.conf.all.rp_filter", r);
+	if (all > 1) {
+		tg_seterr(e, TG_EXIT_HOST,
+			  "net.ipv4.conf.all.rp_filter is %u (loose), which would make the "
+			  "device's anti-spoofing filter loose too; set it to 0 or 1",
+			  (unsigned)all);
+		return -1;
+	}
+	return 0;
+}
+
 static int configure_routed(struct nc *nc, struct tg_leasedb *db, unsigned slot,
 			    const struct tg_grant *g, struct tg_lease *l, struct tg_err *e)
 {
@@ -137,7 +159,12 @@ static int configure_routed(struct nc *nc, struct tg_leasedb *db, unsigned slot,
 	/* Proxy ARP lets the guest reach the LAN through us; strict reverse
 	 * path filtering drops anything the guest sends from an address that
 	 * is not routed back through this device, i.e. spoofed sources. */
+	/* And the guest is no router of ours: its ICMP redirects are not
+	 * taken, we send it none, and no source-routed packet is honoured. */
 	if ((r = nc_set_devconf(nc, ix, IPV4_DEVCONF_PROXY_ARP, 1)) != 0 ||
+	    (r = nc_set_devconf(nc, ix, IPV4_DEVCONF_ACCEPT_REDIRECTS, 0)) != 0 ||
+	    (r = nc_set_devconf(nc, ix, IPV4_DEVCONF_SEND_REDIRECTS, 0)) != 0 ||
+	    (r = nc_set_devconf(nc, ix, IPV4_DEVCONF_ACCEPT_SOURCE_ROUTE, 0)) != 0 ||
 	    (r = nc_set_devconf(nc, ix, IPV4_DEVCONF_RP_FILTER, 1)) != 0 ||
 	    (r = nc_set_devconf(nc, ix, IPV4_DEVCONF_FORWARDING, g->rule->forward ? 1 : 0)) != 0)
 		return kernel_err(e, "cannot set the device's IPv4 settings", r);
@@ -199,8 +226,9 @@ static int configure_bridged(struct nc *nc, const struct tg_grant *g, struct tg_
 	return 0;
 }
 
-int provision(struct nc *nc, struct tg_leasedb *db, int tun_fd, const struct tg_ident *id,
-	      const struct tg_grant *g, struct tg_lease *out, int *slotp, struct tg_err *e)
+int provision(struct nc *nc, struct tg_leasedb *db, int tun_fd, int conf6_fd,
+	      const struct tg_ident *id, const struct tg_grant *g, struct tg_lease *out, int *slotp,
+	      struct tg_err *e)
 {
 	static const struct tg_lease none = {.state = TG_LEASE_FREE};
 	struct tg_lease l = {
@@ -223,6 +251,8 @@ int provision(struct nc *nc, struct tg_leasedb *db, int tun_fd, const struct tg_
 		return -1;
 	}
 	snprintf(l.bridge, sizeof(l.bridge), "%s", g->bridge);
+	if (!g->bridge[0] && check_rp_filter(nc, e) != 0)
+		return -1; /* nothing made yet */
 	if (create_device(db, (unsigned)slot, tun_fd, g->vnet_hdr, &l, e) != 0)
 		goto undo;
 	if (g->persist && (r = tun_persist(tun_fd)) != 0) {
@@ -235,6 +265,12 @@ int provision(struct nc *nc, struct tg_leasedb *db, int tun_fd, const struct tg_
 	}
 	if (leasedb_put(db, (unsigned)slot, &l) != 0) {
 		kernel_err(e, "cannot write the lease database", errno);
+		goto undo;
+	}
+	/* Down still, and no IPv6: neither a routed device nor a bridge port
+	 * gets a host address of that family (conf6.c says why). */
+	if ((r = conf6_lockdown(conf6_fd, l.ifname)) != 0) {
+		kernel_err(e, "cannot turn IPv6 off on the device", r);
 		goto undo;
 	}
 	if ((g->bridge[0] ? configure_bridged(nc, g, &l, e)

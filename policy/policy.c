@@ -40,10 +40,16 @@ struct parser {
 	unsigned line; /* 0 while the error concerns the whole text */
 	char *err;
 	size_t errlen;
+	int private; /* err may name FILE:LINE and the kind, nothing of the text */
 	char shown[SHOW_MAX + 4];
 };
 
-__attribute__((format(printf, 2, 3))) static int fail(const struct parser *ps, const char *fmt, ...)
+/* kind is a constant naming the class of error. When the text is private
+ * (the helper parses a root-only file for a caller who may not read it)
+ * only it is written: the detail, which quotes words, addresses, lengths
+ * or bytes of the text, is not even formatted. */
+__attribute__((format(printf, 3, 4))) static int fail(const struct parser *ps, const char *kind,
+						      const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -56,6 +62,10 @@ __attribute__((format(printf, 2, 3))) static int fail(const struct parser *ps, c
 		n = snprintf(ps->err, ps->errlen, "%s: ", ps->file);
 	if (n < 0 || (size_t)n >= ps->errlen)
 		return -1;
+	if (ps->private) {
+		snprintf(ps->err + n, ps->errlen - (size_t)n, "%s", kind);
+		return -1;
+	}
 	va_start(ap, fmt);
 	vsnprintf(ps->err + n, ps->errlen - (size_t)n, fmt, ap);
 	va_end(ap);
@@ -126,7 +136,7 @@ static int parse_who(struct parser *ps, const char *word, struct tg_rule *r)
 	if (all_digits(name)) {
 		/* (uid_t)-1 means "no id" to the kernel; it names nobody. */
 		if (tg_parse_uint(name, UINT32_MAX - 1, &id) != 0)
-			return fail(ps,
+			return fail(ps, "malformed WHO",
 				    "malformed %s '%s'; expected a number below 4294967295 without "
 				    "leading zeros",
 				    group ? "gid" : "uid", show(ps, word));
@@ -135,7 +145,7 @@ static int parse_who(struct parser *ps, const char *word, struct tg_rule *r)
 		return 0;
 	}
 	if (!valid_name(name))
-		return fail(ps,
+		return fail(ps, "malformed WHO",
 			    "malformed WHO '%s'; expected a user name, a uid, :group or :gid "
 			    "(names: 1-32 of A-Z a-z 0-9 _ . -, not starting with '-')",
 			    show(ps, word));
@@ -148,15 +158,23 @@ static int parse_net(struct parser *ps, const char *val, struct tg_rule *r)
 {
 	char buf[ADDR_BUF];
 	const char *slash = strchr(val, '/');
-	uint32_t addr;
+	const char *name;
+	uint32_t addr, block;
 	unsigned long len;
+	unsigned bprefix;
 
 	if (tg_parse_cidr(val, &r->net, &r->prefix) == 0) {
 		if (r->prefix > 30)
-			return fail(ps,
+			return fail(ps, "net too small",
 				    "net %s is too small: a routed net needs a network, gateway, "
 				    "guest and broadcast address; use a prefix of /30 or shorter",
 				    val);
+		name = tg_ipv4_special(r->net, r->prefix, &block, &bprefix);
+		if (name != NULL)
+			return fail(ps, "special-purpose net",
+				    "net %s overlaps %s/%u, the %s block; a routed net must hold "
+				    "only ordinary unicast addresses",
+				    val, tg_format_ipv4(block, buf), bprefix, name);
 		r->routed = 1;
 		return 0;
 	}
@@ -165,10 +183,11 @@ static int parse_net(struct parser *ps, const char *val, struct tg_rule *r)
 		memcpy(buf, val, (size_t)(slash - val));
 		buf[slash - val] = '\0';
 		if (tg_parse_ipv4(buf, &addr) == 0 && tg_parse_uint(slash + 1, 32, &len) == 0)
-			return fail(ps, "net %s has host bits set; did you mean %s/%lu?", val,
+			return fail(ps, "net has host bits set",
+				    "net %s has host bits set; did you mean %s/%lu?", val,
 				    tg_format_ipv4(addr & tg_prefix_mask((unsigned)len), buf), len);
 	}
-	return fail(ps,
+	return fail(ps, "malformed net",
 		    "malformed net '%s'; expected a.b.c.d/N with the host bits zero, e.g. "
 		    "10.77.0.0/24",
 		    show(ps, val));
@@ -177,16 +196,17 @@ static int parse_net(struct parser *ps, const char *val, struct tg_rule *r)
 static int parse_bridge(struct parser *ps, const char *val, struct tg_rule *r)
 {
 	if (!tg_valid_ifname(val))
-		return fail(ps,
+		return fail(ps, "malformed bridge",
 			    "malformed bridge '%s'; expected an interface name of 1-15 of "
 			    "A-Z a-z 0-9 _ . - (not starting with '-' or '.')",
 			    show(ps, val));
 	for (unsigned i = 0; i < r->nbridges; i++)
 		if (strcmp(r->bridges[i], val) == 0)
-			return fail(ps, "bridge %s is listed twice", val);
+			return fail(ps, "bridge listed twice", "bridge %s is listed twice", val);
 	if (r->nbridges == TG_RULE_MAX_BRIDGES)
-		return fail(ps, "more than %d bridges; a rule may list at most %d",
-			    TG_RULE_MAX_BRIDGES, TG_RULE_MAX_BRIDGES);
+		return fail(ps, "too many bridges",
+			    "more than %d bridges; a rule may list at most %d", TG_RULE_MAX_BRIDGES,
+			    TG_RULE_MAX_BRIDGES);
 	memcpy(r->bridges[r->nbridges++], val, strlen(val) + 1);
 	return 0;
 }
@@ -198,6 +218,10 @@ static int parse_option(struct parser *ps, const char *word, char **cursor, stru
 {
 	size_t i;
 	const char *val = NULL;
+	const char *name;
+	char buf[ADDR_BUF];
+	uint32_t block;
+	unsigned bprefix;
 	unsigned long n;
 
 	for (i = 0; i < sizeof(options) / sizeof(options[0]); i++)
@@ -205,24 +229,26 @@ static int parse_option(struct parser *ps, const char *word, char **cursor, stru
 			break;
 	if (i == sizeof(options) / sizeof(options[0]) && *flag != NULL)
 		/* `persist yes`: a value given to a flag, or a misspelt option. */
-		return fail(ps,
+		return fail(ps, "unknown option",
 			    "unknown option '%s' after '%s', which takes no value; expected net, "
 			    "gateway, uplink, forward, bridge, max or persist",
 			    show(ps, word), *flag);
 	if (i == sizeof(options) / sizeof(options[0]))
-		return fail(ps,
+		return fail(ps, "unknown option",
 			    "unknown option '%s'; expected net, gateway, uplink, forward, bridge, "
 			    "max or persist",
 			    show(ps, word));
 	if ((*seen & options[i].bit) != 0 && options[i].bit != OPT_BRIDGE)
-		return fail(ps, "option '%s' given twice; each option but bridge may appear once",
+		return fail(ps, "option given twice",
+			    "option '%s' given twice; each option but bridge may appear once",
 			    word);
 	*seen |= options[i].bit;
 	*flag = options[i].value == NULL ? options[i].name : NULL;
 	if (options[i].value != NULL) {
 		val = next_token(cursor);
 		if (val == NULL)
-			return fail(ps, "option '%s' needs a value: `%s %s`", word, word,
+			return fail(ps, "option needs a value",
+				    "option '%s' needs a value: `%s %s`", word, word,
 				    options[i].value);
 	}
 	switch (options[i].bit) {
@@ -230,15 +256,21 @@ static int parse_option(struct parser *ps, const char *word, char **cursor, stru
 		return parse_net(ps, val, r);
 	case OPT_GATEWAY:
 		if (tg_parse_ipv4(val, &r->gateway) != 0)
-			return fail(ps,
+			return fail(ps, "malformed gateway",
 				    "malformed gateway '%s'; expected an IPv4 address a.b.c.d, "
 				    "e.g. 10.77.0.1",
 				    show(ps, val));
+		name = tg_ipv4_special(r->gateway, 32, &block, &bprefix);
+		if (name != NULL)
+			return fail(ps, "special-purpose gateway",
+				    "gateway %s is in %s/%u, the %s block; the host side needs an "
+				    "ordinary unicast address",
+				    val, tg_format_ipv4(block, buf), bprefix, name);
 		r->has_gateway = 1;
 		return 0;
 	case OPT_UPLINK:
 		if (!tg_valid_ifname(val))
-			return fail(ps,
+			return fail(ps, "malformed uplink",
 				    "malformed uplink '%s'; expected an interface name of 1-15 of "
 				    "A-Z a-z 0-9 _ . - (not starting with '-' or '.')",
 				    show(ps, val));
@@ -254,7 +286,8 @@ static int parse_option(struct parser *ps, const char *word, char **cursor, stru
 		return 0;
 	default: /* OPT_MAX */
 		if (tg_parse_uint(val, TG_RULE_MAX_DEVICES, &n) != 0 || n == 0)
-			return fail(ps, "malformed max '%s'; expected a number from 1 to %d",
+			return fail(ps, "malformed max",
+				    "malformed max '%s'; expected a number from 1 to %d",
 				    show(ps, val), TG_RULE_MAX_DEVICES);
 		r->max = (unsigned)n;
 		return 0;
@@ -268,11 +301,12 @@ static int check_rule(struct parser *ps, const struct tg_rule *r, unsigned seen)
 	uint32_t bcast = r->net | ~tg_prefix_mask(r->prefix);
 
 	if (r->kind == TG_TUN && r->nbridges > 0)
-		return fail(ps,
+		return fail(ps, "bridge in a tun rule",
 			    "bridge needs Ethernet frames: a tun rule cannot have one; use tap");
 	if (r->routed && r->nbridges > 0)
-		return fail(ps, "a rule is routed (net) or bridged (bridge), not both; write two "
-				"rules");
+		return fail(ps, "rule both routed and bridged",
+			    "a rule is routed (net) or bridged (bridge), not both; write two "
+			    "rules");
 	if (!r->routed) {
 		const char *orphan = (seen & OPT_GATEWAY)   ? "gateway"
 				     : (seen & OPT_UPLINK)  ? "uplink"
@@ -280,23 +314,24 @@ static int check_rule(struct parser *ps, const struct tg_rule *r, unsigned seen)
 							    : NULL;
 
 		if (orphan != NULL)
-			return fail(ps,
+			return fail(ps, "option needs net",
 				    "option '%s' needs `net CIDR`: it only applies to routed rules",
 				    orphan);
 		if (r->nbridges == 0)
-			return fail(ps,
+			return fail(ps, "rule needs net or bridge",
 				    "rule needs `net CIDR` (routed) or `bridge NAME` (bridged)");
 		return 0;
 	}
 	if (!r->has_gateway)
-		return fail(ps, "routed rule needs `gateway ADDR`");
+		return fail(ps, "routed rule needs gateway", "routed rule needs `gateway ADDR`");
 	tg_format_ipv4(r->gateway, a);
 	tg_format_ipv4(r->net, b);
 	tg_format_ipv4(r->net + 1, c);
 	if ((r->gateway & tg_prefix_mask(r->prefix)) != r->net)
-		return fail(ps, "gateway %s is outside net %s/%u", a, b, r->prefix);
+		return fail(ps, "gateway outside net", "gateway %s is outside net %s/%u", a, b,
+			    r->prefix);
 	if (r->gateway == r->net || r->gateway == bcast)
-		return fail(ps,
+		return fail(ps, "gateway is the network or broadcast address",
 			    "gateway %s is the %s address of %s/%u; use a host address such as %s",
 			    a, r->gateway == r->net ? "network" : "broadcast", b, r->prefix, c);
 	return 0;
@@ -314,23 +349,27 @@ static int parse_rule(struct parser *ps, const char *word, char **cursor, struct
 	r->line = ps->line;
 	r->max = 1;
 	if (strcmp(word, "permit") != 0)
-		return fail(ps, "unknown word '%s'; a rule is `permit WHO KIND [OPTION ...]`",
+		return fail(ps, "unknown word",
+			    "unknown word '%s'; a rule is `permit WHO KIND [OPTION ...]`",
 			    show(ps, word));
 	who = next_token(cursor);
 	if (who == NULL)
 		return fail(
-		    ps, "missing WHO after 'permit'; expected a user name, a uid, :group or :gid");
+		    ps, "missing WHO",
+		    "missing WHO after 'permit'; expected a user name, a uid, :group or :gid");
 	if (parse_who(ps, who, r) != 0)
 		return -1;
 	kind = next_token(cursor);
 	if (kind == NULL)
-		return fail(ps, "missing KIND after '%s'; expected tap or tun", show(ps, who));
+		return fail(ps, "missing KIND", "missing KIND after '%s'; expected tap or tun",
+			    show(ps, who));
 	if (strcmp(kind, "tap") == 0)
 		r->kind = TG_TAP;
 	else if (strcmp(kind, "tun") == 0)
 		r->kind = TG_TUN;
 	else
-		return fail(ps, "unknown kind '%s'; expected tap or tun", show(ps, kind));
+		return fail(ps, "unknown kind", "unknown kind '%s'; expected tap or tun",
+			    show(ps, kind));
 	while ((opt = next_token(cursor)) != NULL)
 		if (parse_option(ps, opt, cursor, r, &seen, &flag) != 0)
 			return -1;
@@ -347,13 +386,14 @@ static int check_bytes(const struct parser *ps, const char *s, size_t n)
 		if (ch == '\t' || (ch >= 0x20 && ch < 0x7f))
 			continue;
 		if (ch == '\0')
-			return fail(ps, "NUL byte in column %zu; the policy is plain text", i + 1);
+			return fail(ps, "NUL byte",
+				    "NUL byte in column %zu; the policy is plain text", i + 1);
 		if (ch == '\r')
-			return fail(ps,
+			return fail(ps, "carriage return",
 				    "carriage return in column %zu; save the file with Unix (LF) "
 				    "line endings",
 				    i + 1);
-		return fail(ps,
+		return fail(ps, "control or non-ASCII byte",
 			    "byte 0x%02x in column %zu; the policy is printable ASCII, spaces "
 			    "and tabs",
 			    ch, i + 1);
@@ -361,10 +401,11 @@ static int check_bytes(const struct parser *ps, const char *s, size_t n)
 	return 0;
 }
 
-int tg_policy_parse(const char *file, const char *text, size_t len, struct tg_policy *out,
-		    char *err, size_t errlen)
+static int parse_text(const char *file, const char *text, size_t len, struct tg_policy *out,
+		      char *err, size_t errlen, int private)
 {
-	struct parser ps = {.file = file, .line = 0, .err = err, .errlen = errlen};
+	struct parser ps = {
+	    .file = file, .line = 0, .err = err, .errlen = errlen, .private = private};
 	size_t pos = 0;
 	size_t cap = 0;
 
@@ -373,8 +414,8 @@ int tg_policy_parse(const char *file, const char *text, size_t len, struct tg_po
 	if (errlen > 0)
 		err[0] = '\0';
 	if (len > TG_POLICY_MAX_BYTES)
-		return fail(&ps, "policy is %zu bytes; at most %d are allowed", len,
-			    TG_POLICY_MAX_BYTES);
+		return fail(&ps, "policy too large", "policy is %zu bytes; at most %d are allowed",
+			    len, TG_POLICY_MAX_BYTES);
 	while (pos < len) {
 		const char *start = text + pos;
 		const char *nl = memchr(start, '\n', len - pos);
@@ -387,8 +428,8 @@ int tg_policy_parse(const char *file, const char *text, size_t len, struct tg_po
 		ps.line++;
 		pos += n + (nl != NULL);
 		if (n > LINE_MAX_BYTES) {
-			fail(&ps, "line is %zu bytes long; at most %d are allowed", n,
-			     LINE_MAX_BYTES);
+			fail(&ps, "line too long", "line is %zu bytes long; at most %d are allowed",
+			     n, LINE_MAX_BYTES);
 			goto bad;
 		}
 		if (check_bytes(&ps, start, n) != 0)
@@ -402,7 +443,7 @@ int tg_policy_parse(const char *file, const char *text, size_t len, struct tg_po
 		if (word == NULL)
 			continue;
 		if (out->nrules == TG_POLICY_MAX_RULES) {
-			fail(&ps, "more than %d rules; merge rules or use groups",
+			fail(&ps, "too many rules", "more than %d rules; merge rules or use groups",
 			     TG_POLICY_MAX_RULES);
 			goto bad;
 		}
@@ -411,7 +452,7 @@ int tg_policy_parse(const char *file, const char *text, size_t len, struct tg_po
 			struct tg_rule *grown = realloc(out->rules, ncap * sizeof(*grown));
 
 			if (grown == NULL) {
-				fail(&ps, "out of memory");
+				fail(&ps, "out of memory", "out of memory");
 				goto bad;
 			}
 			out->rules = grown;
@@ -425,6 +466,18 @@ int tg_policy_parse(const char *file, const char *text, size_t len, struct tg_po
 bad:
 	tg_policy_free(out);
 	return -1;
+}
+
+int tg_policy_parse(const char *file, const char *text, size_t len, struct tg_policy *out,
+		    char *err, size_t errlen)
+{
+	return parse_text(file, text, len, out, err, errlen, 0);
+}
+
+int tg_policy_parse_private(const char *file, const char *text, size_t len, struct tg_policy *out,
+			    char *err, size_t errlen)
+{
+	return parse_text(file, text, len, out, err, errlen, 1);
 }
 
 void tg_policy_free(struct tg_policy *p)
@@ -539,12 +592,21 @@ static int bridged_allows(const struct tg_rule *rule, const struct tg_request *r
 static int address_allowed(const struct tg_rule *rule, uint32_t ip, const struct tg_hostview *h,
 			   const char *file, char *why)
 {
-	char a[ADDR_BUF], net[ADDR_BUF];
-	uint32_t bcast = rule->net | ~tg_prefix_mask(rule->prefix);
-	const char *what = NULL;
+	char a[ADDR_BUF], net[ADDR_BUF], blk[ADDR_BUF];
+	uint32_t bcast = rule->net | ~tg_prefix_mask(rule->prefix), block;
+	const char *what = NULL, *special;
+	unsigned bprefix;
 
 	tg_format_ipv4(ip, a);
 	tg_format_ipv4(rule->net, net);
+	/* The parser keeps such blocks out of every net, so such an address
+	 * is also outside it; named first because that says why. */
+	special = tg_ipv4_special(ip, 32, &block, &bprefix);
+	if (special != NULL) {
+		say(why, "%s is a %s address (%s/%u); choose an ordinary unicast address", a,
+		    special, tg_format_ipv4(block, blk), bprefix);
+		return 0;
+	}
 	if ((ip & tg_prefix_mask(rule->prefix)) != rule->net) {
 		say(why, "%s is outside %s/%u allowed by %s:%u; choose an address inside it", a,
 		    net, rule->prefix, file, rule->line);
@@ -576,23 +638,167 @@ static int address_allowed(const struct tg_rule *rule, uint32_t ip, const struct
 	return 1;
 }
 
+void tg_ranges_add(struct tg_ranges *r, uint32_t lo, uint32_t hi, int ask)
+{
+	if (r->n == r->cap) {
+		size_t ncap = r->cap == 0 ? 64 : r->cap * 2;
+		struct tg_range *grown = realloc(r->v, ncap * sizeof(*grown));
+
+		if (grown == NULL) {
+			r->failed = 1;
+			return;
+		}
+		r->v = grown;
+		r->cap = ncap;
+	}
+	r->v[r->n++] = (struct tg_range){.lo = lo, .hi = hi, .ask = ask};
+}
+
+void tg_ranges_free(struct tg_ranges *r)
+{
+	free(r->v);
+	*r = (struct tg_ranges){0};
+}
+
+/* Ask-0 ranges first, each group by its first address. */
+static int range_order(const void *a, const void *b)
+{
+	const struct tg_range *x = a, *y = b;
+
+	if (x->ask != y->ask)
+		return x->ask - y->ask;
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+static void sift_down(struct tg_range *v, size_t root, size_t n)
+{
+	for (size_t child; (child = 2 * root + 1) < n; root = child) {
+		if (child + 1 < n && range_order(&v[child], &v[child + 1]) < 0)
+			child++;
+		if (range_order(&v[root], &v[child]) >= 0)
+			return;
+		struct tg_range t = v[root];
+		v[root] = v[child];
+		v[child] = t;
+	}
+}
+
+/* Heapsort: O(n log n), in place. Not qsort(): glibc's asks sysinfo() how
+ * much memory there is before sorting a large array, which the helper's
+ * seccomp filter kills (BENCHMARKS.md). */
+static void sort_ranges(struct tg_range *v, size_t n)
+{
+	for (size_t i = n / 2; i-- > 0;)
+		sift_down(v, i, n);
+	for (size_t end = n; end-- > 1;) {
+		struct tg_range t = v[0];
+		v[0] = v[end];
+		v[end] = t;
+		sift_down(v, 0, end);
+	}
+}
+
+#define PICK_MAX_SURPRISES 64
+
+int tg_pick_first_free(uint32_t lo, uint32_t hi, struct tg_ranges *used,
+		       int (*taken)(void *ctx, uint32_t addr), void *ctx, uint32_t *out)
+{
+	size_t nd = 0, d = 0, k;
+	unsigned surprises = 0;
+	uint32_t a = lo;
+
+	if (lo > hi || hi == UINT32_MAX)
+		return 0;
+	/* Clipped to [lo, hi], sorted, then the ask-0 ranges merged in place
+	 * into disjoint runs v[0..nd); the ask-1 addresses follow, sorted. */
+	for (size_t i = 0; i < used->n; i++) {
+		struct tg_range *r = &used->v[i];
+		if (r->hi < lo || r->lo > hi || r->lo > r->hi) {
+			*r =
+			    (struct tg_range){.lo = 1, .hi = 0, .ask = 2}; /* sorts last, ignored */
+			continue;
+		}
+		r->lo = r->lo < lo ? lo : r->lo;
+		r->hi = r->hi > hi ? hi : r->hi;
+	}
+	sort_ranges(used->v, used->n);
+	for (k = 0; k < used->n && used->v[k].ask == 0; k++) {
+		if (nd > 0 && used->v[k].lo <= used->v[nd - 1].hi + 1) {
+			if (used->v[k].hi > used->v[nd - 1].hi)
+				used->v[nd - 1].hi = used->v[k].hi;
+		} else {
+			used->v[nd++] = used->v[k];
+		}
+	}
+	size_t ask = k; /* the ask-1 addresses are v[k..) until ask 2 */
+
+	/* a <= hi < UINT32_MAX throughout, so a + 1 and run.hi + 1 cannot wrap. */
+	while (a <= hi) {
+		while (d < nd && used->v[d].hi < a)
+			d++;
+		if (d < nd && used->v[d].lo <= a) {
+			if (used->v[d].hi == hi)
+				return 0;
+			a = used->v[d].hi + 1;
+			continue;
+		}
+		if (taken(ctx, a) == TG_ADDR_FREE) {
+			*out = a;
+			return 1;
+		}
+		while (ask < used->n && used->v[ask].ask == 1 && used->v[ask].hi < a)
+			ask++;
+		int expected = ask < used->n && used->v[ask].ask == 1 && used->v[ask].lo <= a;
+		if (!expected && ++surprises > PICK_MAX_SURPRISES)
+			return -1;
+		if (a == hi)
+			return 0;
+		a++;
+	}
+	return 0;
+}
+
 /* The first address of the net, in ascending order, that may be handed out. */
 static int pick_address(const struct tg_rule *rule, const struct tg_hostview *h,
 			const struct names *nm, char *why, uint32_t *guest)
 {
 	char net[ADDR_BUF];
 	uint32_t bcast = rule->net | ~tg_prefix_mask(rule->prefix);
+	struct tg_ranges used = {0};
+	int r;
 
-	/* The parser keeps prefixes at /30 or shorter, so net + 1 < bcast and
-	 * the loop cannot wrap. */
-	for (uint32_t a = rule->net + 1; a < bcast; a++) {
-		if (a != rule->gateway && !h->addr_taken(h->ctx, a)) {
-			*guest = a;
-			return 1;
+	tg_format_ipv4(rule->net, net);
+	if (h->used == NULL) {
+		/* The parser keeps prefixes at /30 or shorter, so net + 1 <
+		 * bcast and the loop cannot wrap. */
+		for (uint32_t a = rule->net + 1; a < bcast; a++) {
+			if (a != rule->gateway && !h->addr_taken(h->ctx, a)) {
+				*guest = a;
+				return 1;
+			}
 		}
+		r = 0;
+	} else {
+		tg_ranges_add(&used, rule->gateway, rule->gateway, 0);
+		if (h->used(h->ctx, rule->net + 1, bcast - 1, &used) != 0 || used.failed) {
+			tg_ranges_free(&used);
+			say(why, "cannot read which addresses of %s/%u the host uses", net,
+			    rule->prefix);
+			return 0;
+		}
+		r = tg_pick_first_free(rule->net + 1, bcast - 1, &used, h->addr_taken, h->ctx,
+				       guest);
+		tg_ranges_free(&used);
+		if (r == 1)
+			return 1;
 	}
-	say(why, "no free address in %s/%u (%s:%u); run 'tapgate gc' or ask for a larger net",
-	    tg_format_ipv4(rule->net, net), rule->prefix, nm->file, rule->line);
+	if (r < 0)
+		say(why, "the host's addresses in %s/%u changed while picking one; try again", net,
+		    rule->prefix);
+	else
+		say(why,
+		    "no free address in %s/%u (%s:%u); run 'tapgate gc' or ask for a larger net",
+		    net, rule->prefix, nm->file, rule->line);
 	return 0;
 }
 

@@ -51,6 +51,11 @@ struct tg_policy {
  * into err; a syntax error anywhere refuses the whole file. */
 int tg_policy_parse(const char *file, const char *text, size_t len, struct tg_policy *out,
 		    char *err, size_t errlen);
+/* The same, for a text the reader of err may not see (the helper parsing
+ * the root-only policy for any user): err names only FILE:LINE and the kind
+ * of error, never a byte of the text. */
+int tg_policy_parse_private(const char *file, const char *text, size_t len, struct tg_policy *out,
+			    char *err, size_t errlen);
 void tg_policy_free(struct tg_policy *p);
 
 /* A group rule names a group; the caller is in it when the group's gid is
@@ -84,7 +89,33 @@ struct tg_request {
 	int persist;  /* a persistent device (`tapgate create`) */
 };
 
-/* What the decision needs to know about the host. Both callbacks are
+/* Addresses a pick must step over: a run [lo, hi] that is in use (ask 0:
+ * a host address, a local route), or one address a lease may hold (ask 1:
+ * addr_taken() decides, and may find the lease stale). */
+struct tg_range {
+	uint32_t lo, hi;
+	int ask;
+};
+struct tg_ranges {
+	struct tg_range *v;
+	size_t n, cap;
+	int failed; /* an allocation failed: the set is incomplete */
+};
+void tg_ranges_add(struct tg_ranges *r, uint32_t lo, uint32_t hi, int ask);
+void tg_ranges_free(struct tg_ranges *r);
+
+/* The first address of [lo, hi] (hi < 255.255.255.255) that no ask-0 range
+ * covers and that taken() reports TG_ADDR_FREE. Its cost is O(n log n) for
+ * the n ranges plus one taken() call per ask-1 address stepped over, never
+ * O(hi - lo): a local route covering millions of addresses is one range.
+ * An address outside every range that taken() still reports in use (the
+ * host changed since the ranges were read) is stepped over, at most 64
+ * times. Returns 1 with *out, 0 if every address is in use, -1 after 64
+ * such surprises. The ranges are sorted in place. */
+int tg_pick_first_free(uint32_t lo, uint32_t hi, struct tg_ranges *used,
+		       int (*taken)(void *ctx, uint32_t addr), void *ctx, uint32_t *out);
+
+/* What the decision needs to know about the host. addr_taken and count are
  * required. */
 struct tg_hostview {
 	/* TG_ADDR_FREE, TG_ADDR_LEASED if a tapgate lease holds addr, else
@@ -94,6 +125,12 @@ struct tg_hostview {
 	/* Live leases of uid granted by the rule on that line. */
 	unsigned (*count)(void *ctx, uint32_t uid, unsigned rule_line);
 	void *ctx;
+	/* Optional: adds to out what may be in use within [lo, hi]: the host's
+	 * addresses and local routes there, the addresses leases may hold.
+	 * Returns 0, or -1 if that cannot be read. With it, picking an address
+	 * costs O(leases + host addresses); without it (tapgate check), every
+	 * address is asked about in turn. */
+	int (*used)(void *ctx, uint32_t lo, uint32_t hi, struct tg_ranges *out);
 };
 
 enum tg_verdict { TG_GRANTED = 0, TG_REFUSED = 1 };

@@ -40,10 +40,15 @@ if grep -qi 'error' "$out/build.log"; then
 	exit 1
 fi
 # Invariants of this module, checked on the macro-expanded source: the
-# helper writes per-device IPv4 settings through rtnetlink only, so it gets
-# no sysctl access at all, and it never needs to override DAC.
+# helper writes per-device IPv4 settings through rtnetlink only; its only
+# sysctl access is what the per-device IPv6 settings need (search the net
+# sysctl directories, open the conf directory, open a setting write-only
+# and write it: the three lines allowed below, exactly), and it never needs to
+# override DAC.
 if grep -En '^[[:space:]]*(allow|auditallow)[[:space:]]+tapgate_helper_t[[:space:]]+[^;]*(sysctl|proc_net_t)' \
-	"$out/tmp/tapgate.tmp" >&2 ||
+	"$out/tmp/tapgate.tmp" |
+	grep -Ev ':[[:space:]]*allow tapgate_helper_t sysctl_net_t:(dir \{ search open read \}|file \{ open write \});$' |
+	grep -Ev ':[[:space:]]*allow tapgate_helper_t \{ proc_t sysctl_t \}:dir search;$' >&2 ||
    grep -En '^[[:space:]]*allow[[:space:]]+tapgate_helper_t[[:space:]]+self:capability[[:space:]][^;]*(dac_override|dac_read_search|sys_admin)' \
 	"$out/tmp/tapgate.tmp" >&2; then
 	echo "$0: the module grants sysctl or DAC-override access it must not have" >&2

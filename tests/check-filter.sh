@@ -29,5 +29,11 @@ if [ "$out" = alive ]; then
 else
 	bad "allowed calls after confinement: got '$out'"
 fi
+out=$("$tool" landlock 2>&1)
+case $out in
+landlocked) ok "after the Landlock rule only writes below /proc/sys/net/ipv6/conf open" ;;
+skip:*) ok "Landlock rule not checked (${out#skip: })" ;;
+*) bad "Landlock rule: got '$out'" ;;
+esac
 echo "filter: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

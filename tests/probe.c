@@ -9,6 +9,7 @@
  *
  *   probe [--fd N] [--mode tap|tun] [--src IP] [--dst IP] [--ready PATH]
  *         [--hold-until PATH] [--respond SECONDS] [--expect-fail] [--show-env]
+ *         [--hostile]
  *
  * Defaults come from what the client exports: --fd from TAPGATE_FD, --src
  * from TAPGATE_GUEST_IP, --dst from TAPGATE_GATEWAY; --mode is tap.
@@ -19,6 +20,13 @@
  * at least one echo was answered (with --expect-fail: iff none was).
  * --expect-fail otherwise succeeds iff no echo reply came back; a missing ARP
  * reply is then not an error (the echo goes out to the broadcast MAC).
+ *
+ * --hostile (tap only), after the ping: sends what a guest must not be able
+ * to configure the host with: two IPv6 Router Advertisements (router
+ * lifetime 1800 s, an autonomous on-link prefix 2001:db8:77::/64), an
+ * ICMPv6 redirect (2001:db8:99::1 via fe80::bad) to the gateway's
+ * link-local address and an ICMPv4 host redirect (192.168.9.7 via
+ * 10.77.0.66) to the gateway. The test then looks at the host.
  *
  * Exit: 0 success, 1 the check failed, 2 usage. Every step prints one line
  * starting "probe: " on stdout; failures say "probe: FAIL ...". */
@@ -48,7 +56,7 @@
 #define ICMP_HLEN    8
 #define PAYLOAD_LEN  32
 
-enum { ET_IP = 0x0800, ET_ARP = 0x0806 };
+enum { ET_IP = 0x0800, ET_ARP = 0x0806, ET_IP6 = 0x86dd };
 
 struct opts {
 	int fd;
@@ -60,6 +68,7 @@ struct opts {
 	long respond; /* seconds; 0 = ping mode */
 	int expect_fail;
 	int show_env;
+	int hostile;
 };
 
 struct dev {
@@ -82,7 +91,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: probe [--fd N] [--mode tap|tun] [--src IP] [--dst IP] [--ready PATH]\n"
 		"             [--hold-until PATH] [--respond SECONDS] [--expect-fail] "
-		"[--show-env]\n");
+		"[--show-env] [--hostile]\n");
 	exit(2);
 }
 
@@ -177,6 +186,10 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		}
 		if (!strcmp(a, "--show-env")) {
 			o->show_env = 1;
+			continue;
+		}
+		if (!strcmp(a, "--hostile")) {
+			o->hostile = 1;
 			continue;
 		}
 		if (i + 1 >= argc)
@@ -624,6 +637,145 @@ static int respond(struct dev *d, const struct opts *o)
 	return 0;
 }
 
+/* ---- --hostile: what a guest must not configure the host with ---- */
+
+#define IP6_HLEN 40
+
+/* fe80::/64 with the modified EUI-64 of mac, as the kernel makes it. */
+static void link_local(uint8_t *a, const uint8_t *mac)
+{
+	memset(a, 0, 16);
+	a[0] = 0xfe;
+	a[1] = 0x80;
+	a[8] = mac[0] ^ 0x02;
+	a[9] = mac[1];
+	a[10] = mac[2];
+	a[11] = 0xff;
+	a[12] = 0xfe;
+	a[13] = mac[3];
+	a[14] = mac[4];
+	a[15] = mac[5];
+}
+
+/* An Ethernet frame with an IPv6 header (hop limit 255, as neighbour
+ * discovery requires) around the ICMPv6 message icmp[0..len), whose
+ * checksum is filled in over the pseudo-header. */
+static int send_icmp6(struct dev *d, const uint8_t *eth_dst, const uint8_t *src, const uint8_t *dst,
+		      uint8_t *icmp, size_t len)
+{
+	uint8_t f[ETH_HLEN_ + IP6_HLEN + 128];
+	uint8_t *ip6 = f + ETH_HLEN_;
+	uint8_t pseudo[40 + 128];
+
+	if (len > 128)
+		return -1;
+	eth_header(f, eth_dst, d->mac, ET_IP6);
+	memset(ip6, 0, IP6_HLEN);
+	ip6[0] = 0x60;
+	put16(ip6 + 4, (uint16_t)len);
+	ip6[6] = 58; /* ICMPv6 */
+	ip6[7] = 255;
+	memcpy(ip6 + 8, src, 16);
+	memcpy(ip6 + 24, dst, 16);
+	icmp[2] = icmp[3] = 0;
+	memset(pseudo, 0, 40);
+	memcpy(pseudo, src, 16);
+	memcpy(pseudo + 16, dst, 16);
+	pseudo[34] = (uint8_t)(len >> 8);
+	pseudo[35] = (uint8_t)len;
+	pseudo[39] = 58;
+	memcpy(pseudo + 40, icmp, len);
+	put16(icmp + 2, csum(pseudo, 40 + len));
+	memcpy(ip6 + IP6_HLEN, icmp, len);
+	return send_frame(d, f, ETH_HLEN_ + IP6_HLEN + len);
+}
+
+static int send_ra(struct dev *d)
+{
+	static const uint8_t all_nodes_mac[6] = {0x33, 0x33, 0, 0, 0, 1};
+	static const uint8_t all_nodes[16] = {0xff, 0x02, [15] = 1};
+	static const uint8_t prefix[16] = {0x20, 0x01, 0x0d, 0xb8, 0x00, 0x77};
+	uint8_t src[16], m[16 + 8 + 32] = {0};
+
+	link_local(src, d->mac);
+	m[0] = 134;	    /* Router Advertisement */
+	m[4] = 64;	    /* cur hop limit */
+	put16(m + 6, 1800); /* router lifetime: be the default router */
+	m[16] = 1;	    /* source link-layer address */
+	m[17] = 1;
+	memcpy(m + 18, d->mac, 6);
+	m[24] = 3; /* prefix information */
+	m[25] = 4;
+	m[26] = 64;	       /* prefix length */
+	m[27] = 0xc0;	       /* on-link, autonomous (SLAAC) */
+	put16(m + 30, 0x5180); /* valid lifetime 86400 s */
+	put16(m + 34, 0x3840); /* preferred lifetime 14400 s */
+	memcpy(m + 40, prefix, 16);
+	return send_icmp6(d, all_nodes_mac, src, all_nodes, m, sizeof(m));
+}
+
+static int send_redirect6(struct dev *d)
+{
+	static const uint8_t target[16] = {0xfe, 0x80, [14] = 0x0b, [15] = 0xad};
+	static const uint8_t dest[16] = {0x20, 0x01, 0x0d, 0xb8, 0x00, 0x99, [15] = 1};
+	uint8_t src[16], dst[16], m[8 + 32 + 8] = {0};
+
+	link_local(src, d->mac);
+	link_local(dst, d->peer_mac);
+	m[0] = 137; /* Redirect */
+	memcpy(m + 8, target, 16);
+	memcpy(m + 24, dest, 16);
+	m[40] = 2; /* target link-layer address */
+	m[41] = 1;
+	memcpy(m + 42, d->mac, 6);
+	return send_icmp6(d, d->peer_mac, src, dst, m, sizeof(m));
+}
+
+static int send_redirect4(struct dev *d)
+{
+	uint8_t f[ETH_HLEN_ + IP_HLEN + ICMP_HLEN + IP_HLEN + 8] = {0};
+	uint8_t *ip = f + ETH_HLEN_, *icmp = ip + IP_HLEN, *orig = icmp + ICMP_HLEN;
+	uint32_t gw = htonl(0x0a4d0042), lan = htonl(0xc0a80907); /* 10.77.0.66, 192.168.9.7 */
+	size_t total = IP_HLEN + ICMP_HLEN + IP_HLEN + 8;
+
+	eth_header(f, d->peer_mac, d->mac, ET_IP);
+	ip[0] = 0x45;
+	put16(ip + 2, (uint16_t)total);
+	ip[8] = 64;
+	ip[9] = 1;
+	memcpy(ip + 12, &d->src, 4);
+	memcpy(ip + 16, &d->dst, 4);
+	put16(ip + 10, csum(ip, IP_HLEN));
+	icmp[0] = 5; /* redirect */
+	icmp[1] = 1; /* for the host */
+	memcpy(icmp + 4, &gw, 4);
+	/* The packet the host supposedly sent through us. */
+	orig[0] = 0x45;
+	put16(orig + 2, IP_HLEN + 8);
+	orig[8] = 64;
+	orig[9] = 1;
+	memcpy(orig + 12, &d->dst, 4);
+	memcpy(orig + 16, &lan, 4);
+	put16(orig + 10, csum(orig, IP_HLEN));
+	put16(icmp + 2, csum(icmp, ICMP_HLEN + IP_HLEN + 8));
+	return send_frame(d, f, sizeof(f));
+}
+
+static int hostile(struct dev *d)
+{
+	if (d->tun || !d->have_peer_mac) {
+		printf("probe: FAIL --hostile needs a tap whose gateway answered ARP\n");
+		return -1;
+	}
+	for (int i = 0; i < 2; i++)
+		if (send_ra(d) < 0)
+			return -1;
+	if (send_redirect6(d) < 0 || send_redirect4(d) < 0)
+		return -1;
+	printf("probe: sent 2 router advertisements, an ICMPv6 and an ICMPv4 redirect\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o;
@@ -639,6 +791,8 @@ int main(int argc, char **argv)
 	if (o.respond)
 		return respond(&d, &o) < 0 ? 1 : 0;
 	if (ping(&d, o.expect_fail) < 0)
+		return 1;
+	if (o.hostile && hostile(&d) < 0)
 		return 1;
 	if (o.ready && write_ready(o.ready) < 0)
 		return 1;

@@ -148,7 +148,7 @@ static struct outcome run_file(const char *file, const char *text, const struct 
 			       const struct tg_request *r, struct host *h)
 {
 	struct tg_policy p;
-	struct tg_hostview hv = {fake_taken, fake_count, h};
+	struct tg_hostview hv = {fake_taken, fake_count, h, NULL};
 	struct tg_decision d;
 	struct outcome o;
 	char err[512];
@@ -1290,7 +1290,7 @@ static void test_decide_no_guest(void)
 static enum tg_verdict check_guest(const struct tg_policy *p, unsigned line, uint32_t addr,
 				   struct host *h, char *reason, size_t reasonlen)
 {
-	struct tg_hostview hv = {fake_taken, fake_count, h};
+	struct tg_hostview hv = {fake_taken, fake_count, h, NULL};
 
 	return tg_policy_check_guest(p, tg_policy_rule_at(p, line), addr, &hv, reason, reasonlen);
 }
@@ -1403,15 +1403,274 @@ static void test_rule_at(void)
 	tg_policy_free(&p);
 }
 
+/* Issue 18 item 2: special-purpose blocks are refused wherever the policy
+ * names them, with file:line and the block, and as a guest address. */
+static void test_parse_special(void)
+{
+#define SPECIAL_NET(v, blk, name)                                                                  \
+	"policy.conf:1: net " v " overlaps " blk ", the " name " block; a routed net must hold "   \
+	"only ordinary unicast addresses"
+	EXPECT_ERR("permit alice tap net 224.0.0.0/4 gateway 224.0.0.9\n",
+		   SPECIAL_NET("224.0.0.0/4", "224.0.0.0/4", "multicast"));
+	EXPECT_ERR("permit alice tap net 0.0.0.0/1 gateway 10.0.0.1\n",
+		   SPECIAL_NET("0.0.0.0/1", "0.0.0.0/8", "\"this network\""));
+	EXPECT_ERR("permit alice tap net 0.0.0.0/0 gateway 10.0.0.1\n",
+		   SPECIAL_NET("0.0.0.0/0", "0.0.0.0/8", "\"this network\""));
+	EXPECT_ERR("permit alice tap net 128.0.0.0/1 gateway 128.0.0.1\n",
+		   SPECIAL_NET("128.0.0.0/1", "169.254.0.0/16", "link-local"));
+	EXPECT_ERR("permit alice tap net 127.0.0.0/8 gateway 127.0.0.1\n",
+		   SPECIAL_NET("127.0.0.0/8", "127.0.0.0/8", "loopback"));
+	EXPECT_ERR("permit alice tap net 127.77.0.0/24 gateway 127.77.0.1\n",
+		   SPECIAL_NET("127.77.0.0/24", "127.0.0.0/8", "loopback"));
+	EXPECT_ERR("permit alice tap net 169.254.3.0/24 gateway 169.254.3.1\n",
+		   SPECIAL_NET("169.254.3.0/24", "169.254.0.0/16", "link-local"));
+	EXPECT_ERR("permit alice tap net 169.0.0.0/8 gateway 169.0.0.1\n",
+		   SPECIAL_NET("169.0.0.0/8", "169.254.0.0/16", "link-local"));
+	EXPECT_ERR("permit alice tap net 239.1.0.0/16 gateway 239.1.0.1\n",
+		   SPECIAL_NET("239.1.0.0/16", "224.0.0.0/4", "multicast"));
+	EXPECT_ERR("permit alice tap net 240.0.0.0/24 gateway 240.0.0.1\n",
+		   SPECIAL_NET("240.0.0.0/24", "240.0.0.0/4", "reserved"));
+	EXPECT_ERR("permit alice tap net 255.255.255.252/30 gateway 255.255.255.253\n",
+		   SPECIAL_NET("255.255.255.252/30", "240.0.0.0/4", "reserved"));
+	EXPECT_ERR("permit alice tap net 192.0.0.0/2 gateway 192.0.0.1\n",
+		   SPECIAL_NET("192.0.0.0/2", "224.0.0.0/4", "multicast"));
+#define SPECIAL_GW(v, blk, name)                                                                   \
+	"policy.conf:1: gateway " v " is in " blk ", the " name " block; the host side needs an "  \
+	"ordinary unicast address"
+	EXPECT_ERR("permit alice tap gateway 127.0.0.1 net 10.0.0.0/8\n",
+		   SPECIAL_GW("127.0.0.1", "127.0.0.0/8", "loopback"));
+	EXPECT_ERR("permit alice tap gateway 255.255.255.255 net 10.0.0.0/8\n",
+		   SPECIAL_GW("255.255.255.255", "255.255.255.255/32", "limited broadcast"));
+	EXPECT_ERR("permit alice tap net 10.0.0.0/8 gateway 224.0.0.9\n",
+		   SPECIAL_GW("224.0.0.9", "224.0.0.0/4", "multicast"));
+	EXPECT_ERR("permit alice tap net 10.0.0.0/8 gateway 0.0.0.1\n",
+		   SPECIAL_GW("0.0.0.1", "0.0.0.0/8", "\"this network\""));
+	EXPECT_ERR("permit alice tap net 10.0.0.0/8 gateway 169.254.169.254\n",
+		   SPECIAL_GW("169.254.169.254", "169.254.0.0/16", "link-local"));
+
+	/* Neighbours of the blocks are ordinary. */
+	struct tg_policy p;
+	CHECK(parse("permit alice tap net 1.0.0.0/8 gateway 1.0.0.1\n"
+		    "permit alice tap net 126.0.0.0/8 gateway 126.255.255.254\n"
+		    "permit alice tap net 128.0.0.0/8 gateway 128.0.0.1\n"
+		    "permit alice tap net 169.253.0.0/16 gateway 169.253.0.1\n"
+		    "permit alice tap net 169.255.0.0/16 gateway 169.255.0.1\n"
+		    "permit alice tap net 223.255.255.0/24 gateway 223.255.255.1\n",
+		    &p) == 0);
+	tg_policy_free(&p);
+
+	/* A guest address of such a block is refused, named as what it is. */
+	static const struct {
+		uint32_t ip;
+		const char *want;
+	} guests[] = {
+	    {IP(127, 0, 0, 5), "127.0.0.5 is a loopback address (127.0.0.0/8); choose an ordinary "
+			       "unicast address"},
+	    {IP(224, 0, 0, 1), "224.0.0.1 is a multicast address (224.0.0.0/4); choose an "
+			       "ordinary unicast address"},
+	    {IP(255, 255, 255, 255), "255.255.255.255 is a limited broadcast address "
+				     "(255.255.255.255/32); choose an ordinary unicast address"},
+	    {IP(0, 0, 0, 1), "0.0.0.1 is a \"this network\" address (0.0.0.0/8); choose an "
+			     "ordinary unicast address"},
+	};
+	struct host h = {0};
+	struct tg_hostview hv = {.addr_taken = fake_taken, .count = fake_count, .ctx = &h};
+	char reason[200];
+	CHECK(parse("permit alice tap net 10.77.0.0/24 gateway 10.77.0.1\n", &p) == 0);
+	for (size_t i = 0; i < sizeof(guests) / sizeof(guests[0]); i++) {
+		CHECK(tg_policy_check_guest(&p, &p.rules[0], guests[i].ip, &hv, reason,
+					    sizeof(reason)) == TG_REFUSED);
+		STREQ(reason, guests[i].want);
+	}
+	CHECK(h.nasked == 0); /* refused before asking the host */
+	tg_policy_free(&p);
+}
+
+/* Issue 12 item 8: the helper's parse errors reach any caller, who may not
+ * read the policy. In private mode an error names FILE:LINE and the kind,
+ * and no byte of the text: not the word, not an address derived from it,
+ * not a byte value or a length. */
+static void test_parse_private(void)
+{
+	static const struct {
+		const char *text;
+		const char *want;
+		const char *secret; /* must not appear in the error */
+	} cases[] = {
+	    {"# ok\npermit alice tap bridge br0 password=hunter2\n",
+	     "policy.conf:2: unknown option", "hunter2"},
+	    {"hunter2 alice tap bridge br0\n", "policy.conf:1: unknown word", "hunter2"},
+	    {"permit hunter2! tap bridge br0\n", "policy.conf:1: malformed WHO", "hunter2"},
+	    {"permit alice hunter2\n", "policy.conf:1: unknown kind", "hunter2"},
+	    {"permit hunter2\n", "policy.conf:1: missing KIND", "hunter2"},
+	    {"permit alice tap bridge hunter2/x\n", "policy.conf:1: malformed bridge", "hunter2"},
+	    {"permit alice tap bridge hunter2 bridge hunter2\n",
+	     "policy.conf:1: bridge listed twice", "hunter2"},
+	    {"permit alice tap net 10.99.7.1/24 gateway 10.99.7.1\n",
+	     "policy.conf:1: net has host bits set", "10.99"},
+	    {"permit alice tap net 10.99.7.0/31 gateway 10.99.7.1\n",
+	     "policy.conf:1: net too small", "10.99"},
+	    {"permit alice tap net 10.99.7.0/24 gateway 10.98.7.1\n",
+	     "policy.conf:1: gateway outside net", "10.9"},
+	    {"permit alice tap net 10.99.7.0/24 gateway 10.99.7.255\n",
+	     "policy.conf:1: gateway is the network or broadcast address", "10.99"},
+	    {"permit alice tap net hunter2\n", "policy.conf:1: malformed net", "hunter2"},
+	    {"permit alice tap bridge br0 max 4711\n", "policy.conf:1: malformed max", "4711"},
+	    {"permit alice tap bridge br0 # \xc3\xa9t\xc3\xa9\n",
+	     "policy.conf:1: control or non-ASCII byte", "c3"},
+	};
+	struct tg_policy p;
+	char err[512];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc = tg_policy_parse_private(FILE_NAME, cases[i].text, strlen(cases[i].text),
+						 &p, err, sizeof(err));
+		CHECK(rc == -1);
+		STREQ(err, cases[i].want);
+		CHECK(strstr(err, cases[i].secret) == NULL);
+		/* The public parser, for `tapgate check`, still says more. */
+		rc = tg_policy_parse(FILE_NAME, cases[i].text, strlen(cases[i].text), &p, err,
+				     sizeof(err));
+		CHECK(rc == -1 && strlen(err) > strlen(cases[i].want));
+	}
+}
+
+/* ---- issue 18 item 4: picking costs O(ranges), not O(size of net) ------ */
+
+struct counting_host {
+	uint32_t lo, hi;     /* in use on the host (one local route) */
+	uint32_t leased[4];  /* held by live leases */
+	uint32_t stale;	     /* a lease key whose lease is gone: free */
+	uint32_t surprise;   /* in use, but missing from the ranges */
+	unsigned long calls; /* addr_taken() calls */
+};
+
+static int counting_taken(void *ctx, uint32_t addr)
+{
+	struct counting_host *h = ctx;
+
+	h->calls++;
+	if (addr >= h->lo && addr <= h->hi)
+		return TG_ADDR_ON_HOST;
+	for (size_t i = 0; i < 4; i++)
+		if (h->leased[i] == addr)
+			return TG_ADDR_LEASED;
+	if (h->surprise && addr >= h->surprise && addr < h->surprise + 100)
+		return TG_ADDR_ON_HOST;
+	return TG_ADDR_FREE;
+}
+
+static unsigned counting_count(void *ctx, uint32_t uid, unsigned rule_line)
+{
+	return 0;
+}
+
+static int counting_used(void *ctx, uint32_t lo, uint32_t hi, struct tg_ranges *out)
+{
+	struct counting_host *h = ctx;
+
+	tg_ranges_add(out, h->lo, h->hi, 0);
+	for (size_t i = 0; i < 4; i++)
+		if (h->leased[i])
+			tg_ranges_add(out, h->leased[i], h->leased[i], 1);
+	if (h->stale)
+		tg_ranges_add(out, h->stale, h->stale, 1);
+	return 0;
+}
+
+static void test_pick_first_free(void)
+{
+	struct counting_host h = {0};
+	struct tg_ranges r = {0};
+	uint32_t out = 0;
+
+	/* A local route over all but the last 2^24 - 2^23 addresses of a /8:
+	 * found with one question, not eight million. */
+	h.lo = IP(10, 0, 0, 1);
+	h.hi = IP(10, 127, 255, 255);
+	counting_used(&h, 0, 0, &r);
+	CHECK(tg_pick_first_free(IP(10, 0, 0, 1), IP(10, 255, 255, 254), &r, counting_taken, &h,
+				 &out) == 1);
+	CHECK(out == IP(10, 128, 0, 0));
+	CHECK(h.calls == 1);
+	tg_ranges_free(&r);
+
+	/* Overlapping, unsorted, out-of-bounds ranges; leases asked about in
+	 * turn, a stale one (free) taken. */
+	memset(&h, 0, sizeof(h));
+	h.leased[0] = IP(10, 0, 0, 5);
+	h.leased[1] = IP(10, 0, 0, 6);
+	h.stale = IP(10, 0, 0, 7);
+	tg_ranges_add(&r, IP(10, 0, 0, 2), IP(10, 0, 0, 3), 0);
+	tg_ranges_add(&r, IP(9, 0, 0, 0), IP(10, 0, 0, 1), 0);
+	tg_ranges_add(&r, IP(10, 0, 0, 3), IP(10, 0, 0, 4), 0);
+	tg_ranges_add(&r, IP(11, 0, 0, 0), IP(12, 0, 0, 0), 0);
+	counting_used(&h, 0, 0, &r);
+	CHECK(tg_pick_first_free(IP(10, 0, 0, 1), IP(10, 0, 0, 254), &r, counting_taken, &h,
+				 &out) == 1);
+	CHECK(out == IP(10, 0, 0, 7));
+	CHECK(h.calls == 3);
+	tg_ranges_free(&r);
+
+	/* Everything in use, up to the last address: 0, without wrapping. */
+	memset(&h, 0, sizeof(h));
+	tg_ranges_add(&r, IP(10, 0, 0, 1), IP(10, 0, 0, 100), 0);
+	tg_ranges_add(&r, IP(10, 0, 0, 101), IP(10, 255, 255, 254), 0);
+	CHECK(tg_pick_first_free(IP(10, 0, 0, 1), IP(10, 255, 255, 254), &r, counting_taken, &h,
+				 &out) == 0);
+	CHECK(h.calls == 0);
+	tg_ranges_free(&r);
+	CHECK(tg_pick_first_free(IP(10, 0, 0, 1), UINT32_MAX, &r, counting_taken, &h, &out) == 0);
+
+	/* Addresses in use that the ranges missed: bounded, then -1. */
+	memset(&h, 0, sizeof(h));
+	h.surprise = IP(10, 0, 0, 1);
+	CHECK(tg_pick_first_free(IP(10, 0, 0, 1), IP(10, 255, 255, 254), &r, counting_taken, &h,
+				 &out) == -1);
+	CHECK(h.calls == 65);
+	tg_ranges_free(&r);
+
+	/* Thousands of single addresses in a scrambled order (the sort is
+	 * the helper's own: glibc's qsort() would ask sysinfo()). */
+	memset(&h, 0, sizeof(h));
+	for (uint32_t i = 0; i < 5000; i++)
+		tg_ranges_add(&r, IP(10, 1, 0, 0) + (i * 2971u) % 5000u,
+			      IP(10, 1, 0, 0) + (i * 2971u) % 5000u, 0);
+	CHECK(tg_pick_first_free(IP(10, 1, 0, 0), IP(10, 1, 255, 254), &r, counting_taken, &h,
+				 &out) == 1);
+	CHECK(out == IP(10, 1, 0, 0) + 5000);
+	CHECK(h.calls == 1);
+	tg_ranges_free(&r);
+
+	/* Through the decision: a /8 whose first half is a local route. */
+	static const char big[] = "permit alice tap net 10.0.0.0/8 gateway 10.128.0.0\n";
+	struct tg_policy p;
+	struct tg_request rq = {.kind = TG_TAP};
+	struct tg_decision d;
+	memset(&h, 0, sizeof(h));
+	h.lo = IP(10, 0, 0, 0);
+	h.hi = IP(10, 127, 255, 255);
+	h.leased[0] = IP(10, 128, 0, 1);
+	struct tg_hostview hv = {counting_taken, counting_count, &h, counting_used};
+	CHECK(parse(big, &p) == 0);
+	CHECK(tg_policy_decide(&p, &alice, &rq, &hv, &d) == TG_GRANTED);
+	CHECK(d.guest == IP(10, 128, 0, 2)); /* past the route, the gateway and a lease */
+	CHECK(h.calls == 2);
+	tg_policy_free(&p);
+}
+
 int main(void)
 {
 	test_parse_contract();
 	test_parse_forms();
 	test_parse_limits();
 	test_parse_errors();
+	test_parse_private();
+	test_parse_special();
 	test_parse_persist();
 	test_decide_routed();
 	test_decide_picking();
+	test_pick_first_free();
 	test_decide_bridged();
 	test_decide_nomatch();
 	test_resolve_groups();
