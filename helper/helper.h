@@ -170,8 +170,12 @@ void leasedb_close(struct tg_leasedb *db);
 unsigned leasedb_count(struct tg_leasedb *db, uint32_t uid, unsigned rule_line);
 /* The slot whose lease holds guest address addr, or -1. */
 int leasedb_guest_slot(struct tg_leasedb *db, uint32_t addr);
-/* 1 if a lease's device is gone (or it is a pending leftover). */
-int leasedb_is_stale(struct nc *nc, const struct tg_lease *l);
+/* What to do with lease l: its link looked up and judged
+ * (tg_lease_judge). */
+enum tg_lease_verdict leasedb_judge(struct nc *nc, const struct tg_lease *l);
+/* Removes stale lease i as the verdict says (an orphaned persistent device
+ * is deleted too), with an audit record op=gc. -1 for TG_KEEP. */
+int leasedb_remove_stale(struct tg_leasedb *db, struct nc *nc, unsigned i, enum tg_lease_verdict v);
 /* A request's cull: all leases on a small host; else the caller's own and a
  * few others in turn. Returns how many were removed. */
 unsigned leasedb_cull_for(struct tg_leasedb *db, struct nc *nc, uint32_t uid);

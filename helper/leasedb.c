@@ -152,23 +152,25 @@ int leasedb_uplink_fwd(struct tg_leasedb *db, int uplink, int except_slot)
 	return -1;
 }
 
-int leasedb_is_stale(struct nc *nc, const struct tg_lease *l)
+enum tg_lease_verdict leasedb_judge(struct nc *nc, const struct tg_lease *l)
 {
-	if (l->state == TG_LEASE_PENDING)
-		return 1;
-	return nc_link_is(nc, l->ifindex, l->ifname) != 1;
+	struct tg_link_state st = {.err = 0};
+
+	if (l->state != TG_LEASE_PENDING)
+		nc_tun_state(nc, l->ifindex, l->ifname, &st);
+	return tg_lease_judge(l, &st);
 }
 
-int leasedb_remove(struct tg_leasedb *db, struct nc *nc, unsigned i, const char *op,
-		   const char *reason)
+/* Removes lease i; del_link: also the device at its ifindex, but only if the
+ * link there is still the one leased. */
+static int remove_lease(struct tg_leasedb *db, struct nc *nc, unsigned i, const char *op,
+			const char *reason, int del_link)
 {
 	static const struct tg_lease none = {.state = TG_LEASE_FREE};
 	static struct tg_ident owner;
 	struct tg_lease l = *leasedb_get(db, i);
 
-	/* A persistent device does not vanish with a descriptor: delete it,
-	 * but only if the link under that ifindex is still the one leased. */
-	if (l.persist && nc_link_is(nc, l.ifindex, l.ifname) == 1)
+	if (del_link && nc_link_is(nc, l.ifindex, l.ifname) == 1)
 		nc_del_link(nc, l.ifindex);
 	unprovision_outside(nc, db, i);
 	if (leasedb_put(db, i, &none) != 0)
@@ -191,15 +193,39 @@ int leasedb_remove(struct tg_leasedb *db, struct nc *nc, unsigned i, const char 
 	return 0;
 }
 
+int leasedb_remove(struct tg_leasedb *db, struct nc *nc, unsigned i, const char *op,
+		   const char *reason)
+{
+	/* A persistent device does not vanish with a descriptor: delete it. */
+	return remove_lease(db, nc, i, op, reason, leasedb_get(db, i)->persist);
+}
+
+int leasedb_remove_stale(struct tg_leasedb *db, struct nc *nc, unsigned i, enum tg_lease_verdict v)
+{
+	switch (v) {
+	case TG_STALE_GONE:
+		return remove_lease(db, nc, i, "gc", "device gone", 0);
+	case TG_STALE_DIED:
+		return remove_lease(db, nc, i, "gc", "request died part-way", 0);
+	case TG_STALE_ORPHAN:
+		/* Granted non-persistent: the holder made it persistent and
+		 * is gone. The device goes, and with it what is bound to it. */
+		return remove_lease(db, nc, i, "gc",
+				    "made persistent by its holder, who is gone; device deleted",
+				    1);
+	default:
+		return -1;
+	}
+}
+
 static unsigned cull_one(struct tg_leasedb *db, struct nc *nc, unsigned i)
 {
 	const struct tg_lease *l = leasedb_get(db, i);
+	enum tg_lease_verdict v;
 
-	if (l->state == TG_LEASE_FREE || !leasedb_is_stale(nc, l))
+	if (l->state == TG_LEASE_FREE || (v = leasedb_judge(nc, l)) == TG_KEEP)
 		return 0;
-	return leasedb_remove(db, nc, i, "gc",
-			      l->state == TG_LEASE_PENDING ? "request died part-way"
-							   : "device gone") == 0;
+	return leasedb_remove_stale(db, nc, i, v) == 0;
 }
 
 unsigned leasedb_cull(struct tg_leasedb *db, struct nc *nc)

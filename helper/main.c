@@ -43,10 +43,12 @@ static int addr_taken(void *ctx, uint32_t addr)
 	struct host_ctx *h = ctx;
 
 	int slot = leasedb_guest_slot(h->db, addr);
+	enum tg_lease_verdict v =
+	    slot >= 0 ? leasedb_judge(h->nc, leasedb_get(h->db, (unsigned)slot)) : TG_KEEP;
 
 	/* A stale lease must not hold an address: checked when asked. */
-	if (slot >= 0 && leasedb_is_stale(h->nc, leasedb_get(h->db, (unsigned)slot)))
-		leasedb_remove(h->db, h->nc, (unsigned)slot, "gc", "device gone");
+	if (slot >= 0 && v != TG_KEEP)
+		leasedb_remove_stale(h->db, h->nc, (unsigned)slot, v);
 	else if (slot >= 0)
 		return TG_ADDR_LEASED;
 	/* An error reading the host's addresses counts as taken. */

@@ -1,0 +1,87 @@
+#!/bin/bash
+# What outlives whom: a device, its lease and what is bound to it must not
+# outlive the grant, whatever the holder did to its descriptor; the lease
+# records are the helper's and each user's own; failures at any step, also
+# before the policy is read, are audited.
+set -eu
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+tg_setup
+
+ns=$(tg_netns life)
+tg_in "$ns" ip link add lan0 type veth peer name lan0p
+tg_in "$ns" ip link set lan0 up
+tg_in "$ns" ip link set lan0p up
+NET="net 10.78.0.0/24 gateway 10.78.0.1 uplink lan0"
+tg_policy "permit $TG_USER tap $NET max 1
+permit $TG_USER2 tap $NET max 1"
+tg_as_user "$ns" tapgate gc >/dev/null # the state directory and lease file
+pre=$TW/life.pre
+tg_snapshot "$ns" >"$pre"
+DEV=tg$TG_UID-0
+DEV2=tg$TG_UID2-0
+
+# persist_flag NS DEV: 1 if the tun device is persistent (IFF_PERSIST 0x800).
+persist_flag()
+{
+	local f
+	f=$(tg_in "$1" cat "/sys/class/net/$2/tun_flags" 2>/dev/null) || {
+		echo gone
+		return 0
+	}
+	echo $(((f & 0x800) != 0))
+}
+
+# orphan WHO NAME IP: `tapgate run` a probe that makes its device persistent
+# and gives it to root (TUNSETPERSIST, TUNSETOWNER 0), then exits.
+orphan()
+{
+	tg_start "$2" "$1" "$ns" tapgate run --ip "$3" -- "$PROBE" --persist --owner 0 \
+		--ready "$(tg_ready "$2")" --hold-until "$(tg_hold "$2")"
+	tg_wait_ready "$2" || tg_fail "holder $2 did not start"
+}
+
+# --- issue 18.1: a device its holder made persistent ---------------------------
+
+echo "--- a holder that made its device persistent and exited"
+orphan "$TG_USER" h1 10.78.0.2
+tg_assert_eq 1 "$(persist_flag "$ns" "$DEV")" "the holder made $DEV persistent"
+# Alive, it keeps the device: gc must not take it from a running emulator.
+tg_as_user "$ns" tapgate gc >/dev/null
+tg_assert_eq 1 "$(persist_flag "$ns" "$DEV")" "gc leaves the device of a live holder alone"
+tg_release h1
+tg_assert_eq 0 "$TG_RC" "the holder exits 0"
+tg_assert_eq 1 "$(persist_flag "$ns" "$DEV")" "the device outlives its holder (the kernel keeps it)"
+tg_audit_mark
+tg_as_user "$ns" tapgate gc >"$TW/gc.out" 2>&1
+tg_assert_eq 0 "$TG_RC" "tapgate gc"
+tg_assert_file_match "removed 1 stale lease" "$TW/gc.out" "gc says it removed the lease"
+tg_audit_has "$(tg_kv op gc)" "$(tg_kv result removed)" "$(tg_kv ifname "$DEV")" \
+	'reason="[^"]*persistent'
+tg_assert_eq gone "$(persist_flag "$ns" "$DEV")" "gc deleted the device"
+tg_assert_state "$ns" "$pre" "device, route and uplink proxy entry are gone"
+
+echo "--- the same, cleaned up by the next request (max 1 is free again)"
+orphan "$TG_USER" h2 10.78.0.3
+tg_release h2
+tg_assert_eq 1 "$(persist_flag "$ns" "$DEV")" "the device outlives its holder"
+tg_audit_mark
+tg_as_user "$ns" tapgate run --ip 10.78.0.3 -- /bin/true >"$TW/run.out" 2>&1
+tg_assert_eq 0 "$TG_RC" "the next request is granted within max 1"
+[ "$TG_RC" = 0 ] || tg_show "$TW/run.out"
+tg_audit_has "$(tg_kv op gc)" "$(tg_kv result removed)" "$(tg_kv ifname "$DEV")" \
+	"$(tg_kv guest 10.78.0.3)" 'reason="[^"]*persistent'
+# The new grant's own uplink entry outlives /bin/true until the next run.
+tg_as_user "$ns" tapgate gc >/dev/null
+tg_assert_state "$ns" "$pre" "nothing left after the request and gc"
+
+echo "--- the same, cleaned up by root's gc (another user's device)"
+orphan "$TG_USER2" h3 10.78.0.4
+tg_release h3
+tg_assert_eq 1 "$(persist_flag "$ns" "$DEV2")" "$TG_USER2's device outlives its holder"
+tg_audit_mark
+tg_in "$ns" "$TAPGATE" gc >"$TW/gc.out" 2>&1 || tg_fail "root's gc failed"
+tg_audit_has "$(tg_kv op gc)" "$(tg_kv result removed)" "$(tg_kv ifname "$DEV2")"
+tg_assert_state "$ns" "$pre" "nothing left after root's gc"
+
+tg_finish
