@@ -1,7 +1,8 @@
 /* `tapgate check`: the policy checker. It uses the same parser and the same
  * decision code as the helper, without privilege, so what it says is what
  * the helper would do (host state is read the unprivileged way: addresses
- * with getifaddrs, leases from the world-readable lease file). */
+ * with getifaddrs, leases from the lease file, which only root can read:
+ * for another user the leases are not considered, and it says so). */
 #include "cli.h"
 #include "leasefile.h"
 #include "tg_config.h"

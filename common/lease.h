@@ -23,9 +23,10 @@
  * than the record (a false positive costs a parse), never less. See
  * tg_lease_store() for how that survives a helper killed between writes.
  *
- * The file is world-readable (it only says what `ip link` says too) so
- * that `tapgate list` needs no privilege; writers serialise on the separate
- * root-only lock file STATE_DIR/lock, which no caller can open and hold. */
+ * The file is root's alone (0600): it says which user holds which device,
+ * address, uplink and rule; `tapgate list` asks the helper, which shows a
+ * caller its own leases only. Writers serialise on the separate root-only
+ * lock file STATE_DIR/lock, which no caller can open and hold. */
 #ifndef TG_LEASE_H
 #define TG_LEASE_H
 

@@ -99,6 +99,7 @@ enum tg_op {
 	TG_OP_UML_ADD,	/* uml_net 4 add DEV ADDR MASK */
 	TG_OP_UML_DEL,	/* uml_net 4 del DEV ADDR MASK */
 	TG_OP_QEMU,	/* [--use-vnet] --br=NAME --fd=N */
+	TG_OP_LIST,	/* native: the caller's leases (everyone's for root), on stdout */
 };
 struct tg_job {
 	enum tg_op op;

@@ -347,6 +347,51 @@ static int do_gc(unsigned n)
 	return TG_EXIT_OK;
 }
 
+/* `tapgate list`: the lease file is root's alone, so the caller learns
+ * its own leases (everyone's for root) from here, each judged as gc would.
+ * One line per lease: "live " or "stale " and the record as stored
+ * (common/lease.c), which the client parses and shows. Nothing is
+ * changed and nothing decided, so there is no audit record. The lines are
+ * gathered under the lock and written after it is released: a full stdout
+ * must not hold it. */
+static int do_list(const struct run *r)
+{
+	static char out[TG_LEASE_MAX_SLOTS * (TG_LEASE_SLOT + 8)];
+	char slot[TG_LEASE_SLOT];
+	size_t len = 0, n;
+
+	for (unsigned i = 0; i < db.nslots; i++) {
+		if (!db.key[i].used || (r->id.uid != 0 && !leasedb_may_hold_uid(&db, i, r->id.uid)))
+			continue;
+		const struct tg_lease *l = leasedb_get(&db, i);
+		if (l->state == TG_LEASE_FREE || (r->id.uid != 0 && l->uid != r->id.uid))
+			continue;
+		/* Under the lock no helper is at work: a pending record is
+		 * one that died part-way, i.e. stale. */
+		const char *state = leasedb_judge(r->nc, l) == TG_KEEP ? "live " : "stale ";
+		if (len + TG_LEASE_SLOT + 8 > sizeof(out))
+			break; /* cannot happen: out holds every slot */
+		tg_lease_format(l, slot);
+		for (n = TG_LEASE_SLOT - 1; n > 0 && slot[n - 1] == ' ';)
+			n--;
+		len +=
+		    (size_t)snprintf(out + len, sizeof(out) - len, "%s%.*s\n", state, (int)n, slot);
+	}
+	leasedb_close(&db);
+	for (size_t done = 0; done < len;) {
+		ssize_t w = write(1, out + done, len - done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			tg_say(2, "tapgate-helper: cannot write the list: %s\n",
+			       w < 0 ? strerror(errno) : "short write");
+			return TG_EXIT_HOST;
+		}
+		done += (size_t)w;
+	}
+	return TG_EXIT_OK;
+}
+
 /* Which front end argv names, parsed. */
 static int parse_job(int argc, char **argv, struct tg_job *j, struct tg_err *e)
 {
@@ -365,6 +410,7 @@ static int check_channel(const struct tg_job *j, struct tg_err *e)
 	switch (j->op) {
 	case TG_OP_GC:
 	case TG_OP_DESTROY:
+	case TG_OP_LIST:
 		return 0;
 	case TG_OP_UML_UP:
 		return reply_fd_check(j->reply_fd, SOCK_DGRAM, SOCK_DGRAM, e);
@@ -457,8 +503,8 @@ int main(int argc, char **argv)
 		return finish(&r, &a, &e);
 	}
 	/* gc works without a usable policy (culling needs none); it only
-	 * skips revoking persistent devices then. */
-	if (!have_policy && r.job.op != TG_OP_GC) {
+	 * skips revoking persistent devices then. list needs none either. */
+	if (!have_policy && r.job.op != TG_OP_GC && r.job.op != TG_OP_LIST) {
 		a.result = "error";
 		return finish(&r, &a, &polerr);
 	}
@@ -466,6 +512,8 @@ int main(int argc, char **argv)
 		a.result = "error";
 		return finish(&r, &a, &e);
 	}
+	if (r.job.op == TG_OP_LIST)
+		return do_list(&r); /* a view: culls nothing */
 	r.hc = (struct host_ctx){.nc = r.nc, .db = &db};
 	r.hv = (struct tg_hostview){.addr_taken = addr_taken, .count = count, .ctx = &r.hc};
 	unsigned culled =

@@ -38,7 +38,7 @@
 # instrument) and kills it at the Nth call of each syscall that changes
 # something, for every N. The caller can do as much alone: it may stop and
 # kill its own helper at any moment (K04 does, stepping it with SIGSTOP and
-# watching the world-readable lease file).
+# killing it at every step in turn).
 #
 # TG_ATTACK_CASES="E A P K L" runs only some families.
 set -eu
@@ -516,8 +516,8 @@ family_E()
 	tg_as "$TG_USER" "$ns2" "$ATK" launch --umask 0777 "${OPEN[@]}" >"$TW/c.out" 2>"$TW/c.err"
 	v 0 0 granted -
 	out=$(comm -13 <(printf '%s\n' "$cookie_files") <(ls "$T/run"))
-	tg_assert_eq "root:root 644" "$(stat -c '%U:%G %a' "$T/run/$out" 2>&1)" \
-		"$CID: the new lease file ($out) is root:root 0644 whatever the umask"
+	tg_assert_eq "root:root 600" "$(stat -c '%U:%G %a' "$T/run/$out" 2>&1)" \
+		"$CID: the new lease file ($out) is root:root 0600 whatever the umask"
 	tg_assert_eq "root:root 600" "$(stat -c '%U:%G %a' "$T/run/lock")" \
 		"$CID: the lock stays root:root 0600"
 	tg_as "$TG_USER" "$ns2" tapgate gc >"$TW/gc.out" 2>&1
@@ -1296,13 +1296,14 @@ family_K()
 
 	begin K "the same, the caller alone stepping its helper with SIGSTOP, then gc"
 	# No tracer: the caller stops its own helper (same real uid) again
-	# and again, reads the world-readable lease file while it is stopped,
-	# and kills it when the record claims lan0 for the guest, i.e. in the
-	# moment between writing the lease and finding root's entry. gc must
-	# still leave root's entry alone.
-	tg_as_user "$NS" "$ATK" race "$T/run" " uplink=$(tg_in "$NS" cat /sys/class/net/lan0/ifindex) " \
-		2000 "${TG_RACE_SECONDS:-30}" -- "$HELPER" tapgate-helper open --fd=3 --tap \
-		--ip=10.77.0.2 >"$TW/c.out" 2>"$TW/c.err"
+	# and again and kills it at step K of try K, K sweeping over the whole
+	# run, so that every moment is a kill point in turn, among them the
+	# one between writing the lease and finding root's entry. (It once
+	# watched the lease file for that moment; the file is root's alone
+	# now.) The next runs and gc must still leave root's entry alone.
+	tg_as_user "$NS" "$ATK" race 2000 "${TG_RACE_SECONDS:-30}" -- "$HELPER" tapgate-helper \
+		open --fd=3 --tap --ip=10.77.0.2 >"$TW/c.out" 2>"$TW/c.err"
+	tg_assert_eq 0 "$TG_RC" "$CID: the caller killed some of its helpers part-way"
 	sed "s/^/     $CID: /" "$TW/c.out"
 	gc_as
 	assert_clean "after gc: "

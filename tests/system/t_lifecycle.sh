@@ -84,4 +84,49 @@ tg_in "$ns" "$TAPGATE" gc >"$TW/gc.out" 2>&1 || tg_fail "root's gc failed"
 tg_audit_has "$(tg_kv op gc)" "$(tg_kv result removed)" "$(tg_kv ifname "$DEV2")"
 tg_assert_state "$ns" "$pre" "nothing left after root's gc"
 
+# --- issue 18.3: each user learns only their own grants ------------------------
+
+echo "--- the lease file is root's; tapgate list shows the caller's own"
+tg_start h4 "$TG_USER" "$ns" tapgate run --ip 10.78.0.5 -- "$PROBE" --ready "$(tg_ready h4)" \
+	--hold-until "$(tg_hold h4)"
+tg_start h5 "$TG_USER2" "$ns" tapgate run --ip 10.78.0.6 -- "$PROBE" --ready "$(tg_ready h5)" \
+	--hold-until "$(tg_hold h5)"
+tg_wait_ready h4 || tg_fail "holder h4 did not start"
+tg_wait_ready h5 || tg_fail "holder h5 did not start"
+lf=$(ls "$T"/run/*.leases2 | head -n 1)
+for f in "$T"/run/*.leases*; do
+	tg_assert_eq "root:root 600" "$(stat -c '%U:%G %a' "$f")" "$(basename "$f") is root:root 0600"
+done
+tg_as_user2 "$ns" cat "$lf" >/dev/null 2>&1
+tg_assert_eq 1 "$TG_RC" "$TG_USER2 cannot read the lease file"
+# list_rows WHO: IFNAME STATE GUEST UID of the rows `tapgate list` shows WHO.
+list_rows()
+{
+	if [ "$1" = root ]; then
+		tg_in "$ns" "$TAPGATE" list >"$TW/list.out" 2>"$TW/list.err" || true
+	else
+		tg_as "$1" "$ns" tapgate list >"$TW/list.out" 2>"$TW/list.err"
+	fi
+	awk 'NR > 1 { print $1, $3, $4, $7 }' "$TW/list.out" | sort | tr '\n' ';'
+}
+tg_assert_eq "$DEV live 10.78.0.5 $TG_UID;" "$(list_rows "$TG_USER")" \
+	"$TG_USER's list: own device only"
+tg_assert_match "^IFNAME +KIND +STATE +GUEST +GATEWAY +BRIDGE +UID +CREATED$" \
+	"$(head -n 1 "$TW/list.out")" "the list's header is unchanged"
+tg_assert_eq "$DEV2 live 10.78.0.6 $TG_UID2;" "$(list_rows "$TG_USER2")" \
+	"$TG_USER2's list: own device only"
+tg_assert_eq "$DEV live 10.78.0.5 $TG_UID;$DEV2 live 10.78.0.6 $TG_UID2;" "$(list_rows root)" \
+	"root's list: everyone's"
+tg_assert_lines 0 "$TW/list.err" "no message on stderr"
+tg_release h4
+tg_release h5
+
+echo "--- list calls a device its holder made persistent and left stale"
+orphan "$TG_USER" h6 10.78.0.7
+tg_release h6
+tg_assert_eq "$DEV stale (run 10.78.0.7;" "$(list_rows "$TG_USER")" "the orphan is listed stale"
+tg_as_user "$ns" tapgate gc >/dev/null
+tg_assert_eq "" "$(list_rows "$TG_USER")" "gone from the list after gc"
+tg_assert_state "$ns" "$pre" "nothing left"
+
 tg_finish
