@@ -32,7 +32,9 @@ static void fill(struct row *r, const struct tg_lease *l, int live)
 	snprintf(r->cell[C_IFNAME], sizeof(r->cell[0]), "%s", l->ifname[0] ? l->ifname : "-");
 	snprintf(r->cell[C_KIND], sizeof(r->cell[0]), "%s", tg_kind_name(l->kind));
 	snprintf(r->cell[C_STATE], sizeof(r->cell[0]), "%s",
-		 live ? "live" : "stale (run tapgate gc)");
+		 live > 0    ? "live"
+		 : live == 0 ? "stale (run tapgate gc)"
+			     : "unknown (check failed)");
 	if (l->guest)
 		tg_format_ipv4(l->guest, r->cell[C_GUEST]);
 	else
@@ -114,7 +116,8 @@ static int ask_helper(char **out, size_t *len)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : TG_EXIT_HOST;
 }
 
-/* One line of the helper's answer: "live "|"stale " and the record. */
+/* One line of the helper's answer: "live "|"stale "|"unknown " and the
+ * record. */
 static int parse_line(char *line, struct tg_lease *l, int *live)
 {
 	char slot[TG_LEASE_SLOT];
@@ -124,6 +127,8 @@ static int parse_line(char *line, struct tg_lease *l, int *live)
 		*live = 1, line += 5;
 	else if (strncmp(line, "stale ", 6) == 0)
 		*live = 0, line += 6;
+	else if (strncmp(line, "unknown ", 8) == 0)
+		*live = -1, line += 8; /* the helper could not check it */
 	else
 		return -1;
 	n = strlen(line);

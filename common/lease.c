@@ -108,8 +108,13 @@ enum tg_lease_verdict tg_lease_judge(const struct tg_lease *l, const struct tg_l
 {
 	if (l->state == TG_LEASE_PENDING)
 		return TG_STALE_DIED;
-	if (s->err != 0 || !s->same)
+	if (s->err == -ENODEV || (s->err == 0 && !s->same))
 		return TG_STALE_GONE;
+	/* Any other error says nothing about the device: a lease taken for
+	 * gone would free its address and max slot, and undo its uplink
+	 * entry, while the device and its route may well still be there. */
+	if (s->err != 0)
+		return TG_UNKNOWN;
 	/* A device granted non-persistent vanishes with its last descriptor.
 	 * One still there, persistent, with no descriptor attached, was made
 	 * persistent by its holder (TUNSETPERSIST), which is gone: it would

@@ -80,6 +80,7 @@ enum tg_lease_verdict {
 	TG_STALE_DIED,	 /* pending: the helper that wrote it died part-way */
 	TG_STALE_ORPHAN, /* granted non-persistent, made persistent by its holder,
 			  * and nobody holds it any more: delete it */
+	TG_UNKNOWN,	 /* the lookup failed otherwise: nothing can be said; kept */
 };
 /* Pure: the decision only (the caller looked the link up, unless the lease
  * is pending). Only "no such device" means gone. */

@@ -172,8 +172,12 @@ unsigned leasedb_count(struct tg_leasedb *db, uint32_t uid, unsigned rule_line);
 /* The slot whose lease holds guest address addr, or -1. */
 int leasedb_guest_slot(struct tg_leasedb *db, uint32_t addr);
 /* What to do with lease l: its link looked up and judged
- * (tg_lease_judge). */
+ * (tg_lease_judge). A lookup that fails otherwise than "no such device"
+ * gives TG_UNKNOWN: the lease is kept, an audit record op=gc result=error
+ * says so, and leasedb_unchecked() counts it. */
 enum tg_lease_verdict leasedb_judge(struct nc *nc, const struct tg_lease *l);
+/* How many leases this run could not check; *err the first errno. */
+unsigned leasedb_unchecked(int *err);
 /* Removes stale lease i as the verdict says (an orphaned persistent device
  * is deleted too), with an audit record op=gc. -1 for TG_KEEP. */
 int leasedb_remove_stale(struct tg_leasedb *db, struct nc *nc, unsigned i, enum tg_lease_verdict v);

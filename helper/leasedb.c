@@ -10,6 +10,7 @@
 #include "netconf.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -152,13 +153,48 @@ int leasedb_uplink_fwd(struct tg_leasedb *db, int uplink, int except_slot)
 	return -1;
 }
 
+/* Leases this run could not check (TG_UNKNOWN), and the first error. */
+static unsigned unchecked;
+static int unchecked_err;
+
+unsigned leasedb_unchecked(int *err)
+{
+	*err = unchecked_err;
+	return unchecked;
+}
+
 enum tg_lease_verdict leasedb_judge(struct nc *nc, const struct tg_lease *l)
 {
+	static struct tg_ident owner;
 	struct tg_link_state st = {.err = 0};
+	enum tg_lease_verdict v;
+	char reason[120];
 
 	if (l->state != TG_LEASE_PENDING)
 		nc_tun_state(nc, l->ifindex, l->ifname, &st);
-	return tg_lease_judge(l, &st);
+	v = tg_lease_judge(l, &st);
+	if (v != TG_UNKNOWN)
+		return v;
+	/* Kept, and said: an error that is not "no such device" must not
+	 * pass for one, nor go unnoticed. */
+	if (unchecked++ == 0)
+		unchecked_err = -st.err;
+	snprintf(reason, sizeof(reason), "cannot check the device: %s; lease kept",
+		 strerror(-st.err));
+	memset(&owner, 0, sizeof(owner));
+	owner.uid = l->uid;
+	struct tg_audit a = {.op = "gc",
+			     .result = "error",
+			     .id = &owner,
+			     .kind = l->kind,
+			     .ifname = l->ifname,
+			     .ifindex = l->ifindex,
+			     .guest = l->guest,
+			     .gateway = l->gateway,
+			     .bridge = l->bridge,
+			     .reason = reason};
+	audit_emit(&a);
+	return v;
 }
 
 /* Removes lease i; del_link: also the device at its ifindex, but only if the
@@ -170,7 +206,13 @@ static int remove_lease(struct tg_leasedb *db, struct nc *nc, unsigned i, const 
 	static struct tg_ident owner;
 	struct tg_lease l = *leasedb_get(db, i);
 
-	if (del_link && nc_link_is(nc, l.ifindex, l.ifname) == 1)
+	int is = del_link ? nc_link_is(nc, l.ifindex, l.ifname) : 0;
+
+	/* Not knowing whether the device is there is no reason to drop the
+	 * lease that would let a later run delete it. */
+	if (is < 0)
+		return -1;
+	if (is == 1)
 		nc_del_link(nc, l.ifindex);
 	unprovision_outside(nc, db, i);
 	if (leasedb_put(db, i, &none) != 0)

@@ -46,8 +46,9 @@ static int addr_taken(void *ctx, uint32_t addr)
 	enum tg_lease_verdict v =
 	    slot >= 0 ? leasedb_judge(h->nc, leasedb_get(h->db, (unsigned)slot)) : TG_KEEP;
 
-	/* A stale lease must not hold an address: checked when asked. */
-	if (slot >= 0 && v != TG_KEEP)
+	/* A stale lease must not hold an address: checked when asked. One
+	 * that cannot be checked keeps it. */
+	if (slot >= 0 && v != TG_KEEP && v != TG_UNKNOWN)
 		leasedb_remove_stale(h->db, h->nc, (unsigned)slot, v);
 	else if (slot >= 0)
 		return TG_ADDR_LEASED;
@@ -342,9 +343,18 @@ static int do_destroy(struct run *r)
 
 static int do_gc(unsigned n)
 {
+	int err;
+	unsigned bad = leasedb_unchecked(&err);
+
 	leasedb_close(&db); /* a full stdout must not hold the lock */
 	tg_say(1, "tapgate: gc removed %u stale lease%s\n", n, n == 1 ? "" : "s");
-	return TG_EXIT_OK;
+	if (bad == 0)
+		return TG_EXIT_OK;
+	tg_say(2,
+	       "tapgate-helper: %u lease%s could not be checked (%s) and %s kept; see the audit "
+	       "log, and run tapgate gc again\n",
+	       bad, bad == 1 ? "" : "s", strerror(err), bad == 1 ? "is" : "are");
+	return TG_EXIT_HOST;
 }
 
 /* `tapgate list`: the lease file is root's alone, so the caller learns
@@ -368,7 +378,10 @@ static int do_list(const struct run *r)
 			continue;
 		/* Under the lock no helper is at work: a pending record is
 		 * one that died part-way, i.e. stale. */
-		const char *state = leasedb_judge(r->nc, l) == TG_KEEP ? "live " : "stale ";
+		enum tg_lease_verdict v = leasedb_judge(r->nc, l);
+		const char *state = v == TG_KEEP      ? "live "
+				    : v == TG_UNKNOWN ? "unknown "
+						      : "stale ";
 		if (len + TG_LEASE_SLOT + 8 > sizeof(out))
 			break; /* cannot happen: out holds every slot */
 		tg_lease_format(l, slot);
