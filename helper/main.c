@@ -445,6 +445,25 @@ static int needs_device(const struct tg_job *j)
 	       j->op == TG_OP_QEMU;
 }
 
+/* A failure before the request is looked at (opening root's files,
+ * becoming the caller, the netlink socket, confinement): audited like any
+ * other, with what is known (the caller's ids), and answered on the reply
+ * channel if the request named a sound one, else on stderr. The log socket
+ * is the first thing privfiles_open() opens; if even that did not happen
+ * it is tried here. */
+static int early_fail(struct run *r, int parsed, const struct tg_err *e)
+{
+	struct tg_err chk;
+	struct tg_audit a = {.op = parsed == 0 && r->job.op ? op_names[r->job.op] : "request",
+			     .result = "error",
+			     .id = &r->id};
+
+	audit_init(r->pf.log_fd >= 0 ? r->pf.log_fd : log_open());
+	if (parsed != 0 || check_channel(&r->job, &chk) != 0)
+		r->job.reply_fd = -1;
+	return finish(r, &a, e);
+}
+
 int main(int argc, char **argv)
 {
 	static struct run r;
@@ -479,12 +498,11 @@ int main(int argc, char **argv)
 			r.job.reply_fd = -1;
 		return answer_err(&r, &e);
 	}
+	r.pf.log_fd = -1;
 	if (ident_read(&r.id, &e) != 0 ||
 	    privfiles_open(&r.pf, parsed == 0 && needs_device(&r.job), &e) != 0 ||
-	    privdrop(&r.id, &e) != 0) {
-		tg_say(2, "tapgate-helper: %s\n", e.msg);
-		return r.job.op == TG_OP_QEMU ? 1 : (int)e.code;
-	}
+	    privdrop(&r.id, &e) != 0)
+		return early_fail(&r, parsed, &e);
 	audit_init(r.pf.log_fd);
 	/* Read and parsed before the seccomp filter because its group names
 	 * are looked up (NSS opens files and sockets). The file is root's and
@@ -494,13 +512,11 @@ int main(int argc, char **argv)
 	int have_policy = policy_load(&r.pf, &r.pol, &polerr) == 0;
 	ident_resolve_names(&r.id, have_policy ? &r.pol : NULL);
 	if ((rc = nc_open(&r.nc)) != 0) {
-		tg_say(2, "tapgate-helper: cannot open a netlink socket: %s\n", strerror(-rc));
-		return r.job.op == TG_OP_QEMU ? 1 : TG_EXIT_HOST;
+		tg_seterr(&e, TG_EXIT_HOST, "cannot open a netlink socket: %s", strerror(-rc));
+		return early_fail(&r, parsed, &e);
 	}
-	if (confine(r.pf.tun_fd, &e) != 0) {
-		tg_say(2, "tapgate-helper: %s\n", e.msg);
-		return r.job.op == TG_OP_QEMU ? 1 : (int)e.code;
-	}
+	if (confine(r.pf.tun_fd, &e) != 0)
+		return early_fail(&r, parsed, &e);
 
 	struct tg_audit a = {
 	    .op = r.job.op ? op_names[r.job.op] : "request", .result = "refused", .id = &r.id};

@@ -27,6 +27,10 @@ int ident_read(struct tg_ident *id, struct tg_err *e)
 		tg_seterr(e, TG_EXIT_HOST, "cannot read process credentials");
 		return -1;
 	}
+	/* Known before the groups, so that a refusal for too many groups is
+	 * audited under the caller's uid. */
+	id->uid = ruid;
+	id->gid = rgid;
 	n = getgroups(64, id->sup);
 	if (n < 0) {
 		tg_seterr(e, TG_EXIT_HOST,
@@ -34,8 +38,6 @@ int ident_read(struct tg_ident *id, struct tg_err *e)
 		return -1;
 	}
 	id->nsup = n;
-	id->uid = ruid;
-	id->gid = rgid;
 	id->groups[id->ngroups++] = rgid;
 	for (int i = 0; i < n; i++) {
 		int dup = 0;

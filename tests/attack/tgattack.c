@@ -19,6 +19,9 @@
  *       end), listen, unconnected, tcp, udp, netlink, connect-dgram:PATH,
  *       connect-stream:PATH, file:PATH, open:PATH (read-only), closed, or
  *       keep (left as inherited).
+ *       --fill-fds N fills every descriptor below 1024 (the limit the
+ *       helper sets) with /dev/null but the N highest, so that the helper's
+ *       own opens fail part-way (which step fails depends on N).
  *       Exit status: the helper's, or 128+signal; 99 if tgattack itself
  *       failed (then with a "tgattack:" line on stderr).
  *
@@ -436,16 +439,17 @@ static void read_replies(const struct fdspec *f, enum proto p, int no_ioctl)
 
 static void usage_launch(void)
 {
-	die_msg("usage: tgattack launch [--argv-empty|--argv-null] [--env K=V] [--env-big N] "
-		"[--close N] [--fd N:KIND] [--proto P] [--rlimit R=N] [--nnp] [--sig MS:SIG] "
-		"[--ignore-all] [--umask OCT] [--cwd DIR] [--timeout S] [--pidfile F] "
-		"[--ready F --hold-until F] [--no-ioctl] -- PROG [ARGV0 ARG...]");
+	die_msg(
+	    "usage: tgattack launch [--argv-empty|--argv-null] [--env K=V] [--env-big N] "
+	    "[--close N] [--fd N:KIND] [--proto P] [--rlimit R=N] [--nnp] [--sig MS:SIG] "
+	    "[--ignore-all] [--umask OCT] [--cwd DIR] [--timeout S] [--pidfile F] [--fill-fds N] "
+	    "[--ready F --hold-until F] [--no-ioctl] -- PROG [ARGV0 ARG...]");
 }
 
 static int launch(int argc, char **argv)
 {
 	static char *envp[MAX_ENV + 1];
-	int nenv = 0, argv_mode = 0, nnp = 0, ignore_all = 0, no_ioctl = 0;
+	int nenv = 0, argv_mode = 0, nnp = 0, ignore_all = 0, no_ioctl = 0, fill_free = -1;
 	int closes[MAX_FDS], ncloses = 0, nsig = 0;
 	struct {
 		int res;
@@ -507,6 +511,8 @@ static int launch(int argc, char **argv)
 				s[o + 1024] = '\0';
 				envp[nenv++] = s;
 			}
+		} else if (strcmp(a, "--fill-fds") == 0) {
+			fill_free = atoi(v);
 		} else if (strcmp(a, "--close") == 0) {
 			if (ncloses < MAX_FDS)
 				closes[ncloses++] = atoi(v);
@@ -594,6 +600,16 @@ static int launch(int argc, char **argv)
 		}
 		if (nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
 			die("no_new_privs");
+		if (fill_free >= 0) {
+			struct rlimit r = {1024, 1024};
+			int f;
+			if (setrlimit(RLIMIT_NOFILE, &r) != 0)
+				die("setrlimit nofile");
+			while ((f = open("/dev/null", O_RDONLY)) >= 0 && f < 1024)
+				;
+			for (int k = 0; k < fill_free; k++)
+				close(1023 - k);
+		}
 		for (int k = 0; k < nlims; k++) {
 			struct rlimit r = {lims[k].val, lims[k].val};
 			if (setrlimit(lims[k].res, &r) != 0)
