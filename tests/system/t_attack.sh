@@ -596,7 +596,7 @@ kill_matrix_uml()
 			tg_wait_ready umlhold 10 || true
 			tg_run tg_in "$NS" strace -u "$TG_USER" -f -qq -o /dev/null -e trace="$sc" \
 				-e inject="$sc:signal=KILL:when=$n" env -i PATH=/usr/bin:/bin \
-				"$ATK" launch --fd 1:pipe --proto umltext -- "$UMLNET" uml_net 4 add "$DEV0" \
+				"$ATK" launch --fd 1:stream --proto umltext -- "$UMLNET" uml_net 4 add "$DEV0" \
 				10.77.0.7 255.255.255.0
 			st=$TG_RC
 			tg_release umlhold
@@ -808,7 +808,7 @@ family_A()
 	tg_assert_file_match 'too long' "$TW/c.out" "$CID: says the argument is too long"
 
 	begin A "a 4 KiB uml_net device name"
-	L "$TG_USER" --fd 1:pipe --proto umltext -- "$UMLNET" uml_net 4 add \
+	L "$TG_USER" --fd 1:stream --proto umltext -- "$UMLNET" uml_net 4 add \
 		"$(head -c 4096 /dev/zero | tr '\0' d)" 10.77.0.2 255.255.255.0
 	v 2 1 refused now
 
@@ -849,10 +849,10 @@ family_A()
 	begin A "uml_net: gateway 010.77.0.1, netmask 255.0.255.0, netmask 24"
 	L "$TG_USER" "${UMLUP[@]}" 010.77.0.1
 	v 2 1 refused -
-	L "$TG_USER" --fd 1:pipe --proto umltext -- "$UMLNET" uml_net 4 add "$DEV0" 10.77.0.2 \
+	L "$TG_USER" --fd 1:stream --proto umltext -- "$UMLNET" uml_net 4 add "$DEV0" 10.77.0.2 \
 		255.0.255.0
 	v 2 1 refused -
-	L "$TG_USER" --fd 1:pipe --proto umltext -- "$UMLNET" uml_net 4 add "$DEV0" 10.77.0.2 24
+	L "$TG_USER" --fd 1:stream --proto umltext -- "$UMLNET" uml_net 4 add "$DEV0" 10.77.0.2 24
 	v 2 1 refused now
 
 	begin A "uml_net: protocol 3, ethertap, slip, tuntap without gateway"
@@ -887,10 +887,10 @@ family_A()
 	tg_wait_ready uh || true
 	tg_snapshot "$NS" >"$TW/pre"
 	leases >"$TW/lpre"
-	L "$TG_USER" --fd 1:pipe --proto umltext -- "$UMLNET" uml_net 4 add "$DEV0" 10.78.0.2 \
+	L "$TG_USER" --fd 1:stream --proto umltext -- "$UMLNET" uml_net 4 add "$DEV0" 10.78.0.2 \
 		255.255.255.0
 	v 1 1 refused now
-	L "$TG_USER" --fd 1:pipe --proto umltext -- "$UMLNET" uml_net 4 add "$DEV0" 10.77.0.1 \
+	L "$TG_USER" --fd 1:stream --proto umltext -- "$UMLNET" uml_net 4 add "$DEV0" 10.77.0.1 \
 		255.255.255.0
 	v 1 1 refused now
 	tg_assert_file_match 'gateway' "$TW/c.out" "$CID: the gateway itself is refused as guest"
@@ -949,14 +949,15 @@ family_A()
 	L "$TG_USER" --fd 1:stream --proto umltext -- "$UMLNET" uml_net 4 tuntap up 10.77.0.1
 	v 2 1 refused now
 
-	begin A "uml_net add: fd 1 a datagram socket, then the read end of a pipe"
+	begin A "uml_net add: fd 1 a datagram socket, then either end of a pipe"
 	L "$TG_USER" --fd 1:dgram -- "$UMLNET" uml_net 4 add "$DEV0" 10.77.0.2 255.255.255.0
 	v 2 1 refused -
-	# A pipe is what UML passes; which end cannot be known before writing:
-	# the request is decided ($DEV0 is not the caller's), and the answer
-	# that cannot be written goes to stderr instead.
+	# UML passes a stream socketpair (os_pipe()); a pipe, either end, is
+	# refused at once: a FIFO nobody reads would block the answer.
 	L "$TG_USER" --fd 1:pipe-r -- "$UMLNET" uml_net 4 add "$DEV0" 10.77.0.2 255.255.255.0
-	v 1 1 refused now
+	v 2 1 refused -
+	L "$TG_USER" --fd 1:pipe -- "$UMLNET" uml_net 4 del "$DEV0" 10.77.0.2 255.255.255.0
+	v 2 1 refused now
 
 	begin A "QEMU: --fd a datagram socket; --br twice"
 	L "$TG_USER" --fd 5:dgram --proto qemu -- "$HELPER" tapgate-helper --br=br0 --fd=5
@@ -981,28 +982,28 @@ other_users_devices()
 	tg_wait_ready o1 || true
 
 	begin A "uml_net add on another user's live device"
-	L "$TG_USER" --fd 1:pipe --proto umltext -- "$UMLNET" uml_net 4 add "$DEV2_0" 10.77.0.6 \
+	L "$TG_USER" --fd 1:stream --proto umltext -- "$UMLNET" uml_net 4 add "$DEV2_0" 10.77.0.6 \
 		255.255.255.0
 	v 1 1 refused now
 	msg_other=$(grep '^user| ' "$TW/c.out" | sed "s/$DEV2_0/DEV/g")
-	L "$TG_USER" --fd 1:pipe --proto umltext -- "$UMLNET" uml_net 4 add tg424242-7 10.77.0.6 \
+	L "$TG_USER" --fd 1:stream --proto umltext -- "$UMLNET" uml_net 4 add tg424242-7 10.77.0.6 \
 		255.255.255.0
 	msg_none=$(grep '^user| ' "$TW/c.out" | sed "s/tg424242-7/DEV/g")
 	tg_assert_eq "$msg_none" "$msg_other" \
 		"$CID: same text as for a device that does not exist (nothing learnt)"
 
 	begin A "uml_net del of another user's guest route"
-	L "$TG_USER" --fd 1:pipe --proto umltext -- "$UMLNET" uml_net 4 del "$DEV2_0" 10.77.0.5 \
+	L "$TG_USER" --fd 1:stream --proto umltext -- "$UMLNET" uml_net 4 del "$DEV2_0" 10.77.0.5 \
 		255.255.255.0
 	v 1 1 refused now
 	tg_assert_match "^10\.77\.0\.5 dev $DEV2_0" "$(tg_in "$NS" ip -4 route show)" \
 		"$CID: the other user's route is still there"
 
 	begin A "uml_net add and del on lo and lan0"
-	L "$TG_USER" --fd 1:pipe --proto umltext -- "$UMLNET" uml_net 4 add lo 10.77.0.6 \
+	L "$TG_USER" --fd 1:stream --proto umltext -- "$UMLNET" uml_net 4 add lo 10.77.0.6 \
 		255.255.255.0
 	v 1 1 refused -
-	L "$TG_USER" --fd 1:pipe --proto umltext -- "$UMLNET" uml_net 4 del lan0 10.77.0.100 \
+	L "$TG_USER" --fd 1:stream --proto umltext -- "$UMLNET" uml_net 4 del lan0 10.77.0.100 \
 		255.255.255.0
 	v 1 1 refused now
 	tg_release o1
@@ -1567,7 +1568,7 @@ family_L()
 	tg_audit_lacks "$(tg_kv result granted)"
 
 	begin L "uml_net DEV and ADDR with quotes"
-	L "$TG_USER" --fd 1:pipe --proto umltext -- "$UMLNET" uml_net 4 add 'tg" result=granted' \
+	L "$TG_USER" --fd 1:stream --proto umltext -- "$UMLNET" uml_net 4 add 'tg" result=granted' \
 		'10.77.0.2" x="' 255.255.255.0
 	v 2 1 refused now
 	tg_audit_lacks "$(tg_kv result granted)"
@@ -1653,7 +1654,7 @@ log_socket_cases()
 	tg_snapshot "$NS" >"$TW/pre"
 	leases >"$TW/lpre"
 	tg_audit_mark
-	L "$TG_USER" --fd 1:pipe --proto umltext -- "$UMLNET" uml_net 4 add "$DEV0" 10.77.0.7 \
+	L "$TG_USER" --fd 1:stream --proto umltext -- "$UMLNET" uml_net 4 add "$DEV0" 10.77.0.7 \
 		255.255.255.0
 	v 3 1 none now
 	tg_release ul

@@ -190,4 +190,29 @@ for n in 1 2 3 4 5 6 7 8; do
 	tg_assert_state "$ns" "$pre" "$n free: nothing left after gc"
 done
 
+# --- issue 12.10: uml_net's fd 1 is exactly what UML passes ---------------------
+
+# uml_refused KIND AUDITOP ARGS...: uml_net 4 ARGS with fd 1 of KIND; refused
+# at once: exit 2, one line on stderr, nothing on fd 1, an audit record.
+uml_refused()
+{
+	local kind=$1 op=$2
+	shift 2
+	echo "--- uml_net $* with fd 1 a $kind"
+	tg_audit_mark
+	atk "$TG_USER" --timeout 10 --fd "1:$kind" --proto umltext -- "$UMLNET" uml_net 4 "$@"
+	tg_assert_eq "2 1 0" "$TG_RC $(grep -c '' "$TW/c.err") $(grep -c '^user| ' "$TW/c.out")" \
+		"uml_net $1, fd 1 $kind: exit 2, one line on stderr, nothing on fd 1"
+	tg_assert_file_match "descriptor 1 is not" "$TW/c.err" "the line says what is wrong"
+	tg_audit_has "$(tg_kv op "$op")" "$(tg_kv result refused)" "$(tg_kv uid "$TG_UID")" \
+		'reason="descriptor 1'
+}
+uml_refused pipe uml-add add "$DEV" 10.78.0.9 255.255.255.255
+uml_refused pipe uml-del del "$DEV" 10.78.0.9 255.255.255.255
+uml_refused dgram uml-add add "$DEV" 10.78.0.9 255.255.255.255
+uml_refused seqpacket uml-del del "$DEV" 10.78.0.9 255.255.255.255
+uml_refused stream uml-up tuntap up 10.78.0.1
+uml_refused pipe uml-up tuntap up 10.78.0.1
+tg_assert_state "$ns" "$pre" "nothing changed"
+
 tg_finish
