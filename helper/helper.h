@@ -77,8 +77,9 @@ struct tg_ident {
 /* Reads the caller's real ids from the kernel. */
 int ident_read(struct tg_ident *id, struct tg_err *e);
 /* Resolves the caller's user name and the policy's group names (NSS):
- * after the drop, before confinement. p may be NULL (no usable policy). */
-void ident_resolve_names(struct tg_ident *id, struct tg_policy *p);
+ * after the drop, before confinement. p may be NULL (no usable policy).
+ * -1 (with e) if the user lookup failed, rather than found no user. */
+int ident_resolve_names(struct tg_ident *id, struct tg_policy *p, struct tg_err *e);
 /* setgroups/setresgid/setresuid to the caller, keep CAP_NET_ADMIN only,
  * empty bounding and ambient sets, no_new_privs, not dumpable. Verifies the
  * result and returns -1 (with e) if anything is not as intended. */

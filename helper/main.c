@@ -508,7 +508,8 @@ int main(int argc, char **argv)
 	 * parsing it is pure. A policy error is answered later, audited. */
 	struct tg_err polerr = {.code = TG_EXIT_OK};
 	int have_policy = policy_load(&r.pf, &r.pol, &polerr) == 0;
-	ident_resolve_names(&r.id, have_policy ? &r.pol : NULL);
+	if (ident_resolve_names(&r.id, have_policy ? &r.pol : NULL, &e) != 0)
+		return early_fail(&r, parsed, &e);
 	if ((rc = nc_open(&r.nc)) != 0) {
 		tg_seterr(&e, TG_EXIT_HOST, "cannot open a netlink socket: %s", strerror(-rc));
 		return early_fail(&r, parsed, &e);

@@ -19,6 +19,11 @@
  *       end), listen, unconnected, tcp, udp, netlink, connect-dgram:PATH,
  *       connect-stream:PATH, file:PATH, open:PATH (read-only), closed, or
  *       keep (left as inherited).
+ *       --prlimit-step K:RES=VAL steps the helper with SIGSTOP/SIGCONT and
+ *       lowers its limit RES to VAL (soft and hard) with prlimit(2) at the
+ *       K-th step after the kernel first lets us after refusing (i.e. after
+ *       the setuid helper has become the caller); reports "prlimit at step
+ *       S" or "prlimit never (N steps)".
  *       --fill-fds N fills every descriptor below 1024 (the limit the
  *       helper sets) with /dev/null but the N highest, so that the helper's
  *       own opens fail part-way (which step fails depends on N).
@@ -439,17 +444,20 @@ static void read_replies(const struct fdspec *f, enum proto p, int no_ioctl)
 
 static void usage_launch(void)
 {
-	die_msg(
-	    "usage: tgattack launch [--argv-empty|--argv-null] [--env K=V] [--env-big N] "
-	    "[--close N] [--fd N:KIND] [--proto P] [--rlimit R=N] [--nnp] [--sig MS:SIG] "
-	    "[--ignore-all] [--umask OCT] [--cwd DIR] [--timeout S] [--pidfile F] [--fill-fds N] "
-	    "[--ready F --hold-until F] [--no-ioctl] -- PROG [ARGV0 ARG...]");
+	die_msg("usage: tgattack launch [--argv-empty|--argv-null] [--env K=V] [--env-big N] "
+		"[--close N] [--fd N:KIND] [--proto P] [--rlimit R=N] [--nnp] [--sig MS:SIG] "
+		"[--ignore-all] [--umask OCT] [--cwd DIR] [--timeout S] [--pidfile F] [--fill-fds "
+		"N] [--prlimit-step K:RES=VAL] "
+		"[--ready F --hold-until F] [--no-ioctl] -- PROG [ARGV0 ARG...]");
 }
 
 static int launch(int argc, char **argv)
 {
 	static char *envp[MAX_ENV + 1];
 	int nenv = 0, argv_mode = 0, nnp = 0, ignore_all = 0, no_ioctl = 0, fill_free = -1;
+	long pl_step = 0;
+	int pl_res = -1;
+	rlim_t pl_val = 0;
 	int closes[MAX_FDS], ncloses = 0, nsig = 0;
 	struct {
 		int res;
@@ -511,6 +519,14 @@ static int launch(int argc, char **argv)
 				s[o + 1024] = '\0';
 				envp[nenv++] = s;
 			}
+		} else if (strcmp(a, "--prlimit-step") == 0) {
+			char name[32];
+			unsigned long long val;
+			if (sscanf(v, "%ld:%31[a-z]=%llu", &pl_step, name, &val) != 3 ||
+			    pl_step < 1)
+				usage_launch();
+			pl_res = res_by_name(name);
+			pl_val = (rlim_t)val;
 		} else if (strcmp(a, "--fill-fds") == 0) {
 			fill_free = atoi(v);
 		} else if (strcmp(a, "--close") == 0) {
@@ -638,7 +654,47 @@ static int launch(int argc, char **argv)
 	}
 	int64_t start = now_ms(), deadline = start + timeout_s * 1000;
 	int next_sig = 0, status = 0, timed_out = 0;
-	for (;;) {
+	if (pl_res >= 0) {
+		/* Step it: stopped, it cannot move while we try prlimit. */
+		long step = 0, at = 0;
+		int seen_eperm = 0;
+		long after = 0; /* steps since it became the caller */
+		unsigned spin = (unsigned)pl_step * 7919u;
+		for (;;) {
+			kill(pid, SIGSTOP);
+			if (waitpid(pid, &status, WUNTRACED) != pid || !WIFSTOPPED(status))
+				break; /* it ended; status is its end */
+			step++;
+			/* Until its exec our child is ours to limit, and the
+			 * setuid helper is not (EPERM) until it has become the
+			 * caller: only a limit set after an EPERM lands after
+			 * the drop. Asking (no new value) needs the same
+			 * permission. */
+			struct rlimit old;
+			if (prlimit(pid, pl_res, NULL, &old) != 0 && errno == EPERM)
+				seen_eperm = 1;
+			else if (!at && seen_eperm && ++after >= pl_step) {
+				struct rlimit r = {pl_val, pl_val};
+				if (prlimit(pid, pl_res, &r, NULL) == 0)
+					at = step;
+			}
+			kill(pid, SIGCONT);
+			spin = spin * 1103515245u + 12345u;
+			for (volatile unsigned k = (spin >> 16) % 2000; k > 0; k--)
+				;
+			if (now_ms() > deadline) {
+				timed_out = 1;
+				kill(pid, SIGKILL);
+				waitpid(pid, &status, 0);
+				break;
+			}
+		}
+		if (at)
+			printf("prlimit at step %ld\n", at);
+		else
+			printf("prlimit never (%ld steps)\n", step);
+	}
+	for (; pl_res < 0;) {
 		pid_t w = waitpid(pid, &status, WNOHANG);
 		if (w == pid)
 			break;

@@ -215,4 +215,40 @@ uml_refused stream uml-up tuntap up 10.78.0.1
 uml_refused pipe uml-up tuntap up 10.78.0.1
 tg_assert_state "$ns" "$pre" "nothing changed"
 
+# --- issue 12.11: the caller lowers the helper's limits after the drop ---------
+
+# Once the helper is the caller, the caller may prlimit(2) it (same ids).
+# Lowered at various moments of a grant (K steps after the drop, the helper
+# stepped by SIGSTOP/SIGCONT), the helper must
+# grant completely or fail with one line and an audit record: never die of
+# a signal, never leave anything that gc does not undo.
+for lim in fsize=0 nofile=0 as=4194304 data=0 stack=4096; do
+	for k in 1 4 15 50 150 400; do
+		echo "--- RLIMIT_${lim%%=*} lowered to ${lim#*=} after the drop, from step $k"
+		tg_audit_mark
+		atk "$TG_USER" --timeout 20 --prlimit-step "$k:$lim" --fd 3:seqpacket --proto native \
+			-- "${HELPER_OPEN[@]}" --ip=10.78.0.8
+		st=$(sed -n 's/^status //p' "$TW/c.out")
+		at=$(sed -n 's/^prlimit //p' "$TW/c.out")
+		case "$st" in
+		"exit 0")
+			tg_assert_file_match '^dev\| ' "$TW/c.out" "$lim @$k ($at): granted, device handed over"
+			tg_audit_has "$(tg_kv result granted)" "$(tg_kv uid "$TG_UID")"
+			;;
+		"exit 1" | "exit 3")
+			tg_assert_eq 1 "$(user_lines)" "$lim @$k ($at): $st, one line for the user"
+			tg_audit_has 'result="?(error|refused)"?( |$)' "$(tg_kv uid "$TG_UID")"
+			sed -n 's/^user| /     said: /p' "$TW/c.out"
+			sed 's/^/     said: /' "$TW/c.err"
+			;;
+		*)
+			tg_fail "$lim @$k ($at): the helper ended with '$st'"
+			tg_show "$TW/c.out" "$TW/c.err"
+			;;
+		esac
+		tg_as_user "$ns" tapgate gc >/dev/null
+		tg_assert_state "$ns" "$pre" "$lim @$k: nothing left after gc"
+	done
+done
+
 tg_finish
