@@ -41,7 +41,7 @@ HELPER_SRC = helper/main.c helper/early.c helper/privdrop.c helper/confine.c hel
              helper/tundev.c helper/netconf.c helper/leasedb.c helper/audit.c helper/reply.c \
              helper/privfiles.c helper/provision.c helper/umlnet.c helper/qemu.c
 LIB_SRC    = client/libtapgate.c client/sandbox.c
-CLIENT_SRC = client/tapgate.c client/check.c client/list.c client/leasefile.c
+CLIENT_SRC = client/tapgate.c client/check.c client/list.c client/leasefile.c client/journald.c
 UNIT_TESTS = test_addr test_policy test_lease test_escape
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))

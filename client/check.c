@@ -216,6 +216,7 @@ int tg_cmd_check(int argc, char **argv)
 				"tapgate: warning: %s:%u: there is no group '%s'; the rule matches "
 				"nobody\n",
 				file, p.rules[k].line, p.rules[k].who_name);
+	tg_check_journald();
 	if (!as) {
 		printf("%s: %zu rule%s, no errors\n", file, p.nrules, p.nrules == 1 ? "" : "s");
 		tg_policy_free(&p);

@@ -68,6 +68,44 @@ orphan()
 	tg_wait_ready "$2" || tg_fail "holder $2 did not start"
 }
 
+# --- issue 12.12: tapgate check warns while journald may drop records ----------
+
+# journald_check SETUP: `tapgate check` as the user in a private mount
+# namespace whose /etc/systemd, /run/systemd and /usr/lib/systemd/
+# journald.conf.d are empty tmpfs (the machine's own are never touched),
+# after running SETUP (shell, as root) there; its output in $TW/jc.out.
+journald_check()
+{
+	unshare -m sh -c '
+		set -e
+		mount --make-rprivate /
+		for d in /etc/systemd /run/systemd /usr/lib/systemd/journald.conf.d; do
+			[ -d "$d" ] || continue
+			mount -t tmpfs -o mode=0755 tg-journald "$d"
+		done
+		mkdir -p /etc/systemd/journald.conf.d
+		eval "$1"
+		exec setpriv --reuid="$2" --regid="$3" --init-groups env -i "$4" check "$5"
+	' sh "$1" "$TG_UID" "$TG_GID" "$TAPGATE" "$POLICY" >"$TW/jc.out" 2>&1 || true
+}
+JD=/etc/systemd/journald.conf.d
+echo "--- tapgate check and journald's rate limit"
+journald_check 'printf "[Journal]\n#RateLimitBurst=0\n" >/etc/systemd/journald.conf'
+tg_assert_file_match "warning: journald.*RateLimitIntervalSec=0 and RateLimitBurst=0.*$JD/tapgate.conf" \
+	"$TW/jc.out" "no setting: check warns and names the drop-in"
+journald_check "printf '[Journal]\nRateLimitIntervalSec=0\nRateLimitBurst=0\n' >$JD/tapgate.conf"
+tg_assert_file_no_match "warning: journald" "$TW/jc.out" "the drop-in of SECURITY.md: no warning"
+journald_check "printf '[Journal]\nRateLimitBurst=0\n' >$JD/tapgate.conf"
+tg_assert_file_no_match "warning: journald" "$TW/jc.out" "RateLimitBurst=0 alone: no warning"
+journald_check "printf '[Journal]\nRateLimitIntervalSec=0s\n' >$JD/tapgate.conf"
+tg_assert_file_no_match "warning: journald" "$TW/jc.out" "RateLimitIntervalSec=0s alone: no warning"
+journald_check "printf '[Journal]\nRateLimitBurst=0\n' >$JD/tapgate.conf
+	printf '[Journal]\nRateLimitBurst=5000\n' >$JD/zz-later.conf"
+tg_assert_file_match "warning: journald" "$TW/jc.out" "a later drop-in turning it on again: warning"
+journald_check "printf '[Other]\nRateLimitBurst=0\n' >$JD/tapgate.conf"
+tg_assert_file_match "warning: journald" "$TW/jc.out" "outside [Journal]: warning"
+tg_assert_file_match "rules?, no errors" "$TW/jc.out" "the policy is still checked"
+
 # --- issue 18.1: a device its holder made persistent ---------------------------
 
 echo "--- a holder that made its device persistent and exited"
