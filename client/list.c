@@ -8,6 +8,7 @@
 #include "../common/lease.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,10 +32,14 @@ static void fill(struct row *r, const struct tg_lease *l, int live)
 
 	snprintf(r->cell[C_IFNAME], sizeof(r->cell[0]), "%s", l->ifname[0] ? l->ifname : "-");
 	snprintf(r->cell[C_KIND], sizeof(r->cell[0]), "%s", tg_kind_name(l->kind));
-	snprintf(r->cell[C_STATE], sizeof(r->cell[0]), "%s",
-		 live > 0    ? "live"
-		 : live == 0 ? "stale (run tapgate gc)"
-			     : "unknown (check failed)");
+	const char *st = live > 0     ? "live"
+			 : live == 0  ? "stale (run tapgate gc)"
+			 : live == -1 ? "unknown (check failed)"
+			 /* pending: a helper at work, unless it is gone */
+			 : kill(l->pid, 0) == 0 || errno == EPERM ? "pending"
+								  : "stale (run tapgate gc)";
+
+	snprintf(r->cell[C_STATE], sizeof(r->cell[0]), "%s", st);
 	if (l->guest)
 		tg_format_ipv4(l->guest, r->cell[C_GUEST]);
 	else
@@ -129,6 +134,8 @@ static int parse_line(char *line, struct tg_lease *l, int *live)
 		*live = 0, line += 6;
 	else if (strncmp(line, "unknown ", 8) == 0)
 		*live = -1, line += 8; /* the helper could not check it */
+	else if (strncmp(line, "pending ", 8) == 0)
+		*live = -2, line += 8; /* a request at work, or one that died */
 	else
 		return -1;
 	n = strlen(line);

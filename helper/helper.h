@@ -147,6 +147,10 @@ struct tg_leasedb {
 };
 /* Takes the lock (bounded wait) and reads the keys. */
 int leasedb_open(struct tg_leasedb *db, int lock_fd, int fd, struct tg_err *e);
+/* Reads the keys without the lock (`tapgate list`: a view, which must not
+ * wait for a request at work). A record written or freed meanwhile is seen
+ * as before or after that write (common/lease.c orders the writes so). */
+int leasedb_read(struct tg_leasedb *db, int fd, struct tg_err *e);
 /* Lease i (< nslots, or a free one), read and parsed on first use. A slot
  * whose key says unused, or whose record is damaged, is free. The pointer
  * stays valid, and follows leasedb_put() on i. */

@@ -40,18 +40,26 @@ static int lock_with_deadline(int fd)
 
 int leasedb_open(struct tg_leasedb *db, int lock_fd, int fd, struct tg_err *e)
 {
-	struct stat st;
-	size_t len;
 
 	db->lock_fd = lock_fd;
-	db->fd = fd;
-	db->nslots = 0;
-	memset(db->parsed, 0, sizeof(db->parsed));
 	if (lock_with_deadline(lock_fd) != 0) {
+		db->fd = fd;
+		db->nslots = 0;
 		tg_seterr(e, TG_EXIT_HOST,
 			  "the lease database is busy (another request is stuck); try again");
 		return -1;
 	}
+	return leasedb_read(db, fd, e);
+}
+
+int leasedb_read(struct tg_leasedb *db, int fd, struct tg_err *e)
+{
+	struct stat st;
+	size_t len;
+
+	db->fd = fd;
+	db->nslots = 0;
+	memset(db->parsed, 0, sizeof(db->parsed));
 	if (fstat(fd, &st) != 0) {
 		tg_seterr(e, TG_EXIT_HOST, "cannot read the lease database: %s", strerror(errno));
 		return -1;

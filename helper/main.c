@@ -359,11 +359,12 @@ static int do_gc(unsigned n)
 
 /* `tapgate list`: the lease file is root's alone, so the caller learns
  * its own leases (everyone's for root) from here, each judged as gc would.
- * One line per lease: "live " or "stale " and the record as stored
- * (common/lease.c), which the client parses and shows. Nothing is
- * changed and nothing decided, so there is no audit record. The lines are
- * gathered under the lock and written after it is released: a full stdout
- * must not hold it. */
+ * One line per lease: "live ", "stale ", "unknown " (the kernel could not
+ * say) or "pending " (a request at work, or one that died: the client
+ * tells them apart by the helper's pid), then the record as stored
+ * (common/lease.c), which the client parses and shows. Nothing is changed
+ * and nothing decided, so there is no audit record. Read without the lock:
+ * a view must not wait for a request at work. */
 static int do_list(const struct run *r)
 {
 	static char out[TG_LEASE_MAX_SLOTS * (TG_LEASE_SLOT + 8)];
@@ -376,12 +377,11 @@ static int do_list(const struct run *r)
 		const struct tg_lease *l = leasedb_get(&db, i);
 		if (l->state == TG_LEASE_FREE || (r->id.uid != 0 && l->uid != r->id.uid))
 			continue;
-		/* Under the lock no helper is at work: a pending record is
-		 * one that died part-way, i.e. stale. */
 		enum tg_lease_verdict v = leasedb_judge(r->nc, l);
-		const char *state = v == TG_KEEP      ? "live "
-				    : v == TG_UNKNOWN ? "unknown "
-						      : "stale ";
+		const char *state = l->state == TG_LEASE_PENDING ? "pending "
+				    : v == TG_KEEP		 ? "live "
+				    : v == TG_UNKNOWN		 ? "unknown "
+								 : "stale ";
 		if (len + TG_LEASE_SLOT + 8 > sizeof(out))
 			break; /* cannot happen: out holds every slot */
 		tg_lease_format(l, slot);
@@ -390,7 +390,6 @@ static int do_list(const struct run *r)
 		len +=
 		    (size_t)snprintf(out + len, sizeof(out) - len, "%s%.*s\n", state, (int)n, slot);
 	}
-	leasedb_close(&db);
 	for (size_t done = 0; done < len;) {
 		ssize_t w = write(1, out + done, len - done);
 		if (w < 0 && errno == EINTR)
@@ -536,12 +535,18 @@ int main(int argc, char **argv)
 		a.result = "error";
 		return finish(&r, &a, &polerr);
 	}
+	if (r.job.op == TG_OP_LIST) {
+		/* A view: culls nothing, and does not wait for the lock. */
+		if (leasedb_read(&db, r.pf.lease_fd, &e) != 0) {
+			a.result = "error";
+			return finish(&r, &a, &e);
+		}
+		return do_list(&r);
+	}
 	if (leasedb_open(&db, r.pf.lock_fd, r.pf.lease_fd, &e) != 0) {
 		a.result = "error";
 		return finish(&r, &a, &e);
 	}
-	if (r.job.op == TG_OP_LIST)
-		return do_list(&r); /* a view: culls nothing */
 	r.hc = (struct host_ctx){.nc = r.nc, .db = &db};
 	r.hv = (struct tg_hostview){.addr_taken = addr_taken, .count = count, .ctx = &r.hc};
 	unsigned culled =
