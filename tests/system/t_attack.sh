@@ -505,7 +505,10 @@ family_E()
 
 	begin E "user namespace as its root (unshare -Ur)"
 	tg_as_user "$NS" unshare -Ur "$ATK" launch "${OPEN[@]}" >"$TW/c.out" 2>"$TW/c.err"
-	v 3 1 none now
+	# Root of its namespace, not of the host: the state directory is not
+	# its own. That failure is audited like any after the log socket
+	# (issue 12.7), under the namespace's uid 0: not checked here.
+	v 3 1 - now
 
 	userns_forged_state
 
