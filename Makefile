@@ -73,7 +73,8 @@ HELPER_SRC = helper/main.c helper/early.c helper/privdrop.c helper/confine.c hel
              helper/privfiles.c helper/provision.c helper/umlnet.c helper/qemu.c \
              helper/conf6.c
 LIB_SRC    = client/libtapgate.c client/sandbox.c
-CLIENT_SRC = client/tapgate.c client/help.c client/check.c client/list.c client/leasefile.c
+CLIENT_SRC = client/tapgate.c client/help.c client/check.c client/list.c client/leasefile.c \
+             client/journald.c
 UNIT_TESTS = test_addr test_policy test_lease test_escape
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))

@@ -1,7 +1,8 @@
 /* `tapgate check`: the policy checker. It uses the same parser and the same
  * decision code as the helper, without privilege, so what it says is what
  * the helper would do (host state is read the unprivileged way: addresses
- * with getifaddrs, leases from the world-readable lease file). */
+ * with getifaddrs, leases from the lease file, which only root can read:
+ * for another user the leases are not considered, and it says so). */
 #include "cli.h"
 #include "leasefile.h"
 #include "tg_config.h"
@@ -225,6 +226,7 @@ int tg_cmd_check(int argc, char **argv)
 				"matches "
 				"nobody\n",
 				file, p.rules[k].line, p.rules[k].who_name);
+	tg_check_journald();
 	if (!as) {
 		printf("%s: %zu rule%s, no errors\n", file, p.nrules, p.nrules == 1 ? "" : "s");
 		tg_policy_free(&p);

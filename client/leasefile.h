@@ -1,4 +1,5 @@
-/* Reading this network namespace's lease file, without privilege. */
+/* Reading this network namespace's lease file (root's alone: for
+ * `tapgate check --as` run by root; `tapgate list` asks the helper). */
 #ifndef TG_LEASEFILE_H
 #define TG_LEASEFILE_H
 

@@ -1,14 +1,18 @@
-/* `tapgate list`: the caller's devices (everyone's for root), from the
- * world-readable lease file, each checked against the links that exist now
- * so that what a dead emulator left behind shows as stale. */
+/* `tapgate list`: the caller's devices (everyone's for root). The lease
+ * file is root's alone, so the helper is asked (`tapgate-helper list`): it
+ * answers with the caller's own records only, each judged as gc would judge
+ * it, one line each (its verdict, then the record as common/lease.c formats
+ * it). */
 #include "cli.h"
-#include "leasefile.h"
+#include "tapgate.h"
+#include "../common/lease.h"
 
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,37 +25,42 @@ struct row {
 	char cell[NCOLS][32];
 };
 
-/* A pending lease is a helper at work, unless that helper is gone. */
-static int helper_alive(pid_t pid)
-{
-	return kill(pid, 0) == 0 || errno == EPERM;
-}
+/* The helper's verdicts. */
+enum { LIST_LIVE, LIST_GONE, LIST_STALE, LIST_UNKNOWN, LIST_PENDING };
 
-/* The helper hands the device over and exits, so nothing is left to free
- * the record when the device goes: every program that ends leaves a live
- * record of a device that is gone. The next helper run frees it, and what
- * went with the device needs no tidying; only what the record says is still
- * outside the device (a proxy entry or the forwarding switch on an uplink,
- * or whatever a request that died part-way made) waits for tapgate gc. */
-static const char *state(const struct tg_lease *l)
+/* What the helper found, as the user reads it. The helper hands the device
+ * over and exits, so nothing frees the record when the device goes: every
+ * program that ends leaves a record of a device that is gone. The next
+ * helper run frees it, and what went with the device needs no tidying
+ * ("gone"); only what is still outside the device (a proxy entry or the
+ * forwarding switch on an uplink, a device its holder made persistent, or
+ * whatever a request that died part-way made) waits for tapgate gc. */
+static const char *state(const struct tg_lease *l, int live)
 {
-	if (tg_lease_is_live(l))
+	switch (live) {
+	case LIST_LIVE:
 		return "live";
-	if (l->state == TG_LEASE_PENDING)
-		return helper_alive(l->pid) ? "pending" : "stale (run tapgate gc)";
-	if (l->uplink != 0 || l->uplink_fwd != -1)
-		return "stale (run tapgate gc)";
-	return "gone";
+	case LIST_GONE:
+		return "gone";
+	case LIST_UNKNOWN:
+		return "unknown (check failed)";
+	case LIST_PENDING:
+		/* a helper at work, unless it is gone */
+		if (kill(l->pid, 0) == 0 || errno == EPERM)
+			return "pending";
+		break;
+	}
+	return "stale (run tapgate gc)";
 }
 
-static void fill(struct row *r, const struct tg_lease *l)
+static void fill(struct row *r, const struct tg_lease *l, int live)
 {
 	time_t created = (time_t)l->created;
 	struct tm tm;
 
 	snprintf(r->cell[C_IFNAME], sizeof(r->cell[0]), "%s", l->ifname[0] ? l->ifname : "-");
 	snprintf(r->cell[C_KIND], sizeof(r->cell[0]), "%s", tg_kind_name(l->kind));
-	snprintf(r->cell[C_STATE], sizeof(r->cell[0]), "%s", state(l));
+	snprintf(r->cell[C_STATE], sizeof(r->cell[0]), "%s", state(l, live));
 	if (l->guest)
 		tg_format_ipv4(l->guest, r->cell[C_GUEST]);
 	else
@@ -74,33 +83,125 @@ static void print_row(const char *const cell[NCOLS], const int width[NCOLS])
 	printf("%s\n", cell[NCOLS - 1]);
 }
 
+/* Runs `tapgate-helper list` with its stdout into a pipe and reads all of
+ * it into *out (malloc'd, NUL-terminated). Returns the helper's exit status
+ * (its own one line is already on our stderr), or TG_EXIT_HOST. */
+static int ask_helper(char **out, size_t *len)
+{
+	static char *const envp[] = {NULL};
+	char arg0[] = "tapgate-helper", arg1[] = "list";
+	char *const hargv[] = {arg0, arg1, NULL};
+	size_t cap = 1 << 16;
+	int p[2], status;
+	pid_t pid;
+
+	*len = 0;
+	*out = malloc(cap);
+	if (!*out || pipe(p) != 0) {
+		fprintf(stderr, "tapgate list: cannot ask the helper: %s\n", strerror(errno));
+		return TG_EXIT_HOST;
+	}
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, "tapgate list: cannot ask the helper: %s\n", strerror(errno));
+		return TG_EXIT_HOST;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		if (dup2(p[1], 1) < 0)
+			_exit(TG_EXIT_HOST);
+		execve(tapgate_helper_path(), hargv, envp);
+		fprintf(
+		    stderr,
+		    "tapgate list: cannot run %s: %s; check that tapgate is installed (make install)\n",
+		    tapgate_helper_path(), strerror(errno));
+		_exit(TG_EXIT_HOST);
+	}
+	close(p[1]);
+	for (;;) {
+		if (cap - *len < 4096) {
+			char *more = realloc(*out, cap * 2);
+			if (!more)
+				break;
+			*out = more;
+			cap *= 2;
+		}
+		ssize_t n = read(p[0], *out + *len, cap - *len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		*len += (size_t)n;
+	}
+	(*out)[*len] = '\0';
+	close(p[0]);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return TG_EXIT_HOST;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : TG_EXIT_HOST;
+}
+
+/* One line of the helper's answer: its verdict ("live ", "gone ",
+ * "stale ", "unknown ", "pending ") and the record. */
+static int parse_line(char *line, struct tg_lease *l, int *live)
+{
+	char slot[TG_LEASE_SLOT];
+	size_t n;
+
+	if (strncmp(line, "live ", 5) == 0)
+		*live = LIST_LIVE, line += 5;
+	else if (strncmp(line, "gone ", 5) == 0)
+		*live = LIST_GONE, line += 5;
+	else if (strncmp(line, "stale ", 6) == 0)
+		*live = LIST_STALE, line += 6;
+	else if (strncmp(line, "unknown ", 8) == 0)
+		*live = LIST_UNKNOWN, line += 8; /* the helper could not check it */
+	else if (strncmp(line, "pending ", 8) == 0)
+		*live = LIST_PENDING, line += 8; /* a request at work, or one that died */
+	else
+		return -1;
+	n = strlen(line);
+	if (n == 0 || n >= TG_LEASE_SLOT)
+		return -1;
+	memset(slot, ' ', sizeof(slot));
+	memcpy(slot, line, n);
+	slot[TG_LEASE_SLOT - 1] = '\n';
+	return tg_lease_parse(slot, l) == 0 && l->state != TG_LEASE_FREE ? 0 : -1;
+}
+
 int tg_cmd_list(int argc, char **argv)
 {
-	struct tg_lease *leases;
 	struct row *rows;
-	size_t n, nrows = 0;
-	int width[NCOLS];
-	uid_t me = getuid();
-	char err[300];
+	size_t len, nrows = 0, nlines = 0;
+	int width[NCOLS], rc;
+	char *text, *line, *cur;
 
 	if (argc != 0) {
 		fprintf(stderr, "tapgate list: takes no arguments; see tapgate list --help\n");
 		return TG_EXIT_USAGE;
 	}
-	if (tg_leasefile_read(&leases, &n, err, sizeof(err)) != 0) {
-		fprintf(stderr, "tapgate list: %s\n", err);
-		return TG_EXIT_HOST;
+	if ((rc = ask_helper(&text, &len)) != TG_EXIT_OK) {
+		free(text);
+		return rc;
 	}
-	rows = calloc(n ? n : 1, sizeof(*rows));
+	for (size_t i = 0; i < len; i++)
+		nlines += text[i] == '\n';
+	rows = calloc(nlines ? nlines : 1, sizeof(*rows));
 	if (rows == NULL) {
-		free(leases);
+		free(text);
 		fprintf(stderr, "tapgate list: out of memory\n");
 		return TG_EXIT_HOST;
 	}
-	for (size_t i = 0; i < n; i++)
-		if (me == 0 || leases[i].uid == me)
-			fill(&rows[nrows++], &leases[i]);
-	free(leases);
+	cur = text;
+	while ((line = strsep(&cur, "\n")) != NULL && nrows < nlines) {
+		struct tg_lease l;
+		int live;
+
+		if (*line && parse_line(line, &l, &live) == 0)
+			fill(&rows[nrows++], &l, live);
+	}
+	free(text);
 
 	for (int c = 0; c < NCOLS; c++)
 		width[c] = (int)strlen(header[c]);

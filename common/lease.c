@@ -1,5 +1,6 @@
 #include "lease.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <sys/socket.h>
@@ -101,6 +102,27 @@ int tg_lease_store(int fd, unsigned i, struct tg_lease_key *key, const struct tg
 	if (l->state == TG_LEASE_FREE && rekey && write_key(fd, i, key, &k) != 0)
 		return -1;
 	return 0;
+}
+
+enum tg_lease_verdict tg_lease_judge(const struct tg_lease *l, const struct tg_link_state *s)
+{
+	if (l->state == TG_LEASE_PENDING)
+		return TG_STALE_DIED;
+	if (s->err == -ENODEV || (s->err == 0 && !s->same))
+		return TG_STALE_GONE;
+	/* Any other error says nothing about the device: a lease taken for
+	 * gone would free its address and max slot, and undo its uplink
+	 * entry, while the device and its route may well still be there. */
+	if (s->err != 0)
+		return TG_UNKNOWN;
+	/* A device granted non-persistent vanishes with its last descriptor.
+	 * One still there, persistent, with no descriptor attached, was made
+	 * persistent by its holder (TUNSETPERSIST), which is gone: it would
+	 * otherwise outlive the grant forever. A holder that is alive keeps
+	 * its descriptor attached, so its device is kept. */
+	if (!l->persist && s->persist == 1 && s->held == 0)
+		return TG_STALE_ORPHAN;
+	return TG_KEEP;
 }
 
 const char *tg_kind_name(enum tg_kind k)

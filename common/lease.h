@@ -23,9 +23,10 @@
  * than the record (a false positive costs a parse), never less. See
  * tg_lease_store() for how that survives a helper killed between writes.
  *
- * The file is world-readable (it only says what `ip link` says too) so
- * that `tapgate list` needs no privilege; writers serialise on the separate
- * root-only lock file STATE_DIR/lock, which no caller can open and hold. */
+ * The file is root's alone (0600): it says which user holds which device,
+ * address, uplink and rule; `tapgate list` asks the helper, which shows a
+ * caller its own leases only. Writers serialise on the separate root-only
+ * lock file STATE_DIR/lock, which no caller can open and hold. */
 #ifndef TG_LEASE_H
 #define TG_LEASE_H
 
@@ -62,6 +63,28 @@ struct tg_lease {
 	int persist;		  /* persistent device (`tapgate create`) */
 	uint32_t rule_print;	  /* persist: tg_rule_fingerprint() of the granting rule */
 };
+
+/* What the kernel says now about the link a lease names (helper/netconf.c
+ * fills it). */
+struct tg_link_state {
+	int err;     /* 0: found; -ENODEV: no such link; other -errno: the lookup failed */
+	int same;    /* found and still called the lease's name */
+	int persist; /* tun/tap: 1 persistent, 0 not; -1 not said */
+	int held;    /* tun/tap: 1 a descriptor is attached, 0 none; -1 not said */
+};
+
+/* What to do with a lease, given its link. */
+enum tg_lease_verdict {
+	TG_KEEP,	 /* the device is there and the lease still holds */
+	TG_STALE_GONE,	 /* the device is gone (no such link, or another one now) */
+	TG_STALE_DIED,	 /* pending: the helper that wrote it died part-way */
+	TG_STALE_ORPHAN, /* granted non-persistent, made persistent by its holder,
+			  * and nobody holds it any more: delete it */
+	TG_UNKNOWN,	 /* the lookup failed otherwise: nothing can be said; kept */
+};
+/* Pure: the decision only (the caller looked the link up, unless the lease
+ * is pending). Only "no such device" means gone. */
+enum tg_lease_verdict tg_lease_judge(const struct tg_lease *l, const struct tg_link_state *s);
 
 /* slot must hold TG_LEASE_SLOT bytes; it is filled completely. */
 void tg_lease_format(const struct tg_lease *l, char *slot);

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -94,8 +95,47 @@ static void sane_signals(void)
 		signal(sig, SIG_DFL);
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* The caller can lower our limits with prlimit(2) once we are the
+	 * caller: exceeding RLIMIT_FSIZE or a soft RLIMIT_CPU must be an
+	 * error we handle (EFBIG) and audit, not a silent death part-way. */
+	signal(SIGXFSZ, SIG_IGN);
+	signal(SIGXCPU, SIG_IGN);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* Once the helper has become the caller, the caller may lower any of its
+ * limits with prlimit(2) (same ids), at any moment. Limits only stop
+ * growth: memory already mapped stays. So the stack the helper will use
+ * is mapped now, and the heap grown once and kept (glibc gives the top of
+ * the heap back only above M_TRIM_THRESHOLD, and serves large blocks by
+ * mmap below M_MMAP_THRESHOLD): a later RLIMIT_STACK, RLIMIT_AS or
+ * RLIMIT_DATA then finds nothing left to refuse. libnl's messages and
+ * NSS's buffers are a few pages each. */
+#define TG_STACK_RESERVE (256 << 10)
+#define TG_HEAP_RESERVE	 (4 << 20)
+
+__attribute__((noinline)) static void reserve_stack(void)
+{
+	volatile char stack[TG_STACK_RESERVE];
+
+	for (size_t i = 0; i < sizeof(stack); i += 1024)
+		stack[i] = 0;
+}
+
+static void reserve_memory(void)
+{
+	char *p;
+
+	mallopt(M_MMAP_THRESHOLD, 2 * TG_HEAP_RESERVE);
+	mallopt(M_TRIM_THRESHOLD, 8 * TG_HEAP_RESERVE);
+	p = malloc(TG_HEAP_RESERVE);
+	if (p) {
+		for (size_t i = 0; i < TG_HEAP_RESERVE; i += 1024)
+			((volatile char *)p)[i] = 0;
+		free(p);
+	}
+	reserve_stack();
 }
 
 const char *early_hygiene(int argc, char **argv)
@@ -115,6 +155,7 @@ const char *early_hygiene(int argc, char **argv)
 	umask(077);
 	sane_signals();
 	limit = sane_rlimits();
+	reserve_memory();
 	return limit;
 }
 

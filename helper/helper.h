@@ -81,8 +81,9 @@ struct tg_ident {
 /* Reads the caller's real ids from the kernel. */
 int ident_read(struct tg_ident *id, struct tg_err *e);
 /* Resolves the caller's user name and the policy's group names (NSS):
- * after the drop, before confinement. p may be NULL (no usable policy). */
-void ident_resolve_names(struct tg_ident *id, struct tg_policy *p);
+ * after the drop, before confinement. p may be NULL (no usable policy).
+ * -1 (with e) if the user lookup failed, rather than found no user. */
+int ident_resolve_names(struct tg_ident *id, struct tg_policy *p, struct tg_err *e);
 /* setgroups/setresgid/setresuid to the caller, keep CAP_NET_ADMIN only,
  * empty bounding and ambient sets, no_new_privs, not dumpable. Verifies the
  * result and returns -1 (with e) if anything is not as intended. */
@@ -117,6 +118,7 @@ enum tg_op {
 	TG_OP_UML_ADD,	/* uml_net 4 add DEV ADDR MASK */
 	TG_OP_UML_DEL,	/* uml_net 4 del DEV ADDR MASK */
 	TG_OP_QEMU,	/* [--use-vnet] --br=NAME --fd=N */
+	TG_OP_LIST,	/* native: the caller's leases (everyone's for root), on stdout */
 };
 struct tg_job {
 	enum tg_op op;
@@ -163,6 +165,10 @@ struct tg_leasedb {
 };
 /* Takes the lock (bounded wait) and reads the keys. */
 int leasedb_open(struct tg_leasedb *db, int lock_fd, int fd, struct tg_err *e);
+/* Reads the keys without the lock (`tapgate list`: a view, which must not
+ * wait for a request at work). A record written or freed meanwhile is seen
+ * as before or after that write (common/lease.c orders the writes so). */
+int leasedb_read(struct tg_leasedb *db, int fd, struct tg_err *e);
 /* Lease i (< nslots, or a free one), read and parsed on first use. A slot
  * whose key says unused, or whose record is damaged, is free. The pointer
  * stays valid, and follows leasedb_put() on i. */
@@ -188,8 +194,16 @@ void leasedb_close(struct tg_leasedb *db);
 unsigned leasedb_count(struct tg_leasedb *db, uint32_t uid, unsigned rule_line);
 /* The slot whose lease holds guest address addr, or -1. */
 int leasedb_guest_slot(struct tg_leasedb *db, uint32_t addr);
-/* 1 if a lease's device is gone (or it is a pending leftover). */
-int leasedb_is_stale(struct nc *nc, const struct tg_lease *l);
+/* What to do with lease l: its link looked up and judged
+ * (tg_lease_judge). A lookup that fails otherwise than "no such device"
+ * gives TG_UNKNOWN: the lease is kept, an audit record op=gc result=error
+ * says so, and leasedb_unchecked() counts it. */
+enum tg_lease_verdict leasedb_judge(struct nc *nc, const struct tg_lease *l);
+/* How many leases this run could not check; *err the first errno. */
+unsigned leasedb_unchecked(int *err);
+/* Removes stale lease i as the verdict says (an orphaned persistent device
+ * is deleted too), with an audit record op=gc. -1 for TG_KEEP. */
+int leasedb_remove_stale(struct tg_leasedb *db, struct nc *nc, unsigned i, enum tg_lease_verdict v);
 /* A request's cull: all leases on a small host; else the caller's own and a
  * few others in turn. Returns how many were removed. */
 unsigned leasedb_cull_for(struct tg_leasedb *db, struct nc *nc, uint32_t uid);

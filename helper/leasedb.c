@@ -10,6 +10,7 @@
 #include "netconf.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -39,18 +40,26 @@ static int lock_with_deadline(int fd)
 
 int leasedb_open(struct tg_leasedb *db, int lock_fd, int fd, struct tg_err *e)
 {
-	struct stat st;
-	size_t len;
 
 	db->lock_fd = lock_fd;
-	db->fd = fd;
-	db->nslots = 0;
-	memset(db->parsed, 0, sizeof(db->parsed));
 	if (lock_with_deadline(lock_fd) != 0) {
+		db->fd = fd;
+		db->nslots = 0;
 		tg_seterr(e, TG_EXIT_HOST,
 			  "the lease database is busy (another request is stuck); try again");
 		return -1;
 	}
+	return leasedb_read(db, fd, e);
+}
+
+int leasedb_read(struct tg_leasedb *db, int fd, struct tg_err *e)
+{
+	struct stat st;
+	size_t len;
+
+	db->fd = fd;
+	db->nslots = 0;
+	memset(db->parsed, 0, sizeof(db->parsed));
 	if (fstat(fd, &st) != 0) {
 		tg_seterr(e, TG_EXIT_HOST, "cannot read the lease database: %s", strerror(errno));
 		return -1;
@@ -152,23 +161,66 @@ int leasedb_uplink_fwd(struct tg_leasedb *db, int uplink, int except_slot)
 	return -1;
 }
 
-int leasedb_is_stale(struct nc *nc, const struct tg_lease *l)
+/* Leases this run could not check (TG_UNKNOWN), and the first error. */
+static unsigned unchecked;
+static int unchecked_err;
+
+unsigned leasedb_unchecked(int *err)
 {
-	if (l->state == TG_LEASE_PENDING)
-		return 1;
-	return nc_link_is(nc, l->ifindex, l->ifname) != 1;
+	*err = unchecked_err;
+	return unchecked;
 }
 
-int leasedb_remove(struct tg_leasedb *db, struct nc *nc, unsigned i, const char *op,
-		   const char *reason)
+enum tg_lease_verdict leasedb_judge(struct nc *nc, const struct tg_lease *l)
+{
+	static struct tg_ident owner;
+	struct tg_link_state st = {.err = 0};
+	enum tg_lease_verdict v;
+	char reason[120];
+
+	if (l->state != TG_LEASE_PENDING)
+		nc_tun_state(nc, l->ifindex, l->ifname, &st);
+	v = tg_lease_judge(l, &st);
+	if (v != TG_UNKNOWN)
+		return v;
+	/* Kept, and said: an error that is not "no such device" must not
+	 * pass for one, nor go unnoticed. */
+	if (unchecked++ == 0)
+		unchecked_err = -st.err;
+	snprintf(reason, sizeof(reason), "cannot check the device: %s; lease kept",
+		 strerror(-st.err));
+	memset(&owner, 0, sizeof(owner));
+	owner.uid = l->uid;
+	struct tg_audit a = {.op = "gc",
+			     .result = "error",
+			     .id = &owner,
+			     .kind = l->kind,
+			     .ifname = l->ifname,
+			     .ifindex = l->ifindex,
+			     .guest = l->guest,
+			     .gateway = l->gateway,
+			     .bridge = l->bridge,
+			     .reason = reason};
+	audit_emit(&a);
+	return v;
+}
+
+/* Removes lease i; del_link: also the device at its ifindex, but only if the
+ * link there is still the one leased. */
+static int remove_lease(struct tg_leasedb *db, struct nc *nc, unsigned i, const char *op,
+			const char *reason, int del_link)
 {
 	static const struct tg_lease none = {.state = TG_LEASE_FREE};
 	static struct tg_ident owner;
 	struct tg_lease l = *leasedb_get(db, i);
 
-	/* A persistent device does not vanish with a descriptor: delete it,
-	 * but only if the link under that ifindex is still the one leased. */
-	if (l.persist && nc_link_is(nc, l.ifindex, l.ifname) == 1)
+	int is = del_link ? nc_link_is(nc, l.ifindex, l.ifname) : 0;
+
+	/* Not knowing whether the device is there is no reason to drop the
+	 * lease that would let a later run delete it. */
+	if (is < 0)
+		return -1;
+	if (is == 1)
 		nc_del_link(nc, l.ifindex);
 	unprovision_outside(nc, db, i);
 	if (leasedb_put(db, i, &none) != 0)
@@ -191,15 +243,39 @@ int leasedb_remove(struct tg_leasedb *db, struct nc *nc, unsigned i, const char 
 	return 0;
 }
 
+int leasedb_remove(struct tg_leasedb *db, struct nc *nc, unsigned i, const char *op,
+		   const char *reason)
+{
+	/* A persistent device does not vanish with a descriptor: delete it. */
+	return remove_lease(db, nc, i, op, reason, leasedb_get(db, i)->persist);
+}
+
+int leasedb_remove_stale(struct tg_leasedb *db, struct nc *nc, unsigned i, enum tg_lease_verdict v)
+{
+	switch (v) {
+	case TG_STALE_GONE:
+		return remove_lease(db, nc, i, "gc", "device gone", 0);
+	case TG_STALE_DIED:
+		return remove_lease(db, nc, i, "gc", "request died part-way", 0);
+	case TG_STALE_ORPHAN:
+		/* Granted non-persistent: the holder made it persistent and
+		 * is gone. The device goes, and with it what is bound to it. */
+		return remove_lease(db, nc, i, "gc",
+				    "made persistent by its holder, who is gone; device deleted",
+				    1);
+	default:
+		return -1;
+	}
+}
+
 static unsigned cull_one(struct tg_leasedb *db, struct nc *nc, unsigned i)
 {
 	const struct tg_lease *l = leasedb_get(db, i);
+	enum tg_lease_verdict v;
 
-	if (l->state == TG_LEASE_FREE || !leasedb_is_stale(nc, l))
+	if (l->state == TG_LEASE_FREE || (v = leasedb_judge(nc, l)) == TG_KEEP)
 		return 0;
-	return leasedb_remove(db, nc, i, "gc",
-			      l->state == TG_LEASE_PENDING ? "request died part-way"
-							   : "device gone") == 0;
+	return leasedb_remove_stale(db, nc, i, v) == 0;
 }
 
 unsigned leasedb_cull(struct tg_leasedb *db, struct nc *nc)

@@ -43,10 +43,13 @@ static int addr_taken(void *ctx, uint32_t addr)
 	struct host_ctx *h = ctx;
 
 	int slot = leasedb_guest_slot(h->db, addr);
+	enum tg_lease_verdict v =
+	    slot >= 0 ? leasedb_judge(h->nc, leasedb_get(h->db, (unsigned)slot)) : TG_KEEP;
 
-	/* A stale lease must not hold an address: checked when asked. */
-	if (slot >= 0 && leasedb_is_stale(h->nc, leasedb_get(h->db, (unsigned)slot)))
-		leasedb_remove(h->db, h->nc, (unsigned)slot, "gc", "device gone");
+	/* A stale lease must not hold an address: checked when asked. One
+	 * that cannot be checked keeps it. */
+	if (slot >= 0 && v != TG_KEEP && v != TG_UNKNOWN)
+		leasedb_remove_stale(h->db, h->nc, (unsigned)slot, v);
 	else if (slot >= 0)
 		return TG_ADDR_LEASED;
 	/* An error reading the host's addresses counts as taken. */
@@ -361,8 +364,70 @@ static int do_destroy(struct run *r)
 
 static int do_gc(unsigned n)
 {
+	int err;
+	unsigned bad = leasedb_unchecked(&err);
+
 	leasedb_close(&db); /* a full stdout must not hold the lock */
 	tg_say(1, "tapgate: gc removed %u stale lease%s\n", n, n == 1 ? "" : "s");
+	if (bad == 0)
+		return TG_EXIT_OK;
+	tg_say(2,
+	       "tapgate-helper: %u lease%s could not be checked (%s) and %s kept; see the audit "
+	       "log, and run tapgate gc again\n",
+	       bad, bad == 1 ? "" : "s", strerror(err), bad == 1 ? "is" : "are");
+	return TG_EXIT_HOST;
+}
+
+/* `tapgate list`: the lease file is root's alone, so the caller learns
+ * its own leases (everyone's for root) from here, each judged as gc would.
+ * One line per lease: "live ", "gone " (the device went and took all it
+ * had with it), "stale " (gc has something to undo), "unknown " (the kernel
+ * could not say) or "pending " (a request at work, or one that died: the client
+ * tells them apart by the helper's pid), then the record as stored
+ * (common/lease.c), which the client parses and shows. Nothing is changed
+ * and nothing decided, so there is no audit record. Read without the lock:
+ * a view must not wait for a request at work. */
+static int do_list(const struct run *r)
+{
+	static char out[TG_LEASE_MAX_SLOTS * (TG_LEASE_SLOT + 8)];
+	char slot[TG_LEASE_SLOT];
+	size_t len = 0, n;
+
+	for (unsigned i = 0; i < db.nslots; i++) {
+		if (!db.key[i].used || (r->id.uid != 0 && !leasedb_may_hold_uid(&db, i, r->id.uid)))
+			continue;
+		const struct tg_lease *l = leasedb_get(&db, i);
+		if (l->state == TG_LEASE_FREE || (r->id.uid != 0 && l->uid != r->id.uid))
+			continue;
+		enum tg_lease_verdict v = leasedb_judge(r->nc, l);
+		/* A device that went alone ("gone") leaves nothing to tidy: the
+		 * next run frees its record. One that left something outside it
+		 * (uplink entries, a persistent orphan) waits for gc ("stale"). */
+		const char *state = l->state == TG_LEASE_PENDING ? "pending "
+				    : v == TG_KEEP		 ? "live "
+				    : v == TG_UNKNOWN		 ? "unknown "
+				    : v == TG_STALE_GONE && l->uplink == 0 && l->uplink_fwd == -1
+					? "gone "
+					: "stale ";
+		if (len + TG_LEASE_SLOT + 8 > sizeof(out))
+			break; /* cannot happen: out holds every slot */
+		tg_lease_format(l, slot);
+		for (n = TG_LEASE_SLOT - 1; n > 0 && slot[n - 1] == ' ';)
+			n--;
+		len +=
+		    (size_t)snprintf(out + len, sizeof(out) - len, "%s%.*s\n", state, (int)n, slot);
+	}
+	for (size_t done = 0; done < len;) {
+		ssize_t w = write(1, out + done, len - done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			tg_say(2, "tapgate-helper: cannot write the list: %s\n",
+			       w < 0 ? strerror(errno) : "short write");
+			return TG_EXIT_HOST;
+		}
+		done += (size_t)w;
+	}
 	return TG_EXIT_OK;
 }
 
@@ -379,18 +444,17 @@ static int parse_job(int argc, char **argv, struct tg_job *j, struct tg_err *e)
 /* The reply channel each front end promises, checked before any work. */
 static int check_channel(const struct tg_job *j, struct tg_err *e)
 {
-	struct stat st;
-
 	switch (j->op) {
 	case TG_OP_GC:
 	case TG_OP_DESTROY:
+	case TG_OP_LIST:
 		return 0;
 	case TG_OP_UML_UP:
 		return reply_fd_check(j->reply_fd, SOCK_DGRAM, SOCK_DGRAM, e);
 	case TG_OP_UML_ADD:
 	case TG_OP_UML_DEL:
-		if (fstat(j->reply_fd, &st) == 0 && S_ISFIFO(st.st_mode))
-			return 0;
+		/* UML's os_pipe() is socketpair(AF_UNIX, SOCK_STREAM): exactly
+		 * that. A FIFO nobody reads would block the answer forever. */
 		return reply_fd_check(j->reply_fd, SOCK_STREAM, SOCK_STREAM, e);
 	case TG_OP_QEMU:
 		return reply_fd_check(j->reply_fd, SOCK_STREAM, SOCK_STREAM, e);
@@ -403,6 +467,25 @@ static int needs_device(const struct tg_job *j)
 {
 	return j->op == TG_OP_OPEN || j->op == TG_OP_CREATE || j->op == TG_OP_UML_UP ||
 	       j->op == TG_OP_QEMU;
+}
+
+/* A failure before the request is looked at (opening root's files,
+ * becoming the caller, the netlink socket, confinement): audited like any
+ * other, with what is known (the caller's ids), and answered on the reply
+ * channel if the request named a sound one, else on stderr. The log socket
+ * is the first thing privfiles_open() opens; if even that did not happen
+ * it is tried here. */
+static int early_fail(struct run *r, int parsed, const struct tg_err *e)
+{
+	struct tg_err chk;
+	struct tg_audit a = {.op = parsed == 0 && r->job.op ? op_names[r->job.op] : "request",
+			     .result = "error",
+			     .id = &r->id};
+
+	audit_init(r->pf.log_fd >= 0 ? r->pf.log_fd : log_open());
+	if (parsed != 0 || check_channel(&r->job, &chk) != 0)
+		r->job.reply_fd = -1;
+	return finish(r, &a, e);
 }
 
 int main(int argc, char **argv)
@@ -439,26 +522,11 @@ int main(int argc, char **argv)
 			r.job.reply_fd = -1;
 		return answer_err(&r, &e);
 	}
-	if (ident_read(&r.id, &e) != 0) {
-		tg_say(2, "tapgate-helper: %s\n", e.msg);
-		return r.job.op == TG_OP_QEMU ? 1 : (int)e.code;
-	}
-	if (privfiles_open(&r.pf, parsed == 0 && needs_device(&r.job), &e) != 0) {
-		/* A state file that is not as it must be (a second hard link,
-		 * another owner) is a host problem the admin must see: audited,
-		 * and one line on the reply channel like any other failure. */
-		struct tg_audit a = {.op = parsed == 0 ? op_names[r.job.op] : "request",
-				     .result = "error",
-				     .id = &r.id};
-		audit_init(r.pf.log_fd);
-		if (parsed != 0 || check_channel(&r.job, &perr) != 0)
-			r.job.reply_fd = -1;
-		return finish(&r, &a, &e);
-	}
-	if (privdrop(&r.id, &e) != 0) {
-		tg_say(2, "tapgate-helper: %s\n", e.msg);
-		return r.job.op == TG_OP_QEMU ? 1 : (int)e.code;
-	}
+	r.pf.log_fd = -1;
+	if (ident_read(&r.id, &e) != 0 ||
+	    privfiles_open(&r.pf, parsed == 0 && needs_device(&r.job), &e) != 0 ||
+	    privdrop(&r.id, &e) != 0)
+		return early_fail(&r, parsed, &e);
 	audit_init(r.pf.log_fd);
 	/* Read and parsed before the seccomp filter because its group names
 	 * are looked up (NSS opens files and sockets). The file is root's and
@@ -466,20 +534,19 @@ int main(int argc, char **argv)
 	 * parsing it is pure. A policy error is answered later, audited. */
 	struct tg_err polerr = {.code = TG_EXIT_OK};
 	int have_policy = policy_load(&r.pf, &r.pol, &polerr) == 0;
-	ident_resolve_names(&r.id, have_policy ? &r.pol : NULL);
+	if (ident_resolve_names(&r.id, have_policy ? &r.pol : NULL, &e) != 0)
+		return early_fail(&r, parsed, &e);
 	if ((rc = nc_open(&r.nc)) != 0) {
-		tg_say(2, "tapgate-helper: cannot open a netlink socket: %s\n", strerror(-rc));
-		return r.job.op == TG_OP_QEMU ? 1 : TG_EXIT_HOST;
+		tg_seterr(&e, TG_EXIT_HOST, "cannot open a netlink socket: %s", strerror(-rc));
+		return early_fail(&r, parsed, &e);
 	}
 	if ((rc = conf6_landlock(r.pf.conf6_fd)) != 0) {
-		tg_say(2, "tapgate-helper: cannot restrict file access with Landlock: %s\n",
-		       strerror(-rc));
-		return r.job.op == TG_OP_QEMU ? 1 : TG_EXIT_HOST;
+		tg_seterr(&e, TG_EXIT_HOST, "cannot restrict file access with Landlock: %s",
+			  strerror(-rc));
+		return early_fail(&r, parsed, &e);
 	}
-	if (confine(r.pf.tun_fd, r.pf.conf6_fd, &e) != 0) {
-		tg_say(2, "tapgate-helper: %s\n", e.msg);
-		return r.job.op == TG_OP_QEMU ? 1 : (int)e.code;
-	}
+	if (confine(r.pf.tun_fd, r.pf.conf6_fd, &e) != 0)
+		return early_fail(&r, parsed, &e);
 
 	struct tg_audit a = {
 	    .op = r.job.op ? op_names[r.job.op] : "request", .result = "refused", .id = &r.id};
@@ -495,10 +562,18 @@ int main(int argc, char **argv)
 		return finish(&r, &a, &e);
 	}
 	/* gc works without a usable policy (culling needs none); it only
-	 * skips revoking persistent devices then. */
-	if (!have_policy && r.job.op != TG_OP_GC) {
+	 * skips revoking persistent devices then. list needs none either. */
+	if (!have_policy && r.job.op != TG_OP_GC && r.job.op != TG_OP_LIST) {
 		a.result = "error";
 		return finish(&r, &a, &polerr);
+	}
+	if (r.job.op == TG_OP_LIST) {
+		/* A view: culls nothing, and does not wait for the lock. */
+		if (leasedb_read(&db, r.pf.lease_fd, &e) != 0) {
+			a.result = "error";
+			return finish(&r, &a, &e);
+		}
+		return do_list(&r);
 	}
 	if (leasedb_open(&db, r.pf.lock_fd, r.pf.lease_fd, &e) != 0) {
 		a.result = "error";

@@ -61,7 +61,9 @@ struct link {
 	unsigned mtu;
 	char kind[IFNAMSIZ]; /* IFLA_INFO_KIND, "" if none */
 	uint32_t conf[IPV4_DEVCONF_MAX];
-	int nconf; /* how many of conf the kernel sent; 0 without IPv4 */
+	int nconf;	 /* how many of conf the kernel sent; 0 without IPv4 */
+	int tun_persist; /* kind "tun": IFLA_TUN_PERSIST; -1 not said */
+	int carrier;	 /* IFLA_CARRIER; -1 not said */
 };
 
 /* libnl's own error codes only arise locally (allocation, socket calls,
@@ -336,6 +338,17 @@ static void parse_kind(struct nlattr *linkinfo, struct link *l)
 
 	if (nla_parse_nested(tb, IFLA_INFO_MAX, linkinfo, policy) == 0 && tb[IFLA_INFO_KIND])
 		nla_strlcpy(l->kind, tb[IFLA_INFO_KIND], sizeof(l->kind));
+	/* A tun/tap device says whether it is persistent. */
+	if (strcmp(l->kind, "tun") == 0 && tb[IFLA_INFO_DATA]) {
+		static const struct nla_policy tpol[IFLA_TUN_MAX + 1] = {
+		    [IFLA_TUN_PERSIST] = {.type = NLA_U8},
+		};
+		struct nlattr *tt[IFLA_TUN_MAX + 1];
+
+		if (nla_parse_nested(tt, IFLA_TUN_MAX, tb[IFLA_INFO_DATA], tpol) == 0 &&
+		    tt[IFLA_TUN_PERSIST])
+			l->tun_persist = nla_get_u8(tt[IFLA_TUN_PERSIST]) != 0;
+	}
 }
 
 /* IFLA_AF_SPEC / AF_INET / IFLA_INET_CONF is a plain array of u32, entry
@@ -365,10 +378,13 @@ static int parse_link(struct nlmsghdr *h, void *arg)
 	    [IFLA_MTU] = {.type = NLA_U32},
 	    [IFLA_LINKINFO] = {.type = NLA_NESTED},
 	    [IFLA_AF_SPEC] = {.type = NLA_NESTED},
+	    [IFLA_CARRIER] = {.type = NLA_U8},
 	};
 	struct nlattr *tb[IFLA_MAX + 1];
 	struct link *l = arg;
 
+	l->tun_persist = -1;
+	l->carrier = -1;
 	if (h->nlmsg_type != RTM_NEWLINK)
 		return -EPROTO;
 	if (nlmsg_parse(h, sizeof(struct ifinfomsg), tb, IFLA_MAX, policy) < 0 || !tb[IFLA_IFNAME])
@@ -381,6 +397,8 @@ static int parse_link(struct nlmsghdr *h, void *arg)
 		parse_kind(tb[IFLA_LINKINFO], l);
 	if (tb[IFLA_AF_SPEC])
 		parse_inet_conf(tb[IFLA_AF_SPEC], l);
+	if (tb[IFLA_CARRIER])
+		l->carrier = nla_get_u8(tb[IFLA_CARRIER]) != 0;
 	return 0;
 }
 
@@ -452,6 +470,26 @@ int nc_link_is(struct nc *nc, int ifindex, const char *name)
 	if (err < 0)
 		return err;
 	return strcmp(l.name, name) == 0;
+}
+
+int nc_tun_state(struct nc *nc, int ifindex, const char *name, struct tg_link_state *s)
+{
+	struct link l;
+	int err = link_by_index(nc, ifindex, &l);
+
+	memset(s, 0, sizeof(*s));
+	s->err = err;
+	s->persist = s->held = -1;
+	if (err == 0) {
+		s->same = strcmp(l.name, name) == 0;
+		s->persist = l.tun_persist;
+		/* The tun driver turns the carrier on when a descriptor
+		 * attaches and off when the last one detaches; nothing but a
+		 * holder (TUNSETCARRIER) can change it. */
+		if (l.tun_persist != -1)
+			s->held = l.carrier;
+	}
+	return err;
 }
 
 int nc_ifname(struct nc *nc, int ifindex, char *buf)

@@ -7,6 +7,7 @@
 #define TG_NETCONF_H
 
 #include <stdint.h>
+#include "../common/lease.h"
 
 struct nc;
 
@@ -20,6 +21,11 @@ void nc_close(struct nc *nc);
 int nc_ifindex(struct nc *nc, const char *name, int *ifindex);
 /* 1 if a link with this ifindex exists and is called name, 0 if not. */
 int nc_link_is(struct nc *nc, int ifindex, const char *name);
+/* What a lease's check needs of the link at ifindex: whether it is there
+ * (s->err 0, or the lookup's -errno: -ENODEV for no such link), still called
+ * name, and for a tun/tap device its persistence and attached descriptors.
+ * Returns s->err. */
+int nc_tun_state(struct nc *nc, int ifindex, const char *name, struct tg_link_state *s);
 /* Name of an ifindex (buf of 16 bytes). -ENODEV if absent. */
 int nc_ifname(struct nc *nc, int ifindex, char *buf);
 

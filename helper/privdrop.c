@@ -27,6 +27,10 @@ int ident_read(struct tg_ident *id, struct tg_err *e)
 		tg_seterr(e, TG_EXIT_HOST, "cannot read process credentials");
 		return -1;
 	}
+	/* Known before the groups, so that a refusal for too many groups is
+	 * audited under the caller's uid. */
+	id->uid = ruid;
+	id->gid = rgid;
 	n = getgroups(64, id->sup);
 	if (n < 0) {
 		tg_seterr(e, TG_EXIT_HOST,
@@ -34,8 +38,6 @@ int ident_read(struct tg_ident *id, struct tg_err *e)
 		return -1;
 	}
 	id->nsup = n;
-	id->uid = ruid;
-	id->gid = rgid;
 	id->groups[id->ngroups++] = rgid;
 	for (int i = 0; i < n; i++) {
 		int dup = 0;
@@ -49,18 +51,27 @@ int ident_read(struct tg_ident *id, struct tg_err *e)
 	return 0;
 }
 
-void ident_resolve_names(struct tg_ident *id, struct tg_policy *p)
+int ident_resolve_names(struct tg_ident *id, struct tg_policy *p, struct tg_err *e)
 {
 	char buf[4096];
 	struct passwd pw, *pwp = NULL;
+	int err = getpwuid_r(id->uid, &pw, buf, sizeof(buf), &pwp);
 
-	if (getpwuid_r(id->uid, &pw, buf, sizeof(buf), &pwp) == 0 && pwp &&
-	    strlen(pwp->pw_name) < sizeof(id->user))
+	/* A lookup that failed (not "no such user": the caller may have
+	 * lowered RLIMIT_NOFILE after the drop, so that NSS cannot open its
+	 * files) must not pass for a user without a name. */
+	if (err != 0 && err != ENOENT && err != ESRCH) {
+		tg_seterr(e, TG_EXIT_HOST, "cannot look up the caller's user name: %s",
+			  strerror(err));
+		return -1;
+	}
+	if (err == 0 && pwp && strlen(pwp->pw_name) < sizeof(id->user))
 		strcpy(id->user, pwp->pw_name);
 	/* The policy's group names, not the caller's groups: one lookup per
 	 * group a rule names, however many groups the caller is in. */
 	if (p)
 		tg_policy_resolve_groups(p, tg_group_gid);
+	return 0;
 }
 
 /* The capability sets through the system calls themselves: libcap would

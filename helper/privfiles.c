@@ -108,9 +108,9 @@ fail:
  * root:root with exactly this mode. Only the effective uid changed on exec,
  * so a file we just made has the caller's group and our umask's mode; it is
  * put right here (and only then: most runs find it right and skip the two
- * calls). The lease file is world-readable on purpose, it only says what
- * `ip link` says too; the lock is root's alone, so that no caller can hold
- * it. */
+ * calls). Both are root's alone: the lease file says who holds which
+ * device, address and uplink (`tapgate list` asks the helper, which shows
+ * each caller its own), and no caller may open the lock to hold it. */
 static int root_file(int fd, mode_t mode)
 {
 	struct stat st;
@@ -124,7 +124,7 @@ static int root_file(int fd, mode_t mode)
 	return 0;
 }
 
-/* The state directory holds root-only and world-readable files; it is made
+/* The state directory holds root-only files; it is made
  * here if missing. A directory that exists but is not root's, or that others
  * may write, is refused rather than repaired. */
 static int open_state(struct tg_privfiles *pf, struct tg_err *e)
@@ -156,14 +156,14 @@ static int open_state(struct tg_privfiles *pf, struct tg_err *e)
 	}
 	pf->lock_fd = openat(dfd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	tg_lease_file_name(name, sizeof(name), pf->netns_cookie);
-	pf->lease_fd = openat(dfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+	pf->lease_fd = openat(dfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	close(dfd);
 	if (pf->lock_fd < 0 || pf->lease_fd < 0) {
 		tg_seterr(e, TG_EXIT_HOST, "cannot open the lease database in %s: %s", TG_STATE_DIR,
 			  strerror(errno));
 		return -1;
 	}
-	if (root_file(pf->lock_fd, 0600) != 0 || root_file(pf->lease_fd, 0644) != 0) {
+	if (root_file(pf->lock_fd, 0600) != 0 || root_file(pf->lease_fd, 0600) != 0) {
 		tg_seterr(e, TG_EXIT_HOST, "lease database %s/%s is not a plain root-owned file",
 			  TG_STATE_DIR, name);
 		return -1;

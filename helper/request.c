@@ -93,6 +93,10 @@ int request_parse(int argc, char **argv, struct tg_job *r, struct tg_err *e)
 		r->op = TG_OP_GC;
 		return 0;
 	}
+	if (argc == 1 && strcmp(argv[0], "list") == 0) {
+		r->op = TG_OP_LIST;
+		return 0;
+	}
 	if (argc == 2 && strcmp(argv[0], "destroy") == 0 &&
 	    (v = value(argv[1], "--ifname")) != NULL && tg_valid_ifname(v)) {
 		r->op = TG_OP_DESTROY;
@@ -101,7 +105,7 @@ int request_parse(int argc, char **argv, struct tg_job *r, struct tg_err *e)
 	}
 	tg_seterr(e, TG_EXIT_USAGE,
 		  "usage: tapgate-helper open|create --fd=N --tap|--tun [--ip=ADDR|--bridge=NAME] "
-		  "| destroy --ifname=NAME | gc (normally run by the tapgate command)");
+		  "| destroy --ifname=NAME | gc | list (normally run by the tapgate command)");
 	return -1;
 }
 

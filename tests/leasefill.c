@@ -1,7 +1,7 @@
 /* leasefill: live leases for the scaling benchmark, written the way the
  * helper writes them (common/lease.c), under the helper's lock.
  *
- *   leasefill STATEDIR UID PREFIX COUNT GWNET GUESTNET
+ *   leasefill STATEDIR UID PREFIX COUNT GWNET GUESTNET [hold]
  *
  * Run as root inside the namespace. For each existing device PREFIX0 ..
  * PREFIX{COUNT-1} it writes a live routed lease owned by UID (ifname and the
@@ -12,10 +12,21 @@
  * The helper then finds COUNT live leases whose devices exist: nothing to
  * cull, all to check, as on a host where COUNT emulators are running.
  * Making them through the helper would need COUNT live emulator processes;
- * the records are the same bytes either way. */
+ * the records are the same bytes either way.
+ *
+ * A lease granted non-persistent whose device is persistent and held by
+ * nobody is an orphan the helper deletes (common/lease.c), and `ip tuntap
+ * add` makes persistent devices: with `hold`, a child stays behind holding
+ * every device open, as the emulators would, until it is killed; its pid is
+ * printed on a second line, "leasefill: held by PID". */
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/if_tun.h>
 #include <net/if.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/file.h>
@@ -30,6 +41,54 @@ static uint32_t bg_addr(uint32_t base, unsigned i)
 	return base + (i / 250) * 256 + i % 250 + 1;
 }
 
+/* Forks a child that attaches to PREFIX0.. and waits to be killed. */
+static int hold_devices(const char *prefix, unsigned count)
+{
+	int ready[2];
+	char ok = 0;
+
+	fflush(stdout);
+	if (pipe(ready) != 0)
+		return perror("leasefill: pipe"), 1;
+	pid_t pid = fork();
+	if (pid < 0)
+		return perror("leasefill: fork"), 1;
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+
+		/* Not the caller's output: $(leasefill ...) must end. */
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		setsid();
+		close(ready[0]);
+		for (unsigned i = 0; i < count; i++) {
+			struct ifreq ifr;
+			int t = open("/dev/net/tun", O_RDWR);
+
+			memset(&ifr, 0, sizeof(ifr));
+			snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s%u", prefix, i);
+			ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+			if (t < 0 || ioctl(t, TUNSETIFF, &ifr) != 0)
+				_exit(1);
+		}
+		ok = 1;
+		if (write(ready[1], &ok, 1) != 1)
+			_exit(1);
+		close(ready[1]);
+		for (;;)
+			pause();
+	}
+	close(ready[1]);
+	if (read(ready[0], &ok, 1) != 1 || !ok) {
+		waitpid(pid, NULL, 0);
+		fprintf(stderr, "leasefill: cannot hold the devices\n");
+		return 1;
+	}
+	printf("leasefill: held by %ld\n", (long)pid);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t cookie;
@@ -37,9 +96,12 @@ int main(int argc, char **argv)
 	struct in_addr gw, guest;
 	int lock, fd;
 
-	if (argc != 7 || inet_pton(AF_INET, argv[5], &gw) != 1 ||
+	int hold = argc == 8 && strcmp(argv[7], "hold") == 0;
+
+	if ((argc != 7 && !hold) || inet_pton(AF_INET, argv[5], &gw) != 1 ||
 	    inet_pton(AF_INET, argv[6], &guest) != 1) {
-		fprintf(stderr, "usage: leasefill STATEDIR UID PREFIX COUNT GWNET GUESTNET\n");
+		fprintf(stderr,
+			"usage: leasefill STATEDIR UID PREFIX COUNT GWNET GUESTNET [hold]\n");
 		return 2;
 	}
 	unsigned uid = (unsigned)atoi(argv[2]), count = (unsigned)atoi(argv[4]);
@@ -78,5 +140,8 @@ int main(int argc, char **argv)
 			return perror("leasefill: write"), 1;
 	}
 	printf("leasefill: %u live leases in %s\n", count, path);
-	return 0;
+	/* The child must not inherit the lock (flock is shared across fork). */
+	close(fd);
+	close(lock);
+	return hold ? hold_devices(argv[3], count) : 0;
 }

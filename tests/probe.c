@@ -9,7 +9,7 @@
  *
  *   probe [--fd N] [--mode tap|tun] [--src IP] [--dst IP] [--ready PATH]
  *         [--hold-until PATH] [--respond SECONDS] [--expect-fail] [--show-env]
- *         [--hostile]
+ *         [--hostile] [--persist] [--owner UID]
  *
  * Defaults come from what the client exports: --fd from TAPGATE_FD, --src
  * from TAPGATE_GUEST_IP, --dst from TAPGATE_GATEWAY; --mode is tap.
@@ -27,6 +27,10 @@
  * ICMPv6 redirect (2001:db8:99::1 via fe80::bad) to the gateway's
  * link-local address and an ICMPv4 host redirect (192.168.9.7 via
  * 10.77.0.66) to the gateway. The test then looks at the host.
+ *
+ * --persist and --owner UID act as an unsandboxed emulator may on its
+ * descriptor before anything else: TUNSETPERSIST(1), TUNSETOWNER(UID), so
+ * that the device would outlive the probe (the helper must clean it up).
  *
  * Exit: 0 success, 1 the check failed, 2 usage. Every step prints one line
  * starting "probe: " on stdout; failures say "probe: FAIL ...". */
@@ -69,6 +73,8 @@ struct opts {
 	int expect_fail;
 	int show_env;
 	int hostile;
+	int persist;
+	long owner; /* -1: unchanged */
 };
 
 struct dev {
@@ -91,7 +97,8 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: probe [--fd N] [--mode tap|tun] [--src IP] [--dst IP] [--ready PATH]\n"
 		"             [--hold-until PATH] [--respond SECONDS] [--expect-fail] "
-		"[--show-env] [--hostile]\n");
+		"[--show-env] [--hostile]\n"
+		"             [--persist] [--owner UID]\n");
 	exit(2);
 }
 
@@ -176,6 +183,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 	int have_fd = 0, have_mode = 0;
 
 	memset(o, 0, sizeof(*o));
+	o->owner = -1;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		long v;
@@ -190,6 +198,10 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		}
 		if (!strcmp(a, "--hostile")) {
 			o->hostile = 1;
+			continue;
+		}
+		if (!strcmp(a, "--persist")) {
+			o->persist = 1;
 			continue;
 		}
 		if (i + 1 >= argc)
@@ -220,6 +232,10 @@ static void parse_args(int argc, char **argv, struct opts *o)
 			if (o->hold || !*val)
 				die_usage("bad --hold-until", val);
 			o->hold = val;
+		} else if (!strcmp(a, "--owner")) {
+			if (o->owner != -1 || parse_num(val, 4294967294L, &v))
+				die_usage("bad --owner", val);
+			o->owner = v;
 		} else if (!strcmp(a, "--respond")) {
 			if (o->respond || parse_num(val, 3600, &v) || v == 0)
 				die_usage("bad --respond", val);
@@ -788,6 +804,16 @@ int main(int argc, char **argv)
 		show_env();
 	if (open_dev(&o, &d) < 0)
 		return 1;
+	if (o.persist && ioctl(d.fd, TUNSETPERSIST, 1UL) < 0) {
+		printf("probe: FAIL TUNSETPERSIST: %s\n", strerror(errno));
+		return 1;
+	}
+	if (o.owner != -1 && ioctl(d.fd, TUNSETOWNER, (unsigned long)o.owner) < 0) {
+		printf("probe: FAIL TUNSETOWNER: %s\n", strerror(errno));
+		return 1;
+	}
+	if (o.persist || o.owner != -1)
+		printf("probe: persist=%d owner=%ld set on the device\n", o.persist, o.owner);
 	if (o.respond)
 		return respond(&d, &o) < 0 ? 1 : 0;
 	if (ping(&d, o.expect_fail) < 0)

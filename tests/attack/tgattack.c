@@ -19,6 +19,14 @@
  *       end), listen, unconnected, tcp, udp, netlink, connect-dgram:PATH,
  *       connect-stream:PATH, file:PATH, open:PATH (read-only), closed, or
  *       keep (left as inherited).
+ *       --prlimit-step K:RES=VAL steps the helper with SIGSTOP/SIGCONT and
+ *       lowers its limit RES to VAL (soft and hard) with prlimit(2) at the
+ *       K-th step after the kernel first lets us after refusing (i.e. after
+ *       the setuid helper has become the caller); reports "prlimit at step
+ *       S" or "prlimit never (N steps)".
+ *       --fill-fds N fills every descriptor below 1024 (the limit the
+ *       helper sets) with /dev/null but the N highest, so that the helper's
+ *       own opens fail part-way (which step fails depends on N).
  *       Exit status: the helper's, or 128+signal; 99 if tgattack itself
  *       failed (then with a "tgattack:" line on stderr).
  *
@@ -34,14 +42,13 @@
  *       kernel), eperm is the kernel refusing an unprivileged sender any
  *       unicast on NETLINK_ROUTE.
  *
- *   tgattack race STATEDIR MATCH TRIES SECONDS -- PROG ARGV0 [ARG ...]
+ *   tgattack race TRIES SECONDS -- PROG ARGV0 [ARG ...]
  *       The caller's own timing attack, no tracer: runs PROG (the helper,
  *       reply socket at fd 3) up to TRIES times or SECONDS of wall time,
- *       whichever ends first, polling the world-readable
- *       lease file of this namespace in STATEDIR, and SIGKILLs the helper
- *       when its records contain MATCH. It steps the helper with SIGSTOP and
- *       SIGCONT (its real uid is ours) and looks only while it is stopped,
- *       so the kill lands exactly where it was seen.
+ *       whichever ends first, stepping it with SIGSTOP and SIGCONT (its
+ *       real uid is ours) and SIGKILLing it at step K of try K, K sweeping
+ *       over the whole run again and again (the lease file, which once
+ *       told it where the helper was, is root's alone now).
  *
  *   tgattack steal PID FD
  *       Tries everything an unprivileged process might use to reach into
@@ -76,8 +83,6 @@
 #include <linux/if_tun.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
-
-#include "../../common/lease.h"
 
 #define MAX_FDS	 16
 #define MAX_ENV	 4096
@@ -441,14 +446,18 @@ static void usage_launch(void)
 {
 	die_msg("usage: tgattack launch [--argv-empty|--argv-null] [--env K=V] [--env-big N] "
 		"[--close N] [--fd N:KIND] [--proto P] [--rlimit R=N] [--nnp] [--sig MS:SIG] "
-		"[--ignore-all] [--umask OCT] [--cwd DIR] [--timeout S] [--pidfile F] "
+		"[--ignore-all] [--umask OCT] [--cwd DIR] [--timeout S] [--pidfile F] [--fill-fds "
+		"N] [--prlimit-step K:RES=VAL] "
 		"[--ready F --hold-until F] [--no-ioctl] -- PROG [ARGV0 ARG...]");
 }
 
 static int launch(int argc, char **argv)
 {
 	static char *envp[MAX_ENV + 1];
-	int nenv = 0, argv_mode = 0, nnp = 0, ignore_all = 0, no_ioctl = 0;
+	int nenv = 0, argv_mode = 0, nnp = 0, ignore_all = 0, no_ioctl = 0, fill_free = -1;
+	long pl_step = 0;
+	int pl_res = -1;
+	rlim_t pl_val = 0;
 	int closes[MAX_FDS], ncloses = 0, nsig = 0;
 	struct {
 		int res;
@@ -510,6 +519,16 @@ static int launch(int argc, char **argv)
 				s[o + 1024] = '\0';
 				envp[nenv++] = s;
 			}
+		} else if (strcmp(a, "--prlimit-step") == 0) {
+			char name[32];
+			unsigned long long val;
+			if (sscanf(v, "%ld:%31[a-z]=%llu", &pl_step, name, &val) != 3 ||
+			    pl_step < 1)
+				usage_launch();
+			pl_res = res_by_name(name);
+			pl_val = (rlim_t)val;
+		} else if (strcmp(a, "--fill-fds") == 0) {
+			fill_free = atoi(v);
 		} else if (strcmp(a, "--close") == 0) {
 			if (ncloses < MAX_FDS)
 				closes[ncloses++] = atoi(v);
@@ -597,6 +616,16 @@ static int launch(int argc, char **argv)
 		}
 		if (nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
 			die("no_new_privs");
+		if (fill_free >= 0) {
+			struct rlimit r = {1024, 1024};
+			int f;
+			if (setrlimit(RLIMIT_NOFILE, &r) != 0)
+				die("setrlimit nofile");
+			while ((f = open("/dev/null", O_RDONLY)) >= 0 && f < 1024)
+				;
+			for (int k = 0; k < fill_free; k++)
+				close(1023 - k);
+		}
 		for (int k = 0; k < nlims; k++) {
 			struct rlimit r = {lims[k].val, lims[k].val};
 			if (setrlimit(lims[k].res, &r) != 0)
@@ -625,7 +654,47 @@ static int launch(int argc, char **argv)
 	}
 	int64_t start = now_ms(), deadline = start + timeout_s * 1000;
 	int next_sig = 0, status = 0, timed_out = 0;
-	for (;;) {
+	if (pl_res >= 0) {
+		/* Step it: stopped, it cannot move while we try prlimit. */
+		long step = 0, at = 0;
+		int seen_eperm = 0;
+		long after = 0; /* steps since it became the caller */
+		unsigned spin = (unsigned)pl_step * 7919u;
+		for (;;) {
+			kill(pid, SIGSTOP);
+			if (waitpid(pid, &status, WUNTRACED) != pid || !WIFSTOPPED(status))
+				break; /* it ended; status is its end */
+			step++;
+			/* Until its exec our child is ours to limit, and the
+			 * setuid helper is not (EPERM) until it has become the
+			 * caller: only a limit set after an EPERM lands after
+			 * the drop. Asking (no new value) needs the same
+			 * permission. */
+			struct rlimit old;
+			if (prlimit(pid, pl_res, NULL, &old) != 0 && errno == EPERM)
+				seen_eperm = 1;
+			else if (!at && seen_eperm && ++after >= pl_step) {
+				struct rlimit r = {pl_val, pl_val};
+				if (prlimit(pid, pl_res, &r, NULL) == 0)
+					at = step;
+			}
+			kill(pid, SIGCONT);
+			spin = spin * 1103515245u + 12345u;
+			for (volatile unsigned k = (spin >> 16) % 2000; k > 0; k--)
+				;
+			if (now_ms() > deadline) {
+				timed_out = 1;
+				kill(pid, SIGKILL);
+				waitpid(pid, &status, 0);
+				break;
+			}
+		}
+		if (at)
+			printf("prlimit at step %ld\n", at);
+		else
+			printf("prlimit never (%ld steps)\n", step);
+	}
+	for (; pl_res < 0;) {
 		pid_t w = waitpid(pid, &status, WNOHANG);
 		if (w == pid)
 			break;
@@ -776,38 +845,25 @@ static int spoof(int argc, char **argv)
 
 /* ---- race --------------------------------------------------------------- */
 
-/* The lease file of this network namespace, as the helper names it. */
-static void lease_path(const char *dir, char *out, size_t len)
-{
-	uint64_t cookie;
-	char name[64];
-
-	if (tg_netns_cookie(&cookie) != 0)
-		die("netns cookie");
-	tg_lease_file_name(name, sizeof(name), cookie);
-	snprintf(out, len, "%s/%s", dir, name);
-}
-
-/* Starts PROG (reply socket at fd 3) again and again, watching the
- * world-readable lease file, and SIGKILLs the helper the moment its record
- * contains MATCH. Stops after the first kill that landed while MATCH was
- * there, or after TRIES runs or SECONDS of wall time (a budget, so that a
- * loaded machine makes the case shorter, never longer). Prints what it did:
- * "race: killed at try N after S steps in X s" or "race: no luck in N tries,
- * S steps, X s". */
+/* Starts PROG (reply socket at fd 3) again and again, stepping it with
+ * SIGSTOP and SIGCONT (its real uid is ours; no tracer) and SIGKILLing it
+ * at step K of try K, K sweeping 1, 2, 3, ... and starting again at 1 once
+ * a helper ran to its end before its kill point: every moment of a run is
+ * a kill point in turn, with a random spin between steps so that the
+ * moments differ from sweep to sweep. The caller cannot see where a kill
+ * landed (the lease file is root's): the test judges by what is left.
+ * Stops after TRIES runs or SECONDS of wall time, whichever ends first (a
+ * budget, so that a loaded machine makes the case shorter, never longer).
+ * Prints "race: killed N of T helpers at steps 1..M (R ran to the end),
+ * S steps, X s"; exit 0 if any was killed, 1 if none. */
 static int race(int argc, char **argv)
 {
-	static char buf[1 << 20];
-	char path[512];
-
-	if (argc < 6 || strcmp(argv[4], "--") != 0)
-		die_msg("usage: tgattack race STATEDIR MATCH TRIES SECONDS -- PROG ARGV0 [ARG...]");
-	lease_path(argv[0], path, sizeof(path));
-	const char *match = argv[1];
-	int tries = atoi(argv[2]);
-	int64_t budget_ms = (int64_t)(atof(argv[3]) * 1000), start = now_ms();
-	unsigned long steps = 0;
-	argv++;
+	if (argc < 4 || strcmp(argv[2], "--") != 0)
+		die_msg("usage: tgattack race TRIES SECONDS -- PROG ARGV0 [ARG...]");
+	int tries = atoi(argv[0]);
+	int64_t budget_ms = (int64_t)(atof(argv[1]) * 1000), start = now_ms();
+	unsigned long steps = 0, target = 1, max_target = 0;
+	int killed = 0, ended = 0;
 	/* Each on its own CPU where there are two: the helper runs while we
 	 * wait, and a stop reaches it at once. */
 	cpu_set_t mine, its;
@@ -820,7 +876,7 @@ static int race(int argc, char **argv)
 
 	int t;
 	for (t = 1; t <= tries && now_ms() - start < budget_ms; t++) {
-		int sv[2];
+		int sv[2], status;
 		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
 			die("socketpair");
 		pid_t pid = fork();
@@ -832,35 +888,24 @@ static int race(int argc, char **argv)
 			int moved = fcntl(sv[0], F_DUPFD_CLOEXEC, 500);
 			if (moved < 0 || dup2(moved, 3) < 0)
 				_exit(99);
-			execve(argv[4], argv + 5, envp);
+			execve(argv[3], argv + 4, envp);
 			_exit(99);
 		}
 		close(sv[0]);
-		int fd = open(path, O_RDONLY | O_CLOEXEC), killed = 0, status;
 		unsigned spin = (unsigned)t * 7919u;
-		for (;;) {
-			/* Stop it (it is our child: waitpid says when), look at
-			 * the lease file while it cannot move, then kill it or
-			 * let it run on for a moment. */
+		unsigned long step;
+		int hit = 0;
+		for (step = 1;; step++) {
 			kill(pid, SIGSTOP);
 			steps++;
 			if (waitpid(pid, &status, WUNTRACED) != pid || !WIFSTOPPED(status)) {
-				pid = 0;
+				pid = 0; /* it ended before its kill point */
 				break;
 			}
-			if (fd < 0)
-				fd = open(path, O_RDONLY | O_CLOEXEC);
-			/* The records, as text: the binary index before them
-			 * would end the string at its first NUL. */
-			ssize_t n =
-			    fd >= 0 ? pread(fd, buf, sizeof(buf) - 1, TG_LEASE_INDEX_BYTES) : -1;
-			if (n > 0) {
-				buf[n] = '\0';
-				if (strstr(buf, match)) {
-					kill(pid, SIGKILL);
-					killed = 1;
-					break;
-				}
+			if (step == target) {
+				kill(pid, SIGKILL);
+				hit = 1;
+				break;
 			}
 			kill(pid, SIGCONT);
 			if (now_ms() - start >= budget_ms)
@@ -871,18 +916,20 @@ static int race(int argc, char **argv)
 		}
 		if (pid)
 			waitpid(pid, &status, 0);
-		if (fd >= 0)
-			close(fd);
-		close(sv[1]);
-		if (killed) {
-			printf("race: killed at try %d after %lu steps in %.1f s\n", t, steps,
-			       (now_ms() - start) / 1000.0);
-			return 0;
+		if (hit) {
+			killed++;
+			max_target = target > max_target ? target : max_target;
+			target++;
+		} else if (!pid) {
+			ended++;
+			target = 1;
 		}
+		close(sv[1]);
 	}
-	printf("race: no luck in %d tries, %lu steps, %.1f s\n", t - 1, steps,
-	       (now_ms() - start) / 1000.0);
-	return 1;
+	printf("race: killed %d of %d helpers at steps 1..%lu (%d ran to the end), %lu steps, "
+	       "%.1f s\n",
+	       killed, t - 1, max_target, ended, steps, (now_ms() - start) / 1000.0);
+	return killed > 0 ? 0 : 1;
 }
 
 /* ---- steal -------------------------------------------------------------- */

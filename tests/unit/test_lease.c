@@ -7,6 +7,7 @@
  * two writes. */
 #include "../../common/lease.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -853,6 +854,49 @@ static void test_store(void)
 	fclose(f);
 }
 
+/* ---- judging a lease against its link (tg_lease_judge) ------------------ */
+
+static void test_judge(void)
+{
+	struct tg_lease live = {.state = TG_LEASE_LIVE, .uid = 1000, .ifindex = 7};
+	struct tg_lease pend = live, pers = live;
+	/* What netconf says: there, same name, not persistent, held. */
+	struct tg_link_state there = {.err = 0, .same = 1, .persist = 0, .held = 1}, s;
+
+	pend.state = TG_LEASE_PENDING;
+	pers.persist = 1;
+	CHECK(tg_lease_judge(&live, &there) == TG_KEEP);
+	CHECK(tg_lease_judge(&pend, &there) == TG_STALE_DIED);
+	/* Only "no such device" or another device under the ifindex is gone. */
+	s = (struct tg_link_state){.err = -ENODEV};
+	CHECK(tg_lease_judge(&live, &s) == TG_STALE_GONE);
+	s = there;
+	s.same = 0;
+	CHECK(tg_lease_judge(&live, &s) == TG_STALE_GONE);
+	/* Any other failure of the lookup says nothing: kept, reported. */
+	static const int other[] = {-ENOBUFS, -ENOMEM,	  -EINTR, -EAGAIN, -EPERM,
+				    -EPROTO,  -ETIMEDOUT, -EIO,	  -EBUSY,  -EINVAL};
+	for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
+		s = (struct tg_link_state){.err = other[i], .persist = -1, .held = -1};
+		CHECK(tg_lease_judge(&live, &s) == TG_UNKNOWN);
+		CHECK(tg_lease_judge(&pers, &s) == TG_UNKNOWN);
+	}
+	/* A pending record needs no lookup: its helper died. */
+	s = (struct tg_link_state){.err = -ENOBUFS};
+	CHECK(tg_lease_judge(&pend, &s) == TG_STALE_DIED);
+	/* Made persistent by its holder: an orphan once nobody holds it. */
+	s = there;
+	s.persist = 1;
+	CHECK(tg_lease_judge(&live, &s) == TG_KEEP);
+	s.held = 0;
+	CHECK(tg_lease_judge(&live, &s) == TG_STALE_ORPHAN);
+	s.held = -1;
+	CHECK(tg_lease_judge(&live, &s) == TG_KEEP);
+	/* Granted persistent (tapgate create): never an orphan. */
+	s.held = 0;
+	CHECK(tg_lease_judge(&pers, &s) == TG_KEEP);
+}
+
 int main(void)
 {
 	test_round_trips();
@@ -866,5 +910,6 @@ int main(void)
 	test_layout();
 	test_key_of_merge();
 	test_store();
+	test_judge();
 	return check_report("test_lease");
 }
