@@ -112,10 +112,10 @@ static int ask_helper(char **out, size_t *len)
 		if (dup2(p[1], 1) < 0)
 			_exit(TG_EXIT_HOST);
 		execve(tapgate_helper_path(), hargv, envp);
-		fprintf(
-		    stderr,
-		    "tapgate list: cannot run %s: %s; check that tapgate is installed (make install)\n",
-		    tapgate_helper_path(), strerror(errno));
+		fprintf(stderr,
+			"tapgate list: cannot run %s: %s; check that tapgate is installed (make "
+			"install)\n",
+			tapgate_helper_path(), strerror(errno));
 		_exit(TG_EXIT_HOST);
 	}
 	close(p[1]);

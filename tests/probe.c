@@ -49,11 +49,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#define STEP_MS	     3000  /* per step, as the harness expects */
-#define RESEND_MS    1000  /* a lost first frame must not fail the step */
-#define HOLD_POLL_MS 20	   /* --hold-until polling */
+#define STEP_MS	     3000   /* per step, as the harness expects */
+#define RESEND_MS    1000   /* a lost first frame must not fail the step */
+#define HOLD_POLL_MS 20	    /* --hold-until polling */
 #define HOLD_MAX_MS  600000 /* a loaded machine is slow; the runner kills us anyway */
-#define FRAME_MAX    65600 /* 64 KiB packet plus headers */
+#define FRAME_MAX    65600  /* 64 KiB packet plus headers */
 #define ETH_HLEN_    14
 #define ARP_LEN	     28
 #define IP_HLEN	     20
