@@ -48,7 +48,7 @@ for target in "$@"; do
 	if [ -s "$tmp/table" ]; then
 		# The system runner's own rows, one per test.
 		while read -r name result p f s t; do
-			rows+=("$(printf '%-22s %-8s %7s %7s %7s %6s' "$name" "$result" "$p" "$f" "$s" "$t")")
+			rows+=("$(printf '%-26s %-8s %7s %7s %7s %6s' "$name" "$result" "$p" "$f" "$s" "$t")")
 			tp=$((tp + p)) tf=$((tf + f)) ts=$((ts + s))
 		done <"$tmp/table"
 		[ "$rc" != 0 ] && ! grep -qv ' PASS \| SKIP ' "$tmp/table" && tf=$((tf + 1))
@@ -57,12 +57,12 @@ for target in "$@"; do
 	read -r p f s < <(count "$tmp/log" "$rc")
 	result=PASS
 	[ "$f" != 0 ] && result=FAIL
-	rows+=("$(printf '%-22s %-8s %7s %7s %7s %6s' "$target" "$result" "$p" "$f" "$s" "$secs")")
+	rows+=("$(printf '%-26s %-8s %7s %7s %7s %6s' "$target" "$result" "$p" "$f" "$s" "$secs")")
 	tp=$((tp + p)) tf=$((tf + f)) ts=$((ts + s))
 done
 
 echo "=== summary"
-printf '%-22s %-8s %7s %7s %7s %6s\n' "stage or test" result passed failed skipped secs
+printf '%-26s %-8s %7s %7s %7s %6s\n' "stage or test" result passed failed skipped secs
 printf '%s\n' "${rows[@]}"
 echo "check: $tp passed, $tf failed, $ts skipped"
 [ "$tf" -eq 0 ]

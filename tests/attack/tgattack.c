@@ -46,9 +46,9 @@
  *       The caller's own timing attack, no tracer: runs PROG (the helper,
  *       reply socket at fd 3) up to TRIES times or SECONDS of wall time,
  *       whichever ends first, stepping it with SIGSTOP and SIGCONT (its
- *       real uid is ours) and SIGKILLing it at step K of try K, K sweeping
- *       over the whole run again and again (the lease file, which once
- *       told it where the helper was, is root's alone now).
+ *       real uid is ours) and SIGKILLing it at a step spread over the whole
+ *       run (the lease file, which once told it where the helper was, is
+ *       root's alone now).
  *
  *   tgattack steal PID FD
  *       Tries everything an unprivileged process might use to reach into
@@ -846,23 +846,23 @@ static int spoof(int argc, char **argv)
 /* ---- race --------------------------------------------------------------- */
 
 /* Starts PROG (reply socket at fd 3) again and again, stepping it with
- * SIGSTOP and SIGCONT (its real uid is ours; no tracer) and SIGKILLing it
- * at step K of try K, K sweeping 1, 2, 3, ... and starting again at 1 once
- * a helper ran to its end before its kill point: every moment of a run is
- * a kill point in turn, with a random spin between steps so that the
- * moments differ from sweep to sweep. The caller cannot see where a kill
- * landed (the lease file is root's): the test judges by what is left.
- * Stops after TRIES runs or SECONDS of wall time, whichever ends first (a
- * budget, so that a loaded machine makes the case shorter, never longer).
- * Prints "race: killed N of T helpers at steps 1..M (R ran to the end),
- * S steps, X s"; exit 0 if any was killed, 1 if none. */
+ * SIGSTOP and SIGCONT (its real uid is ours; no tracer). The first run is
+ * only stepped, to learn how many steps a whole run takes (N); each later
+ * one is SIGKILLed at a step spread over 1..N (a multiplicative hash of
+ * the try, so that the early tries already reach late moments), with a
+ * random spin between steps so that the moments differ. The caller cannot
+ * see where a kill landed (the lease file is root's): the test judges by
+ * what is left. Stops after TRIES runs or SECONDS of wall time, whichever
+ * ends first (a budget, so that a loaded machine makes the case shorter,
+ * never longer). Prints "race: killed K of T helpers at steps up to M of
+ * a run of N (R ran to the end), S steps, X s"; exit 0 if any was killed. */
 static int race(int argc, char **argv)
 {
 	if (argc < 4 || strcmp(argv[2], "--") != 0)
 		die_msg("usage: tgattack race TRIES SECONDS -- PROG ARGV0 [ARG...]");
 	int tries = atoi(argv[0]);
 	int64_t budget_ms = (int64_t)(atof(argv[1]) * 1000), start = now_ms();
-	unsigned long steps = 0, target = 1, max_target = 0;
+	unsigned long steps = 0, target = 0, max_target = 0, run_len = 0;
 	int killed = 0, ended = 0;
 	/* Each on its own CPU where there are two: the helper runs while we
 	 * wait, and a stop reaches it at once. */
@@ -919,16 +919,18 @@ static int race(int argc, char **argv)
 		if (hit) {
 			killed++;
 			max_target = target > max_target ? target : max_target;
-			target++;
 		} else if (!pid) {
 			ended++;
-			target = 1;
+			if (target == 0 || step > run_len)
+				run_len = step; /* a whole run, unkilled */
 		}
+		if (run_len)
+			target = 1 + (unsigned long)(((uint64_t)t * 2654435761u) % run_len);
 		close(sv[1]);
 	}
-	printf("race: killed %d of %d helpers at steps 1..%lu (%d ran to the end), %lu steps, "
-	       "%.1f s\n",
-	       killed, t - 1, max_target, ended, steps, (now_ms() - start) / 1000.0);
+	printf("race: killed %d of %d helpers at steps up to %lu of a run of %lu (%d ran to the "
+	       "end), %lu steps, %.1f s\n",
+	       killed, t - 1, max_target, run_len, ended, steps, (now_ms() - start) / 1000.0);
 	return killed > 0 ? 0 : 1;
 }
 

@@ -131,19 +131,12 @@ begin()
 	tg_audit_mark
 }
 
-# L WHO LAUNCH-OPTIONS... -- PROG ARGV0 ARG...: tgattack launch as WHO in NS;
-# its report in $TW/c.out, the helper's stderr in $TW/c.err, status TG_RC.
+# L WHO LAUNCH-OPTIONS... -- PROG ARGV0 ARG...: tg_launch in NS.
 L()
 {
 	local who=$1
 	shift
-	tg_as "$who" "$NS" "$ATK" launch "$@" >"$TW/c.out" 2>"$TW/c.err"
-}
-
-# The lines the user sees: stderr, and the text on the reply channel.
-user_lines()
-{
-	echo $(($(grep -c '' "$TW/c.err" || true) + $(grep -c '^user| ' "$TW/c.out" || true)))
+	tg_launch "$who" "$NS" "$@"
 }
 
 gc_as()
@@ -188,7 +181,7 @@ v()
 		;;
 	esac
 	if [ "$lines" != - ]; then
-		n=$(user_lines)
+		n=$(tg_user_lines)
 		if [ "$n" = "$lines" ]; then
 			tg_pass "$CID: $lines line(s) for the user"
 		else

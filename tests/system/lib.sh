@@ -652,6 +652,25 @@ tg_probe_pid()
 	head -n 1 "$TW/$1.ready"
 }
 
+# --- the hostile caller ---------------------------------------------------
+
+# tg_launch WHO NS LAUNCH-OPTIONS... -- PROG ARGV0 ARG...: the hostile
+# caller's launcher (tests/attack/tgattack.c) as WHO in NS; its report in
+# $TW/c.out, the helper's stderr in $TW/c.err, status in TG_RC.
+tg_launch()
+{
+	local who=$1 ns=$2
+	shift 2
+	tg_as "$who" "$ns" "$T/build/tests/tgattack" launch "$@" >"$TW/c.out" 2>"$TW/c.err"
+}
+
+# tg_user_lines: how many lines the user saw from the last tg_launch (its
+# stderr and the text on the reply channel, which the client shows).
+tg_user_lines()
+{
+	echo $(($(grep -c '' "$TW/c.err" || true) + $(grep -c '^user| ' "$TW/c.out" || true)))
+}
+
 # --- state ----------------------------------------------------------------
 
 # The state snapshot, run inside the namespace. Only what the helper may

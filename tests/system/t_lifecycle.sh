@@ -25,29 +25,14 @@ DEV2=tg$TG_UID2-0
 HELPER_OPEN=("$HELPER" tapgate-helper open --fd=3 --tap)
 UMLNET=$T/prefix/libexec/tapgate/uml/uml_net
 
-# The hostile caller's toolbox (tests/attack/tgattack.c).
-ATK=$TW/tgattack
-if ! cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -o "$ATK" \
-	"$TG_SRC/tests/attack/tgattack.c" "$TG_SRC/common/lease.c" "$TG_SRC/common/addr.c" \
-	>"$TW/cc.log" 2>&1; then
-	tg_fail "cannot build tests/attack/tgattack.c:"
-	tg_show "$TW/cc.log"
-	tg_finish
-	exit 1
-fi
-chmod 0755 "$ATK"
-# atk WHO LAUNCH-OPTIONS... -- PROG ARGV0 ARG...: tgattack launch as WHO;
-# report in $TW/c.out, the helper's stderr in $TW/c.err, status TG_RC.
+# The hostile caller's toolbox (tests/attack/tgattack.c, make test-programs).
+ATK=$T/build/tests/tgattack
+# atk WHO LAUNCH-OPTIONS... -- PROG ARGV0 ARG...: tg_launch in the namespace.
 atk()
 {
 	local who=$1
 	shift
-	tg_as "$who" "$ns" "$ATK" launch "$@" >"$TW/c.out" 2>"$TW/c.err"
-}
-# user_lines: the lines the user sees (stderr and reply-channel text).
-user_lines()
-{
-	echo $(($(grep -c '' "$TW/c.err" || true) + $(grep -c '^user| ' "$TW/c.out" || true)))
+	tg_launch "$who" "$ns" "$@"
 }
 
 # persist_flag NS DEV: 1 if the tun device is persistent (IFF_PERSIST 0x800).
@@ -203,7 +188,7 @@ chmod o+w "$T/run"
 tg_audit_mark
 atk "$TG_USER" --fd 3:seqpacket --proto native -- "${HELPER_OPEN[@]}" --ip=10.78.0.8
 chmod o-w "$T/run"
-tg_assert_eq "3 1" "$TG_RC $(user_lines)" "exit 3, one line for the user"
+tg_assert_eq "3 1" "$TG_RC $(tg_user_lines)" "exit 3, one line for the user"
 tg_audit_has "$(tg_kv op open)" "$(tg_kv result error)" "$(tg_kv uid "$TG_UID")" \
 	'reason="state directory'
 tg_assert_state "$ns" "$pre" "nothing changed"
@@ -219,7 +204,7 @@ for n in 1 2 3 4 5 6 7 8; do
 	st=$TG_RC
 	tg_assert_match '^[03]$' "$st" "$n free: exit 0 or 3 (got $st)"
 	if [ "$st" != 0 ]; then
-		tg_assert_eq 1 "$(user_lines)" "$n free: one line for the user"
+		tg_assert_eq 1 "$(tg_user_lines)" "$n free: one line for the user"
 		tg_audit_has "$(tg_kv result error)" "$(tg_kv uid "$TG_UID")"
 	else
 		tg_audit_has "$(tg_kv result granted)" "$(tg_kv uid "$TG_UID")"
@@ -276,7 +261,7 @@ for lim in fsize=0 nofile=0 as=4194304 data=0 stack=4096; do
 			tg_audit_has "$(tg_kv result granted)" "$(tg_kv uid "$TG_UID")"
 			;;
 		"exit 1" | "exit 3")
-			tg_assert_eq 1 "$(user_lines)" "$lim @$k ($at): $st, one line for the user"
+			tg_assert_eq 1 "$(tg_user_lines)" "$lim @$k ($at): $st, one line for the user"
 			tg_audit_has 'result="?(error|refused)"?( |$)' "$(tg_kv uid "$TG_UID")"
 			sed -n 's/^user| /     said: /p' "$TW/c.out"
 			sed 's/^/     said: /' "$TW/c.err"
