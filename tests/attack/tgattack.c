@@ -847,7 +847,8 @@ static int spoof(int argc, char **argv)
 
 /* Starts PROG (reply socket at fd 3) again and again, stepping it with
  * SIGSTOP and SIGCONT (its real uid is ours; no tracer). The first run is
- * only stepped, to learn how many steps a whole run takes (N); each later
+ * only stepped, to learn how many steps a whole run takes (N; at most a
+ * quarter of the budget's worth, as a finely stepped run may not end); each later
  * one is SIGKILLed at a step spread over 1..N (a multiplicative hash of
  * the try, so that the early tries already reach late moments), with a
  * random spin between steps so that the moments differ. The caller cannot
@@ -895,6 +896,7 @@ static int race(int argc, char **argv)
 		unsigned spin = (unsigned)t * 7919u;
 		unsigned long step;
 		int hit = 0;
+		int64_t try_start = now_ms();
 		for (step = 1;; step++) {
 			kill(pid, SIGSTOP);
 			steps++;
@@ -905,6 +907,13 @@ static int race(int argc, char **argv)
 			if (step == target) {
 				kill(pid, SIGKILL);
 				hit = 1;
+				break;
+			}
+			if (target == 0 && now_ms() - try_start >= budget_ms / 4) {
+				/* Stepped this finely, a run may never end: a
+				 * quarter of the budget is as long as it gets. */
+				kill(pid, SIGKILL);
+				run_len = step;
 				break;
 			}
 			kill(pid, SIGCONT);
@@ -921,7 +930,7 @@ static int race(int argc, char **argv)
 			max_target = target > max_target ? target : max_target;
 		} else if (!pid) {
 			ended++;
-			if (target == 0 || step > run_len)
+			if (step > run_len)
 				run_len = step; /* a whole run, unkilled */
 		}
 		if (run_len)
