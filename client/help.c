@@ -19,7 +19,8 @@ struct command {
 
 static const struct command commands[] = {
     {"run",
-     "tapgate run [--tun] [--ip ADDR | --bridge NAME] [--fd N] [--sandbox] -- COMMAND [ARG ...]",
+     "tapgate run [--tun] [--ip ADDR | --bridge NAME] [--fd N] [--sandbox] [--queues Q] "
+     "[--vnet-hdr] [--vhost] -- COMMAND [ARG ...]",
      "execute COMMAND with a device open at fd N (default 3)",
      "Gets a device from tapgate-helper, as the policy allows, and executes COMMAND\n"
      "with it open at descriptor N. The '--' before COMMAND is required.\n"
@@ -30,14 +31,24 @@ static const struct command commands[] = {
      "  --bridge NAME  bridged mode: attach the tap to bridge NAME\n"
      "  --fd N         the descriptor number for COMMAND, 3 to 1023 (default 3)\n"
      "  --sandbox      run COMMAND under the client sandbox (see libtapgate(3))\n"
+     "  --queues Q     a multiqueue device with Q queues (1-16, up to the rule's\n"
+     "                 `queues`) at fds N..N+Q-1; implies --vnet-hdr\n"
+     "  --vnet-hdr     frames carry a virtio-net header (offloads, TSO/GSO)\n"
+     "  --vhost        one /dev/vhost-net fd per queue, after the queue fds (opened\n"
+     "                 by tapgate, or by the helper if the rule says `vhost`)\n"
      "\n"
-     "In each ARG, {fd} becomes N and {ifname} the device's name. COMMAND's\n"
-     "environment gets TAPGATE_FD, TAPGATE_IFNAME, TAPGATE_KIND (tap or tun) and, in\n"
-     "routed mode, TAPGATE_GUEST_IP and TAPGATE_GATEWAY. COMMAND is looked up in\n"
-     "PATH before the helper is asked, so a typo costs no device.\n"
+     "In each ARG, {fd} becomes N, {fds} the queue fds N:N+1:..., {vhostfds} the\n"
+     "vhost fds and {ifname} the device's name. COMMAND's environment gets\n"
+     "TAPGATE_FD, TAPGATE_FDS, TAPGATE_VHOSTFDS (with --vhost), TAPGATE_IFNAME,\n"
+     "TAPGATE_KIND (tap or tun) and, in routed mode, TAPGATE_GUEST_IP and\n"
+     "TAPGATE_GATEWAY. COMMAND is looked up in PATH before the helper is asked, so\n"
+     "a typo costs no device.\n"
      "\n"
      "Example:\n"
      "  tapgate run -- qemu-system-x86_64 -netdev tap,id=n0,fd={fd} -device virtio-net,netdev=n0\n"
+     "  tapgate run --queues 4 --vhost -- qemu-system-x86_64 -smp 4 \\\n"
+     "    -netdev tap,id=n0,fds={fds},vhost=on,vhostfds={vhostfds} \\\n"
+     "    -device virtio-net-pci,netdev=n0,mq=on,vectors=10\n"
      "\n"
      "Exit status: 0-3 as for every command while no COMMAND runs; 127 COMMAND not\n"
      "found, 126 COMMAND found but not executable; then COMMAND's own status.\n"},

@@ -19,6 +19,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -99,18 +100,21 @@ out:
 	_exit(127);
 }
 
+/* Room for one descriptor more than the helper ever sends. */
+#define MAX_FDS (TG_REPLY_MAX_FDS + 1)
+
 /* One message from the helper. Returns its length, 0 at end of file, or -1
- * with errno. *fd is the one descriptor it carried, or -1; *fault says why
- * the message is unusable whatever its text (any descriptor is then closed
- * already). */
-static ssize_t receive(int sock, char *buf, int *fd, const char **fault)
+ * with errno. fds[0..*nfds) are the descriptors it carried; *fault says why
+ * the message is unusable whatever its text (the descriptors are then
+ * closed already). */
+static ssize_t receive(int sock, char *buf, int *fds, unsigned *nfds, const char **fault)
 {
 	union {
 		struct cmsghdr align;
-		/* Room for more than the one expected, so that extra
+		/* Room for more than the most expected, so that extra
 		 * descriptors arrive and are closed here rather than being
 		 * reported only as MSG_CTRUNC. */
-		char buf[CMSG_SPACE(sizeof(int) * 8)];
+		char buf[CMSG_SPACE(sizeof(int) * (MAX_FDS + 8))];
 	} control;
 	struct iovec iov = {.iov_base = buf, .iov_len = TG_REPLY_MAX};
 	struct msghdr msg = {
@@ -120,10 +124,9 @@ static ssize_t receive(int sock, char *buf, int *fd, const char **fault)
 	    .msg_controllen = sizeof(control.buf),
 	};
 	struct cmsghdr *c;
-	size_t nfds = 0;
 	ssize_t n;
 
-	*fd = -1;
+	*nfds = 0;
 	*fault = NULL;
 	do
 		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
@@ -139,21 +142,21 @@ static ssize_t receive(int sock, char *buf, int *fd, const char **fault)
 			int got;
 
 			memcpy(&got, CMSG_DATA(c) + i * sizeof(int), sizeof(got));
-			if (nfds++ == 0)
-				*fd = got;
+			if (*nfds < MAX_FDS)
+				fds[(*nfds)++] = got;
 			else
 				close(got);
 		}
 	}
-	if (nfds > 1)
-		*fault = "more than one descriptor";
+	if (*nfds == MAX_FDS)
+		*fault = "more descriptors than any request gets";
 	if (msg.msg_flags & MSG_CTRUNC)
 		*fault = "control data truncated";
 	if (msg.msg_flags & MSG_TRUNC)
 		*fault = "longer than " STR(TG_REPLY_MAX) " bytes";
-	if (*fault != NULL && *fd >= 0) {
-		close(*fd);
-		*fd = -1;
+	if (*fault != NULL) {
+		while (*nfds > 0)
+			close(fds[--*nfds]);
 	}
 	return n;
 }
@@ -367,16 +370,29 @@ static const char *check_request(const struct tapgate_request *req,
 	return NULL;
 }
 
-static const char *check_device(const struct tapgate_request *req, const struct tapgate_device *dev,
-				int fd)
+/* What a request asks of the data path, as the library passed it on. */
+struct datapath {
+	unsigned queues; /* 1..TAPGATE_MAX_QUEUES */
+	int vnet_hdr;
+	int helper_vhost; /* the helper opens /dev/vhost-net */
+};
+
+/* /dev/vhost-net is the misc device 10:238 (VHOST_NET_MINOR). */
+static int is_vhost_net(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) && major(st.st_rdev) == 10 &&
+	       minor(st.st_rdev) == 238;
+}
+
+static const char *check_queue(const struct tapgate_device *dev, const struct datapath *dp, int fd)
 {
 	struct stat st;
 	struct ifreq ifr;
-	unsigned type;
-	const char *fault = check_request(req, dev);
+	unsigned type, want_vnet = dp->vnet_hdr ? IFF_VNET_HDR : 0,
+		       want_mq = dp->queues > 1 ? IFF_MULTI_QUEUE : 0;
 
-	if (fault)
-		return fault;
 	memset(&ifr, 0, sizeof(ifr));
 	if (fstat(fd, &st) != 0 || !S_ISCHR(st.st_mode) || ioctl(fd, TUNGETIFF, &ifr) != 0)
 		return "the descriptor is not a tun/tap device";
@@ -384,15 +400,33 @@ static const char *check_device(const struct tapgate_request *req, const struct 
 	if (strncmp(ifr.ifr_name, dev->ifname, sizeof(ifr.ifr_name)) != 0 ||
 	    type != (dev->kind == TAPGATE_TAP ? IFF_TAP : IFF_TUN))
 		return "the descriptor is another device than named";
+	if (((unsigned)ifr.ifr_flags & IFF_VNET_HDR) != want_vnet ||
+	    ((unsigned)ifr.ifr_flags & IFF_MULTI_QUEUE) != want_mq)
+		return "the device has other data path flags than asked for";
 	return NULL;
+}
+
+/* fds: the queues, then with helper_vhost their vhost descriptors. */
+static const char *check_device(const struct tapgate_request *req, const struct tapgate_device *dev,
+				const struct datapath *dp, const int *fds)
+{
+	const char *fault = check_request(req, dev);
+
+	for (unsigned i = 0; fault == NULL && i < dp->queues; i++)
+		fault = check_queue(dev, dp, fds[i]);
+	for (unsigned i = 0; fault == NULL && dp->helper_vhost && i < dp->queues; i++)
+		if (!is_vhost_net(fds[dp->queues + i]))
+			fault = "a vhost descriptor that is not /dev/vhost-net";
+	return fault;
 }
 
 /* What came back from one run of the helper. */
 struct outcome {
 	char buf[TG_REPLY_MAX + 1];
-	ssize_t n;	/* from receive() */
-	int recv_errno; /* when n < 0 */
-	int fd;		/* the descriptor it carried, or -1 */
+	ssize_t n;	  /* from receive() */
+	int recv_errno;	  /* when n < 0 */
+	int fds[MAX_FDS]; /* the descriptors it carried */
+	unsigned nfds;
 	const char *fault;
 	int known; /* status is the helper's wait status */
 	int status;
@@ -400,8 +434,8 @@ struct outcome {
 };
 
 /* One decision from the reply, the child's fate and the exec report. */
-static int conclude(const struct tapgate_request *req, struct tapgate_device *dev,
-		    struct outcome *o, char *err, size_t errlen)
+static int conclude(const struct tapgate_request *req, const struct datapath *dp,
+		    struct tapgate_device *dev, struct outcome *o, char *err, size_t errlen)
 {
 	const char *message = NULL, *fault = o->fault;
 	int known = o->known, status = o->status, exec_errno = o->exec_errno;
@@ -439,10 +473,12 @@ static int conclude(const struct tapgate_request *req, struct tapgate_device *de
 				   code, WEXITSTATUS(status));
 	if (fault == NULL && code == TAPGATE_OK && req->persist)
 		fault =
-		    o->fd >= 0 ? "a descriptor for a persistent device" : check_request(req, dev);
+		    o->nfds > 0 ? "a descriptor for a persistent device" : check_request(req, dev);
 	else if (fault == NULL && code == TAPGATE_OK)
-		fault = o->fd < 0 ? "no descriptor" : check_device(req, dev, o->fd);
-	if (fault == NULL && code != TAPGATE_OK && o->fd >= 0)
+		fault = o->nfds != dp->queues * (dp->helper_vhost ? 2u : 1u)
+			    ? "another number of descriptors than asked for"
+			    : check_device(req, dev, dp, o->fds);
+	if (fault == NULL && code != TAPGATE_OK && o->nfds > 0)
 		fault = "a descriptor with an error";
 	if (fault != NULL)
 		return tg_lib_fail(err, errlen, TAPGATE_HOST,
@@ -451,17 +487,20 @@ static int conclude(const struct tapgate_request *req, struct tapgate_device *de
 				   fault);
 	if (code != TAPGATE_OK)
 		return tg_lib_fail(err, errlen, code, "%s", message);
-	dev->fd = o->fd;
+	dev->fd = req->persist ? -1 : o->fds[0];
 	return TAPGATE_OK;
 }
 
-int tapgate_open(const struct tapgate_request *req, struct tapgate_device *dev, char *err,
-		 size_t errlen)
+/* One run of the helper. On success fds (room for MAX_FDS) holds what the
+ * reply carried: the queues, then with dp->helper_vhost their vhost
+ * descriptors. */
+static int ask_helper(const struct tapgate_request *req, const struct datapath *dp,
+		      struct tapgate_device *dev, int *fds, char *err, size_t errlen)
 {
-	char fdopt[16], *ipopt = NULL, *bropt = NULL;
-	const char *argv[7];
+	char fdopt[16], qopt[24], *ipopt = NULL, *bropt = NULL;
+	const char *argv[10];
 	int argc = 0, sv[2] = {-1, -1}, report[2] = {-1, -1};
-	struct outcome o = {.fd = -1};
+	struct outcome o = {.nfds = 0};
 	pid_t pid;
 	int rc;
 
@@ -486,6 +525,14 @@ int tapgate_open(const struct tapgate_request *req, struct tapgate_device *dev, 
 		goto nomem;
 	if (req->bridge && (argv[argc++] = bropt = option("--bridge", req->bridge)) == NULL)
 		goto nomem;
+	if (dp->queues > 1) {
+		snprintf(qopt, sizeof(qopt), "--queues=%u", dp->queues);
+		argv[argc++] = qopt;
+	}
+	if (dp->vnet_hdr)
+		argv[argc++] = "--vnet-hdr";
+	if (dp->helper_vhost)
+		argv[argc++] = "--vhost";
 	argv[argc] = NULL;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0 ||
@@ -510,14 +557,18 @@ int tapgate_open(const struct tapgate_request *req, struct tapgate_device *dev, 
 	close(report[1]);
 	report[1] = -1;
 
-	o.n = receive(sv[0], o.buf, &o.fd, &o.fault);
+	o.n = receive(sv[0], o.buf, o.fds, &o.nfds, &o.fault);
 	if (o.n < 0)
 		o.recv_errno = errno;
 	o.known = wait_helper(pid, &o.status) == 0;
 	o.exec_errno = exec_error(report[0]);
-	rc = conclude(req, dev, &o, err, errlen);
-	if (rc != TAPGATE_OK && o.fd >= 0)
-		close(o.fd);
+	rc = conclude(req, dp, dev, &o, err, errlen);
+	for (unsigned i = 0; i < o.nfds; i++) {
+		if (rc != TAPGATE_OK)
+			close(o.fds[i]);
+		else
+			fds[i] = o.fds[i];
+	}
 	goto out;
 nomem:
 	rc = tg_lib_fail(err, errlen, TAPGATE_HOST, "tapgate_open: out of memory");
@@ -536,4 +587,71 @@ out:
 	free(ipopt);
 	free(bropt);
 	return rc;
+}
+
+int tapgate_open(const struct tapgate_request *req, struct tapgate_device *dev, char *err,
+		 size_t errlen)
+{
+	static const struct datapath one = {.queues = 1};
+	int fds[MAX_FDS];
+
+	return ask_helper(req, &one, dev, fds, err, errlen);
+}
+
+/* Opens /dev/vhost-net n times into fds, as the caller. 0, or -1 with none
+ * left open. */
+static int open_vhost(unsigned n, int *fds)
+{
+	for (unsigned i = 0; i < n; i++) {
+		fds[i] = open("/dev/vhost-net", O_RDWR | O_CLOEXEC);
+		if (fds[i] < 0) {
+			while (i > 0)
+				close(fds[--i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int tapgate_open_queues(const struct tapgate_request *req, unsigned queues, unsigned flags,
+			struct tapgate_device *dev, struct tapgate_queues *q, char *err,
+			size_t errlen)
+{
+	struct datapath dp = {.queues = queues};
+	int fds[MAX_FDS], own_vhost[TAPGATE_MAX_QUEUES], rc;
+
+	if (q == NULL)
+		return tg_lib_fail(err, errlen, TAPGATE_USAGE,
+				   "tapgate_open_queues: no queues to fill in");
+	memset(q, 0, sizeof(*q));
+	for (unsigned i = 0; i < TAPGATE_MAX_QUEUES; i++)
+		q->fd[i] = q->vhostfd[i] = -1;
+	if (queues < 1 || queues > TAPGATE_MAX_QUEUES)
+		return tg_lib_fail(err, errlen, TAPGATE_USAGE,
+				   "the number of queues must be from 1 to %d", TAPGATE_MAX_QUEUES);
+	if ((flags & ~(TAPGATE_VNET_HDR | TAPGATE_VHOST)) != 0)
+		return tg_lib_fail(err, errlen, TAPGATE_USAGE,
+				   "tapgate_open_queues: unknown flags 0x%x", flags);
+	if (req != NULL && req->persist && (queues > 1 || flags != 0))
+		return tg_lib_fail(err, errlen, TAPGATE_USAGE,
+				   "a persistent device is opened by name: it takes no queues or "
+				   "flags");
+	/* Several queues and vhost-net both work on virtio-net headers. */
+	dp.vnet_hdr = (flags & TAPGATE_VNET_HDR) || queues > 1 || (flags & TAPGATE_VHOST);
+	/* Whoever may open /dev/vhost-net needs no privilege for it; only
+	 * otherwise is the helper asked, and the policy decides. */
+	dp.helper_vhost = (flags & TAPGATE_VHOST) && open_vhost(queues, own_vhost) != 0;
+	rc = ask_helper(req, &dp, dev, fds, err, errlen);
+	if (rc != TAPGATE_OK) {
+		for (unsigned i = 0; (flags & TAPGATE_VHOST) && !dp.helper_vhost && i < queues; i++)
+			close(own_vhost[i]);
+		return rc;
+	}
+	q->n = queues;
+	for (unsigned i = 0; i < queues; i++) {
+		q->fd[i] = fds[i];
+		if (flags & TAPGATE_VHOST)
+			q->vhostfd[i] = dp.helper_vhost ? fds[queues + i] : own_vhost[i];
+	}
+	return TAPGATE_OK;
 }

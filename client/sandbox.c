@@ -71,12 +71,18 @@
 /* What an emulator does with its device: learn what it is and what the
  * kernel offers, set the virtio-net header and offloads the guest
  * negotiates, size the socket buffer (TUNSETNOCSUM has been a no-op in
- * every kernel so far). Not TUNGETFILTER (nobody uses it; it hands out a
+ * every kernel so far), and switch queues of a multiqueue device off and on
+ * (TUNSETQUEUE: it only detaches this descriptor's queue, or re-attaches it
+ * to the device it was detached from; drivers/net/tun.c, tun_set_queue).
+ * The vhost-net ioctls (type 0xAF) lie outside the tun space and are
+ * allowed: they act on the vhost descriptor, never on the device's
+ * configuration. Not TUNGETFILTER (nobody uses it; it hands out a
  * stale pointer of whoever attached the filter) and not TUNGETDEVNETNS (a
  * namespace descriptor is a capability, not a query). */
 static const uint32_t tun_allowed[] = {
-    TUNGETFEATURES, TUNGETIFF,	  TUNGETSNDBUF,	   TUNGETVNETHDRSZ, TUNGETVNETLE, TUNGETVNETBE,
-    TUNSETOFFLOAD,  TUNSETSNDBUF, TUNSETVNETHDRSZ, TUNSETVNETLE,    TUNSETVNETBE, TUNSETNOCSUM,
+    TUNGETFEATURES, TUNGETIFF,	   TUNGETSNDBUF, TUNGETVNETHDRSZ, TUNGETVNETLE,
+    TUNGETVNETBE,   TUNSETOFFLOAD, TUNSETSNDBUF, TUNSETVNETHDRSZ, TUNSETVNETLE,
+    TUNSETVNETBE,   TUNSETNOCSUM,  TUNSETQUEUE,
 };
 #define N_TUN_ALLOWED (sizeof(tun_allowed) / sizeof(tun_allowed[0]))
 
@@ -86,16 +92,16 @@ static_assert(TUN_IN_SPACE(TUNSETNOCSUM) && TUN_IN_SPACE(TUNGETFEATURES) &&
 		  TUN_IN_SPACE(TUNGETVNETHDRSZ) && TUN_IN_SPACE(TUNGETVNETLE) &&
 		  TUN_IN_SPACE(TUNGETVNETBE) && TUN_IN_SPACE(TUNSETOFFLOAD) &&
 		  TUN_IN_SPACE(TUNSETSNDBUF) && TUN_IN_SPACE(TUNSETVNETHDRSZ) &&
-		  TUN_IN_SPACE(TUNSETVNETLE) && TUN_IN_SPACE(TUNSETVNETBE),
+		  TUN_IN_SPACE(TUNSETVNETLE) && TUN_IN_SPACE(TUNSETVNETBE) &&
+		  TUN_IN_SPACE(TUNSETQUEUE),
 	      "an allowed tun request lies outside the tun space");
 static_assert(TUN_IN_SPACE(TUNSETIFF) && TUN_IN_SPACE(TUNSETPERSIST) && TUN_IN_SPACE(TUNSETOWNER) &&
 		  TUN_IN_SPACE(TUNSETGROUP) && TUN_IN_SPACE(TUNSETLINK) &&
 		  TUN_IN_SPACE(TUNSETDEBUG) && TUN_IN_SPACE(TUNATTACHFILTER) &&
 		  TUN_IN_SPACE(TUNDETACHFILTER) && TUN_IN_SPACE(TUNGETFILTER) &&
-		  TUN_IN_SPACE(TUNSETTXFILTER) && TUN_IN_SPACE(TUNSETQUEUE) &&
-		  TUN_IN_SPACE(TUNSETIFINDEX) && TUN_IN_SPACE(TUNSETSTEERINGEBPF) &&
-		  TUN_IN_SPACE(TUNSETFILTEREBPF) && TUN_IN_SPACE(TUNSETCARRIER) &&
-		  TUN_IN_SPACE(TUNGETDEVNETNS),
+		  TUN_IN_SPACE(TUNSETTXFILTER) && TUN_IN_SPACE(TUNSETIFINDEX) &&
+		  TUN_IN_SPACE(TUNSETSTEERINGEBPF) && TUN_IN_SPACE(TUNSETFILTEREBPF) &&
+		  TUN_IN_SPACE(TUNSETCARRIER) && TUN_IN_SPACE(TUNGETDEVNETNS),
 	      "a refused tun request lies outside the tun space");
 static_assert(!TUN_IN_SPACE(TCGETS) && !TUN_IN_SPACE(TCSETS) && !TUN_IN_SPACE(TIOCGWINSZ) &&
 		  !TUN_IN_SPACE(FIONREAD) && !TUN_IN_SPACE(FIONBIO) && !TUN_IN_SPACE(TIOCGPTN),
@@ -449,20 +455,41 @@ static void close_from_to(unsigned int first, unsigned int last)
 		close((int)fd);
 }
 
-/* Closes every descriptor but 0, 1, 2 and keep. */
-static void close_others(int keep)
+/* Closes every descriptor but 0, 1, 2 and keep[0..n), which are sorted
+ * and at least 3. */
+static void close_others(const int *keep, unsigned n)
 {
-	if (keep > 3)
-		close_from_to(3, (unsigned int)keep - 1);
-	close_from_to(keep >= 3 ? (unsigned int)keep + 1 : 3, ~0u);
+	unsigned int from = 3;
+
+	for (unsigned i = 0; i < n; i++) {
+		if ((unsigned int)keep[i] > from)
+			close_from_to(from, (unsigned int)keep[i] - 1);
+		from = (unsigned int)keep[i] + 1;
+	}
+	close_from_to(from, ~0u);
+}
+
+/* /dev/vhost-net is the misc device 10:238 (VHOST_NET_MINOR). */
+static int is_vhost_net(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) && major(st.st_rdev) == 10 &&
+	       minor(st.st_rdev) == 238;
 }
 
 /* --- the call -------------------------------------------------------------- */
 
 int tapgate_sandbox(int devfd, unsigned int flags, char *err, size_t errlen)
 {
-	struct ifreq ifr;
-	int rc;
+	return tapgate_sandbox_fds(&devfd, 1, flags, err, errlen);
+}
+
+int tapgate_sandbox_fds(const int *fds, unsigned int nfds, unsigned int flags, char *err,
+			size_t errlen)
+{
+	struct ifreq ifr, other;
+	int rc, devfd = nfds > 0 ? fds[0] : -1, keep[2 * TAPGATE_MAX_QUEUES];
 
 	if (errlen > 0)
 		err[0] = '\0';
@@ -478,8 +505,34 @@ int tapgate_sandbox(int devfd, unsigned int flags, char *err, size_t errlen)
 		    "tapgate_sandbox(): descriptor %d is not a tap or tun device (%s); pass "
 		    "the one tapgate_open() returned",
 		    devfd, devfd < 0 ? "negative" : strerror(errno));
-	if (flags & TAPGATE_SANDBOX_CLOSE_FDS)
-		close_others(devfd);
+	if (nfds > 2 * TAPGATE_MAX_QUEUES)
+		return tg_lib_fail(err, errlen, TAPGATE_USAGE,
+				   "tapgate_sandbox_fds(): more than %d descriptors",
+				   2 * TAPGATE_MAX_QUEUES);
+	/* Only more queues of the same device, and vhost-net, which acts on
+	 * them: kept open, nothing else is. */
+	for (unsigned i = 1; i < nfds; i++) {
+		memset(&other, 0, sizeof(other));
+		if (fds[i] < 3 ||
+		    (!is_vhost_net(fds[i]) &&
+		     (ioctl(fds[i], TUNGETIFF, &other) != 0 ||
+		      strncmp(other.ifr_name, ifr.ifr_name, sizeof(ifr.ifr_name)) != 0)))
+			return tg_lib_fail(err, errlen, TAPGATE_USAGE,
+					   "tapgate_sandbox_fds(): descriptor %d is neither a "
+					   "queue of %.*s nor /dev/vhost-net",
+					   fds[i], (int)sizeof(ifr.ifr_name), ifr.ifr_name);
+	}
+	/* Sorted for close_others(), by insertion: at most 32. */
+	for (unsigned i = 0; i < nfds; i++) {
+		unsigned j = i;
+		for (; j > 0 && keep[j - 1] > fds[i]; j--)
+			keep[j] = keep[j - 1];
+		keep[j] = fds[i];
+	}
+	if ((flags & TAPGATE_SANDBOX_CLOSE_FDS) && devfd >= 3)
+		close_others(keep, nfds);
+	else if (flags & TAPGATE_SANDBOX_CLOSE_FDS)
+		close_others(NULL, 0);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
 		return tg_lib_fail(err, errlen, TAPGATE_HOST, "cannot set no_new_privs: %s",
 				   strerror(errno));

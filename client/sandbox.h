@@ -18,7 +18,11 @@ scmp_filter_ctx tg_sandbox_filter(void) __attribute__((visibility("hidden")));
 #ifndef TAPGATE_SANDBOX_CLOSE_FDS
 #define TAPGATE_SANDBOX_CLOSE_FDS 0x1u /* close every descriptor but 0, 1, 2 and devfd */
 
+#define TAPGATE_MAX_QUEUES 16
+
 int tapgate_sandbox(int devfd, unsigned int flags, char *err, size_t errlen);
+int tapgate_sandbox_fds(const int *fds, unsigned int nfds, unsigned int flags, char *err,
+			size_t errlen);
 #endif
 
 #endif

@@ -25,8 +25,8 @@ static const char *cmd_name;
 #define usage_error(...) tg_usage_error(cmd_name, __VA_ARGS__)
 
 struct run_opts {
-	int tun, sandbox;
-	const char *ip, *bridge, *fd;
+	int tun, sandbox, vnet_hdr, vhost;
+	const char *ip, *bridge, *fd, *queues;
 };
 
 /* For an option that takes a value, as `--name VALUE` or `--name=VALUE`:
@@ -69,8 +69,12 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 			}
 			return i + 1;
 		}
-		if (strcmp(a, "--tun") == 0 || strcmp(a, "--sandbox") == 0) {
-			int *flag = a[2] == 't' ? &o->tun : &o->sandbox;
+		if (strcmp(a, "--tun") == 0 || strcmp(a, "--sandbox") == 0 ||
+		    strcmp(a, "--vnet-hdr") == 0 || strcmp(a, "--vhost") == 0) {
+			int *flag = a[2] == 't'	  ? &o->tun
+				    : a[2] == 's' ? &o->sandbox
+				    : a[3] == 'n' ? &o->vnet_hdr
+						  : &o->vhost;
 
 			if ((*flag)++) {
 				usage_error("%s given twice", a);
@@ -80,7 +84,8 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 		}
 		if ((r = take(argc, argv, &i, "--ip", &o->ip)) != 0 ||
 		    (r = take(argc, argv, &i, "--bridge", &o->bridge)) != 0 ||
-		    (r = take(argc, argv, &i, "--fd", &o->fd)) != 0) {
+		    (r = take(argc, argv, &i, "--fd", &o->fd)) != 0 ||
+		    (r = take(argc, argv, &i, "--queues", &o->queues)) != 0) {
 			if (r < 0)
 				return -1;
 			continue;
@@ -95,23 +100,34 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 	return -1;
 }
 
-/* Writes arg with every {fd} and {ifname} replaced into out, unless out is
- * NULL, and returns the length: run once to measure, once to fill. */
-static size_t substitute(const char *arg, const char *fd, const char *ifname, char *out)
+/* What {NAME} in an ARG becomes. */
+struct placeholders {
+	const char *fd, *fds, *vhostfds, *ifname;
+};
+
+/* Writes arg with every {fd}, {fds}, {vhostfds} and {ifname} replaced into
+ * out, unless out is NULL, and returns the length: run once to measure,
+ * once to fill. */
+static size_t substitute(const char *arg, const struct placeholders *ph, char *out)
 {
+	const struct {
+		const char *name;
+		const char *value;
+	} words[] = {{"{fd}", ph->fd},
+		     {"{fds}", ph->fds},
+		     {"{vhostfds}", ph->vhostfds},
+		     {"{ifname}", ph->ifname}};
 	size_t n = 0;
 
 	while (*arg) {
 		const char *put = NULL;
 		size_t skip = 1;
 
-		if (strncmp(arg, "{fd}", 4) == 0) {
-			put = fd;
-			skip = 4;
-		} else if (strncmp(arg, "{ifname}", 8) == 0) {
-			put = ifname;
-			skip = 8;
-		}
+		for (size_t w = 0; w < sizeof(words) / sizeof(words[0]) && put == NULL; w++)
+			if (strncmp(arg, words[w].name, strlen(words[w].name)) == 0) {
+				put = words[w].value;
+				skip = strlen(words[w].name);
+			}
 		if (put != NULL) {
 			if (out != NULL)
 				memcpy(out + n, put, strlen(put));
@@ -129,13 +145,57 @@ static size_t substitute(const char *arg, const char *fd, const char *ifname, ch
 }
 
 /* NULL when out of memory. */
-static char *expand(const char *arg, const char *fd, const char *ifname)
+static char *expand(const char *arg, const struct placeholders *ph)
 {
-	char *out = malloc(substitute(arg, fd, ifname, NULL) + 1);
+	char *out = malloc(substitute(arg, ph, NULL) + 1);
 
 	if (out != NULL)
-		substitute(arg, fd, ifname, out);
+		substitute(arg, ph, out);
 	return out;
+}
+
+/* Moves fd to want, without close-on-exec (COMMAND gets it). dup2() onto
+ * itself would leave that flag set. 0, or -1 with errno. */
+static int place(int fd, int want)
+{
+	if (fd == want)
+		return fcntl(fd, F_SETFD, 0);
+	return dup2(fd, want) == want && close(fd) == 0 ? 0 : -1;
+}
+
+/* Moves the device's descriptors (queues, then vhost) to first, first+1,
+ * ...: each is first moved above them all, so that none lands on another
+ * still to be moved. Writes "first:first+1:..." for the queues into fds and
+ * likewise for vhost into vhostfds. 0, or -1 with errno. */
+static int place_all(struct tapgate_queues *q, int vhost, int first, char *fds, char *vhostfds,
+		     size_t len)
+{
+	int n = (int)q->n * (vhost ? 2 : 1), high = first + n;
+	int *all[2 * TAPGATE_MAX_QUEUES];
+
+	for (unsigned i = 0; i < q->n; i++) {
+		all[i] = &q->fd[i];
+		if (vhost)
+			all[q->n + i] = &q->vhostfd[i];
+	}
+	for (int i = 0; i < n; i++) {
+		int moved = fcntl(*all[i], F_DUPFD_CLOEXEC, high);
+
+		if (moved < 0 || close(*all[i]) != 0)
+			return -1;
+		*all[i] = moved;
+	}
+	fds[0] = vhostfds[0] = '\0';
+	for (int i = 0; i < n; i++) {
+		char *list = i < (int)q->n ? fds : vhostfds;
+		size_t at = strlen(list);
+
+		if (place(*all[i], first + i) != 0)
+			return -1;
+		*all[i] = first + i;
+		snprintf(list + at, len - at, "%s%d", at ? ":" : "", first + i);
+	}
+	return 0;
 }
 
 /* Sets name to value, or removes it when value is "": a variable inherited
@@ -226,8 +286,13 @@ static int device_opts_ok(const struct run_opts *o)
 	const char *why = NULL;
 	uint32_t ip;
 
+	unsigned long queues;
+
 	if (o->ip && o->bridge)
 		why = "--ip and --bridge exclude each other";
+	else if (o->queues &&
+		 (tg_parse_uint(o->queues, TAPGATE_MAX_QUEUES, &queues) != 0 || queues == 0))
+		why = "--queues wants a number from 1 to 16";
 	else if (o->ip && tg_parse_ipv4(o->ip, &ip) != 0)
 		why = "--ip wants a dotted IPv4 address like 10.77.0.2";
 	else if (o->bridge && !tg_valid_ifname(o->bridge))
@@ -243,38 +308,50 @@ static int cmd_run(int argc, char **argv)
 	struct run_opts o = {0};
 	struct tapgate_request req;
 	struct tapgate_device dev;
-	unsigned long fdnum = 3;
-	char err[300], fdtext[8], **cargv;
-	int cmd, rc, placed, i;
+	struct tapgate_queues q;
+	unsigned long fdnum = 3, queues = 1;
+	char err[300], fdtext[8], fds[TAPGATE_MAX_QUEUES * 5], vhostfds[TAPGATE_MAX_QUEUES * 5],
+	    **cargv;
+	int cmd, rc, i, keep[2 * TAPGATE_MAX_QUEUES];
 
 	if ((cmd = parse_run(argc, argv, &o)) < 0)
 		return TG_EXIT_USAGE;
 	if (device_opts_ok(&o) != 0)
 		return TG_EXIT_USAGE;
+	if (o.queues)
+		tg_parse_uint(o.queues, TAPGATE_MAX_QUEUES, &queues); /* checked above */
 	if (o.fd && (tg_parse_uint(o.fd, 1023, &fdnum) != 0 || fdnum < 3))
 		return usage_error("--fd wants a number from 3 to 1023 (0-2 are the standard "
 				   "streams)");
+	if (fdnum + queues * (o.vhost ? 2 : 1) - 1 > 1023)
+		return usage_error("--fd %lu leaves no room for %lu descriptors below 1024", fdnum,
+				   queues * (o.vhost ? 2 : 1));
 	if ((rc = find_command(argv[cmd])) != 0)
 		return rc;
 
 	req = (struct tapgate_request){
 	    .kind = o.tun ? TAPGATE_TUN : TAPGATE_TAP, .ip = o.ip, .bridge = o.bridge};
-	rc = tapgate_open(&req, &dev, err, sizeof(err));
+	rc =
+	    tapgate_open_queues(&req, (unsigned)queues,
+				(o.vnet_hdr ? TAPGATE_VNET_HDR : 0) | (o.vhost ? TAPGATE_VHOST : 0),
+				&dev, &q, err, sizeof(err));
 	if (rc != TAPGATE_OK) {
 		tg_error(cmd_name, "%s", err);
 		return rc;
 	}
 
-	/* The library's descriptor is close-on-exec; COMMAND gets it at N.
-	 * dup2() onto itself would leave that flag set. */
-	if (dev.fd == (int)fdnum)
-		placed = fcntl(dev.fd, F_SETFD, 0) == 0;
-	else
-		placed = dup2(dev.fd, (int)fdnum) == (int)fdnum && close(dev.fd) == 0;
-	if (!placed)
-		return host_error("cannot place the device at its descriptor");
+	/* The library's descriptors are close-on-exec; COMMAND gets them at
+	 * N, N+1, ...: the queues, then the vhost descriptors. */
+	if (place_all(&q, o.vhost, (int)fdnum, fds, vhostfds, sizeof(fds)) != 0)
+		return host_error("cannot place the device at its descriptors");
+	for (unsigned k = 0; k < q.n; k++) {
+		keep[k] = q.fd[k];
+		keep[q.n + k] = q.vhostfd[k];
+	}
 	snprintf(fdtext, sizeof(fdtext), "%lu", fdnum);
-	if (export("TAPGATE_FD", fdtext) != 0 || export("TAPGATE_IFNAME", dev.ifname) != 0 ||
+	if (export("TAPGATE_FD", fdtext) != 0 || export("TAPGATE_FDS", fds) != 0 ||
+	    export("TAPGATE_VHOSTFDS", vhostfds) != 0 ||
+	    export("TAPGATE_IFNAME", dev.ifname) != 0 ||
 	    export("TAPGATE_KIND", dev.kind == TAPGATE_TUN ? "tun" : "tap") != 0 ||
 	    export("TAPGATE_GUEST_IP", dev.guest) != 0 ||
 	    export("TAPGATE_GATEWAY", dev.gateway) != 0)
@@ -284,13 +361,16 @@ static int cmd_run(int argc, char **argv)
 	if (cargv == NULL)
 		return host_error("cannot build the command line");
 	cargv[0] = argv[cmd];
+	struct placeholders ph = {
+	    .fd = fdtext, .fds = fds, .vhostfds = vhostfds, .ifname = dev.ifname};
 	for (i = cmd + 1; i < argc; i++)
-		if ((cargv[i - cmd] = expand(argv[i], fdtext, dev.ifname)) == NULL)
+		if ((cargv[i - cmd] = expand(argv[i], &ph)) == NULL)
 			break;
 	if (i < argc) {
 		rc = host_error("cannot build the command line");
-	} else if (o.sandbox && (rc = tapgate_sandbox((int)fdnum, TAPGATE_SANDBOX_CLOSE_FDS, err,
-						      sizeof(err))) != TAPGATE_OK) {
+	} else if (o.sandbox && (rc = tapgate_sandbox_fds(keep, q.n * (o.vhost ? 2 : 1),
+							  TAPGATE_SANDBOX_CLOSE_FDS, err,
+							  sizeof(err))) != TAPGATE_OK) {
 		/* Asked for the sandbox: never run COMMAND without it. */
 		tg_error(cmd_name, "--sandbox: %s", err);
 	} else {

@@ -69,6 +69,29 @@ struct tapgate_device {
 int tapgate_open(const struct tapgate_request *req, struct tapgate_device *dev, char *err,
 		 size_t errlen);
 
+/* The fast data path, for emulators with virtio-net (QEMU's -netdev
+ * tap,fds=...,vhostfds=...). */
+#define TAPGATE_MAX_QUEUES 16	/* the most queues a device may have */
+#define TAPGATE_VNET_HDR   0x1u /* IFF_VNET_HDR: frames carry a virtio-net header */
+#define TAPGATE_VHOST	   0x2u /* one /dev/vhost-net descriptor per queue */
+
+struct tapgate_queues {
+	unsigned n;			 /* the device's queues; fd[0] is dev->fd */
+	int fd[TAPGATE_MAX_QUEUES];	 /* one per queue, close-on-exec */
+	int vhostfd[TAPGATE_MAX_QUEUES]; /* with TAPGATE_VHOST one per queue, else -1 */
+};
+
+/* Like tapgate_open(), for a device with `queues` queues (1 to
+ * TAPGATE_MAX_QUEUES, at most the policy rule's `queues`); more than one
+ * makes it an IFF_MULTI_QUEUE device. flags: TAPGATE_VNET_HDR (implied by
+ * queues > 1 and by TAPGATE_VHOST) and TAPGATE_VHOST, for which the library
+ * opens /dev/vhost-net itself when the caller may, and otherwise asks the
+ * helper to (the rule needs `vhost`). On success fills q; after a failure
+ * every entry of q is -1. persist requests take neither queues nor flags. */
+int tapgate_open_queues(const struct tapgate_request *req, unsigned queues, unsigned flags,
+			struct tapgate_device *dev, struct tapgate_queues *q, char *err,
+			size_t errlen);
+
 /* Flags for tapgate_sandbox(). */
 #define TAPGATE_SANDBOX_CLOSE_FDS 0x1u /* close every descriptor but 0, 1, 2 and devfd */
 
@@ -79,7 +102,8 @@ int tapgate_open(const struct tapgate_request *req, struct tapgate_device *dev, 
  * Landlock (Linux 5.19+) makes opening /dev/net/tun fail; installs a seccomp
  * filter on every thread refusing every tun ioctl but the TUNGET* queries
  * (not TUNGETFILTER/TUNGETDEVNETNS), TUNSETOFFLOAD, TUNSETSNDBUF,
- * TUNSETVNETHDRSZ/LE/BE and TUNSETNOCSUM, plus SIOCSIFHWADDR and the other
+ * TUNSETVNETHDRSZ/LE/BE, TUNSETNOCSUM and TUNSETQUEUE (detach and re-attach
+ * one's own queue; the vhost-net ioctls are allowed too), plus SIOCSIFHWADDR and the other
  * interface-changing socket ioctls, TIOCSTI, TIOCLINUX (EPERM),
  * socket(AF_NETLINK/AF_PACKET) (EAFNOSUPPORT), bpf() (EPERM), io_uring
  * (ENOSYS); a system call of another ABI kills the process. Inherited by
@@ -88,6 +112,13 @@ int tapgate_open(const struct tapgate_request *req, struct tapgate_device *dev, 
  * Returns TAPGATE_OK, or TAPGATE_USAGE / TAPGATE_HOST with one line in err;
  * after a failure the process may be partly confined: end it. */
 int tapgate_sandbox(int devfd, unsigned int flags, char *err, size_t errlen);
+
+/* The same for a device with several queues and vhost descriptors: fds[0]
+ * is its first queue, the others are more queues of the same device or
+ * /dev/vhost-net descriptors (at most 2 * TAPGATE_MAX_QUEUES in all), and
+ * TAPGATE_SANDBOX_CLOSE_FDS keeps all of them open. */
+int tapgate_sandbox_fds(const int *fds, unsigned int nfds, unsigned int flags, char *err,
+			size_t errlen);
 
 /* The helper this library runs, for messages and diagnostics. */
 const char *tapgate_helper_path(void);

@@ -3,6 +3,7 @@
  * The client makes an AF_UNIX SOCK_SEQPACKET socketpair, and runs
  *
  *     tapgate-helper open --fd=N --tap|--tun [--ip=ADDR] [--bridge=NAME]
+ *                         [--queues=Q] [--vnet-hdr] [--vhost]
  *     tapgate-helper gc
  *
  * with its end of the pair at fd N. Each option appears at most once and in
@@ -19,7 +20,9 @@
  *     gateway=10.77.0.1
  *     rule=/etc/tapgate/policy.conf:3
  *
- * with one SCM_RIGHTS descriptor (the device), or
+ * with the device's descriptors in one SCM_RIGHTS message: one per queue
+ * (`--queues=N`, default 1), then with `--vhost` one /dev/vhost-net per
+ * queue; or
  *
  *     tapgate 1 error 1                 the exit status that follows
  *     message=refused: ...              one line for the user
@@ -31,6 +34,7 @@
 #define TG_PROTO_H
 
 #define TG_REPLY_MAX	 1024
+#define TG_REPLY_MAX_FDS 32 /* 16 queues and their vhost descriptors */
 #define TG_PROTO_VERSION 1
 
 enum tg_exit {

@@ -94,6 +94,12 @@ int audit_emit(const struct tg_audit *a)
 	add_addr(&b, "guest", a->guest);
 	add_addr(&b, "gateway", a->gateway);
 	add_str(&b, "bridge", a->bridge && a->bridge[0] ? a->bridge : NULL);
+	if (a->queues > 1)
+		add(&b, " queues=%u", a->queues);
+	if (a->vnet_hdr)
+		add(&b, " vnet_hdr=1");
+	if (a->vhost)
+		add(&b, " vhost=helper");
 	add_str(&b, "reason", a->reason && a->reason[0] ? a->reason : NULL);
 
 	if (log_fd < 0)

@@ -2,7 +2,7 @@
  * installed after the privilege drop and after every socket and file the
  * helper needs is open, so the list holds no open(), socket(), connect(),
  * exec or process creation at all, and ioctl() only the tun requests, only
- * on the tun descriptor. A parser bug after this point can configure the
+ * on the tun descriptors (one per queue). A parser bug after this point can configure the
  * network as the rest of the code would, and nothing else.
  *
  * The BPF program is built here from the list below rather than by
@@ -141,7 +141,8 @@ static unsigned emit(struct sock_filter *p, const unsigned *nrs, unsigned n)
 	return at;
 }
 
-unsigned confine_program(int tun_fd, int conf6_fd, struct sock_filter *p, unsigned cap)
+unsigned confine_program(const int *tun_fds, unsigned ntun, int conf6_fd, struct sock_filter *p,
+			 unsigned cap)
 {
 	enum { NALLOWED = sizeof(allowed) / sizeof(allowed[0]) };
 	enum { NTUN = sizeof(tun_ioctls) / sizeof(tun_ioctls[0]) };
@@ -155,7 +156,7 @@ unsigned confine_program(int tun_fd, int conf6_fd, struct sock_filter *p, unsign
 			nrs[j] = nrs[j - 1];
 		nrs[j] = v;
 	}
-	if (cap < 6 + NTUN + 5 + 7 + tree_size(NALLOWED))
+	if (ntun > TG_RULE_MAX_QUEUES || cap < 6 + ntun + NTUN + 5 + 7 + tree_size(NALLOWED))
 		return 0;
 
 	/* Another ABI (i386, x32) numbers its calls differently from what
@@ -168,12 +169,18 @@ unsigned confine_program(int tun_fd, int conf6_fd, struct sock_filter *p, unsign
 	p[at++] = JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000u /* __X32_SYSCALL_BIT */, 0, 1);
 	p[at++] = KILL;
 #endif
-	/* ioctl: the tun requests on the tun descriptor only; the block ends
-	 * in its own KILL and ALLOW. */
-	if (tun_fd >= 0) {
-		p[at++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_ioctl, 0, NTUN + 5);
+	/* ioctl: the tun requests on the tun descriptors (one per queue)
+	 * only; the block ends in its own KILL and ALLOW. A descriptor that
+	 * matches jumps to the request check; the last one falls through to
+	 * it, or jumps to the KILL. */
+	if (ntun > 0) {
+		p[at++] =
+		    JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_ioctl, 0, (uint8_t)(ntun + NTUN + 4));
 		p[at++] = STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(0));
-		p[at++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)tun_fd, 0, NTUN + 1);
+		for (unsigned i = 0; i + 1 < ntun; i++)
+			p[at++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)tun_fds[i],
+				       (uint8_t)(ntun - 1 - i), 0);
+		p[at++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)tun_fds[ntun - 1], 0, NTUN + 1);
 		p[at++] = STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(1));
 		for (unsigned i = 0; i < NTUN; i++)
 			p[at++] =
@@ -203,10 +210,10 @@ unsigned confine_program(int tun_fd, int conf6_fd, struct sock_filter *p, unsign
 	return at;
 }
 
-int confine(int tun_fd, int conf6_fd, struct tg_err *e)
+int confine(const int *tun_fds, unsigned ntun, int conf6_fd, struct tg_err *e)
 {
 	static struct sock_filter prog[CONFINE_MAX_INSNS];
-	unsigned n = confine_program(tun_fd, conf6_fd, prog, CONFINE_MAX_INSNS);
+	unsigned n = confine_program(tun_fds, ntun, conf6_fd, prog, CONFINE_MAX_INSNS);
 	struct sock_fprog fprog = {.len = (unsigned short)n, .filter = prog};
 
 	/* no_new_privs is already set by privdrop(), which the kernel

@@ -51,17 +51,25 @@ void tg_say(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 struct tg_privfiles {
 	int policy_fd; /* -1 if it could not be opened safely; see policy_err */
 	char policy_err[200];
-	int lock_fd;  /* STATE_DIR/lock, root-only */
-	int lease_fd; /* STATE_DIR/net-<cookie>.leases2 */
-	int tun_fd;   /* /dev/net/tun, or -1 when the request makes no device */
-	int log_fd;   /* connected to the audit socket, or -1 */
-	int conf6_fd; /* /proc/sys/net/ipv6/conf with a device to make; -1: none,
-			 or no IPv6 in the kernel */
+	int lock_fd;			 /* STATE_DIR/lock, root-only */
+	int lease_fd;			 /* STATE_DIR/net-<cookie>.leases2 */
+	int tun_fd;			 /* /dev/net/tun, or -1 when the request makes no device */
+	int tun_fds[TG_RULE_MAX_QUEUES]; /* one per queue; [0] is tun_fd */
+	unsigned ntun;
+	int vhost_fds[TG_RULE_MAX_QUEUES]; /* /dev/vhost-net, one per queue */
+	unsigned nvhost;
+	int vhost_errno; /* why /dev/vhost-net could not be opened, or 0 */
+	int log_fd;	 /* connected to the audit socket, or -1 */
+	int conf6_fd;	 /* /proc/sys/net/ipv6/conf with a device to make; -1: none,
+			    or no IPv6 in the kernel */
 	uint64_t netns_cookie;
 };
-/* Returns 0, or fills e (host errors only: a bad policy file is reported
- * later, through the normal refusal path, so that it is audited). */
-int privfiles_open(struct tg_privfiles *pf, int want_tun, struct tg_err *e);
+/* ntun: descriptors of /dev/net/tun to open (a device's queues), nvhost of
+ * /dev/vhost-net (a missing one is only noted in vhost_errno: the policy
+ * decides first). Returns 0, or fills e (host errors only: a bad policy
+ * file is reported later, through the normal refusal path, so that it is
+ * audited). */
+int privfiles_open(struct tg_privfiles *pf, unsigned ntun, unsigned nvhost, struct tg_err *e);
 /* The audit socket alone, connected, or -1. */
 int log_open(void);
 /* Reads and parses the policy from pf->policy_fd (after the drop). */
@@ -89,9 +97,9 @@ int ident_resolve_names(struct tg_ident *id, struct tg_policy *p, struct tg_err 
  * result and returns -1 (with e) if anything is not as intended. */
 int privdrop(const struct tg_ident *id, struct tg_err *e);
 
-/* ---- confine.c: allow-list seccomp filter; tun_fd -1 allows no ioctl,
- * conf6_fd -1 no openat(). */
-int confine(int tun_fd, int conf6_fd, struct tg_err *e);
+/* ---- confine.c: allow-list seccomp filter; the tun requests only on the
+ * ntun tun_fds (none: no ioctl at all), conf6_fd -1 no openat(). */
+int confine(const int *tun_fds, unsigned ntun, int conf6_fd, struct tg_err *e);
 
 /* ---- conf6.c */
 /* The only flags openat() may be called with after confinement. */
@@ -130,7 +138,9 @@ struct tg_job {
 	uint32_t gateway; /* uml up GATE */
 	char bridge[16];  /* "" = routed */
 	char dev[16];	  /* uml add/del DEV */
-	int vnet_hdr;	  /* qemu --use-vnet */
+	int vnet_hdr;	  /* qemu --use-vnet; native --vnet-hdr */
+	unsigned queues;  /* native --queues; 0: not given (one queue) */
+	int vhost;	  /* native --vhost: the helper opens /dev/vhost-net */
 };
 /* argv after the program name. Returns 0 or -1 with e (TG_EXIT_USAGE). */
 int request_parse(int argc, char **argv, struct tg_job *r, struct tg_err *e);
@@ -217,7 +227,9 @@ struct tg_grant {
 	uint32_t guest, gateway; /* routed; guest 0 for uml_net up */
 	char bridge[16];	 /* bridged */
 	int vnet_hdr;
-	int persist; /* `tapgate create` */
+	int persist;	      /* `tapgate create` */
+	unsigned queues;      /* 1, or a multiqueue device with this many */
+	const int *queue_fds; /* [0] is provision()'s tun_fd, then one per queue */
 };
 /* Creates and configures the device for a granted request, recording in the
  * lease slot before every step that would outlive the device. On failure
@@ -246,6 +258,8 @@ struct tg_audit {
 	int ifindex;
 	uint32_t guest, gateway;
 	const char *bridge;
+	unsigned queues; /* shown when more than 1 */
+	int vnet_hdr, vhost;
 	const char *reason;
 };
 void audit_init(int log_fd);
@@ -256,7 +270,12 @@ int audit_emit(const struct tg_audit *a);
 struct iovec;
 /* One message on fd with devfd attached as SCM_RIGHTS (none if -1). */
 int send_with_fd(int fd, struct iovec *iov, size_t iovlen, int devfd);
-int reply_ok(int fd, const struct tg_lease *l, const char *rule_file, int devfd);
+/* The same with nfds descriptors (up to TG_REPLY_MAX_FDS) in one SCM_RIGHTS
+ * message, in order. */
+int send_with_fds(int fd, struct iovec *iov, size_t iovlen, const int *fds, unsigned nfds);
+/* The device's queue descriptors, then its vhost descriptors, if any. */
+int reply_ok(int fd, const struct tg_lease *l, const char *rule_file, const int *fds,
+	     unsigned nfds);
 void reply_err(int fd, const struct tg_err *e);
 
 #endif

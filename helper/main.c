@@ -164,6 +164,8 @@ static int refuse(const struct run *r, struct tg_audit *a, char *reason, size_t 
 static int answer_granted(const struct run *r, const struct tg_lease *l)
 {
 	char text[200], gw[16];
+	int fds[TG_REPLY_MAX_FDS];
+	unsigned nfds = 0;
 
 	switch (r->job.op) {
 	case TG_OP_UML_UP:
@@ -174,9 +176,14 @@ static int answer_granted(const struct run *r, const struct tg_lease *l)
 		return qemu_reply(r->job.reply_fd, r->pf.tun_fd);
 	case TG_OP_CREATE:
 		/* Persistent: the caller opens it by name; no descriptor. */
-		return reply_ok(r->job.reply_fd, l, TG_POLICY_FILE, -1);
+		return reply_ok(r->job.reply_fd, l, TG_POLICY_FILE, NULL, 0);
 	default:
-		return reply_ok(r->job.reply_fd, l, TG_POLICY_FILE, r->pf.tun_fd);
+		/* The queues, then their vhost descriptors, in one message. */
+		for (unsigned i = 0; i < r->pf.ntun; i++)
+			fds[nfds++] = r->pf.tun_fds[i];
+		for (unsigned i = 0; r->job.vhost && i < r->pf.nvhost; i++)
+			fds[nfds++] = r->pf.vhost_fds[i];
+		return reply_ok(r->job.reply_fd, l, TG_POLICY_FILE, fds, nfds);
 	}
 }
 
@@ -200,7 +207,10 @@ static int do_device(struct run *r)
 			     .kind = j->kind,
 			     .guest = j->has_ip ? j->ip : 0,
 			     .gateway = j->gateway,
-			     .bridge = j->bridge};
+			     .bridge = j->bridge,
+			     .queues = j->queues,
+			     .vnet_hdr = j->vnet_hdr,
+			     .vhost = j->vhost};
 	struct tg_request req = {.kind = j->kind,
 				 .bridge = j->bridge[0] ? j->bridge : NULL,
 				 .has_ip = j->has_ip,
@@ -208,7 +218,9 @@ static int do_device(struct run *r)
 				 .has_gateway = j->has_gateway,
 				 .gateway = j->gateway,
 				 .no_guest = j->op == TG_OP_UML_UP,
-				 .persist = j->op == TG_OP_CREATE};
+				 .persist = j->op == TG_OP_CREATE,
+				 .queues = j->queues,
+				 .vhost = j->vhost};
 	struct tg_caller c = caller_of(&r->id);
 	struct tg_decision d;
 	struct tg_lease l;
@@ -223,12 +235,21 @@ static int do_device(struct run *r)
 			     .guest = d.guest,
 			     .gateway = d.rule->has_gateway ? d.rule->gateway : 0,
 			     .vnet_hdr = j->vnet_hdr,
-			     .persist = j->op == TG_OP_CREATE};
+			     .persist = j->op == TG_OP_CREATE,
+			     .queues = r->pf.ntun,
+			     .queue_fds = r->pf.tun_fds};
 	snprintf(g.bridge, sizeof(g.bridge), "%s", j->bridge);
 	a.rule_line = d.rule->line;
 	a.guest = g.guest;
 	a.gateway = g.gateway;
 	a.result = "error";
+	if (j->vhost && r->pf.nvhost < r->pf.ntun) {
+		tg_seterr(&e, TG_EXIT_HOST,
+			  "cannot open /dev/vhost-net: %s; load the vhost_net module, or run "
+			  "without --vhost",
+			  strerror(r->pf.vhost_errno));
+		return finish(r, &a, &e);
+	}
 	if (provision(r->nc, &db, r->pf.tun_fd, r->pf.conf6_fd, &r->id, &g, &l, &slot, &e) != 0)
 		return finish(r, &a, &e);
 
@@ -469,6 +490,12 @@ static int needs_device(const struct tg_job *j)
 	       j->op == TG_OP_QEMU;
 }
 
+/* How many queues the device is to have: one unless asked. */
+static unsigned queues_of(const struct tg_job *j)
+{
+	return j->queues > 1 ? j->queues : 1;
+}
+
 /* A failure before the request is looked at (opening root's files,
  * becoming the caller, the netlink socket, confinement): audited like any
  * other, with what is known (the caller's ids), and answered on the reply
@@ -524,7 +551,8 @@ int main(int argc, char **argv)
 	}
 	r.pf.log_fd = -1;
 	if (ident_read(&r.id, &e) != 0 ||
-	    privfiles_open(&r.pf, parsed == 0 && needs_device(&r.job), &e) != 0 ||
+	    privfiles_open(&r.pf, parsed == 0 && needs_device(&r.job) ? queues_of(&r.job) : 0,
+			   parsed == 0 && r.job.vhost ? queues_of(&r.job) : 0, &e) != 0 ||
 	    privdrop(&r.id, &e) != 0)
 		return early_fail(&r, parsed, &e);
 	audit_init(r.pf.log_fd);
@@ -545,7 +573,7 @@ int main(int argc, char **argv)
 			  strerror(-rc));
 		return early_fail(&r, parsed, &e);
 	}
-	if (confine(r.pf.tun_fd, r.pf.conf6_fd, &e) != 0)
+	if (confine(r.pf.tun_fds, r.pf.ntun, r.pf.conf6_fd, &e) != 0)
 		return early_fail(&r, parsed, &e);
 
 	struct tg_audit a = {

@@ -186,7 +186,7 @@ int log_open(void)
 	return s;
 }
 
-int privfiles_open(struct tg_privfiles *pf, int want_tun, struct tg_err *e)
+int privfiles_open(struct tg_privfiles *pf, unsigned ntun, unsigned nvhost, struct tg_err *e)
 {
 	memset(pf, 0, sizeof(*pf));
 	pf->lock_fd = pf->lease_fd = pf->tun_fd = pf->conf6_fd = -1;
@@ -199,13 +199,27 @@ int privfiles_open(struct tg_privfiles *pf, int want_tun, struct tg_err *e)
 	}
 	if (open_state(pf, e) != 0)
 		return -1;
-	if (want_tun) {
+	if (ntun > 0) {
 		/* Opened as root because /dev/net/tun may be 0600; creating a
-		 * device on it later needs CAP_NET_ADMIN only. */
-		pf->tun_fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
-		if (pf->tun_fd < 0) {
-			tg_seterr(e, TG_EXIT_HOST, "cannot open /dev/net/tun: %s", strerror(errno));
-			return -1;
+		 * device on it later needs CAP_NET_ADMIN only. One open file per
+		 * queue: that is what a queue of a multiqueue device is. */
+		for (; pf->ntun < ntun && pf->ntun < TG_RULE_MAX_QUEUES; pf->ntun++) {
+			pf->tun_fds[pf->ntun] = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+			if (pf->tun_fds[pf->ntun] < 0) {
+				tg_seterr(e, TG_EXIT_HOST, "cannot open /dev/net/tun: %s",
+					  strerror(errno));
+				return -1;
+			}
+		}
+		pf->tun_fd = pf->tun_fds[0];
+		/* Likewise /dev/vhost-net (often 0600 or group kvm); a missing
+		 * one is refused only once the policy has said yes. */
+		for (; pf->nvhost < nvhost && pf->nvhost < TG_RULE_MAX_QUEUES; pf->nvhost++) {
+			pf->vhost_fds[pf->nvhost] = open("/dev/vhost-net", O_RDWR | O_CLOEXEC);
+			if (pf->vhost_fds[pf->nvhost] < 0) {
+				pf->vhost_errno = errno;
+				break;
+			}
 		}
 		pf->conf6_fd = conf6_open(e);
 		if (pf->conf6_fd == -2)

@@ -33,7 +33,7 @@ static int name_in_use(struct tg_leasedb *db, uint32_t uid, const char *name)
 /* Names are tg<uid>-<n>: a namespace of names per user, so the name says
  * whose device it is and no user can squat another's names. The lowest n
  * that is neither leased nor taken by an existing link is used. */
-static int create_device(struct tg_leasedb *db, unsigned slot, int tun_fd, int vnet_hdr,
+static int create_device(struct tg_leasedb *db, unsigned slot, int tun_fd, unsigned dp,
 			 struct tg_lease *l, struct tg_err *e)
 {
 	int r = -EBUSY;
@@ -47,7 +47,7 @@ static int create_device(struct tg_leasedb *db, unsigned slot, int tun_fd, int v
 				  strerror(errno));
 			return -1;
 		}
-		r = tun_create(tun_fd, l->kind, l->ifname, l->uid, vnet_hdr);
+		r = tun_create(tun_fd, l->kind, l->ifname, l->uid, dp);
 	}
 	if (r != 0) {
 		tg_seterr(e, TG_EXIT_HOST, "cannot create the device: %s",
@@ -245,6 +245,7 @@ int provision(struct nc *nc, struct tg_leasedb *db, int tun_fd, int conf6_fd,
 	    .rule_print = g->persist ? tg_rule_fingerprint(g->rule) : 0,
 	};
 	int slot = leasedb_free_slot(db), r;
+	unsigned dp = (g->vnet_hdr ? TUN_VNET_HDR : 0) | (g->queues > 1 ? TUN_MULTI_QUEUE : 0);
 
 	if (slot < 0) {
 		tg_seterr(e, TG_EXIT_HOST, "the lease database is full; run 'tapgate gc'");
@@ -253,8 +254,13 @@ int provision(struct nc *nc, struct tg_leasedb *db, int tun_fd, int conf6_fd,
 	snprintf(l.bridge, sizeof(l.bridge), "%s", g->bridge);
 	if (!g->bridge[0] && check_rp_filter(nc, e) != 0)
 		return -1; /* nothing made yet */
-	if (create_device(db, (unsigned)slot, tun_fd, g->vnet_hdr, &l, e) != 0)
+	if (create_device(db, (unsigned)slot, tun_fd, dp, &l, e) != 0)
 		goto undo;
+	for (unsigned q = 1; q < g->queues; q++)
+		if ((r = tun_attach_queue(g->queue_fds[q], l.kind, l.ifname, dp)) != 0) {
+			kernel_err(e, "cannot attach a queue to the device", r);
+			goto undo;
+		}
 	if (g->persist && (r = tun_persist(tun_fd)) != 0) {
 		kernel_err(e, "cannot make the device persistent", r);
 		goto undo;

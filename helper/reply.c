@@ -9,40 +9,48 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-int send_with_fd(int fd, struct iovec *iov, size_t iovlen, int devfd)
+int send_with_fds(int fd, struct iovec *iov, size_t iovlen, const int *fds, unsigned nfds)
 {
 	union {
-		char buf[CMSG_SPACE(sizeof(int))];
+		char buf[CMSG_SPACE(sizeof(int) * TG_REPLY_MAX_FDS)];
 		struct cmsghdr align;
 	} ctl;
 	struct msghdr msg = {.msg_iov = iov, .msg_iovlen = iovlen};
 	size_t total = 0;
 
+	if (nfds > TG_REPLY_MAX_FDS)
+		return -1;
 	for (size_t i = 0; i < iovlen; i++)
 		total += iov[i].iov_len;
-	if (devfd >= 0) {
+	/* All of them in one message: the receiver gets every queue or none. */
+	if (nfds > 0) {
 		memset(&ctl, 0, sizeof(ctl));
 		msg.msg_control = ctl.buf;
-		msg.msg_controllen = sizeof(ctl.buf);
+		msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
 		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
 		c->cmsg_level = SOL_SOCKET;
 		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &devfd, sizeof(int));
+		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
 	}
 	/* Never wait: the caller could fill its own socket and keep us, and
 	 * the lease lock, waiting. The client reads before anything else. */
 	return sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT) == (ssize_t)total ? 0 : -1;
 }
 
-static int send_text(int fd, const char *text, size_t len, int devfd)
+int send_with_fd(int fd, struct iovec *iov, size_t iovlen, int devfd)
+{
+	return send_with_fds(fd, iov, iovlen, &devfd, devfd >= 0 ? 1 : 0);
+}
+
+static int send_text(int fd, const char *text, size_t len, const int *fds, unsigned nfds)
 {
 	struct iovec iov = {.iov_base = (void *)text, .iov_len = len};
 
-	return send_with_fd(fd, &iov, 1, devfd);
+	return send_with_fds(fd, &iov, 1, fds, nfds);
 }
 
-int reply_ok(int fd, const struct tg_lease *l, const char *rule_file, int devfd)
+int reply_ok(int fd, const struct tg_lease *l, const char *rule_file, const int *fds, unsigned nfds)
 {
 	char text[TG_REPLY_MAX], a[16], b[16];
 	int n;
@@ -57,7 +65,7 @@ int reply_ok(int fd, const struct tg_lease *l, const char *rule_file, int devfd)
 	n += snprintf(text + n, sizeof(text) - (size_t)n, "rule=%s:%u\n", rule_file, l->rule_line);
 	if (n <= 0 || (size_t)n >= sizeof(text))
 		return -1;
-	return send_text(fd, text, (size_t)n, devfd);
+	return send_text(fd, text, (size_t)n, fds, nfds);
 }
 
 void reply_err(int fd, const struct tg_err *e)
@@ -66,6 +74,6 @@ void reply_err(int fd, const struct tg_err *e)
 	int n = snprintf(text, sizeof(text), "tapgate %d error %d\nmessage=%s\n", TG_PROTO_VERSION,
 			 (int)e->code, e->msg);
 
-	if (fd < 0 || n <= 0 || send_text(fd, text, (size_t)n, -1) != 0)
+	if (fd < 0 || n <= 0 || send_text(fd, text, (size_t)n, NULL, 0) != 0)
 		tg_say(2, "tapgate-helper: %s\n", e->msg);
 }

@@ -21,7 +21,7 @@ static const char *value(const char *arg, const char *name)
 
 static int parse_open(int argc, char **argv, struct tg_job *r, struct tg_err *e)
 {
-	int seen_fd = 0, seen_kind = 0, seen_ip = 0, seen_bridge = 0;
+	int seen_fd = 0, seen_kind = 0, seen_ip = 0, seen_bridge = 0, seen_vnet = 0;
 	const char *v;
 
 	for (int i = 0; i < argc; i++) {
@@ -55,6 +55,18 @@ static int parse_open(int argc, char **argv, struct tg_job *r, struct tg_err *e)
 				return -1;
 			}
 			strcpy(r->bridge, v);
+		} else if ((v = value(a, "--queues")) != NULL) {
+			if (r->queues || tg_parse_uint(v, TG_RULE_MAX_QUEUES, &n) != 0 || n == 0) {
+				tg_seterr(e, TG_EXIT_USAGE,
+					  "--queues wants a number from 1 to %d, given once",
+					  TG_RULE_MAX_QUEUES);
+				return -1;
+			}
+			r->queues = (unsigned)n;
+		} else if (strcmp(a, "--vnet-hdr") == 0 && !seen_vnet++) {
+			r->vnet_hdr = 1;
+		} else if (strcmp(a, "--vhost") == 0 && !r->vhost) {
+			r->vhost = 1;
 		} else {
 			goto bad;
 		}
@@ -71,11 +83,20 @@ static int parse_open(int argc, char **argv, struct tg_job *r, struct tg_err *e)
 		tg_seterr(e, TG_EXIT_USAGE, "a tun device cannot join a bridge; use --tap");
 		return -1;
 	}
+	if (r->op == TG_OP_CREATE && (r->queues > 1 || r->vhost || r->vnet_hdr)) {
+		tg_seterr(e, TG_EXIT_USAGE,
+			  "a persistent device is opened by name: --queues, --vnet-hdr and "
+			  "--vhost are for open");
+		return -1;
+	}
+	/* Several queues and vhost-net both work on virtio-net headers. */
+	if (r->queues > 1 || r->vhost)
+		r->vnet_hdr = 1;
 	return 0;
 bad:
 	tg_seterr(e, TG_EXIT_USAGE,
 		  "bad or repeated option; usage: tapgate-helper open --fd=N --tap|--tun "
-		  "[--ip=ADDR|--bridge=NAME]");
+		  "[--ip=ADDR|--bridge=NAME] [--queues=N] [--vnet-hdr] [--vhost]");
 	return -1;
 }
 
@@ -105,7 +126,8 @@ int request_parse(int argc, char **argv, struct tg_job *r, struct tg_err *e)
 	}
 	tg_seterr(e, TG_EXIT_USAGE,
 		  "usage: tapgate-helper open|create --fd=N --tap|--tun [--ip=ADDR|--bridge=NAME] "
-		  "| destroy --ifname=NAME | gc | list (normally run by the tapgate command)");
+		  "[--queues=N] [--vnet-hdr] [--vhost] | destroy --ifname=NAME | gc | list "
+		  "(normally run by the tapgate command)");
 	return -1;
 }
 

@@ -22,6 +22,8 @@ enum {
 	OPT_BRIDGE = 1 << 4,
 	OPT_MAX = 1 << 5,
 	OPT_PERSIST = 1 << 6,
+	OPT_QUEUES = 1 << 7,
+	OPT_VHOST = 1 << 8,
 };
 
 static const struct {
@@ -32,7 +34,8 @@ static const struct {
     {"net", OPT_NET, "CIDR"},	     {"gateway", OPT_GATEWAY, "ADDR"},
     {"uplink", OPT_UPLINK, "IFACE"}, {"forward", OPT_FORWARD, NULL},
     {"bridge", OPT_BRIDGE, "NAME"},  {"max", OPT_MAX, "N"},
-    {"persist", OPT_PERSIST, NULL},
+    {"persist", OPT_PERSIST, NULL},  {"queues", OPT_QUEUES, "N"},
+    {"vhost", OPT_VHOST, NULL},
 };
 
 struct parser {
@@ -231,12 +234,12 @@ static int parse_option(struct parser *ps, const char *word, char **cursor, stru
 		/* `persist yes`: a value given to a flag, or a misspelt option. */
 		return fail(ps, "unknown option",
 			    "unknown option '%s' after '%s', which takes no value; expected net, "
-			    "gateway, uplink, forward, bridge, max or persist",
+			    "gateway, uplink, forward, bridge, max, persist, queues or vhost",
 			    show(ps, word), *flag);
 	if (i == sizeof(options) / sizeof(options[0]))
 		return fail(ps, "unknown option",
 			    "unknown option '%s'; expected net, gateway, uplink, forward, bridge, "
-			    "max or persist",
+			    "max, persist, queues or vhost",
 			    show(ps, word));
 	if ((*seen & options[i].bit) != 0 && options[i].bit != OPT_BRIDGE)
 		return fail(ps, "option given twice",
@@ -283,6 +286,16 @@ static int parse_option(struct parser *ps, const char *word, char **cursor, stru
 		return parse_bridge(ps, val, r);
 	case OPT_PERSIST:
 		r->persist = 1;
+		return 0;
+	case OPT_VHOST:
+		r->vhost = 1;
+		return 0;
+	case OPT_QUEUES:
+		if (tg_parse_uint(val, TG_RULE_MAX_QUEUES, &n) != 0 || n == 0)
+			return fail(ps, "malformed queues",
+				    "malformed queues '%s'; expected a number from 1 to %d",
+				    show(ps, val), TG_RULE_MAX_QUEUES);
+		r->queues = (unsigned)n;
 		return 0;
 	default: /* OPT_MAX */
 		if (tg_parse_uint(val, TG_RULE_MAX_DEVICES, &n) != 0 || n == 0)
@@ -348,6 +361,7 @@ static int parse_rule(struct parser *ps, const char *word, char **cursor, struct
 	memset(r, 0, sizeof(*r));
 	r->line = ps->line;
 	r->max = 1;
+	r->queues = 1;
 	if (strcmp(word, "permit") != 0)
 		return fail(ps, "unknown word",
 			    "unknown word '%s'; a rule is `permit WHO KIND [OPTION ...]`",
@@ -824,6 +838,18 @@ static int rule_allows(const struct tg_rule *rule, const struct tg_caller *c,
 	if (r->persist && !rule->persist) {
 		say(why, "%s:%u does not allow persistent devices (add `persist`)", nm->file,
 		    rule->line);
+		return 0;
+	}
+	if (r->queues > rule->queues) {
+		say(why, "%u queues asked for, %s:%u allows at most %u (its `queues`)", r->queues,
+		    nm->file, rule->line, rule->queues);
+		return 0;
+	}
+	if (r->vhost && !rule->vhost) {
+		say(why,
+		    "%s:%u does not let the helper open /dev/vhost-net (add `vhost`), and you "
+		    "cannot open it yourself",
+		    nm->file, rule->line);
 		return 0;
 	}
 	/* The count comes before the address: a user at the limit whose own

@@ -18,6 +18,7 @@
 #define TG_RULE_MAX_BRIDGES 8
 #define TG_RULE_MAX_DEVICES 99 /* `max` range is 1..99: names are tg<uid>-<0..98> */
 #define TG_NAME_MAX	    32 /* user and group names */
+#define TG_RULE_MAX_QUEUES  16 /* `queues` range is 1..16 */
 
 enum tg_who { TG_WHO_USER, TG_WHO_UID, TG_WHO_GROUP, TG_WHO_GID };
 
@@ -37,8 +38,10 @@ struct tg_rule {
 	int forward;
 	unsigned nbridges;
 	char bridges[TG_RULE_MAX_BRIDGES][TG_IFNAMSIZ];
-	unsigned max; /* default 1 */
-	int persist;  /* `persist`: may also hand out persistent devices */
+	unsigned max;	 /* default 1 */
+	int persist;	 /* `persist`: may also hand out persistent devices */
+	unsigned queues; /* `queues N`: most queues a device may have; default 1 */
+	int vhost;	 /* `vhost`: the helper may open /dev/vhost-net for the caller */
 };
 
 struct tg_policy {
@@ -84,9 +87,11 @@ struct tg_request {
 	uint32_t ip;
 	int has_gateway; /* uml_net: the caller names the gateway it expects */
 	uint32_t gateway;
-	int no_guest; /* uml_net `tuntap up`: no guest address yet; it is
-			 checked later by tg_policy_check_guest() */
-	int persist;  /* a persistent device (`tapgate create`) */
+	int no_guest;	 /* uml_net `tuntap up`: no guest address yet; it is
+			    checked later by tg_policy_check_guest() */
+	int persist;	 /* a persistent device (`tapgate create`) */
+	unsigned queues; /* 0 or 1: a single queue */
+	int vhost;	 /* the helper is to open /dev/vhost-net, one per queue */
 };
 
 /* Addresses a pick must step over: a run [lo, hi] that is in use (ask 0:

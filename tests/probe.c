@@ -9,7 +9,7 @@
  *
  *   probe [--fd N] [--mode tap|tun] [--src IP] [--dst IP] [--ready PATH]
  *         [--hold-until PATH] [--respond SECONDS] [--expect-fail] [--show-env]
- *         [--hostile] [--persist] [--owner UID]
+ *         [--hostile] [--persist] [--owner UID] [--each-queue] [--gso]
  *
  * Defaults come from what the client exports: --fd from TAPGATE_FD, --src
  * from TAPGATE_GUEST_IP, --dst from TAPGATE_GATEWAY; --mode is tap.
@@ -31,6 +31,16 @@
  * --persist and --owner UID act as an unsandboxed emulator may on its
  * descriptor before anything else: TUNSETPERSIST(1), TUNSETOWNER(UID), so
  * that the device would outlive the probe (the helper must clean it up).
+ *
+ * --each-queue pings through every queue of a multiqueue device in turn,
+ * from TAPGATE_FDS (the first queue is --fd): each echo request goes out on
+ * one queue, its answer may come back on any (the kernel picks the queue).
+ *
+ * --gso (needs IFF_VNET_HDR), after the ping: writes one TCP segment of
+ * 60000 bytes to port 9 of --dst as a single GSO frame (virtio-net header:
+ * TCPv4, segment size 1400, checksum to be completed) and waits for the
+ * host's RST, whose acknowledgement number must cover all of it: the host
+ * took the whole frame as one segment.
  *
  * Exit: 0 success, 1 the check failed, 2 usage. Every step prints one line
  * starting "probe: " on stdout; failures say "probe: FAIL ...". */
@@ -59,6 +69,11 @@
 #define IP_HLEN	     20
 #define ICMP_HLEN    8
 #define PAYLOAD_LEN  32
+#define TCP_HLEN     20
+#define GSO_PORT     9	   /* discard: closed on the host, so it answers RST */
+#define GSO_LEN	     60000 /* TCP payload of the --gso frame */
+#define GSO_MSS	     1400
+#define GSO_SEQ	     1000
 
 enum { ET_IP = 0x0800, ET_ARP = 0x0806, ET_IP6 = 0x86dd };
 
@@ -75,10 +90,17 @@ struct opts {
 	int hostile;
 	int persist;
 	long owner; /* -1: unchanged */
+	int each_queue;
+	int gso;
 };
 
+#define MAX_QUEUES 16
+
 struct dev {
-	int fd;
+	int fd;		       /* where frames are written */
+	int queue[MAX_QUEUES]; /* where frames are read: every queue */
+	unsigned nqueues;
+	uint32_t rst_ack; /* --gso: the acknowledgement of the RST seen */
 	int tun;
 	size_t vnet; /* virtio-net header length, 0 without IFF_VNET_HDR */
 	uint8_t mac[6];
@@ -90,7 +112,7 @@ struct dev {
 	unsigned arp_answered;
 };
 
-enum event { EV_NONE, EV_ARP_REPLY, EV_ECHO_REPLY };
+enum event { EV_NONE, EV_ARP_REPLY, EV_ECHO_REPLY, EV_TCP_RST };
 
 static void usage(void)
 {
@@ -98,7 +120,7 @@ static void usage(void)
 		"usage: probe [--fd N] [--mode tap|tun] [--src IP] [--dst IP] [--ready PATH]\n"
 		"             [--hold-until PATH] [--respond SECONDS] [--expect-fail] "
 		"[--show-env] [--hostile]\n"
-		"             [--persist] [--owner UID]\n");
+		"             [--persist] [--owner UID] [--each-queue] [--gso]\n");
 	exit(2);
 }
 
@@ -202,6 +224,14 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		}
 		if (!strcmp(a, "--persist")) {
 			o->persist = 1;
+			continue;
+		}
+		if (!strcmp(a, "--each-queue")) {
+			o->each_queue = 1;
+			continue;
+		}
+		if (!strcmp(a, "--gso")) {
+			o->gso = 1;
 			continue;
 		}
 		if (i + 1 >= argc)
@@ -335,6 +365,43 @@ static int open_dev(const struct opts *o, struct dev *d)
 	memcpy(d->mac, mac, 6);
 	d->id = (uint16_t)getpid();
 	d->seq = 1;
+	d->queue[0] = o->fd;
+	d->nqueues = 1;
+	return 0;
+}
+
+/* The other queues, from TAPGATE_FDS ("N:N+1:..."), whose first is --fd. */
+static int open_queues(struct dev *d)
+{
+	const char *e = getenv("TAPGATE_FDS");
+	char list[256], *save = NULL;
+	long v;
+
+	if (!e || strlen(e) >= sizeof(list)) {
+		printf("probe: FAIL TAPGATE_FDS is %s\n", e ? "too long" : "unset");
+		return -1;
+	}
+	strcpy(list, e);
+	d->nqueues = 0;
+	for (char *t = strtok_r(list, ":", &save); t; t = strtok_r(NULL, ":", &save)) {
+		struct ifreq ifr, first;
+
+		memset(&ifr, 0, sizeof(ifr));
+		memset(&first, 0, sizeof(first));
+		if (d->nqueues == MAX_QUEUES || parse_num(t, 65535, &v) ||
+		    ioctl((int)v, TUNGETIFF, &ifr) < 0 || ioctl(d->fd, TUNGETIFF, &first) < 0 ||
+		    strncmp(ifr.ifr_name, first.ifr_name, IFNAMSIZ) != 0) {
+			printf("probe: FAIL TAPGATE_FDS=%s: '%s' is not a queue of the device\n", e,
+			       t);
+			return -1;
+		}
+		d->queue[d->nqueues++] = (int)v;
+	}
+	if (d->nqueues == 0 || d->queue[0] != d->fd) {
+		printf("probe: FAIL TAPGATE_FDS=%s does not start with fd %d\n", e, d->fd);
+		return -1;
+	}
+	printf("probe: %u queues: %s\n", d->nqueues, e);
 	return 0;
 }
 
@@ -380,6 +447,70 @@ static void eth_header(uint8_t *p, const uint8_t *dst, const uint8_t *src, uint1
 	memcpy(p, dst, 6);
 	memcpy(p + 6, src, 6);
 	put16(p + 12, type);
+}
+
+/* --gso: one TCP segment of GSO_LEN bytes as a single frame, which only a
+ * device with IFF_VNET_HDR takes: the virtio-net header says "TCPv4 GSO,
+ * segments of GSO_MSS, checksum from csum_start to be completed", as a
+ * guest with TSO sends it. No ACK flag, so the host's RST acknowledges
+ * everything it got: GSO_SEQ + GSO_LEN. */
+static int send_gso(struct dev *d)
+{
+	static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+	static uint8_t f[ETH_HLEN_ + IP_HLEN + TCP_HLEN + GSO_LEN];
+	uint8_t hdr[64] = {0}, pseudo[12];
+	size_t off = d->tun ? 0 : ETH_HLEN_, total = IP_HLEN + TCP_HLEN + GSO_LEN;
+	uint8_t *ip = f + off, *tcp = ip + IP_HLEN;
+	struct iovec iov[2] = {{hdr, d->vnet}, {f, off + total}};
+
+	if (d->vnet < 10) {
+		printf("probe: FAIL --gso needs a device with IFF_VNET_HDR\n");
+		return -1;
+	}
+	if (!d->tun)
+		eth_header(f, d->have_peer_mac ? d->peer_mac : bcast, d->mac, ET_IP);
+	memset(ip, 0, IP_HLEN + TCP_HLEN);
+	ip[0] = 0x45;
+	put16(ip + 2, (uint16_t)total);
+	put16(ip + 6, 0x4000); /* DF */
+	ip[8] = 64;
+	ip[9] = 6; /* TCP */
+	memcpy(ip + 12, &d->src, 4);
+	memcpy(ip + 16, &d->dst, 4);
+	put16(ip + 10, csum(ip, IP_HLEN));
+	put16(tcp, 40000);
+	put16(tcp + 2, GSO_PORT);
+	tcp[4] = GSO_SEQ >> 24;
+	tcp[5] = GSO_SEQ >> 16 & 0xff;
+	tcp[6] = GSO_SEQ >> 8 & 0xff;
+	tcp[7] = GSO_SEQ & 0xff;
+	tcp[12] = TCP_HLEN / 4 << 4;
+	tcp[13] = 0x08; /* PSH */
+	put16(tcp + 14, 65535);
+	for (size_t i = 0; i < GSO_LEN; i++)
+		tcp[TCP_HLEN + i] = (uint8_t)i;
+	/* With the checksum left to complete, the field holds the
+	 * pseudo-header sum, not inverted. */
+	memcpy(pseudo, ip + 12, 8);
+	pseudo[8] = 0;
+	pseudo[9] = 6;
+	put16(pseudo + 10, (uint16_t)(TCP_HLEN + GSO_LEN));
+	put16(tcp + 16, (uint16_t)~csum(pseudo, sizeof(pseudo)));
+	/* struct virtio_net_hdr, little-endian as the device's default. */
+	hdr[0] = 1; /* VIRTIO_NET_HDR_F_NEEDS_CSUM */
+	hdr[1] = 1; /* VIRTIO_NET_HDR_GSO_TCPV4 */
+	hdr[2] = (uint8_t)(off + IP_HLEN + TCP_HLEN);
+	hdr[4] = GSO_MSS & 0xff;
+	hdr[5] = GSO_MSS >> 8;
+	hdr[6] = (uint8_t)(off + IP_HLEN);
+	hdr[8] = 16; /* the checksum's offset in the TCP header */
+	if (writev(d->fd, iov, 2) != (ssize_t)(d->vnet + off + total)) {
+		printf("probe: FAIL the device refused a %zu-byte GSO frame: %s\n", off + total,
+		       strerror(errno));
+		return -1;
+	}
+	printf("probe: wrote one %zu-byte TCP GSO frame (segments of %d)\n", off + total, GSO_MSS);
+	return 0;
 }
 
 static int send_arp(struct dev *d, uint16_t op, const uint8_t *eth_dst, const uint8_t *tha,
@@ -458,6 +589,13 @@ static enum event on_ip(struct dev *d, const uint8_t *eth, const uint8_t *ip, si
 	size_t total = get16(ip + 2);
 	if (ihl < IP_HLEN || total < ihl || total > len || csum(ip, ihl) != 0)
 		return EV_NONE;
+	if (ip[9] == 6 && total >= ihl + TCP_HLEN && (ip[ihl + 13] & 0x04) &&
+	    get16(ip + ihl) == GSO_PORT) {
+		/* --gso: the host's RST; its checksum is the kernel's business. */
+		memcpy(&d->rst_ack, ip + ihl + 8, 4);
+		d->rst_ack = ntohl(d->rst_ack);
+		return EV_TCP_RST;
+	}
 	if (ip[9] != 1 || total < ihl + ICMP_HLEN || (get16(ip + 6) & 0x3fff))
 		return EV_NONE; /* not ICMP, or a fragment: not ours */
 	const uint8_t *icmp = ip + ihl;
@@ -548,29 +686,36 @@ static int wait_for(struct dev *d, enum event want, int64_t timeout_ms, int (*re
 			wait = next - t;
 		if (stop && wait > HOLD_POLL_MS)
 			wait = HOLD_POLL_MS;
-		struct pollfd p = {.fd = d->fd, .events = POLLIN};
-		int r = poll(&p, 1, (int)wait);
+		struct pollfd p[MAX_QUEUES];
+		for (unsigned q = 0; q < d->nqueues; q++)
+			p[q] = (struct pollfd){.fd = d->queue[q], .events = POLLIN};
+		int r = poll(p, d->nqueues, (int)wait);
 		if (r < 0 && errno != EINTR) {
 			printf("probe: FAIL poll: %s\n", strerror(errno));
 			return -1;
 		}
-		if (r <= 0)
-			continue;
-		if (p.revents & (POLLERR | POLLHUP | POLLNVAL)) {
-			printf("probe: FAIL device fd reports an error (revents 0x%x)\n",
-			       p.revents);
-			return -1;
-		}
-		ssize_t n = read(d->fd, buf, sizeof(buf));
-		if (n < 0) {
-			if (errno == EINTR || errno == EAGAIN)
+		for (unsigned q = 0; r > 0 && q < d->nqueues; q++) {
+			if (p[q].revents & (POLLERR | POLLHUP | POLLNVAL)) {
+				printf("probe: FAIL device fd %d reports an error (revents 0x%x)\n",
+				       p[q].fd, p[q].revents);
+				return -1;
+			}
+			if (!(p[q].revents & POLLIN))
 				continue;
-			printf("probe: FAIL read from the device: %s\n", strerror(errno));
-			return -1;
+			ssize_t n = read(p[q].fd, buf, sizeof(buf));
+			if (n < 0) {
+				if (errno == EINTR || errno == EAGAIN)
+					continue;
+				printf("probe: FAIL read from the device: %s\n", strerror(errno));
+				return -1;
+			}
+			enum event ev = on_frame(d, buf, (size_t)n);
+			if (want != EV_NONE && ev == want) {
+				if (d->nqueues > 1)
+					printf("probe: the answer came on fd %d\n", p[q].fd);
+				return 1;
+			}
 		}
-		enum event ev = on_frame(d, buf, (size_t)n);
-		if (want != EV_NONE && ev == want)
-			return 1;
 	}
 }
 
@@ -628,6 +773,50 @@ static int ping(struct dev *d, int expect_fail)
 	}
 	printf("probe: FAIL no echo reply from %s to %s within %d s\n", a, b, STEP_MS / 1000);
 	return -1;
+}
+
+/* --each-queue: an echo out through every queue in turn. */
+static int each_queue(struct dev *d)
+{
+	char a[INET_ADDRSTRLEN];
+	int first = d->fd, r;
+
+	ipstr(d->dst, a);
+	for (unsigned q = 0; q < d->nqueues; q++) {
+		d->fd = d->queue[q];
+		d->seq++;
+		r = wait_for(d, EV_ECHO_REPLY, STEP_MS, send_echo_request, NULL);
+		if (r <= 0) {
+			if (r == 0)
+				printf("probe: FAIL no echo reply from %s to a request sent on fd "
+				       "%d\n",
+				       a, d->fd);
+			return -1;
+		}
+		printf("probe: queue %u (fd %d): echo reply from %s\n", q, d->fd, a);
+	}
+	d->fd = first;
+	return 0;
+}
+
+/* --gso: the frame, then the host's RST acknowledging all of it. */
+static int gso(struct dev *d)
+{
+	int r = wait_for(d, EV_TCP_RST, STEP_MS, send_gso, NULL);
+
+	if (r <= 0) {
+		if (r == 0)
+			printf("probe: FAIL no RST for the GSO frame within %d s\n",
+			       STEP_MS / 1000);
+		return -1;
+	}
+	if (d->rst_ack != GSO_SEQ + GSO_LEN) {
+		printf("probe: FAIL the RST acknowledges %u, not %u: the frame was cut\n",
+		       d->rst_ack, GSO_SEQ + GSO_LEN);
+		return -1;
+	}
+	printf("probe: RST acknowledges all %d bytes of the GSO frame\n", GSO_LEN);
+	return 0;
 }
 
 static int respond(struct dev *d, const struct opts *o)
@@ -802,7 +991,7 @@ int main(int argc, char **argv)
 	parse_args(argc, argv, &o);
 	if (o.show_env)
 		show_env();
-	if (open_dev(&o, &d) < 0)
+	if (open_dev(&o, &d) < 0 || (o.each_queue && open_queues(&d) < 0))
 		return 1;
 	if (o.persist && ioctl(d.fd, TUNSETPERSIST, 1UL) < 0) {
 		printf("probe: FAIL TUNSETPERSIST: %s\n", strerror(errno));
@@ -817,6 +1006,10 @@ int main(int argc, char **argv)
 	if (o.respond)
 		return respond(&d, &o) < 0 ? 1 : 0;
 	if (ping(&d, o.expect_fail) < 0)
+		return 1;
+	if (o.each_queue && each_queue(&d) < 0)
+		return 1;
+	if (o.gso && gso(&d) < 0)
 		return 1;
 	if (o.hostile && hostile(&d) < 0)
 		return 1;

@@ -22,7 +22,8 @@
 #                       so that an expected failure does not cost seconds
 #   tg.hold=SECS        stay up SECS seconds after the ping (host state can be
 #                       looked at meanwhile), then power off
-# and prints `QINIT: PING_OK` or `QINIT: PING_FAIL`, then `poweroff -f`.
+# and prints `QINIT: queues rx-0 ... tx-0 ...` (the queues of eth0), `QINIT: PING_OK`
+# or `QINIT: PING_FAIL`, then `poweroff -f`.
 # Needs: apt-get, dpkg-deb, busybox-static, cpio (or busybox's), gzip.
 set -eu
 
@@ -246,6 +247,9 @@ while ! ip link show eth0 >/dev/null 2>&1 && [ $i -lt 50 ]; do
 	i=$((i + 1))
 done
 ip link set eth0 up || echo "QINIT: no eth0"
+Q=
+for q in /sys/class/net/eth0/queues/*; do Q="$Q ${q##*/}"; done
+echo "QINIT: queues$Q"
 ip addr add "$IP" dev eth0
 ip -4 addr show dev eth0
 if [ "$EXPECT" = fail ]; then

@@ -102,10 +102,13 @@ static uint32_t ask(const struct sock_filter *p, unsigned n, uint32_t arch, int 
 static int export(void)
 {
 	static struct sock_filter p[CONFINE_MAX_INSNS], q[CONFINE_MAX_INSNS];
-	static struct sock_filter r[CONFINE_MAX_INSNS];
-	unsigned n = confine_program(TUN_FD, CONF6_FD, p, CONFINE_MAX_INSNS);
-	unsigned m = confine_program(-1, -1, q, CONFINE_MAX_INSNS);
-	unsigned o = confine_program(TUN_FD, -1, r, CONFINE_MAX_INSNS);
+	static struct sock_filter r[CONFINE_MAX_INSNS], mq[CONFINE_MAX_INSNS];
+	/* A multiqueue device: four queue descriptors, not in order. */
+	static const int tun_fd[] = {TUN_FD}, queue_fds[] = {TUN_FD, 9, 7, 8};
+	unsigned n = confine_program(tun_fd, 1, CONF6_FD, p, CONFINE_MAX_INSNS);
+	unsigned m = confine_program(NULL, 0, -1, q, CONFINE_MAX_INSNS);
+	unsigned o = confine_program(tun_fd, 1, -1, r, CONFINE_MAX_INSNS);
+	unsigned nmq = confine_program(queue_fds, 4, CONF6_FD, mq, CONFINE_MAX_INSNS);
 	static const struct {
 		const char *name;
 		uint64_t fd, flags;
@@ -131,7 +134,7 @@ static int export(void)
 		   {"TUNSETLINK", TUNSETLINK},	     {"TUNSETQUEUE", TUNSETQUEUE},
 		   {"SIOCSIFFLAGS", 0x8914}};
 
-	if (n == 0 || m == 0 || o == 0)
+	if (n == 0 || m == 0 || o == 0 || nmq == 0)
 		return fprintf(stderr, "filter_tool: program does not fit\n"), 1;
 	printf("# The helper's seccomp filter (helper/confine.c) as verdicts, made by\n"
 	       "# `filter_tool export` (x86_64). Every syscall number not listed as\n"
@@ -155,6 +158,9 @@ static int export(void)
 		       verdict(ask(p, n, arch, __NR_ioctl, TUN_FD + 1, tun[i].req)));
 		printf("ioctl(no tun fd, %s): %s\n", tun[i].name,
 		       verdict(ask(q, m, arch, __NR_ioctl, TUN_FD, tun[i].req)));
+		for (int fd = TUN_FD; fd <= 10; fd++)
+			printf("ioctl(fd %d with queues on 5 9 7 8, %s): %s\n", fd, tun[i].name,
+			       verdict(ask(mq, nmq, arch, __NR_ioctl, (uint64_t)fd, tun[i].req)));
 	}
 	for (size_t i = 0; i < sizeof(opens) / sizeof(opens[0]); i++) {
 		printf("openat(%s): %s\n", opens[i].name,
@@ -230,7 +236,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	/* As in the helper: no_new_privs first, then the filter. */
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || confine(-1, -1, &e) != 0) {
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || confine(NULL, 0, -1, &e) != 0) {
 		fprintf(stderr, "filter_tool: cannot confine\n");
 		return 1;
 	}

@@ -445,10 +445,10 @@ static void test_parse_errors(void)
 	/* unknown, repeated and valueless options */
 	EXPECT_ERR("permit alice tap net 10.77.0.0/24 gateway 10.77.0.1 foo\n",
 		   "policy.conf:1: unknown option 'foo'; expected net, gateway, uplink, forward, "
-		   "bridge, max or persist");
+		   "bridge, max, persist, queues or vhost");
 	EXPECT_ERR("permit alice tap bridge br0 Bridge br1\n",
 		   "policy.conf:1: unknown option 'Bridge'; expected net, gateway, uplink, "
-		   "forward, bridge, max or persist");
+		   "forward, bridge, max, persist, queues or vhost");
 	EXPECT_ERR("\n# routed\npermit alice tap net 10.77.0.0/24 gateway 10.77.0.1 net "
 		   "10.66.0.0/24\n",
 		   "policy.conf:3: option 'net' given twice; each option but bridge may appear "
@@ -599,7 +599,7 @@ static void test_parse_errors(void)
 	EXPECT_ERR("permit alice tap bridge br0\npermit bob tap bridge br0\n\npermit carol tap "
 		   "bridge br0 frobnicate\n",
 		   "policy.conf:4: unknown option 'frobnicate'; expected net, gateway, uplink, "
-		   "forward, bridge, max or persist");
+		   "forward, bridge, max, persist, queues or vhost");
 
 	/* Long words are shown cut, so the message keeps its advice. */
 	memset(longword, 'w', sizeof(longword) - 1);
@@ -607,7 +607,7 @@ static void test_parse_errors(void)
 	snprintf(text, sizeof(text), "permit alice tap bridge br0 %s\n", longword);
 	expect_err(__LINE__, text, strlen(text),
 		   "policy.conf:1: unknown option 'wwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwww...'; "
-		   "expected net, gateway, uplink, forward, bridge, max or persist");
+		   "expected net, gateway, uplink, forward, bridge, max, persist, queues or vhost");
 }
 
 /* ---- parsing: persist ------------------------------------------------- */
@@ -643,16 +643,16 @@ static void test_parse_persist(void)
 		   "appear once");
 	EXPECT_ERR("permit alice tap bridge br0 persist yes\n",
 		   "policy.conf:1: unknown option 'yes' after 'persist', which takes no value; "
-		   "expected net, gateway, uplink, forward, bridge, max or persist");
+		   "expected net, gateway, uplink, forward, bridge, max, persist, queues or vhost");
 	EXPECT_ERR("\npermit alice tap persist 1 bridge br0\n",
 		   "policy.conf:2: unknown option '1' after 'persist', which takes no value; "
-		   "expected net, gateway, uplink, forward, bridge, max or persist");
+		   "expected net, gateway, uplink, forward, bridge, max, persist, queues or vhost");
 	EXPECT_ERR("permit alice tap bridge br0 persist=yes\n",
 		   "policy.conf:1: unknown option 'persist=yes'; expected net, gateway, uplink, "
-		   "forward, bridge, max or persist");
+		   "forward, bridge, max, persist, queues or vhost");
 	EXPECT_ERR("permit alice tap bridge br0 Persist\n",
 		   "policy.conf:1: unknown option 'Persist'; expected net, gateway, uplink, "
-		   "forward, bridge, max or persist");
+		   "forward, bridge, max, persist, queues or vhost");
 	EXPECT_ERR("permit alice tap persist\n",
 		   "policy.conf:1: rule needs `net CIDR` (routed) or `bridge NAME` (bridged)");
 	EXPECT_ERR("permit alice tun persist bridge br0\n",
@@ -661,7 +661,7 @@ static void test_parse_persist(void)
 	/* The same holds for the other flag, forward. */
 	EXPECT_ERR("permit alice tap net 10.77.0.0/24 gateway 10.77.0.1 forward yes\n",
 		   "policy.conf:1: unknown option 'yes' after 'forward', which takes no value; "
-		   "expected net, gateway, uplink, forward, bridge, max or persist");
+		   "expected net, gateway, uplink, forward, bridge, max, persist, queues or vhost");
 	/* A value that happens to be an option word is that option. */
 	EXPECT_ERR("permit alice tap bridge br0 persist max\n",
 		   "policy.conf:1: option 'max' needs a value: `max N`");
@@ -1152,6 +1152,50 @@ static void test_decide_persist(void)
 	o = run(mixed, &bob, &rq, &h);
 	CHECK(o.verdict == TG_REFUSED && o.line == 0);
 	STREQ(o.reason, "no rule in policy.conf permits user bob (uid 1002)");
+}
+
+/* queues N (1..16, default 1) and vhost bound a request's data path. */
+static void test_decide_queues(void)
+{
+	static const char text[] = "permit alice tap bridge br0 queues 4 vhost\n"
+				   "permit alice tap bridge br1\n";
+	struct tg_request rq = {.kind = TG_TAP, .bridge = "br0", .queues = 4, .vhost = 1};
+	struct host h;
+	struct outcome o;
+	struct tg_policy p;
+
+	EXPECT_ERR("permit alice tap bridge br0 queues 0\n",
+		   "policy.conf:1: malformed queues '0'; expected a number from 1 to 16");
+	EXPECT_ERR("permit alice tap bridge br0 queues 17\n",
+		   "policy.conf:1: malformed queues '17'; expected a number from 1 to 16");
+	EXPECT_ERR("permit alice tap bridge br0 queues\n",
+		   "policy.conf:1: option 'queues' needs a value: `queues N`");
+	EXPECT_ERR("permit alice tap bridge br0 vhost yes\n",
+		   "policy.conf:1: unknown option 'yes' after 'vhost', which takes no value; "
+		   "expected net, gateway, uplink, forward, bridge, max, persist, queues or vhost");
+	CHECK(parse(text, &p) == 0);
+	CHECK(p.rules[0].queues == 4 && p.rules[0].vhost == 1);
+	CHECK(p.rules[1].queues == 1 && p.rules[1].vhost == 0);
+	tg_policy_free(&p);
+
+	memset(&h, 0, sizeof(h));
+	o = run(text, &alice, &rq, &h);
+	CHECK(o.verdict == TG_GRANTED && o.line == 1);
+	rq.queues = 5;
+	o = run(text, &alice, &rq, &h);
+	CHECK(o.verdict == TG_REFUSED && o.line == 1);
+	STREQ(o.reason, "5 queues asked for, policy.conf:1 allows at most 4 (its `queues`)");
+	rq.queues = 2;
+	rq.bridge = "br1";
+	o = run(text + 43, &alice, &rq, &h);
+	STREQ(o.reason, "2 queues asked for, policy.conf:1 allows at most 1 (its `queues`)");
+	rq.queues = 1;
+	o = run(text + 43, &alice, &rq, &h);
+	STREQ(o.reason, "policy.conf:1 does not let the helper open /dev/vhost-net (add `vhost`), "
+			"and you cannot open it yourself");
+	rq.vhost = 0;
+	o = run(text, &alice, &rq, &h);
+	CHECK(o.verdict == TG_GRANTED && o.line == 2);
 }
 
 static void test_decide_no_guest(void)
@@ -1678,6 +1722,7 @@ int main(void)
 	test_decide_first_match();
 	test_decide_long_file();
 	test_decide_persist();
+	test_decide_queues();
 	test_decide_no_guest();
 	test_check_guest();
 	test_rule_at();
