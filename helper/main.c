@@ -270,10 +270,12 @@ static int do_device(struct run *r)
 		return TG_EXIT_OK;
 	}
 	/* Undo: the lease and what it left outside the device (and a
-	 * persistent device itself), then closing our descriptor, the only
-	 * one, destroys a non-persistent device and all bound to it. */
+	 * persistent device itself), then closing our descriptors, one per
+	 * queue and the only ones, destroys a non-persistent device and all
+	 * bound to it. */
 	leasedb_remove(&db, r->nc, (unsigned)slot, a.op, e.msg);
-	close(r->pf.tun_fd);
+	for (unsigned i = 0; i < r->pf.ntun; i++)
+		close(r->pf.tun_fds[i]);
 	return answer_err(r, &e);
 }
 

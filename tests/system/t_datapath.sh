@@ -10,6 +10,9 @@
 #             and a 60000-byte TCP GSO frame is taken whole by the host.
 #   flags     without options the device has neither flag; --vnet-hdr
 #             alone sets IFF_VNET_HDR only, and a GSO frame is accepted.
+#   helper    the helper (as a hostile caller would run it) sends all 4
+#             queues in one message; in QEMU's bridge-helper mode
+#             --use-vnet sets IFF_VNET_HDR and its absence leaves it off.
 #   refused   --queues 0 / 17 (client and helper), more queues than the
 #             rule's, --vhost where nobody may open /dev/vhost-net: one
 #             line, exit 1/2 (3 when the rule allows vhost but the host
@@ -131,6 +134,55 @@ $RULE"
 	tg_assert_file_match '^probe: RST acknowledges all 60000 bytes of the GSO frame$' \
 		"$TW/dpv.out" "flags: a GSO frame is accepted with --vnet-hdr"
 	tg_audit_has "$(tg_kv op open)" "$(tg_kv result granted)" "$(tg_kv vnet_hdr 1)"
+}
+
+# --- the helper's own answers ------------------------------------------------------
+
+case_helper()
+{
+	echo "--- the helper: all queues in one message; QEMU's --use-vnet, exactly"
+	local ns tf want
+	ns=$(tg_netns dph)
+	# A fixed MAC and a veth port with carrier from the start: a bridge's
+	# own MAC and link-local address would follow its ports as they come
+	# and go.
+	tg_in "$ns" ip link add br0 address 02:00:00:00:00:01 type bridge
+	tg_in "$ns" ip link add brp0 type veth peer name brp1
+	tg_in "$ns" ip link set brp0 master br0
+	for l in brp0 brp1 br0; do
+		tg_in "$ns" ip link set "$l" up
+	done
+	tg_policy "# bridged, four queues
+permit $TG_USER tap bridge br0 queues 4"
+	tg_snapshot "$ns" >"$TW/dph.pre"
+	tg_launch "$TG_USER" "$ns" --fd 3:seqpacket -- "$HELPER" tapgate-helper open --fd=3 --tap \
+		--bridge=br0 --queues=4
+	tg_assert_eq 0 "$TG_RC" "helper: open --queues=4 exits 0"
+	tg_assert_file_match '^reply fd=3 bytes=[0-9]+ fds=4$' "$TW/c.out" \
+		"helper: one reply message carries 4 descriptors"
+	tg_assert_eq 4 "$(grep -c "^dev| $DEV0 (tap)$" "$TW/c.out" || true)" \
+		"helper: all 4 are queues of $DEV0"
+	[ "$TG_RC" = 0 ] || tg_show "$TW/c.out" "$TW/c.err"
+
+	# qemu-bridge-helper's protocol: --use-vnet asks for IFF_VNET_HDR.
+	for vnet in --use-vnet ""; do
+		tg_start dphq "$TG_USER" "$ns" "$T/build/tests/tgattack" launch --fd 5:stream \
+			--ready "$(tg_ready dphq)" --hold-until "$(tg_hold dphq)" -- \
+			"$HELPER" tapgate-helper $vnet --br=br0 --fd=5
+		if tg_wait_ready dphq 30; then
+			tf=$(link_attr "$ns" "$DEV0" tun_flags)
+			want=0
+			[ -z "$vnet" ] || want=$IFF_VNET_HDR
+			tg_assert_eq "$want 0" "$((tf & IFF_VNET_HDR)) $((tf & IFF_MULTI_QUEUE))" \
+				"helper: QEMU mode ${vnet:-without --use-vnet}: IFF_VNET_HDR is $want, one queue (tun_flags $tf)"
+		else
+			tg_fail "helper: QEMU mode ${vnet:-without --use-vnet} gave no device"
+		fi
+		tg_release dphq
+	done
+	assert_link_gone "$ns" "$DEV0"
+	tg_as_user "$ns" tapgate gc >/dev/null 2>&1
+	tg_assert_state "$ns" "$TW/dph.pre" "helper: state afterwards equals the state before"
 }
 
 # --- bad input ---------------------------------------------------------------
@@ -292,7 +344,7 @@ case_vhost()
 	qemu_mq dpvh "qemu vhost" ",vhost=on,vhostfds={vhostfds}" --vhost
 }
 
-CASES=${TG_CASES:-"queues flags refused qemu qemusbx vhost"}
+CASES=${TG_CASES:-"queues flags helper refused qemu qemusbx vhost"}
 for c in $CASES; do
 	"case_$c"
 done
