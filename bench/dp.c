@@ -8,6 +8,12 @@
  *                          then writes SIZE-byte Ethernet frames (UDP to
  *                          GATEWAY:PORT) into the fd for SECS seconds: the
  *                          guest->host direction. Prints what write() took.
+ *   dp txgso SECS PORT     the same with 65000-byte UDP frames the host
+ *                          segments (a virtio-net header asking for UDP
+ *                          GSO in 1472-byte datagrams, as a guest with USO
+ *                          sends them): needs `tapgate run --vnet-hdr`
+ *   dp txmq SIZE SECS PORT tx on every queue of `tapgate run --queues N`
+ *                          (TAPGATE_FDS) at once, one thread per queue
  *   dp rx SECS PORT        answers ARP for the guest address and counts the
  *                          UDP frames to PORT it reads from the fd, until
  *                          the sender has been quiet for 1 s (or SECS+5 s):
@@ -27,7 +33,12 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <net/if.h>
 #include <poll.h>
+#include <pthread.h>
+#include <sys/ioctl.h>
+#include <sys/uio.h>
+#include <linux/if_tun.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,8 +47,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#define ETH_HLEN_ 14
-#define FRAME_MAX 2048
+#define ETH_HLEN_  14
+#define FRAME_MAX  2048
+#define GSO_FRAME  65000 /* txgso: one frame, Ethernet header included */
+#define GSO_SEG	   1472	 /* txgso: the UDP payload of each datagram */
+#define MAX_QUEUES 16
 
 static const uint8_t my_mac[6] = {0x52, 0x54, 0x00, 0x7b, 0xe4, 0x01};
 
@@ -117,48 +131,78 @@ static int answer_arp(int fd, const uint8_t *f, ssize_t n, uint32_t me)
 	return write(fd, out, len) == (ssize_t)len;
 }
 
-static int guest_tx(int fd, int size, double secs, int port)
-{
-	uint32_t me, gw;
-	uint8_t f[FRAME_MAX], gwmac[6];
-	double t_end, t0, t_last = 0;
-	int have_mac = 0;
-	unsigned long frames = 0, fails = 0;
+/* One sender: frames of size bytes (vnet: after a vnet-byte virtio-net
+ * header) written to fd for secs. */
+struct sender {
+	int fd;
+	const uint8_t *frame;
+	size_t size;
+	const uint8_t *hdr;
+	size_t vnet;
+	double secs;
+	unsigned long frames, fails;
+	double t0, t_last;
+};
 
-	if (env_addr("TAPGATE_GUEST_IP", &me) || env_addr("TAPGATE_GATEWAY", &gw)) {
-		fprintf(stderr, "dp: TAPGATE_GUEST_IP and TAPGATE_GATEWAY needed\n");
-		return 2;
+static void *send_loop(void *arg)
+{
+	struct sender *s = arg;
+	struct iovec iov[2] = {{(void *)s->hdr, s->vnet}, {(void *)s->frame, s->size}};
+	ssize_t want = (ssize_t)(s->vnet + s->size);
+
+	s->t0 = now_s();
+	for (double t_end = s->t0 + s->secs;;) {
+		for (int k = 0; k < 64; k++) {
+			if (writev(s->fd, iov, 2) == want)
+				s->frames++;
+			else
+				s->fails++;
+		}
+		s->t_last = now_s();
+		if (s->t_last >= t_end)
+			break;
 	}
+	return NULL;
+}
+
+/* The gateway's MAC by ARP through fd (with a vnet-byte zero header). */
+static int resolve(int fd, size_t vnet, uint32_t me, uint32_t gw, uint8_t *gwmac)
+{
+	uint8_t f[GSO_FRAME + 64], zero[64] = {0};
+	double t_end = now_s() + 3;
+
 	/* ARP for the gateway, resent every 100 ms, for at most 3 s. */
-	t_end = now_s() + 3;
-	while (!have_mac && now_s() < t_end) {
+	while (now_s() < t_end) {
 		size_t len = arp(f, 1, NULL, me, gw);
-		if (write(fd, f, len) != (ssize_t)len)
-			return perror("dp: write"), 1;
+		struct iovec iov[2] = {{zero, vnet}, {f, len}};
+		if (writev(fd, iov, 2) != (ssize_t)(vnet + len))
+			return perror("dp: write"), -1;
 		double until = now_s() + 0.1;
-		while (!have_mac && now_s() < until) {
+		while (now_s() < until) {
 			struct pollfd p = {fd, POLLIN, 0};
 			if (poll(&p, 1, 20) <= 0)
 				continue;
-			ssize_t n = read(fd, f, sizeof(f));
+			ssize_t n = read(fd, f, sizeof(f)) - (ssize_t)vnet;
+			uint8_t *e = f + vnet;
 			uint32_t spa;
-			if (n >= 42 && get16(f + 12) == 0x0806 && get16(f + 20) == 2) {
-				memcpy(&spa, f + 28, 4);
+			if (n >= 42 && get16(e + 12) == 0x0806 && get16(e + 20) == 2) {
+				memcpy(&spa, e + 28, 4);
 				if (spa == gw) {
-					memcpy(gwmac, f + 22, 6);
-					have_mac = 1;
+					memcpy(gwmac, e + 22, 6);
+					return 0;
 				}
-			} else if (n > 0) {
-				answer_arp(fd, f, n, me);
 			}
 		}
 	}
-	if (!have_mac) {
-		fprintf(stderr, "dp: no ARP reply from the gateway\n");
-		return 1;
-	}
-	/* One UDP frame, checksums done once (UDP checksum 0: none). */
-	memset(f, 0, sizeof(f));
+	fprintf(stderr, "dp: no ARP reply from the gateway\n");
+	return -1;
+}
+
+/* A UDP frame of size bytes from me to gw:port, IP checksum done. */
+static uint8_t *udp_frame(uint8_t *f, size_t size, const uint8_t *gwmac, uint32_t me, uint32_t gw,
+			  int port)
+{
+	memset(f, 0, size);
 	memcpy(f, gwmac, 6);
 	memcpy(f + 6, my_mac, 6);
 	put16(f + 12, 0x0800);
@@ -174,22 +218,113 @@ static int guest_tx(int fd, int size, double secs, int port)
 	put16(udp, 40000);
 	put16(udp + 2, (uint16_t)port);
 	put16(udp + 4, (uint16_t)(size - ETH_HLEN_ - 20));
-	t0 = now_s();
-	t_end = t0 + secs;
-	for (;;) {
-		for (int k = 0; k < 64; k++) {
-			if (write(fd, f, (size_t)size) == size)
-				frames++;
-			else
-				fails++;
-		}
-		t_last = now_s();
-		if (t_last >= t_end)
-			break;
+	return udp;
+}
+
+/* txgso and txmq: queues senders (the TAPGATE_FDS), gso or plain frames. */
+static int guest_tx_fast(int size, double secs, int port, int gso)
+{
+	static uint8_t f[GSO_FRAME];
+	uint8_t gwmac[6], hdr[64] = {0}, pseudo[12];
+	uint32_t me, gw;
+	int fds[MAX_QUEUES], n = 0, vnet = 0;
+	struct sender s[MAX_QUEUES];
+	pthread_t th[MAX_QUEUES];
+	const char *list = getenv("TAPGATE_FDS");
+	char buf[256], *save = NULL;
+
+	if (env_addr("TAPGATE_GUEST_IP", &me) || env_addr("TAPGATE_GATEWAY", &gw) || !list ||
+	    strlen(list) >= sizeof(buf)) {
+		fprintf(stderr, "dp: TAPGATE_GUEST_IP, TAPGATE_GATEWAY and TAPGATE_FDS needed\n");
+		return 2;
+	}
+	strcpy(buf, list);
+	for (char *t = strtok_r(buf, ":", &save); t && n < MAX_QUEUES;
+	     t = strtok_r(NULL, ":", &save))
+		fds[n++] = atoi(t);
+	if (gso)
+		n = 1;
+	if (ioctl(fds[0], TUNGETVNETHDRSZ, &vnet) != 0 || vnet < 0 || vnet > 64)
+		vnet = 0;
+	{
+		struct ifreq ifr;
+		memset(&ifr, 0, sizeof(ifr));
+		if (ioctl(fds[0], TUNGETIFF, &ifr) != 0 || !(ifr.ifr_flags & IFF_VNET_HDR))
+			vnet = 0;
+	}
+	if (gso && vnet < 10) {
+		fprintf(stderr, "dp: txgso needs tapgate run --vnet-hdr\n");
+		return 2;
+	}
+	if (resolve(fds[0], (size_t)vnet, me, gw, gwmac) != 0)
+		return 1;
+	if (gso)
+		size = GSO_FRAME;
+	uint8_t *udp = udp_frame(f, (size_t)size, gwmac, me, gw, port);
+	if (gso) {
+		/* The UDP length is the whole payload's; the host rewrites it
+		 * per datagram. The checksum field holds the pseudo-header sum,
+		 * the rest is the host's to complete. */
+		memcpy(pseudo, udp - 8, 8);
+		pseudo[8] = 0;
+		pseudo[9] = 17;
+		put16(pseudo + 10, (uint16_t)(size - ETH_HLEN_ - 20));
+		put16(udp + 6, (uint16_t)~csum(pseudo, sizeof(pseudo)));
+		hdr[0] = 1; /* VIRTIO_NET_HDR_F_NEEDS_CSUM */
+		hdr[1] = 5; /* VIRTIO_NET_HDR_GSO_UDP_L4 */
+		hdr[2] = ETH_HLEN_ + 20 + 8;
+		hdr[4] = GSO_SEG & 0xff;
+		hdr[5] = GSO_SEG >> 8;
+		hdr[6] = ETH_HLEN_ + 20;
+		hdr[8] = 6;
+	}
+	for (int i = 0; i < n; i++) {
+		s[i] = (struct sender){.fd = fds[i],
+				       .frame = f,
+				       .size = (size_t)size,
+				       .hdr = hdr,
+				       .vnet = (size_t)vnet,
+				       .secs = secs};
+		if (pthread_create(&th[i], NULL, send_loop, &s[i]) != 0)
+			return perror("dp: pthread_create"), 1;
+	}
+	unsigned long frames = 0, fails = 0;
+	double t0 = 0, t_last = 0;
+	for (int i = 0; i < n; i++) {
+		pthread_join(th[i], NULL);
+		frames += s[i].frames;
+		fails += s[i].fails;
+		if (i == 0 || s[i].t0 < t0)
+			t0 = s[i].t0;
+		if (s[i].t_last > t_last)
+			t_last = s[i].t_last;
 	}
 	double dt = t_last - t0;
-	printf("dir=tx size=%d frames=%lu fails=%lu secs=%.3f pps=%.0f mbps=%.1f\n", size, frames,
-	       fails, dt, frames / dt, frames * (double)size * 8 / dt / 1e6);
+	printf("dir=%s size=%d queues=%d frames=%lu fails=%lu secs=%.3f pps=%.0f mbps=%.1f\n",
+	       gso ? "txgso" : "txmq", size, n, frames, fails, dt, frames / dt,
+	       frames * (double)size * 8 / dt / 1e6);
+	return 0;
+}
+
+static int guest_tx(int fd, int size, double secs, int port)
+{
+	uint32_t me, gw;
+	uint8_t f[FRAME_MAX], gwmac[6];
+	struct sender one = {.fd = fd, .frame = f, .size = (size_t)size, .secs = secs};
+
+	if (env_addr("TAPGATE_GUEST_IP", &me) || env_addr("TAPGATE_GATEWAY", &gw)) {
+		fprintf(stderr, "dp: TAPGATE_GUEST_IP and TAPGATE_GATEWAY needed\n");
+		return 2;
+	}
+	if (resolve(fd, 0, me, gw, gwmac) != 0)
+		return 1;
+	/* One UDP frame, checksums done once (UDP checksum 0: none). */
+	udp_frame(f, (size_t)size, gwmac, me, gw, port);
+	send_loop(&one);
+	double dt = one.t_last - one.t0;
+	printf("dir=tx size=%d frames=%lu fails=%lu secs=%.3f pps=%.0f mbps=%.1f\n", size,
+	       one.frames, one.fails, dt, one.frames / dt,
+	       one.frames * (double)size * 8 / dt / 1e6);
 	return 0;
 }
 
@@ -320,13 +455,17 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc == 5 && strcmp(argv[1], "tx") == 0)
 		return guest_tx(fd, atoi(argv[2]), atof(argv[3]), atoi(argv[4]));
+	if (argc == 4 && strcmp(argv[1], "txgso") == 0)
+		return guest_tx_fast(0, atof(argv[2]), atoi(argv[3]), 1);
+	if (argc == 5 && strcmp(argv[1], "txmq") == 0)
+		return guest_tx_fast(atoi(argv[2]), atof(argv[3]), atoi(argv[4]), 0);
 	if (argc == 4 && strcmp(argv[1], "rx") == 0)
 		return guest_rx(fd, atof(argv[2]), atoi(argv[3]));
 	if (argc == 5 && strcmp(argv[1], "sink") == 0)
 		return host_sink(argv[2], atoi(argv[3]), atof(argv[4]));
 	if (argc == 6 && strcmp(argv[1], "blast") == 0)
 		return host_blast(argv[2], atoi(argv[3]), atoi(argv[4]), atof(argv[5]));
-	fprintf(stderr, "usage: dp tx SIZE SECS PORT | rx SECS PORT | sink ADDR PORT SECS | "
-			"blast ADDR PORT SIZE SECS\n");
+	fprintf(stderr, "usage: dp tx SIZE SECS PORT | txgso SECS PORT | txmq SIZE SECS PORT | "
+			"rx SECS PORT | sink ADDR PORT SECS | blast ADDR PORT SIZE SECS\n");
 	return 2;
 }

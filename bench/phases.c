@@ -87,9 +87,10 @@ int main(int argc, char **argv)
 
 	/* 1. the seccomp filter: confine.c builds the BPF program ... */
 	static struct sock_filter prog[CONFINE_MAX_INSNS];
+	static const int tun_fd[] = {5};
 	unsigned len = 0;
 	MEASURE("seccomp: confine_program() builds the BPF",
-		{ len = confine_program(5, prog, CONFINE_MAX_INSNS); });
+		{ len = confine_program(tun_fd, 1, 6, prog, CONFINE_MAX_INSNS); });
 	/* ... and the kernel loads it (checks, JIT, per-syscall cache), in a
 	 * child each time */
 	{

@@ -186,6 +186,44 @@ if [ -s "$OUT/dp.txt" ]; then
 	echo
 	grep -q '^sandbox' "$OUT/dp.txt" || echo "Sandbox column: $(grep '^dp-sandbox pending' "$S" | sed 's/^dp-sandbox //' || true)"
 	echo
+	# The fast data path (issue 16), guest -> host: what the host's UDP
+	# socket received, in 1472-byte datagrams whatever the frames were.
+	echo "### Fast data path, guest→host (median; host side = UDP payload the sink received)"
+	echo
+	echo "| variant | frames written | fd side Mbit/s | host side Mbit/s | ×1-queue 1514 B |"
+	echo "|---|---|---:|---:|---:|"
+	awk '
+	function get(k,   i, kv) { for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] == k) return kv[2] } return "" }
+	function sinkpps(   a, b, j, kv) { split($0, a, "sink "); split(a[2], b, " "); for (j in b) { split(b[j], kv, "="); if (kv[1] == "pps") return kv[2] } return 0 }
+	function med(arr, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (arr[j] + 0 < arr[i] + 0) { t = arr[i]; arr[i] = arr[j]; arr[j] = t } return n % 2 ? arr[(n + 1) / 2] : (arr[n / 2] + arr[n / 2 + 1]) / 2 }
+	{
+		d = get("dir"); k = ""
+		if (d == "tx" && get("size") == 1514) k = $1 " 1 queue, 1514 B"
+		if (d == "txgso") k = $1 " 1 queue, vnet_hdr, 65000 B UDP GSO"
+		if (d == "txmq") k = $1 " " get("queues") " queues, 1514 B, a sender each"
+		if (k == "") next
+		if (!(k in n)) order[++nk] = k
+		n[k]++; fd[k, n[k]] = get("mbps"); host[k, n[k]] = sinkpps() * 1472 * 8 / 1e6
+	}
+	END {
+		for (i = 1; i <= nk; i++) {
+			k = order[i]
+			for (j = 1; j <= n[k]; j++) { a[j] = fd[k, j]; b[j] = host[k, j] }
+			mf[k] = med(a, n[k]); mh[k] = med(b, n[k])
+		}
+		for (i = 1; i <= nk; i++) {
+			k = order[i]; split(k, w, " "); base = w[1] " 1 queue, 1514 B"
+			printf "| %s | %s | %.0f | %.0f | %s |\n", w[1], substr(k, length(w[1]) + 2), mf[k], mh[k], (mh[base] > 0 ? sprintf("%.2f", mh[k] / mh[base]) : "-")
+		}
+		for (i = 1; i <= nk; i++) {
+			k = order[i]; split(k, w, " ")
+			if (w[1] != "sandbox") continue
+			p = "plain" substr(k, 8)
+			if (mh[p] > 0) printf "\nsandboxed / plain, %s: %.2f", substr(k, 9), mh[k] / mh[p]
+		}
+		print ""
+	}' "$OUT/dp.txt"
+	echo
 fi
 
 # --- data for the plot ---

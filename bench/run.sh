@@ -15,7 +15,9 @@
 #      from 8 users (max 4 each);
 #   4. teardown: close of the fd until the device is gone, plus tapgate gc;
 #   5. the data path through the fd (bench/dp.c), with and without
-#      `tapgate run --sandbox` when the client has it;
+#      `tapgate run --sandbox` when the client has it; guest->host also
+#      with --vnet-hdr and 65000-byte UDP GSO frames, and with --queues 2
+#      and a sender thread per queue;
 #   6. results in bench/results/ (tables.md, raw data, plot.png via gnuplot).
 #
 # The peers come from Debian (uml-utilities: uml_net; qemu-system-common:
@@ -175,7 +177,7 @@ for i in 1 2 3 4 5 6 7 8; do
 done
 
 tg_policy "# make bench
-permit $TG_USER tap net 10.77.0.0/24 gateway 10.77.0.1 uplink lan0 forward max 32
+permit $TG_USER tap net 10.77.0.0/24 gateway 10.77.0.1 uplink lan0 forward max 32 queues 2
 permit $TG_USER tap bridge br0 max 32
 permit :$CGROUP tap net 10.78.0.0/24 gateway 10.78.0.1 max 4"
 
@@ -468,6 +470,22 @@ if part dp; then
 				bl=$(ip netns exec "$ns" "$B/dp" blast 10.77.0.2 9 "$size" "$DP_SECS")
 				wait "$rpid" || true
 				echo "$v rep=$rep $(cat "$TW/rx.out") $bl" >>"$OUT/dp.txt"
+				as_user "$ns" "$TAPGATE" gc >>"$TW/gc.out"
+			done
+			# The fast data path, guest -> host: one queue with virtio-net
+			# headers and 65000-byte UDP GSO frames; two queues, a sender
+			# thread on each.
+			for fast in "--vnet-hdr txgso $DP_SECS 9" "--queues 2 txmq 1514 $DP_SECS 9"; do
+				ip netns exec "$ns" "$B/dp" sink 0.0.0.0 9 $((DP_SECS + 10)) >"$TW/sink.out" &
+				spid=$!
+				for i in $(seq 100); do grep -q ready "$TW/sink.out" 2>/dev/null && break; sleep 0.02; done
+				read -r -a fa <<<"$fast"
+				n=2
+				[ "${fa[1]}" = 2 ] && n=3
+				# shellcheck disable=SC2086
+				tx=$(as_user "$ns" "$TAPGATE" run $sb "${fa[@]:0:$((n - 1))}" --ip 10.77.0.2 -- "$B/dp" "${fa[@]:$((n - 1))}")
+				wait "$spid" || true
+				echo "$v rep=$rep $tx $(tail -n 1 "$TW/sink.out")" >>"$OUT/dp.txt"
 				as_user "$ns" "$TAPGATE" gc >>"$TW/gc.out"
 			done
 		done
