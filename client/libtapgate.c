@@ -620,6 +620,10 @@ int tapgate_open_queues(const struct tapgate_request *req, unsigned queues, unsi
 	struct datapath dp = {.queues = queues};
 	int fds[MAX_FDS], own_vhost[TAPGATE_MAX_QUEUES], rc;
 
+	if (dev != NULL) {
+		memset(dev, 0, sizeof(*dev));
+		dev->fd = -1;
+	}
 	if (q == NULL)
 		return tg_lib_fail(err, errlen, TAPGATE_USAGE,
 				   "tapgate_open_queues: no queues to fill in");
@@ -628,7 +632,8 @@ int tapgate_open_queues(const struct tapgate_request *req, unsigned queues, unsi
 		q->fd[i] = q->vhostfd[i] = -1;
 	if (queues < 1 || queues > TAPGATE_MAX_QUEUES)
 		return tg_lib_fail(err, errlen, TAPGATE_USAGE,
-				   "the number of queues must be from 1 to %d", TAPGATE_MAX_QUEUES);
+				   "tapgate_open_queues: the number of queues must be from 1 to %d",
+				   TAPGATE_MAX_QUEUES);
 	if ((flags & ~(TAPGATE_VNET_HDR | TAPGATE_VHOST)) != 0)
 		return tg_lib_fail(err, errlen, TAPGATE_USAGE,
 				   "tapgate_open_queues: unknown flags 0x%x", flags);

@@ -285,7 +285,6 @@ static int device_opts_ok(const struct run_opts *o)
 {
 	const char *why = NULL;
 	uint32_t ip;
-
 	unsigned long queues;
 
 	if (o->ip && o->bridge)
