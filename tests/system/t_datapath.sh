@@ -1,5 +1,5 @@
 #!/bin/bash
-# tg-cost: 120
+# tg-cost: 170
 # tg-timeout: 420
 # System tests of the fast data path (issue 16): multiqueue devices,
 # virtio-net headers with GSO, vhost-net, as the unprivileged test user:
