@@ -66,7 +66,7 @@ ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize
 LDHARDEN   += -fsanitize=address,undefined
 endif
 
-COMMON_SRC = common/addr.c common/lease.c common/escape.c common/names.c
+COMMON_SRC = common/addr.c common/lease.c common/escape.c common/names.c common/err.c
 POLICY_SRC = policy/policy.c
 HELPER_SRC = helper/main.c helper/early.c helper/privdrop.c helper/confine.c helper/request.c \
              helper/tundev.c helper/netconf.c helper/leasedb.c helper/audit.c helper/reply.c \
@@ -156,7 +156,7 @@ $(BUILD)/tests/test_escape: $(call obj,tests/unit/test_escape.c $(COMMON_SRC))
 $(BUILD)/tests/test_netconf: $(call obj,tests/unit/test_netconf.c helper/netconf.c helper/tundev.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDHARDEN) -o $@ $^ $(NL_LIBS)
-$(BUILD)/tests/filter_tool: $(call obj,tests/unit/filter_tool.c helper/confine.c helper/early.c \
+$(BUILD)/tests/filter_tool: $(call obj,tests/unit/filter_tool.c helper/confine.c common/err.c \
                               helper/conf6.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDHARDEN) -o $@ $^ -lseccomp

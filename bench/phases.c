@@ -15,7 +15,6 @@
 #include <pwd.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,18 +27,6 @@
 #include "helper.h"
 #include "confine.h"
 #include "netconf.h"
-
-/* confine.o refers to it; the helper's own lives in early.c, whose
- * constructor this program must not run. */
-void tg_seterr(struct tg_err *e, enum tg_exit code, const char *fmt, ...)
-{
-	va_list ap;
-
-	e->code = code;
-	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
-	va_end(ap);
-}
 
 static double now_us(void)
 {

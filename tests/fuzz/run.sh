@@ -43,7 +43,7 @@ targets=${FUZZ_TARGETS:-fuzz_policy fuzz_request fuzz_escape fuzz_lease}
 sources() {
 	case $1 in
 	fuzz_policy) echo policy/policy.c common/addr.c common/lease.c ;;
-	fuzz_request) echo helper/request.c helper/umlnet.c helper/qemu.c helper/reply.c helper/early.c common/addr.c common/lease.c ;;
+	fuzz_request) echo helper/request.c helper/umlnet.c helper/qemu.c helper/reply.c common/err.c common/addr.c common/lease.c ;;
 	fuzz_escape) echo common/escape.c ;;
 	fuzz_lease) echo common/lease.c common/addr.c ;;
 	*) echo "run.sh: unknown target $1" >&2; return 1 ;;
