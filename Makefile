@@ -128,6 +128,14 @@ $(BUILD)/obj/client/libtapgate.o $(BUILD)/obj/client/sandbox.o: ALL_CFLAGS += -f
 $(HELPER): $(call obj,$(HELPER_SRC) $(POLICY_SRC) $(COMMON_SRC))
 	$(CC) $(LDHARDEN) -o $@ $^ $(NL_LIBS)
 
+# The helper's seccomp filter, compiled from helper/confine_gen.c's list
+# by libseccomp at build time and embedded (helper/confine.c).
+$(BUILD)/confine_gen: $(call obj,helper/confine_gen.c)
+	$(CC) $(LDHARDEN) -o $@ $^ -lseccomp
+$(BUILD)/confine_bpf.h: $(BUILD)/confine_gen
+	$< >$@.tmp && mv $@.tmp $@
+$(BUILD)/obj/helper/confine.o: $(BUILD)/confine_bpf.h
+
 $(LIBSO): $(call obj,$(LIB_SRC))
 	$(CC) -shared -Wl,-soname,libtapgate.so.1 -Wl,-z,relro,-z,now $(filter-out -pie,$(LDHARDEN)) -o $@ $^ -lseccomp
 

@@ -8,8 +8,20 @@
 #include <linux/seccomp.h>
 
 #define CONFINE_MAX_INSNS 256
+#define CONFINE_MAX_MARKS 8
 
-/* Builds the filter for a helper whose tun descriptor is tun_fd and whose
+/* One program of confine_bpf.h, generated at build time by
+ * helper/confine_gen.c: the instructions at tun_at[] and conf6_at[]
+ * compare an argument with the tun or /proc/sys/net/ipv6/conf descriptor,
+ * which is known only at run time. */
+struct confine_bpf {
+	unsigned short len;
+	unsigned short tun_at[CONFINE_MAX_MARKS], ntun;
+	unsigned short conf6_at[CONFINE_MAX_MARKS], nconf6;
+	struct sock_filter prog[CONFINE_MAX_INSNS];
+};
+
+/* Writes the filter for a helper whose tun descriptor is tun_fd and whose
  * /proc/sys/net/ipv6/conf descriptor is conf6_fd (-1: none) into p (cap
  * instructions). Returns its length, or 0 if cap is too small. */
 unsigned confine_program(int tun_fd, int conf6_fd, struct sock_filter *p, unsigned cap);
