@@ -125,8 +125,18 @@ $(BUILD)/obj/%.o: %.c $(BUILD)/tg_config.h
 
 $(BUILD)/obj/client/libtapgate.o $(BUILD)/obj/client/sandbox.o: ALL_CFLAGS += -fPIC
 
+# The helper is a static PIE: no dynamic loader and no LD_* variable ever
+# acts with its privilege, and no library is loaded at each run.
+# HELPER_LIBS is every library it links, one word each. The linker warns
+# that getpwuid_r and getgrnam_r (and getaddrinfo, getprotoby* in libnl
+# objects the helper never calls) need glibc's shared NSS modules at run
+# time: the helper restricts NSS to glibc's built-in "files" service, which
+# needs none (tg_names_from_files, common/names.h; SECURITY.md), so the
+# warnings are expected and left visible. ASan cannot link statically.
+HELPER_LIBS   = -lnl-3 -lcap
+HELPER_STATIC = $(if $(SAN),,-static-pie)
 $(HELPER): $(call obj,$(HELPER_SRC) $(POLICY_SRC) $(COMMON_SRC))
-	$(CC) $(LDHARDEN) -o $@ $^ $(NL_LIBS)
+	$(CC) $(LDHARDEN) $(HELPER_STATIC) -o $@ $^ $(HELPER_LIBS)
 
 # The helper's seccomp filter, compiled from helper/confine_gen.c's list
 # by libseccomp at build time and embedded (helper/confine.c).
@@ -336,7 +346,7 @@ deb:
 deps:
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-	  build-essential pkg-config libnl-3-dev libnl-route-3-dev libseccomp-dev \
+	  build-essential pkg-config libnl-3-dev libnl-route-3-dev libseccomp-dev libcap-dev \
 	  iproute2 iputils-ping util-linux passwd procps strace clang-format cppcheck \
 	  clang libclang-rt-dev llvm selinux-policy-dev checkpolicy semodule-utils \
 	  user-mode-linux qemu-system-x86 busybox-static cpio man-db groff-base \
