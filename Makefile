@@ -87,7 +87,7 @@ PCFILE  = $(BUILD)/tapgate.pc
 UNITS   = $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 # What the system tests run besides the installation (run.sh builds them).
 TESTBIN = $(addprefix $(BUILD)/tests/,probe logsink sandbox_probe leasefill tgattack nlenv_control \
-          uml-xstate.so)
+          uml-xstate.so evil_so.so)
 
 FUZZ_SECONDS ?= 60
 
@@ -98,7 +98,8 @@ MANS      = $(addprefix $(BUILD)/man/,$(MAN_PAGES))
 EXAMPLE_POLICY = doc/policy.conf.example
 
 .PHONY: bench all check check-fast check-unit check-static check-fuzz check-netconf check-system \
-        check-system-fast demo install uninstall deb deps clean format selinux fuzz test-programs
+        check-system-fast demo install uninstall deb deps clean format selinux fuzz fuzz-programs \
+        test-programs bench-programs
 all: $(HELPER) $(CLIENT) $(LIBSO) $(LIBA) $(PCFILE) $(MANS)
 
 # The configuration header is rewritten only when a value changes (VERSION;
@@ -196,11 +197,40 @@ $(BUILD)/tests/nlenv_control: tests/nlenv_control.c
 $(BUILD)/tests/uml-xstate.so: tests/guests/uml-xstate.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -shared -fPIC -o $@ $< -ldl
+# The hostile library of the environment tests (see the source).
+$(BUILD)/tests/evil_so.so: tests/evil_so.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -O2 -shared -fPIC -o $@ $<
 $(BUILD)/tests/probe: $(call obj,tests/probe.c)
 $(BUILD)/tests/logsink: $(call obj,tests/logsink.c)
 $(UNITS) $(BUILD)/tests/probe $(BUILD)/tests/logsink:
 	@mkdir -p $(dir $@)
 	$(CC) $(LDHARDEN) -o $@ $^
+
+# What `make bench` runs besides the installation (bench/run.sh): the
+# client-side driver, the data-path tool, the helper's phases in-process,
+# and the exec floors, a setuid no-op linked as the helper is (static) and
+# one linked dynamically with the helper's libraries (what the helper paid
+# before it was static).
+BENCHBIN = $(addprefix $(BUILD)/bench/,drv dp phases noop noop-dynamic) $(BUILD)/tests/leasefill
+$(BUILD)/bench/drv: $(call obj,bench/drv.c helper/netconf.c helper/tundev.c) $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDHARDEN) -o $@ $^ $(NL_LIBS) -lseccomp
+$(BUILD)/bench/dp: $(call obj,bench/dp.c)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDHARDEN) -o $@ $^
+$(BUILD)/bench/phases: $(call obj,bench/phases.c helper/confine.c helper/netconf.c $(POLICY_SRC) \
+                         $(COMMON_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) $(LDHARDEN) -o $@ $^ $(NL_LIBS)
+$(BUILD)/bench/noop: $(call obj,bench/noop.c)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDHARDEN) $(HELPER_STATIC) -o $@ $^
+$(BUILD)/bench/noop-dynamic: $(call obj,bench/noop.c)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDHARDEN) -o $@ $^ -Wl,--no-as-needed $(NL_LIBS) -lcap
+
+bench-programs: $(BENCHBIN)
 
 # Unit tests run twice: as built, and under ASan+UBSan. The system tests need
 # root: they make their own namespaces, users and installation, run side by
@@ -233,11 +263,37 @@ check-static: $(BUILD)/tg_config.h
 	  --inline-suppr --suppress=missingIncludeSystem -D_GNU_SOURCE -D__x86_64__ -I$(BUILD) $(NL_CFLAGS) \
 	  helper common policy && echo "cppcheck: helper, common, policy clean"
 
+# The libFuzzer targets (tests/fuzz/), built with clang: each links its
+# harness and the project's files it fuzzes, the latter instrumented for
+# coverage (their warnings are the normal build's to fail on, not these).
+FUZZ_CC      ?= clang
+FUZZ_TARGETS ?= fuzz_policy fuzz_request fuzz_escape fuzz_lease
+FUZZ_SAN      = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS   = -std=c11 -D_GNU_SOURCE -I$(BUILD) -g -O1 $(FUZZ_SAN)
+fuzz_policy.src  = policy/policy.c common/addr.c common/lease.c
+fuzz_request.src = helper/request.c helper/umlnet.c helper/qemu.c helper/reply.c common/err.c \
+                   common/addr.c common/lease.c
+fuzz_escape.src  = common/escape.c
+fuzz_lease.src   = common/lease.c common/addr.c
+FUZZ_BINS = $(addprefix $(BUILD)/fuzz/bin/,$(FUZZ_TARGETS))
+
+$(BUILD)/fuzz/obj/%.o: %.c $(BUILD)/tg_config.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -w -MMD -MP -c $< -o $@
+$(BUILD)/fuzz/bin/%: tests/fuzz/%.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(WARN) -MMD -MP -MF $@.d -o $@ $< \
+	  $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$($*.src))
+$(foreach t,$(FUZZ_TARGETS),$(eval $(BUILD)/fuzz/bin/$(t): \
+  $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$($(t).src))))
+
+fuzz-programs: $(FUZZ_BINS)
+
 # The fuzz targets' seed corpora, replayed (make fuzz runs them for real).
-check-fuzz:
+check-fuzz: fuzz-programs
 	@sh tests/fuzz/run.sh replay $(BUILD)
 
-fuzz:
+fuzz: fuzz-programs
 	sh tests/fuzz/run.sh fuzz $(BUILD) $(FUZZ_SECONDS)
 
 # The SELinux module, compiled with selinux-policy-dev (SELinux need not be
@@ -260,7 +316,7 @@ demo:
 # Benchmarks against uml_net and qemu-bridge-helper (root; throwaway
 # namespaces, users and /etc/qemu/bridge.conf, all removed). Results in
 # bench/results/, summarised in BENCHMARKS.md.
-bench:
+bench: bench-programs
 	@bash bench/run.sh
 
 # Installs what `make` built, with its recorded settings (see the top).
@@ -358,4 +414,4 @@ format:
 clean:
 	rm -rf build
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(BUILD)/fuzz -name '*.d' 2>/dev/null)
