@@ -66,7 +66,7 @@ ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize
 LDHARDEN   += -fsanitize=address,undefined
 endif
 
-COMMON_SRC = common/addr.c common/lease.c common/escape.c common/names.c
+COMMON_SRC = common/addr.c common/lease.c common/escape.c common/names.c common/err.c
 POLICY_SRC = policy/policy.c
 HELPER_SRC = helper/main.c helper/early.c helper/privdrop.c helper/confine.c helper/request.c \
              helper/tundev.c helper/netconf.c helper/leasedb.c helper/audit.c helper/reply.c \
@@ -87,7 +87,7 @@ PCFILE  = $(BUILD)/tapgate.pc
 UNITS   = $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 # What the system tests run besides the installation (run.sh builds them).
 TESTBIN = $(addprefix $(BUILD)/tests/,probe logsink sandbox_probe leasefill tgattack nlenv_control \
-          uml-xstate.so)
+          uml-xstate.so evil_so.so)
 
 FUZZ_SECONDS ?= 60
 
@@ -98,7 +98,8 @@ MANS      = $(addprefix $(BUILD)/man/,$(MAN_PAGES))
 EXAMPLE_POLICY = doc/policy.conf.example
 
 .PHONY: bench all check check-fast check-unit check-static check-fuzz check-netconf check-system \
-        check-system-fast demo install uninstall deb deps clean format selinux fuzz test-programs
+        check-system-fast demo install uninstall deb deps clean format selinux fuzz fuzz-programs \
+        test-programs bench-programs
 all: $(HELPER) $(CLIENT) $(LIBSO) $(LIBA) $(PCFILE) $(MANS)
 
 # The configuration header is rewritten only when a value changes (VERSION;
@@ -125,8 +126,26 @@ $(BUILD)/obj/%.o: %.c $(BUILD)/tg_config.h
 
 $(BUILD)/obj/client/libtapgate.o $(BUILD)/obj/client/sandbox.o: ALL_CFLAGS += -fPIC
 
+# The helper is a static PIE: no dynamic loader and no LD_* variable ever
+# acts with its privilege, and no library is loaded at each run.
+# HELPER_LIBS is every library it links, one word each. The linker warns
+# that getpwuid_r and getgrnam_r (and getaddrinfo, getprotoby* in libnl
+# objects the helper never calls) need glibc's shared NSS modules at run
+# time: the helper restricts NSS to glibc's built-in "files" service, which
+# needs none (tg_names_from_files, common/names.h; SECURITY.md), so the
+# warnings are expected and left visible. ASan cannot link statically.
+HELPER_LIBS   = -lnl-3 -lcap
+HELPER_STATIC = $(if $(SAN),,-static-pie)
 $(HELPER): $(call obj,$(HELPER_SRC) $(POLICY_SRC) $(COMMON_SRC))
-	$(CC) $(LDHARDEN) -o $@ $^ $(NL_LIBS)
+	$(CC) $(LDHARDEN) $(HELPER_STATIC) -o $@ $^ $(HELPER_LIBS)
+
+# The helper's seccomp filter, compiled from helper/confine_gen.c's list
+# by libseccomp at build time and embedded (helper/confine.c).
+$(BUILD)/confine_gen: $(call obj,helper/confine_gen.c)
+	$(CC) $(LDHARDEN) -o $@ $^ -lseccomp
+$(BUILD)/confine_bpf.h: $(BUILD)/confine_gen
+	$< >$@.tmp && mv $@.tmp $@
+$(BUILD)/obj/helper/confine.o: $(BUILD)/confine_bpf.h
 
 $(LIBSO): $(call obj,$(LIB_SRC))
 	$(CC) -shared -Wl,-soname,libtapgate.so.1 -Wl,-z,relro,-z,now $(filter-out -pie,$(LDHARDEN)) -o $@ $^ -lseccomp
@@ -156,7 +175,7 @@ $(BUILD)/tests/test_escape: $(call obj,tests/unit/test_escape.c $(COMMON_SRC))
 $(BUILD)/tests/test_netconf: $(call obj,tests/unit/test_netconf.c helper/netconf.c helper/tundev.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDHARDEN) -o $@ $^ $(NL_LIBS)
-$(BUILD)/tests/filter_tool: $(call obj,tests/unit/filter_tool.c helper/confine.c helper/early.c \
+$(BUILD)/tests/filter_tool: $(call obj,tests/unit/filter_tool.c helper/confine.c common/err.c \
                               helper/conf6.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDHARDEN) -o $@ $^ -lseccomp
@@ -178,11 +197,40 @@ $(BUILD)/tests/nlenv_control: tests/nlenv_control.c
 $(BUILD)/tests/uml-xstate.so: tests/guests/uml-xstate.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -shared -fPIC -o $@ $< -ldl
+# The hostile library of the environment tests (see the source).
+$(BUILD)/tests/evil_so.so: tests/evil_so.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -O2 -shared -fPIC -o $@ $<
 $(BUILD)/tests/probe: $(call obj,tests/probe.c)
 $(BUILD)/tests/logsink: $(call obj,tests/logsink.c)
 $(UNITS) $(BUILD)/tests/probe $(BUILD)/tests/logsink:
 	@mkdir -p $(dir $@)
 	$(CC) $(LDHARDEN) -o $@ $^
+
+# What `make bench` runs besides the installation (bench/run.sh): the
+# client-side driver, the data-path tool, the helper's phases in-process,
+# and the exec floors, a setuid no-op linked as the helper is (static) and
+# one linked dynamically with the helper's libraries (what the helper paid
+# before it was static).
+BENCHBIN = $(addprefix $(BUILD)/bench/,drv dp phases noop noop-dynamic) $(BUILD)/tests/leasefill
+$(BUILD)/bench/drv: $(call obj,bench/drv.c helper/netconf.c helper/tundev.c) $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDHARDEN) -o $@ $^ $(NL_LIBS) -lseccomp
+$(BUILD)/bench/dp: $(call obj,bench/dp.c)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDHARDEN) -o $@ $^
+$(BUILD)/bench/phases: $(call obj,bench/phases.c helper/confine.c helper/netconf.c $(POLICY_SRC) \
+                         $(COMMON_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) $(LDHARDEN) -o $@ $^ $(NL_LIBS)
+$(BUILD)/bench/noop: $(call obj,bench/noop.c)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDHARDEN) $(HELPER_STATIC) -o $@ $^
+$(BUILD)/bench/noop-dynamic: $(call obj,bench/noop.c)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDHARDEN) -o $@ $^ -Wl,--no-as-needed $(NL_LIBS) -lcap
+
+bench-programs: $(BENCHBIN)
 
 # Unit tests run twice: as built, and under ASan+UBSan. The system tests need
 # root: they make their own namespaces, users and installation, run side by
@@ -215,11 +263,37 @@ check-static: $(BUILD)/tg_config.h
 	  --inline-suppr --suppress=missingIncludeSystem -D_GNU_SOURCE -D__x86_64__ -I$(BUILD) $(NL_CFLAGS) \
 	  helper common policy && echo "cppcheck: helper, common, policy clean"
 
+# The libFuzzer targets (tests/fuzz/), built with clang: each links its
+# harness and the project's files it fuzzes, the latter instrumented for
+# coverage (their warnings are the normal build's to fail on, not these).
+FUZZ_CC      ?= clang
+FUZZ_TARGETS ?= fuzz_policy fuzz_request fuzz_escape fuzz_lease
+FUZZ_SAN      = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS   = -std=c11 -D_GNU_SOURCE -I$(BUILD) -g -O1 $(FUZZ_SAN)
+fuzz_policy.src  = policy/policy.c common/addr.c common/lease.c
+fuzz_request.src = helper/request.c helper/umlnet.c helper/qemu.c helper/reply.c common/err.c \
+                   common/addr.c common/lease.c
+fuzz_escape.src  = common/escape.c
+fuzz_lease.src   = common/lease.c common/addr.c
+FUZZ_BINS = $(addprefix $(BUILD)/fuzz/bin/,$(FUZZ_TARGETS))
+
+$(BUILD)/fuzz/obj/%.o: %.c $(BUILD)/tg_config.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -w -MMD -MP -c $< -o $@
+$(BUILD)/fuzz/bin/%: tests/fuzz/%.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(WARN) -MMD -MP -MF $@.d -o $@ $< \
+	  $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$($*.src))
+$(foreach t,$(FUZZ_TARGETS),$(eval $(BUILD)/fuzz/bin/$(t): \
+  $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$($(t).src))))
+
+fuzz-programs: $(FUZZ_BINS)
+
 # The fuzz targets' seed corpora, replayed (make fuzz runs them for real).
-check-fuzz:
+check-fuzz: fuzz-programs
 	@sh tests/fuzz/run.sh replay $(BUILD)
 
-fuzz:
+fuzz: fuzz-programs
 	sh tests/fuzz/run.sh fuzz $(BUILD) $(FUZZ_SECONDS)
 
 # The SELinux module, compiled with selinux-policy-dev (SELinux need not be
@@ -242,7 +316,7 @@ demo:
 # Benchmarks against uml_net and qemu-bridge-helper (root; throwaway
 # namespaces, users and /etc/qemu/bridge.conf, all removed). Results in
 # bench/results/, summarised in BENCHMARKS.md.
-bench:
+bench: bench-programs
 	@bash bench/run.sh
 
 # Installs what `make` built, with its recorded settings (see the top).
@@ -328,7 +402,7 @@ deb:
 deps:
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-	  build-essential pkg-config libnl-3-dev libnl-route-3-dev libseccomp-dev \
+	  build-essential pkg-config libnl-3-dev libnl-route-3-dev libseccomp-dev libcap-dev \
 	  iproute2 iputils-ping util-linux passwd procps strace clang-format cppcheck \
 	  clang libclang-rt-dev llvm selinux-policy-dev checkpolicy semodule-utils \
 	  user-mode-linux qemu-system-x86 busybox-static cpio man-db groff-base \
@@ -340,4 +414,4 @@ format:
 clean:
 	rm -rf build
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(BUILD)/fuzz -name '*.d' 2>/dev/null)

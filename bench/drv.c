@@ -59,9 +59,9 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
-#include "netconf.h"
-#include "tundev.h"
-#include "tapgate.h"
+#include "../helper/netconf.h"
+#include "../helper/tundev.h"
+#include "../client/tapgate.h"
 
 static const char *sys_path = "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin";
 
@@ -76,11 +76,10 @@ static double now_us(void)
 	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
 }
 
-static void die(const char *fmt, const char *arg)
+/* "drv: MSG" or "drv: MSG: DETAIL" (detail NULL: none), and exit 1. */
+static void die(const char *msg, const char *detail)
 {
-	fprintf(stderr, "drv: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\n");
+	fprintf(stderr, "drv: %s%s%s\n", msg, detail ? ": " : "", detail ? detail : "");
 	exit(1);
 }
 
@@ -471,7 +470,7 @@ struct conc_res {
 static int conc_main(int argc, char **argv)
 {
 	if (argc != 4)
-		die("%s", "usage: drv conc HELPER OPT|- USERS CHECKCMD");
+		die("usage: drv conc HELPER OPT|- USERS CHECKCMD", NULL);
 	const char *helper = argv[0], *opt = strcmp(argv[1], "-") ? argv[1] : NULL;
 	char *users = strdup(argv[2]);
 	const char *check = argv[3];
@@ -481,7 +480,7 @@ static int conc_main(int argc, char **argv)
 	for (char *s = strtok(users, ","); s && n < 1024; s = strtok(NULL, ","))
 		names[n++] = s;
 	if (pipe(go) || pipe(resp) || pipe(rel) || pipe(ready))
-		die("%s", "pipe");
+		die("pipe", NULL);
 	pid_t *pids = calloc((size_t)n, sizeof(pid_t));
 	for (int i = 0; i < n; i++) {
 		pids[i] = fork();
@@ -528,7 +527,7 @@ static int conc_main(int argc, char **argv)
 	char c;
 	for (int i = 0; i < n; i++)
 		if (read(ready[0], &c, 1) != 1)
-			die("%s", "a worker did not get ready");
+			die("a worker did not get ready", NULL);
 	double t0 = now_us();
 	close(go[1]); /* all start */
 	struct conc_res *res = calloc((size_t)n, sizeof(*res));
@@ -536,7 +535,7 @@ static int conc_main(int argc, char **argv)
 	for (int i = 0; i < n; i++) {
 		struct conc_res r;
 		if (read(resp[0], &r, sizeof(r)) != sizeof(r))
-			die("%s", "a worker died");
+			die("a worker died", NULL);
 		res[r.idx] = r;
 		if (r.t_end > last)
 			last = r.t_end;
@@ -620,7 +619,7 @@ int main(int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 	if (argc < 1)
-		die("%s", "no mode");
+		die("no mode", NULL);
 	const char *mode = argv[0];
 	if (strcmp(mode, "conc") == 0)
 		return conc_main(argc - 1, argv + 1);
@@ -673,7 +672,7 @@ int main(int argc, char **argv)
 			 strcmp(argv[1], "bridged") == 0)
 			rc = req_inproc_bridged(argv[2], &d);
 		else
-			die("bad mode or arguments: %s", mode);
+			die("bad mode or arguments", mode);
 		t1 = now_us();
 		/* what teardown (`del`, gc) adds is not the setup's */
 		double rep = t_reply, cpu = t_cpu;
@@ -704,7 +703,7 @@ int main(int argc, char **argv)
 		if (d.fd != -2) {
 			for (int k = 0; if_nametoindex(d.ifname) != 0; k++) {
 				if (k > 200000)
-					die("%s: device did not go away", d.ifname);
+					die("device did not go away", d.ifname);
 				struct timespec ts = {0, 20000};
 				nanosleep(&ts, NULL);
 			}

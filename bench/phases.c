@@ -15,7 +15,6 @@
 #include <pwd.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,21 +24,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "helper.h"
-#include "confine.h"
-#include "netconf.h"
-
-/* confine.o refers to it; the helper's own lives in early.c, whose
- * constructor this program must not run. */
-void tg_seterr(struct tg_err *e, enum tg_exit code, const char *fmt, ...)
-{
-	va_list ap;
-
-	e->code = code;
-	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
-	va_end(ap);
-}
+#include "../helper/helper.h"
+#include "../helper/confine.h"
+#include "../helper/netconf.h"
 
 static double now_us(void)
 {
@@ -85,11 +72,12 @@ int main(int argc, char **argv)
 	const char *prefix = argv[4];
 	int nbg = atoi(argv[5]);
 
-	/* 1. the seccomp filter: confine.c builds the BPF program ... */
+	/* 1. the seccomp filter: confine.c copies the program built at build
+	 * time and puts the descriptors in ... */
 	static struct sock_filter prog[CONFINE_MAX_INSNS];
 	static const int tun_fd[] = {5};
 	unsigned len = 0;
-	MEASURE("seccomp: confine_program() builds the BPF",
+	MEASURE("seccomp: confine_program() copies the BPF",
 		{ len = confine_program(tun_fd, 1, 6, prog, CONFINE_MAX_INSNS); });
 	/* ... and the kernel loads it (checks, JIT, per-syscall cache), in a
 	 * child each time */

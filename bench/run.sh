@@ -125,31 +125,18 @@ rm -f "$OUT"/*.raw "$OUT"/*.dat "$OUT"/summary.txt "$OUT"/tables.md "$OUT"/strac
 SUMMARY=$OUT/summary.txt
 : >"$SUMMARY"
 
-# Tools, built with the project's flags against the objects it just built.
+# Tools: the Makefile's bench-programs, always from this tree (with
+# BENCH_SRC too), in a build directory of their own. The exec floors are
+# installed setuid root: noop linked as the helper is (static PIE), and
+# noop-dynamic with the helper's libraries loaded by the dynamic loader.
 B=$T/bench
 mkdir -p "$B" "$T/bin"
-CFL="-std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter -fPIE"
-LDF="-pie -Wl,-z,relro,-z,now"
-NLC=$(pkg-config --cflags libnl-3.0)
-NLL=$(pkg-config --libs libnl-3.0)
-# shellcheck disable=SC2086
-{
-	cc $CFL $NLC -I"$PROJ/helper" -I"$PROJ/client" -I"$T/build" -o "$B/drv" "$BENCH_DIR/drv.c" \
-		"$T/build/obj/helper/netconf.o" "$T/build/obj/helper/tundev.o" "$T/build/libtapgate.a" \
-		$LDF $NLL -lseccomp
-	cc $CFL -o "$B/dp" "$BENCH_DIR/dp.c" $LDF
-	cc $CFL $NLC -I"$PROJ/helper" -I"$PROJ/policy" -I"$PROJ/common" -I"$T/build" -o "$B/phases" \
-		"$BENCH_DIR/phases.c" "$T/build/obj/helper/confine.o" "$T/build/obj/helper/netconf.o" \
-		"$T/build/obj/policy/policy.o" "$T/build"/obj/common/*.o $LDF $NLL -lseccomp
-	cc $CFL -o "$B/leasefill" "$PROJ/tests/leasefill.c" \
-		"$T/build/obj/common/lease.o" "$T/build/obj/common/addr.o" $LDF
-	# The exec floor: a setuid-root no-op built like the helper (PIE,
-	# relro, now), libc only; and one that also loads the helper's libraries.
-	cc $CFL -o "$T/bin/noop" "$BENCH_DIR/noop.c" $LDF
-	cc $CFL -o "$T/bin/noop-libs" "$BENCH_DIR/noop.c" $LDF -Wl,--no-as-needed $NLL
-}
-chmod 0755 "$B" "$B"/*
-chmod 4755 "$T/bin/noop" "$T/bin/noop-libs"
+make -C "$SRC" -s BUILD="$T/benchbuild" PREFIX="$T/prefix" bench-programs \
+	>"$T/benchbuild.log" 2>&1 || { tail -n 40 "$T/benchbuild.log" >&2; exit 1; }
+install -m 0755 "$T/benchbuild/bench/drv" "$T/benchbuild/bench/dp" "$T/benchbuild/bench/phases" \
+	"$T/benchbuild/tests/leasefill" "$B/"
+chmod 0755 "$B"
+install -m 4755 -o root -g root "$T/benchbuild/bench/noop" "$T/benchbuild/bench/noop-dynamic" "$T/bin/"
 install -m 4755 -o root -g root "$QBH" "$T/bin/qemu-bridge-helper"
 mknod -m 0666 "$T/dev-tun" c 10 200
 UMLDIR=$T/prefix/libexec/tapgate/uml
@@ -332,7 +319,7 @@ if part prov; then
 		for round in $(seq "$ROUNDS"); do
 			log "provisioning, $s background devices, round $round of $ROUNDS"
 			if [ "$s" = 0 ]; then
-				cell "$ns" "floor-exec-libs@0" user exec "$T/bin/noop-libs"
+				cell "$ns" "floor-exec-dynamic@0" user exec "$T/bin/noop-dynamic"
 				cell "$ns" "floor-exec-nosuid@0" user exec /bin/true
 				cell "$ns" "tg-lib@0" user lib --ip=10.77.0.2
 			fi

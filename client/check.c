@@ -198,6 +198,11 @@ int tg_cmd_check(int argc, char **argv)
 	}
 	if ((!as && (ip || bridge || tun)) || (ip && bridge))
 		return usage();
+	/* Names as the helper sees them: from /etc/passwd and /etc/group. */
+	if (tg_names_from_files() != 0) {
+		fprintf(stderr, "tapgate check: cannot restrict name lookups to files\n");
+		return TG_EXIT_HOST;
+	}
 	if (ip && tg_parse_ipv4(ip, &r.ip) != 0) {
 		fprintf(stderr, "tapgate check: --ip wants a dotted IPv4 address like 10.77.0.2\n");
 		return TG_EXIT_USAGE;

@@ -107,7 +107,8 @@ static_assert(!TUN_IN_SPACE(TCGETS) && !TUN_IN_SPACE(TCSETS) && !TUN_IN_SPACE(TI
 		  !TUN_IN_SPACE(FIONREAD) && !TUN_IN_SPACE(FIONBIO) && !TUN_IN_SPACE(TIOCGPTN),
 	      "a terminal request lies inside the tun space");
 #if defined(__x86_64__)
-/* The values in peers-protocols.md §5, which Firecracker and crosvm use. */
+/* The numbers Firecracker's and crosvm's seccomp filters compare with (their
+ * resources/seccomp JSON and tun ioctl tables): this build must agree. */
 static_assert(TUNSETIFF == 0x400454ca && TUNSETPERSIST == 0x400454cb &&
 		  TUNSETOFFLOAD == 0x400454d0 && TUNSETVNETHDRSZ == 0x400454d8 &&
 		  TUNGETIFF == 0x800454d2 && TUNSETSTEERINGEBPF == 0x800454e0 &&

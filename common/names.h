@@ -5,6 +5,16 @@
 
 #include <stdint.h>
 
+/* From now on user and group names come from /etc/passwd and /etc/group
+ * alone, whatever /etc/nsswitch.conf says. The helper is linked statically:
+ * glibc has its "files" service built in, but would dlopen libnss_*.so,
+ * and with it a second, shared libc, for any other service (systemd, sss,
+ * ldap) - a dynamic loader in the privileged process after all, and with
+ * glibc 2.36 a SIGSEGV at the first name "files" does not know.
+ * `tapgate check` does the same, to answer as the helper decides. 0, or -1
+ * with errno. */
+int tg_names_from_files(void);
+
 /* The gid of group name (NSS, getgrnam_r): 0 and *gid, or -1 if there is no
  * such group or it cannot be looked up. Fits tg_policy_resolve_groups(). */
 int tg_group_gid(const char *name, uint32_t *gid);

@@ -22,6 +22,7 @@
 #include <stdint.h>
 #include <fcntl.h>
 #include <sys/types.h>
+#include "../common/err.h"
 #include "../common/lease.h"
 #include "../common/proto.h"
 #include "../policy/policy.h"
@@ -34,18 +35,6 @@ struct nc;
  * of a resource limit the caller lowered below what the helper needs and
  * that cannot be raised: the run is then refused, with an audit record. */
 const char *early_hygiene(int argc, char **argv);
-
-/* ---- errors: the one line the user sees, and the exit status. */
-struct tg_err {
-	enum tg_exit code;
-	char msg[240];
-};
-void tg_seterr(struct tg_err *e, enum tg_exit code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-/* Writes a formatted message to fd with one write(). Not dprintf: stdio
- * probes a character device with ioctl(TCGETS), which the seccomp filter
- * (rightly) kills. */
-void tg_say(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- privfiles.c: opened as root before the drop, used after. */
 struct tg_privfiles {

@@ -492,16 +492,6 @@ int nc_tun_state(struct nc *nc, int ifindex, const char *name, struct tg_link_st
 	return err;
 }
 
-int nc_ifname(struct nc *nc, int ifindex, char *buf)
-{
-	struct link l;
-	int err = link_by_index(nc, ifindex, &l);
-
-	if (err == 0)
-		memcpy(buf, l.name, sizeof(l.name));
-	return err;
-}
-
 int nc_bridge(struct nc *nc, const char *name, int *ifindex, unsigned *mtu)
 {
 	struct link l;

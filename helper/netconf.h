@@ -26,8 +26,6 @@ int nc_link_is(struct nc *nc, int ifindex, const char *name);
  * name, and for a tun/tap device its persistence and attached descriptors.
  * Returns s->err. */
 int nc_tun_state(struct nc *nc, int ifindex, const char *name, struct tg_link_state *s);
-/* Name of an ifindex (buf of 16 bytes). -ENODEV if absent. */
-int nc_ifname(struct nc *nc, int ifindex, char *buf);
 
 /* 1 if addr (host order) is assigned to any interface in this namespace
  * (up or down, in a VRF or not) or lies in a local route (127.0.0.0/8), 0 if

@@ -11,9 +11,8 @@
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
-#include <linux/capability.h>
+#include <sys/capability.h>
 #include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 int ident_read(struct tg_ident *id, struct tg_err *e)
@@ -55,7 +54,15 @@ int ident_resolve_names(struct tg_ident *id, struct tg_policy *p, struct tg_err 
 {
 	char buf[4096];
 	struct passwd pw, *pwp = NULL;
-	int err = getpwuid_r(id->uid, &pw, buf, sizeof(buf), &pwp);
+	int err;
+
+	/* No NSS module is ever loaded (names.h, SECURITY.md). */
+	if (tg_names_from_files() != 0) {
+		tg_seterr(e, TG_EXIT_HOST, "cannot restrict name lookups to files: %s",
+			  strerror(errno));
+		return -1;
+	}
+	err = getpwuid_r(id->uid, &pw, buf, sizeof(buf), &pwp);
 
 	/* A lookup that failed (not "no such user": the caller may have
 	 * lowered RLIMIT_NOFILE after the drop, so that NSS cannot open its
@@ -74,58 +81,55 @@ int ident_resolve_names(struct tg_ident *id, struct tg_policy *p, struct tg_err 
 	return 0;
 }
 
-/* The capability sets through the system calls themselves: libcap would
- * add a library to every run for three calls (BENCHMARKS.md). */
-static int caps_get(struct __user_cap_data_struct d[2])
+/* CAP_NET_ADMIN alone in the permitted and effective sets, none
+ * inheritable: the set privdrop() asks for, and verifies it got. NULL if it
+ * cannot be made (no memory). */
+static cap_t net_admin_only(void)
 {
-	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
+	static const cap_value_t net_admin[] = {CAP_NET_ADMIN};
+	cap_t c = cap_init();
 
-	return (int)syscall(SYS_capget, &h, d);
+	if (c && (cap_set_flag(c, CAP_PERMITTED, 1, net_admin, CAP_SET) != 0 ||
+		  cap_set_flag(c, CAP_EFFECTIVE, 1, net_admin, CAP_SET) != 0)) {
+		cap_free(c);
+		return NULL;
+	}
+	return c;
 }
 
-static int caps_set_net_admin_only(void)
+/* 1 if the process holds exactly the capabilities in want. */
+static int caps_are(cap_t want)
 {
-	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
-	struct __user_cap_data_struct d[2] = {{0}};
+	cap_t have = cap_get_proc();
+	int same = have && cap_compare(have, want) == 0;
 
-	d[0].permitted = d[0].effective = 1u << CAP_NET_ADMIN;
-	return (int)syscall(SYS_capset, &h, d);
-}
-
-static int only_net_admin(void)
-{
-	struct __user_cap_data_struct d[2];
-
-	return caps_get(d) == 0 && d[0].permitted == 1u << CAP_NET_ADMIN &&
-	       d[0].effective == 1u << CAP_NET_ADMIN && d[0].inheritable == 0 &&
-	       d[1].permitted == 0 && d[1].effective == 0 && d[1].inheritable == 0;
+	cap_free(have);
+	return same;
 }
 
 int privdrop(const struct tg_ident *id, struct tg_err *e)
 {
 	uid_t r, ef, s;
 	gid_t rg, eg, sg;
+	cap_t keep = net_admin_only();
 
+	if (!keep)
+		goto fail;
 	/* Bounding set first: dropping from it needs CAP_SETPCAP, which we
 	 * have only while still root. Nothing is ever exec'd, so it is
-	 * emptied entirely, CAP_NET_ADMIN included; the kernel says EINVAL
-	 * past its last capability. */
-	for (unsigned long c = 0; c < 64; c++) {
-		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) != 0) {
-			if (errno != EINVAL)
-				goto fail;
-			break;
-		}
-	}
+	 * emptied entirely, CAP_NET_ADMIN included, up to the kernel's last
+	 * capability (libcap asks the kernel which that is). */
+	for (cap_value_t c = 0; c < cap_max_bits(); c++)
+		if (cap_drop_bound(c) != 0)
+			goto fail;
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0)
 		goto fail;
 	if (setgroups((size_t)id->nsup, id->sup) != 0 ||
 	    setresgid(id->gid, id->gid, id->gid) != 0 || setresuid(id->uid, id->uid, id->uid) != 0)
 		goto fail;
-	if (caps_set_net_admin_only() != 0)
+	if (cap_set_proc(keep) != 0)
 		goto fail;
-	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0 ||
-	    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0)
+	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0 || cap_reset_ambient() != 0)
 		goto fail;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
 		goto fail;
@@ -138,11 +142,13 @@ int privdrop(const struct tg_ident *id, struct tg_err *e)
 	 * leave us running with more than we think. */
 	if (getresuid(&r, &ef, &s) != 0 || r != id->uid || ef != id->uid || s != id->uid ||
 	    getresgid(&rg, &eg, &sg) != 0 || rg != id->gid || eg != id->gid || sg != id->gid ||
-	    !only_net_admin() || prctl(PR_CAPBSET_READ, CAP_NET_ADMIN, 0, 0, 0) != 0 ||
+	    !caps_are(keep) || cap_get_bound(CAP_NET_ADMIN) != 0 ||
 	    prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
 		goto fail;
+	cap_free(keep);
 	return 0;
 fail:
 	tg_seterr(e, TG_EXIT_HOST, "cannot drop privileges: %s", strerror(errno));
+	cap_free(keep);
 	return -1;
 }

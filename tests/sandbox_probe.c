@@ -2,7 +2,7 @@
  * client sandbox (client/sandbox.c) must refuse and everything it must
  * leave alone, and says for each whether the request reached the kernel.
  *
- *   sandbox_probe [--fd N] [--create NAME [--owner UID]] [--self-sandbox | --wrap]
+ *   sandbox_probe [--fd N] [--create NAME [--owner UID]] [--self-sandbox]
  *                 [--expect sandboxed|open] [--closed N] [--scan] [-- COMMAND [ARG ...]]
  *   sandbox_probe --export-filter
  *   sandbox_probe --int80-works
@@ -15,8 +15,6 @@
  *                   unattached descriptor, as an emulator might hold one),
  *                   then confine ourselves with tapgate_sandbox(fd, 0), as a
  *                   linking emulator would; the thread must be confined too
- *   --wrap          tapgate_sandbox(fd, TAPGATE_SANDBOX_CLOSE_FDS), then exec
- *                   COMMAND at once: what `tapgate run --sandbox` does
  *   --expect        sandboxed: every forbidden operation must be refused by
  *                   the sandbox; open: every one must reach the kernel (the
  *                   control). Operations an emulator needs must work in both.
@@ -84,7 +82,7 @@
 #define TUN_PATH "/dev/net/tun"
 
 struct opts {
-	int fd, closed, scan, self, wrap, no_int80;
+	int fd, closed, scan, self, no_int80;
 	int expect; /* 1 sandboxed, 0 open, -1 unset */
 	const char *create;
 	long owner;
@@ -118,7 +116,7 @@ static void __attribute__((noreturn)) usage(const char *why)
 	fprintf(stderr,
 		"sandbox_probe: %s\n"
 		"usage: sandbox_probe [--fd N] [--create NAME [--owner UID]] "
-		"[--self-sandbox | --wrap] [--expect sandboxed|open] [--closed N] [--scan] "
+		"[--self-sandbox] [--expect sandboxed|open] [--closed N] [--scan] "
 		"[-- COMMAND [ARG ...]]\n",
 		why);
 	exit(2);
@@ -991,10 +989,6 @@ static void parse(int argc, char **argv)
 			o.self = 1;
 			continue;
 		}
-		if (!strcmp(a, "--wrap")) {
-			o.wrap = 1;
-			continue;
-		}
 		if (!strcmp(a, "--scan")) {
 			o.scan = 1;
 			continue;
@@ -1021,9 +1015,7 @@ static void parse(int argc, char **argv)
 		else
 			usage("unknown option or value");
 	}
-	if (o.wrap && (o.self || o.scan || o.expect != -1 || o.closed >= 0 || !o.cmd))
-		usage("--wrap takes only --fd and COMMAND");
-	if (!o.wrap && o.expect == -1)
+	if (o.expect == -1)
 		usage("--expect sandboxed|open is required");
 	if (o.self && o.expect != 1)
 		usage("--self-sandbox goes with --expect sandboxed");
@@ -1054,18 +1046,6 @@ int main(int argc, char **argv)
 #endif
 	parse(argc, argv);
 	d.fd = o.create ? create_tap(o.create, o.owner) : o.fd;
-
-	if (o.wrap) {
-		int rc = tapgate_sandbox(d.fd, TAPGATE_SANDBOX_CLOSE_FDS, err, sizeof(err));
-
-		if (rc != TAPGATE_OK) {
-			say("FAIL tapgate_sandbox: %s", err);
-			return rc;
-		}
-		execvp(o.cmd[0], o.cmd);
-		say("FAIL cannot run %s: %s", o.cmd[0], strerror(errno));
-		return 127;
-	}
 
 	describe(&d);
 	d.priv = privileged();

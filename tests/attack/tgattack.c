@@ -1,4 +1,4 @@
-/* tgattack: the hostile caller's toolbox for tests/system/t_attack.sh.
+/* tgattack: the hostile caller's toolbox for tests/system/attack.sh (t_attack_*.sh).
  *
  *   tgattack launch [OPTION ...] -- PROG [ARGV0 [ARG ...]]
  *       Starts PROG (the setuid helper, or a link to it) the way a hostile

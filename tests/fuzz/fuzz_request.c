@@ -27,11 +27,7 @@
  *     no two spellings mean one request. For native and qemu, the rebuilt
  *     options in reverse order parse to it too, because order does not
  *     matter.
- *
- * tg_seterr() comes from helper/early.c, linked as it is. Its
- * .preinit_array function empties this process's environment before main().
- * That costs the fuzzer nothing, because the sanitizers read their options
- * from /proc/self/environ. */
+ */
 #include "../../helper/helper.h"
 
 #include <stdint.h>

@@ -613,31 +613,15 @@ $RULE_ONE"
 	mkdir -p "$evil/lib"
 	chmod 0755 "$evil" "$evil/lib"
 	mkfifo -m 0666 "$evil/classid" "$evil/pktloc"
-	: >"$evil/preload.log"
-	chmod 0666 "$evil/preload.log"
-	cat >"$evil/x.c" <<-EOF
-	#include <fcntl.h>
-	#include <stdio.h>
-	#include <unistd.h>
-	/* Records every process it is loaded into, with its effective uid. */
-	__attribute__((constructor)) static void tg_evil(void)
-	{
-		char exe[256] = "", line[400];
-		ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-		exe[n > 0 ? n : 0] = 0;
-		int len = snprintf(line, sizeof(line), "euid=%d exe=%s\n", (int)geteuid(), exe);
-		int fd = open("$evil/preload.log", O_WRONLY | O_APPEND | O_CLOEXEC);
-		if (fd >= 0) {
-			ssize_t w = write(fd, line, (size_t)len);
-			(void)w;
-			close(fd);
-		}
-	}
-	EOF
-	cc -shared -fPIC -o "$evil/x.so" "$evil/x.c"
+	: >"$evil/ran.log"
+	: >"$evil/lib/ran.log"
+	chmod 0666 "$evil/ran.log" "$evil/lib/ran.log"
+	# tests/evil_so.c: logs every process it is loaded into, with its
+	# effective uid, to ran.log beside itself.
+	cp "$T/build/tests/evil_so.so" "$evil/x.so"
 	cp "$evil/x.so" "$evil/lib/libnl-3.so.200"
 	cp "$evil/x.so" "$evil/lib/libnl-route-3.so.200"
-	chmod 0755 "$evil"/*.so "$evil"/lib/*
+	chmod 0755 "$evil"/*.so "$evil"/lib/*.so.*
 
 	# Positive controls: the traps work on an ordinary libnl program.
 	ctl=$T/build/tests/nlenv_control
@@ -646,8 +630,8 @@ $RULE_ONE"
 	tg_as_user "$ns" timeout 10 env NLDBG=7 NLCB=debug "$ctl" >"$TW/ctl.out" 2>&1
 	tg_assert_file_match '^DBG<|-- Debug:' "$TW/ctl.out" "control: NLDBG/NLCB make libnl talk"
 	tg_as_user "$ns" env LD_PRELOAD="$evil/x.so" /bin/true
-	tg_assert_file_match '^euid=[0-9]+ exe=/' "$evil/preload.log" "control: LD_PRELOAD runs x.so"
-	: >"$evil/preload.log"
+	tg_assert_file_match '^euid=[0-9]+ exe=/' "$evil/ran.log" "control: LD_PRELOAD runs x.so"
+	: >"$evil/ran.log"
 
 	# Any reader of the FIFOs would now be seen (and let through).
 	(exec 3>"$evil/classid" && echo classid >>"$TW/fifo.opened") &
@@ -670,9 +654,10 @@ $RULE_ONE"
 	sleep 0.2
 	tg_assert_eq "" "$(cat "$TW/fifo.opened" 2>/dev/null)" \
 		"nobody opened \$NLSYSCONFDIR/classid or pktloc"
-	tg_assert_file_no_match '^euid=0 ' "$evil/preload.log" \
-		"LD_PRELOAD never ran with euid 0"
-	tg_assert_file_match "^euid=$TG_UID exe=.*/tapgate$" "$evil/preload.log" \
+	cat "$evil/ran.log" "$evil/lib/ran.log" >"$TW/ran.log"
+	tg_assert_file_no_match '^euid=0 ' "$TW/ran.log" \
+		"LD_PRELOAD and LD_LIBRARY_PATH never ran anything with euid 0"
+	tg_assert_file_match "^euid=$TG_UID exe=.*/tapgate$" "$evil/ran.log" \
 		"the hostile environment did reach the client (LD_PRELOAD ran there)"
 	kill "$w1" "$w2" 2>/dev/null || true
 	wait "$w1" "$w2" 2>/dev/null || true

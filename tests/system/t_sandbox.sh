@@ -34,9 +34,7 @@
 # In the namespaces used here /dev/net/tun is a 0666 node bind-mounted over
 # the host's (which is 0600 on the test machines), so that whether the user
 # can open it is up to the sandbox, and fd 9 is open when tapgate starts, to
-# see the sandbox close what it inherited. Until tapgate.c has --sandbox,
-# `tapgate run -- sandbox_probe --wrap -- ...` stands in for it: the same
-# library call with the same flags.
+# see the sandbox close what it inherited.
 set -eu
 . "$(dirname "$0")/lib.sh"
 tg_setup
@@ -111,21 +109,14 @@ sbx_start()
 	TG_BG[$name]=$!
 }
 
-# Whether tapgate run has --sandbox yet; sets SANDBOXED (the words before
-# COMMAND that run it under the sandbox).
-CLI_SANDBOX=0
-detect_cli()
+check_cli()
 {
 	local ns
 	ns=$(tg_netns cli)
 	tg_policy "$RULE"
 	tg_as_user "$ns" tapgate run --sandbox -- /bin/true >"$TW/cli.out" 2>"$TW/cli.err"
 	if [ "$TG_RC" = 0 ]; then
-		CLI_SANDBOX=1
 		tg_pass "tapgate run --sandbox -- true exits 0"
-	elif grep -q 'not available in this build' "$TW/cli.err"; then
-		echo "     note: tapgate run --sandbox is not wired into tapgate.c yet;" \
-			"sandbox_probe --wrap (the same library call) stands in for it"
 	else
 		tg_fail "tapgate run --sandbox -- true: exit $TG_RC"
 		tg_show "$TW/cli.out" "$TW/cli.err"
@@ -136,11 +127,7 @@ detect_cli()
 # line, running COMMAND under the sandbox.
 sandboxed()
 {
-	if [ "$CLI_SANDBOX" = 1 ]; then
-		printf '%s\n' tapgate run --sandbox "$@" --
-	else
-		printf '%s\n' tapgate run "$@" -- "$SBX" --wrap --
-	fi
+	printf '%s\n' tapgate run --sandbox "$@" --
 }
 
 # --- assertions ---------------------------------------------------------------
@@ -558,7 +545,7 @@ $RULE"
 	gc_and_compare "$ns" "$TW/usbx.pre" uml
 }
 
-detect_cli
+check_cli
 CASES=${TG_CASES:-"sandboxed selfsandbox tun control root qemu uml"}
 for c in $CASES; do
 	"case_$c"

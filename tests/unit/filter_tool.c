@@ -15,7 +15,7 @@
  *                          file, or writing outside that directory by an
  *                          absolute or ".." path, must then be refused.
  *
- * The interpreter knows only the instructions confine.c emits; anything
+ * The interpreter knows only the instructions libseccomp emits for it; anything
  * else fails the export, as does a verdict other than allow or kill. */
 #include "../../helper/confine.h"
 #include "../../helper/helper.h"
@@ -56,11 +56,17 @@ static uint32_t run(const struct sock_filter *p, unsigned n, const struct seccom
 			}
 			memcpy(&a, (const char *)d + i->k, 4);
 			break;
+		case BPF_ALU | BPF_AND | BPF_K:
+			a &= i->k;
+			break;
 		case BPF_JMP | BPF_JEQ | BPF_K:
 			pc += a == i->k ? i->jt : i->jf;
 			break;
 		case BPF_JMP | BPF_JGE | BPF_K:
 			pc += a >= i->k ? i->jt : i->jf;
+			break;
+		case BPF_JMP | BPF_JGT | BPF_K:
+			pc += a > i->k ? i->jt : i->jf;
 			break;
 		case BPF_RET | BPF_K:
 			return i->k;
@@ -136,9 +142,9 @@ static int export(void)
 
 	if (n == 0 || m == 0 || o == 0 || nmq == 0)
 		return fprintf(stderr, "filter_tool: program does not fit\n"), 1;
-	printf("# The helper's seccomp filter (helper/confine.c) as verdicts, made by\n"
-	       "# `filter_tool export` (x86_64). Every syscall number not listed as\n"
-	       "# allowed is killed; the other lines are the special cases.\n");
+	printf("# The helper's seccomp filter (helper/confine_gen.c, compiled by libseccomp)\n"
+	       "# as verdicts, made by `filter_tool export` (x86_64). Every syscall number\n"
+	       "# not listed as allowed is killed; the other lines are the special cases.\n");
 	printf("program: %u instructions (%u without a tun descriptor, %u without a conf dir)\n", n,
 	       m, o);
 	for (int nr = 0; nr < 1024; nr++) {
