@@ -47,14 +47,16 @@ static int addr_taken(void *ctx, uint32_t addr)
 	return found;
 }
 
-static unsigned count(void *ctx, uint32_t uid, unsigned line)
+static unsigned count(void *ctx, uint32_t uid, const struct tg_rule *rule)
 {
 	struct view *v = ctx;
 	unsigned n = 0;
+	uint64_t id = tg_rule_id(rule);
 
 	for (size_t k = 0; k < v->nleases; k++)
-		n += v->leases[k].uid == uid && v->leases[k].rule_line == line &&
-		     tg_lease_is_live(&v->leases[k]);
+		n += v->leases[k].uid == uid && tg_lease_is_live(&v->leases[k]) &&
+		     (v->leases[k].rule_id == id ||
+		      (v->leases[k].rule_id == 0 && tg_rule_could_grant(rule, &v->leases[k])));
 	return n;
 }
 

@@ -77,6 +77,7 @@ struct tg_ident {
 	gid_t sup[64]; /* the supplementary list exactly as the caller had it */
 	char user[64]; /* "" if the uid has no name */
 	uint32_t gids32[64 + 1];
+	int user_failed; /* user is "" because the name service failed */
 };
 /* Reads the caller's real ids from the kernel. */
 int ident_read(struct tg_ident *id, struct tg_err *e);
@@ -191,7 +192,7 @@ int leasedb_put(struct tg_leasedb *db, unsigned i, const struct tg_lease *l);
 /* A free slot index (appending if needed), or -1 when full. */
 int leasedb_free_slot(struct tg_leasedb *db);
 void leasedb_close(struct tg_leasedb *db);
-unsigned leasedb_count(struct tg_leasedb *db, uint32_t uid, unsigned rule_line);
+unsigned leasedb_count(struct tg_leasedb *db, uint32_t uid, const struct tg_rule *rule);
 /* The slot whose lease holds guest address addr, or -1. */
 int leasedb_guest_slot(struct tg_leasedb *db, uint32_t addr);
 /* What to do with lease l: its link looked up and judged

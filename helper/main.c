@@ -77,11 +77,11 @@ static int used(void *ctx, uint32_t lo, uint32_t hi, struct tg_ranges *out)
 	return nc_host_ranges(h->nc, lo, hi, add_host_range, out) == 0 ? 0 : -1;
 }
 
-static unsigned count(void *ctx, uint32_t uid, unsigned rule_line)
+static unsigned count(void *ctx, uint32_t uid, const struct tg_rule *rule)
 {
 	struct host_ctx *h = ctx;
 
-	return leasedb_count(h->db, uid, rule_line);
+	return leasedb_count(h->db, uid, rule);
 }
 
 /* The run's context, shared by every step. */
@@ -184,6 +184,7 @@ static struct tg_caller caller_of(const struct tg_ident *id)
 {
 	return (struct tg_caller){.uid = id->uid,
 				  .user = id->user[0] ? id->user : NULL,
+				  .user_failed = id->user_failed,
 				  .ngroups = (size_t)id->ngroups,
 				  .gids = id->gids32};
 }
@@ -286,7 +287,7 @@ static int do_guest_addr(struct run *r)
 	char reason[200], ip[16];
 	int slot = own_lease(r, j->dev);
 	const struct tg_lease *l = slot >= 0 ? leasedb_get(&db, (unsigned)slot) : NULL;
-	const struct tg_rule *rule = l ? tg_policy_rule_at(&r->pol, l->rule_line) : NULL;
+	const struct tg_rule *rule = l ? tg_policy_rule_of_lease(&r->pol, l) : NULL;
 	struct tg_caller c = caller_of(&r->id);
 
 	tg_format_ipv4(j->ip, ip);

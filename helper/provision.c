@@ -242,7 +242,7 @@ int provision(struct nc *nc, struct tg_leasedb *db, int tun_fd, int conf6_fd,
 	    .uplink_fwd = -1,
 	    .created = (int64_t)time(NULL),
 	    .persist = g->persist,
-	    .rule_print = g->persist ? tg_rule_fingerprint(g->rule) : 0,
+	    .rule_id = tg_rule_id(g->rule),
 	};
 	int slot = leasedb_free_slot(db), r;
 

@@ -500,7 +500,7 @@ int tg_rule_matches_caller(const struct tg_rule *rule, const struct tg_caller *c
 	case TG_WHO_GID:
 		/* By gid, as the kernel checks membership; a group name that
 		 * did not resolve (tg_policy_resolve_groups) matches nobody. */
-		if (rule->who == TG_WHO_GROUP && !rule->who_known)
+		if (rule->who == TG_WHO_GROUP && (!rule->who_known || rule->who_failed))
 			return 0;
 		for (i = 0; i < c->ngroups && c->gids != NULL; i++)
 			if (c->gids[i] == rule->who_id)
@@ -508,6 +508,12 @@ int tg_rule_matches_caller(const struct tg_rule *rule, const struct tg_caller *c
 		return 0;
 	}
 	return 0;
+}
+
+int tg_rule_undecided(const struct tg_rule *rule, const struct tg_caller *c)
+{
+	return (rule->who == TG_WHO_GROUP && rule->who_failed) ||
+	       (rule->who == TG_WHO_USER && c->user == NULL && c->user_failed);
 }
 
 void tg_policy_resolve_groups(struct tg_policy *p, int (*gid_of)(const char *name, uint32_t *gid))
@@ -525,9 +531,13 @@ void tg_policy_resolve_groups(struct tg_policy *p, int (*gid_of)(const char *nam
 		}
 		if (j < i) {
 			r->who_known = p->rules[j].who_known;
+			r->who_failed = p->rules[j].who_failed;
 			r->who_id = p->rules[j].who_id;
 		} else {
-			r->who_known = gid_of(r->who_name, &r->who_id) == 0;
+			int found = gid_of(r->who_name, &r->who_id);
+
+			r->who_known = found == TG_LOOKUP_FOUND;
+			r->who_failed = found == TG_LOOKUP_FAILED;
 			if (!r->who_known)
 				r->who_id = 0;
 		}
@@ -828,7 +838,7 @@ static int rule_allows(const struct tg_rule *rule, const struct tg_caller *c,
 	}
 	/* The count comes before the address: a user at the limit whose own
 	 * guests fill the net should hear about the limit, not about the net. */
-	live = h->count(h->ctx, c->uid, rule->line);
+	live = h->count(h->ctx, c->uid, rule);
 	if (live >= rule->max) {
 		say(why,
 		    "%s already has %u device%s under %s:%u (max %u); close one or run "
@@ -857,6 +867,7 @@ enum tg_verdict tg_policy_decide(const struct tg_policy *p, const struct tg_call
 	char scratch[sizeof(d->reason)];
 	const struct tg_rule *other_mode = NULL;
 	const struct tg_rule *other_gateway = NULL;
+	const struct tg_rule *undecided = NULL;
 	int caller_matched = 0;
 	const char *kind = tg_kind_name(r->kind);
 
@@ -880,13 +891,15 @@ enum tg_verdict tg_policy_decide(const struct tg_policy *p, const struct tg_call
 		char *why = d->rule == NULL ? d->reason : scratch;
 		uint32_t guest;
 
-		if (!tg_rule_matches_caller(rule, c))
+		int undecided_here = tg_rule_undecided(rule, c);
+
+		if (!undecided_here && !tg_rule_matches_caller(rule, c))
 			continue;
-		caller_matched = 1;
+		caller_matched |= !undecided_here;
 		if (rule->kind != r->kind)
 			continue;
 		if ((r->bridge == NULL) != (rule->routed != 0)) {
-			if (other_mode == NULL)
+			if (other_mode == NULL && !undecided_here)
 				other_mode = rule;
 			continue;
 		}
@@ -894,9 +907,16 @@ enum tg_verdict tg_policy_decide(const struct tg_policy *p, const struct tg_call
 		 * tells its rule apart: a rule with another gateway does not
 		 * apply, rather than refuse. */
 		if (r->no_guest && r->has_gateway && rule->routed && rule->gateway != r->gateway) {
-			if (other_gateway == NULL)
+			if (other_gateway == NULL && !undecided_here)
 				other_gateway = rule;
 			continue;
+		}
+		if (undecided_here) {
+			/* This rule may be the caller's and so the one that
+			 * decides; guessing either way could grant what the
+			 * policy does not, or decide under the wrong rule. */
+			undecided = rule;
+			break;
 		}
 		if (rule_allows(rule, c, r, h, &nm, why, &guest)) {
 			d->rule = rule;
@@ -906,6 +926,20 @@ enum tg_verdict tg_policy_decide(const struct tg_policy *p, const struct tg_call
 		}
 		if (d->rule == NULL)
 			d->rule = rule;
+	}
+	if (undecided != NULL) {
+		d->rule = undecided;
+		if (undecided->who == TG_WHO_GROUP)
+			say(d->reason,
+			    "cannot look up group %s for %s:%u: the name service failed; nothing "
+			    "was granted, try again when it works",
+			    undecided->who_name, nm.file, undecided->line);
+		else
+			say(d->reason,
+			    "cannot look up the user name of %s for %s:%u: the name service "
+			    "failed; nothing was granted, try again when it works",
+			    nm.name, nm.file, undecided->line);
+		return TG_REFUSED;
 	}
 	if (d->rule != NULL)
 		return TG_REFUSED;
@@ -976,33 +1010,97 @@ const struct tg_rule *tg_policy_rule_at(const struct tg_policy *p, unsigned line
 	return NULL;
 }
 
-/* FNV-1a over the fields, each at a fixed width, so that no two different
- * rules can be made to collide by shifting bytes between fields. */
-static uint32_t fnv(uint32_t h, const void *p, size_t n)
+void tg_rule_canonical(const struct tg_rule *r, char *buf, size_t len)
 {
-	const unsigned char *c = p;
+	const char *sorted[TG_RULE_MAX_BRIDGES];
+	char a[ADDR_BUF];
+	size_t o = 0;
 
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ c[i]) * 16777619u;
-	return h;
+#define PUT(...)                                                                                   \
+	do {                                                                                       \
+		int n_ = snprintf(buf + o, o < len ? len - o : 0, __VA_ARGS__);                    \
+		o += n_ > 0 ? (size_t)n_ : 0;                                                      \
+	} while (0)
+	if (len == 0)
+		return;
+	buf[0] = '\0';
+	switch (r->who) {
+	case TG_WHO_USER:
+		PUT("permit %s", r->who_name);
+		break;
+	case TG_WHO_UID:
+		PUT("permit %u", (unsigned)r->who_id);
+		break;
+	case TG_WHO_GROUP:
+		PUT("permit :%s", r->who_name);
+		break;
+	case TG_WHO_GID:
+		PUT("permit :%u", (unsigned)r->who_id);
+		break;
+	}
+	PUT(" %s", tg_kind_name(r->kind));
+	if (r->routed)
+		PUT(" net %s/%u", tg_format_ipv4(r->net, a), r->prefix);
+	if (r->has_gateway)
+		PUT(" gateway %s", tg_format_ipv4(r->gateway, a));
+	if (r->uplink[0] != '\0')
+		PUT(" uplink %s", r->uplink);
+	if (r->forward)
+		PUT(" forward");
+	/* Insertion sort: at most TG_RULE_MAX_BRIDGES names. */
+	for (unsigned i = 0; i < r->nbridges; i++) {
+		unsigned j = i;
+
+		for (; j > 0 && strcmp(sorted[j - 1], r->bridges[i]) > 0; j--)
+			sorted[j] = sorted[j - 1];
+		sorted[j] = r->bridges[i];
+	}
+	for (unsigned i = 0; i < r->nbridges; i++)
+		PUT(" bridge %s", sorted[i]);
+	if (r->persist)
+		PUT(" persist");
+#undef PUT
 }
 
-uint32_t tg_rule_fingerprint(const struct tg_rule *r)
+uint64_t tg_rule_id(const struct tg_rule *r)
 {
-	uint32_t h = 2166136261u;
-	uint32_t v[9] = {(uint32_t)r->who,
-			 r->who_id,
-			 (uint32_t)r->kind,
-			 (uint32_t)r->routed,
-			 r->net,
-			 r->prefix,
-			 r->has_gateway ? r->gateway : 0,
-			 (uint32_t)r->forward,
-			 r->nbridges};
+	char text[TG_RULE_TEXT_MAX];
+	uint64_t h = 14695981039346656037u;
 
-	h = fnv(h, v, sizeof(v));
-	h = fnv(h, r->who_name, sizeof(r->who_name));
-	h = fnv(h, r->uplink, sizeof(r->uplink));
-	h = fnv(h, r->bridges, sizeof(r->bridges));
-	return fnv(h, &r->persist, sizeof(r->persist));
+	tg_rule_canonical(r, text, sizeof(text));
+	for (const char *c = text; *c != '\0'; c++)
+		h = (h ^ (unsigned char)*c) * 1099511628211u;
+	return h != 0 ? h : 1;
+}
+
+const struct tg_rule *tg_policy_rule_by_id(const struct tg_policy *p, uint64_t id)
+{
+	for (size_t i = 0; i < p->nrules; i++)
+		if (tg_rule_id(&p->rules[i]) == id)
+			return &p->rules[i];
+	return NULL;
+}
+
+const struct tg_rule *tg_policy_rule_of_lease(const struct tg_policy *p, const struct tg_lease *l)
+{
+	if (l->rule_id != 0)
+		return tg_policy_rule_by_id(p, l->rule_id);
+	for (size_t i = 0; i < p->nrules; i++)
+		if ((p->rules[i].persist || !l->persist) && tg_rule_could_grant(&p->rules[i], l))
+			return &p->rules[i];
+	return NULL;
+}
+
+int tg_rule_could_grant(const struct tg_rule *r, const struct tg_lease *l)
+{
+	if (r->kind != l->kind)
+		return 0;
+	if (!r->routed) {
+		for (unsigned i = 0; i < r->nbridges; i++)
+			if (strcmp(r->bridges[i], l->bridge) == 0)
+				return 1;
+		return 0;
+	}
+	return l->bridge[0] == '\0' && l->gateway == r->gateway &&
+	       (l->guest == 0 || (l->guest & tg_prefix_mask(r->prefix)) == r->net);
 }
