@@ -58,13 +58,19 @@ struct tg_privfiles {
 	int conf6_fd; /* /proc/sys/net/ipv6/conf with a device to make; -1: none,
 			 or no IPv6 in the kernel */
 	uint64_t netns_cookie;
+	/* policy.d/ beside the policy: its *.conf files in name order, each
+	 * vetted like the policy (a bad one makes policy_fd -1). */
+	int ndropins;
+	int dropin_fd[TG_POLICY_MAX_FILES];
+	char dropin_path[TG_POLICY_MAX_FILES][TG_POLICY_FILE_MAX];
 };
 /* Returns 0, or fills e (host errors only: a bad policy file is reported
  * later, through the normal refusal path, so that it is audited). */
 int privfiles_open(struct tg_privfiles *pf, int want_tun, struct tg_err *e);
 /* The audit socket alone, connected, or -1. */
 int log_open(void);
-/* Reads and parses the policy from pf->policy_fd (after the drop). */
+/* Reads and parses the policy from pf->policy_fd, then the policy.d files
+ * (after the drop). */
 int policy_load(struct tg_privfiles *pf, struct tg_policy *p, struct tg_err *e);
 
 /* ---- privdrop.c */

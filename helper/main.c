@@ -216,6 +216,7 @@ static int do_device(struct run *r)
 	int slot;
 
 	if (tg_policy_decide(&r->pol, &c, &req, &r->hv, &d) != TG_GRANTED) {
+		a.rule_file = d.rule ? tg_rule_file(&r->pol, d.rule) : TG_POLICY_FILE;
 		a.rule_line = d.rule ? d.rule->line : 0;
 		return refused(r, &a, d.reason);
 	}
@@ -226,6 +227,7 @@ static int do_device(struct run *r)
 			     .vnet_hdr = j->vnet_hdr,
 			     .persist = j->op == TG_OP_CREATE};
 	snprintf(g.bridge, sizeof(g.bridge), "%s", j->bridge);
+	a.rule_file = tg_rule_file(&r->pol, d.rule);
 	a.rule_line = d.rule->line;
 	a.guest = g.guest;
 	a.gateway = g.gateway;
@@ -296,7 +298,9 @@ static int do_guest_addr(struct run *r)
 			      "%s is not a device tapgate made for you", j->dev);
 	a.ifindex = l->ifindex;
 	a.gateway = l->gateway;
-	a.rule_line = l->rule_line;
+	/* Where the rule is now; where it was when granted if it is gone. */
+	a.rule_file = rule ? tg_rule_file(&r->pol, rule) : TG_POLICY_FILE;
+	a.rule_line = rule ? rule->line : l->rule_line;
 	if (j->op == TG_OP_UML_DEL) {
 		if (l->guest != j->ip)
 			return refuse(r, &a, reason, sizeof(reason),

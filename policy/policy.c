@@ -401,21 +401,60 @@ static int check_bytes(const struct parser *ps, const char *s, size_t n)
 	return 0;
 }
 
-static int parse_text(const char *file, const char *text, size_t len, struct tg_policy *out,
-		      char *err, size_t errlen, int private)
-{
-	struct parser ps = {
-	    .file = file, .line = 0, .err = err, .errlen = errlen, .private = private};
-	size_t pos = 0;
-	size_t cap = 0;
+/* Where parse errors go: into err, stopping at the first (the helper), or
+ * each to report, leaving its rule out and going on (`tapgate check`). */
+struct sink {
+	char *err;
+	size_t errlen;
+	int private;
+	void (*report)(void *ctx, const char *err);
+	void *ctx;
+};
 
-	memset(out, 0, sizeof(*out));
-	snprintf(out->file, sizeof(out->file), "%s", file);
-	if (errlen > 0)
-		err[0] = '\0';
+static void safe_copy(char *dst, size_t dstlen, const char *src);
+
+/* Appends file to out->files: rules name their file by its index. */
+static int add_file(struct tg_policy *out, const char *file)
+{
+	char(*grown)[TG_POLICY_FILE_MAX] = realloc(out->files, (out->nfiles + 1) * sizeof(*grown));
+
+	if (grown == NULL)
+		return -1;
+	out->files = grown;
+	/* Made safe once: file names end up in messages and audit records. */
+	safe_copy(out->files[out->nfiles++], TG_POLICY_FILE_MAX, file);
+	return 0;
+}
+
+/* Parses the lines of one file into out, after the rules it has. Returns
+ * the number of errors (with a sink that stops: 0 or 1). */
+static unsigned parse_lines(const char *file, const char *text, size_t len, struct tg_policy *out,
+			    const struct sink *sk)
+{
+	char line_err[512];
+	struct parser ps = {.file = file,
+			    .line = 0,
+			    .err = sk->report ? line_err : sk->err,
+			    .errlen = sk->report ? sizeof(line_err) : sk->errlen,
+			    .private = sk->private};
+	size_t pos = 0;
+	unsigned errors = 0;
+
+	int whole = 0; /* an error about the whole file */
+
 	if (len > TG_POLICY_MAX_BYTES)
-		return fail(&ps, "policy too large", "policy is %zu bytes; at most %d are allowed",
-			    len, TG_POLICY_MAX_BYTES);
+		whole = fail(&ps, "policy too large", "policy is %zu bytes; at most %d are allowed",
+			     len, TG_POLICY_MAX_BYTES);
+	else if (out->nfiles == TG_POLICY_MAX_FILES + 1)
+		whole = fail(&ps, "too many files", "more than %d files in policy.d; merge some",
+			     TG_POLICY_MAX_FILES);
+	else if (add_file(out, file) != 0)
+		whole = fail(&ps, "out of memory", "out of memory");
+	if (whole != 0) {
+		if (sk->report)
+			sk->report(sk->ctx, line_err);
+		return 1;
+	}
 	while (pos < len) {
 		const char *start = text + pos;
 		const char *nl = memchr(start, '\n', len - pos);
@@ -424,16 +463,18 @@ static int parse_text(const char *file, const char *text, size_t len, struct tg_
 		char *cursor = buf;
 		char *word;
 		char *hash;
+		int bad = 0;
 
 		ps.line++;
 		pos += n + (nl != NULL);
 		if (n > LINE_MAX_BYTES) {
-			fail(&ps, "line too long", "line is %zu bytes long; at most %d are allowed",
-			     n, LINE_MAX_BYTES);
-			goto bad;
+			bad = fail(&ps, "line too long",
+				   "line is %zu bytes long; at most %d are allowed", n,
+				   LINE_MAX_BYTES);
+			goto next;
 		}
-		if (check_bytes(&ps, start, n) != 0)
-			goto bad;
+		if ((bad = check_bytes(&ps, start, n)) != 0)
+			goto next;
 		memcpy(buf, start, n);
 		buf[n] = '\0';
 		hash = strchr(buf, '#');
@@ -443,48 +484,99 @@ static int parse_text(const char *file, const char *text, size_t len, struct tg_
 		if (word == NULL)
 			continue;
 		if (out->nrules == TG_POLICY_MAX_RULES) {
-			fail(&ps, "too many rules", "more than %d rules; merge rules or use groups",
-			     TG_POLICY_MAX_RULES);
-			goto bad;
+			bad = fail(&ps, "too many rules",
+				   "more than %d rules; merge rules or use groups",
+				   TG_POLICY_MAX_RULES);
+			goto next;
 		}
-		if (out->nrules == cap) {
-			size_t ncap = cap == 0 ? 16 : cap * 2;
+		if (out->nrules == out->rules_cap) {
+			size_t ncap = out->rules_cap == 0 ? 16 : out->rules_cap * 2;
 			struct tg_rule *grown = realloc(out->rules, ncap * sizeof(*grown));
 
 			if (grown == NULL) {
-				fail(&ps, "out of memory", "out of memory");
-				goto bad;
+				bad = fail(&ps, "out of memory", "out of memory");
+				goto next;
 			}
 			out->rules = grown;
-			cap = ncap;
+			out->rules_cap = ncap;
 		}
-		if (parse_rule(&ps, word, &cursor, &out->rules[out->nrules]) != 0)
-			goto bad;
-		out->nrules++;
+		bad = parse_rule(&ps, word, &cursor, &out->rules[out->nrules]);
+		if (bad == 0) {
+			out->rules[out->nrules].file = (unsigned)(out->nfiles - 1);
+			out->nrules++;
+		}
+	next:
+		if (bad == 0)
+			continue;
+		errors++;
+		if (!sk->report)
+			return errors;
+		sk->report(sk->ctx, line_err);
 	}
-	return 0;
-bad:
+	return errors;
+}
+
+static int parse_into(struct tg_policy *out, const char *file, const char *text, size_t len,
+		      char *err, size_t errlen, int private)
+{
+	struct sink sk = {.err = err, .errlen = errlen, .private = private};
+
+	if (errlen > 0)
+		err[0] = '\0';
+	if (parse_lines(file, text, len, out, &sk) == 0)
+		return 0;
 	tg_policy_free(out);
 	return -1;
+}
+
+static void policy_init(struct tg_policy *out, const char *file)
+{
+	memset(out, 0, sizeof(*out));
+	snprintf(out->file, sizeof(out->file), "%s", file);
 }
 
 int tg_policy_parse(const char *file, const char *text, size_t len, struct tg_policy *out,
 		    char *err, size_t errlen)
 {
-	return parse_text(file, text, len, out, err, errlen, 0);
+	policy_init(out, file);
+	return parse_into(out, file, text, len, err, errlen, 0);
 }
 
 int tg_policy_parse_private(const char *file, const char *text, size_t len, struct tg_policy *out,
 			    char *err, size_t errlen)
 {
-	return parse_text(file, text, len, out, err, errlen, 1);
+	policy_init(out, file);
+	return parse_into(out, file, text, len, err, errlen, 1);
+}
+
+int tg_policy_parse_more_private(struct tg_policy *p, const char *file, const char *text,
+				 size_t len, char *err, size_t errlen)
+{
+	return parse_into(p, file, text, len, err, errlen, 1);
+}
+
+unsigned tg_policy_parse_all(struct tg_policy *p, const char *file, const char *text, size_t len,
+			     void (*report)(void *ctx, const char *err), void *ctx)
+{
+	struct sink sk = {.report = report, .ctx = ctx};
+
+	if (p->nfiles == 0)
+		policy_init(p, file);
+	return parse_lines(file, text, len, p, &sk);
+}
+
+const char *tg_rule_file(const struct tg_policy *p, const struct tg_rule *rule)
+{
+	return rule->file < p->nfiles ? p->files[rule->file] : p->file;
 }
 
 void tg_policy_free(struct tg_policy *p)
 {
 	free(p->rules);
+	free(p->files);
 	p->rules = NULL;
-	p->nrules = 0;
+	p->files = NULL;
+	p->nrules = p->rules_cap = p->nfiles = 0;
 }
 
 int tg_rule_matches_caller(const struct tg_rule *rule, const struct tg_caller *c)
@@ -563,6 +655,7 @@ static void safe_copy(char *dst, size_t dstlen, const char *src)
 
 /* The pieces every refusal is made of, made safe once. */
 struct names {
+	const struct tg_policy *p;
 	char file[sizeof(((struct tg_policy *)0)->file)];
 	char name[TG_NAME_MAX + 8];  /* "alice", or "uid 1001" if the uid has no name */
 	char user[TG_NAME_MAX + 16]; /* "user alice", or "uid 1001" */
@@ -592,7 +685,7 @@ static int bridged_allows(const struct tg_rule *rule, const struct tg_request *r
 		o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%s", i > 0 ? ", " : "",
 				      rule->bridges[i]);
 	say(why, "bridge %s is not allowed for %s (%s:%u allows %s)", nm->bridge, nm->name,
-	    nm->file, rule->line, list);
+	    tg_rule_file(nm->p, rule), rule->line, list);
 	return 0;
 }
 
@@ -808,7 +901,7 @@ static int pick_address(const struct tg_rule *rule, const struct tg_hostview *h,
 	else
 		say(why,
 		    "no free address in %s/%u (%s:%u); run 'tapgate gc' or ask for a larger net",
-		    net, rule->prefix, nm->file, rule->line);
+		    net, rule->prefix, tg_rule_file(nm->p, rule), rule->line);
 	return 0;
 }
 
@@ -828,12 +921,13 @@ static int rule_allows(const struct tg_rule *rule, const struct tg_caller *c,
 
 		tg_format_ipv4(rule->gateway, have);
 		say(why, "gateway %s does not match %s:%u, whose gateway is %s; use %s",
-		    tg_format_ipv4(r->gateway, want), nm->file, rule->line, have, have);
+		    tg_format_ipv4(r->gateway, want), tg_rule_file(nm->p, rule), rule->line, have,
+		    have);
 		return 0;
 	}
 	if (r->persist && !rule->persist) {
-		say(why, "%s:%u does not allow persistent devices (add `persist`)", nm->file,
-		    rule->line);
+		say(why, "%s:%u does not allow persistent devices (add `persist`)",
+		    tg_rule_file(nm->p, rule), rule->line);
 		return 0;
 	}
 	/* The count comes before the address: a user at the limit whose own
@@ -843,7 +937,8 @@ static int rule_allows(const struct tg_rule *rule, const struct tg_caller *c,
 		say(why,
 		    "%s already has %u device%s under %s:%u (max %u); close one or run "
 		    "'tapgate gc'",
-		    nm->user, live, live == 1 ? "" : "s", nm->file, rule->line, rule->max);
+		    nm->user, live, live == 1 ? "" : "s", tg_rule_file(nm->p, rule), rule->line,
+		    rule->max);
 		return 0;
 	}
 	/* uml_net `tuntap up` learns the guest address only later, from `add`,
@@ -851,7 +946,7 @@ static int rule_allows(const struct tg_rule *rule, const struct tg_caller *c,
 	if (!rule->routed || r->no_guest)
 		return 1;
 	if (r->has_ip) {
-		if (!address_allowed(rule, r->ip, h, nm->file, why))
+		if (!address_allowed(rule, r->ip, h, tg_rule_file(nm->p, rule), why))
 			return 0;
 		*guest = r->ip;
 		return 1;
@@ -872,6 +967,7 @@ enum tg_verdict tg_policy_decide(const struct tg_policy *p, const struct tg_call
 	const char *kind = tg_kind_name(r->kind);
 
 	memset(d, 0, sizeof(*d));
+	nm.p = p;
 	safe_copy(nm.file, sizeof(nm.file), p->file);
 	if (c->user != NULL) {
 		char user[TG_NAME_MAX + 4];
@@ -933,12 +1029,12 @@ enum tg_verdict tg_policy_decide(const struct tg_policy *p, const struct tg_call
 			say(d->reason,
 			    "cannot look up group %s for %s:%u: the name service failed; nothing "
 			    "was granted, try again when it works",
-			    undecided->who_name, nm.file, undecided->line);
+			    undecided->who_name, tg_rule_file(p, undecided), undecided->line);
 		else
 			say(d->reason,
 			    "cannot look up the user name of %s for %s:%u: the name service "
 			    "failed; nothing was granted, try again when it works",
-			    nm.name, nm.file, undecided->line);
+			    nm.name, tg_rule_file(p, undecided), undecided->line);
 		return TG_REFUSED;
 	}
 	if (d->rule != NULL)
@@ -948,17 +1044,19 @@ enum tg_verdict tg_policy_decide(const struct tg_policy *p, const struct tg_call
 
 		say(d->reason, "gateway %s is not the gateway of any rule for %s; use %s (%s:%u)",
 		    tg_format_ipv4(r->gateway, want), nm.name,
-		    tg_format_ipv4(other_gateway->gateway, have), nm.file, other_gateway->line);
+		    tg_format_ipv4(other_gateway->gateway, have), tg_rule_file(p, other_gateway),
+		    other_gateway->line);
 	} else if (other_mode != NULL && other_mode->routed)
 		say(d->reason,
 		    "no rule permits %s a bridged %s device (%s:%u allows routed ones: ask "
 		    "without a bridge)",
-		    nm.name, kind, nm.file, other_mode->line);
+		    nm.name, kind, tg_rule_file(p, other_mode), other_mode->line);
 	else if (other_mode != NULL)
 		say(d->reason,
 		    "no rule permits %s a routed %s device (%s:%u allows bridged ones: ask for "
 		    "bridge %s)",
-		    nm.name, kind, nm.file, other_mode->line, other_mode->bridges[0]);
+		    nm.name, kind, tg_rule_file(p, other_mode), other_mode->line,
+		    other_mode->bridges[0]);
 	else if (caller_matched)
 		say(d->reason, "no rule in %s permits %s to have a %s device", nm.file, nm.name,
 		    kind);
@@ -992,10 +1090,10 @@ enum tg_verdict tg_policy_check_guest(const struct tg_policy *p, const struct tg
 		say(why,
 		    "%s:%u is a bridged rule: it hands out no guest address; %s needs a routed "
 		    "rule",
-		    file, rule->line, a);
+		    tg_rule_file(p, rule), rule->line, a);
 		ok = 0;
 	} else {
-		ok = address_allowed(rule, addr, h, file, why);
+		ok = address_allowed(rule, addr, h, tg_rule_file(p, rule), why);
 	}
 	if (reasonlen > 0)
 		snprintf(reason, reasonlen, "%s", ok ? "" : why);

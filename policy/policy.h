@@ -18,10 +18,13 @@
 #define TG_RULE_MAX_BRIDGES 8
 #define TG_RULE_MAX_DEVICES 99 /* `max` range is 1..99: names are tg<uid>-<0..98> */
 #define TG_NAME_MAX	    32 /* user and group names */
+#define TG_POLICY_MAX_FILES 64 /* policy.d files beside the policy */
+#define TG_POLICY_FILE_MAX  256
 
 enum tg_who { TG_WHO_USER, TG_WHO_UID, TG_WHO_GROUP, TG_WHO_GID };
 
 struct tg_rule {
+	unsigned file; /* the file it is in: tg_rule_file() */
 	unsigned line;
 	enum tg_who who;
 	char who_name[TG_NAME_MAX + 1]; /* TG_WHO_USER, TG_WHO_GROUP */
@@ -44,9 +47,12 @@ struct tg_rule {
 };
 
 struct tg_policy {
-	char file[256]; /* as named in errors and audit records */
+	char file[TG_POLICY_FILE_MAX]; /* the policy (its first file) */
 	size_t nrules;
 	struct tg_rule *rules;
+	size_t rules_cap;
+	size_t nfiles; /* the policy, then each policy.d file, in the order read */
+	char (*files)[TG_POLICY_FILE_MAX];
 };
 
 /* Parses text[0..len). On error returns -1 and writes "FILE:LINE: what"
@@ -58,7 +64,22 @@ int tg_policy_parse(const char *file, const char *text, size_t len, struct tg_po
  * of error, never a byte of the text. */
 int tg_policy_parse_private(const char *file, const char *text, size_t len, struct tg_policy *out,
 			    char *err, size_t errlen);
+/* Parses one more file into p, after the rules it has: a policy.d file,
+ * read after the policy in name order. Errors as tg_policy_parse_private;
+ * on error p is freed (the whole policy is refused). */
+int tg_policy_parse_more_private(struct tg_policy *p, const char *file, const char *text,
+				 size_t len, char *err, size_t errlen);
+/* For `tapgate check`: parses file into p after the rules it has (p zeroed
+ * before the first file), but an error does not stop it: each is passed to
+ * report as one line "FILE:LINE: what", the line's rule is left out, and
+ * parsing goes on with the next line. Returns the number of errors. */
+unsigned tg_policy_parse_all(struct tg_policy *p, const char *file, const char *text, size_t len,
+			     void (*report)(void *ctx, const char *err), void *ctx);
 void tg_policy_free(struct tg_policy *p);
+
+/* The file a rule is in, as errors and audit records name it (printable
+ * ASCII only). */
+const char *tg_rule_file(const struct tg_policy *p, const struct tg_rule *rule);
 
 /* What a name service lookup said: a definite answer either way, or an
  * error (LDAP down, a file it could not open) that says nothing. */

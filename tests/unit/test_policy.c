@@ -1540,6 +1540,88 @@ static void test_decide_nss_failure(void)
 	CHECK(o.verdict == TG_GRANTED && o.line == 1);
 }
 
+/* policy.d: more files after the policy, each rule naming its own file. */
+static void test_policy_d(void)
+{
+	static const char bob_d[] = "# bob's\npermit bob tap bridge br1\n";
+	struct tg_policy p;
+	struct tg_hostview hv;
+	struct host h;
+	struct tg_decision d;
+	struct tg_request rq = {.kind = TG_TAP, .bridge = "br0"};
+	char err[256];
+
+	memset(&h, 0, sizeof(h));
+	hv = (struct tg_hostview){fake_taken, fake_count, &h, NULL};
+	CHECK(parse("permit alice tap bridge br0\n", &p) == 0);
+	CHECK(tg_policy_parse_more_private(&p, "policy.d/10-bob.conf", bob_d, strlen(bob_d), err,
+					   sizeof(err)) == 0);
+	CHECK(tg_policy_parse_more_private(&p, "policy.d/20-x.conf", "", 0, err, sizeof(err)) == 0);
+	CHECK(p.nrules == 2 && p.nfiles == 3);
+	streq_at(__FILE__, __LINE__, tg_rule_file(&p, &p.rules[0]), "policy.conf");
+	streq_at(__FILE__, __LINE__, tg_rule_file(&p, &p.rules[1]), "policy.d/10-bob.conf");
+	CHECK(p.rules[1].line == 2);
+	/* the same words in another file are the same rule */
+	CHECK(tg_rule_id(&p.rules[1]) == id_of("permit bob tap bridge br1 max 3"));
+	CHECK(tg_policy_decide(&p, &bob, &rq, &hv, &d) == TG_REFUSED && d.rule == &p.rules[1]);
+	streq_at(__FILE__, __LINE__, d.reason,
+		 "bridge br0 is not allowed for bob (policy.d/10-bob.conf:2 allows br1)");
+	/* an error in any file refuses the whole policy, naming file:line only */
+	CHECK(tg_policy_parse_more_private(&p, "policy.d/30-bad.conf", "\n\nhunter2 x\n", 11, err,
+					   sizeof(err)) == -1);
+	streq_at(__FILE__, __LINE__, err, "policy.d/30-bad.conf:3: unknown word");
+	CHECK(p.nrules == 0 && p.rules == NULL && p.files == NULL);
+	tg_policy_free(&p);
+}
+
+struct reports {
+	unsigned n;
+	char line[8][160];
+};
+
+static void collect(void *ctx, const char *err)
+{
+	struct reports *r = ctx;
+
+	if (r->n < 8)
+		snprintf(r->line[r->n], sizeof(r->line[0]), "%s", err);
+	r->n++;
+}
+
+/* `tapgate check` hears of every error, one line each, and keeps the
+ * rules that parse. */
+static void test_parse_all(void)
+{
+	static const char text[] = "permit alice tap bridge br0\n"
+				   "permit bob tap brige br0\n"
+				   "\n"
+				   "permit carol tap bridge br0 max 0\n"
+				   "permit dave tun net 10.8.0.0/24 gateway 10.8.0.1\n"
+				   "deny everyone\n";
+	static const char more[] = "permit :kvm tap bridge br0\npermit x\n";
+	struct tg_policy p;
+	struct reports r;
+
+	memset(&p, 0, sizeof(p));
+	memset(&r, 0, sizeof(r));
+	CHECK(tg_policy_parse_all(&p, "policy.conf", text, strlen(text), collect, &r) == 3);
+	CHECK(r.n == 3 && p.nrules == 2);
+	streq_at(__FILE__, __LINE__, r.line[0],
+		 "policy.conf:2: unknown option 'brige'; expected net, gateway, uplink, forward, "
+		 "bridge, max or persist");
+	streq_at(__FILE__, __LINE__, r.line[1],
+		 "policy.conf:4: malformed max '0'; expected a number from 1 to 99");
+	streq_at(__FILE__, __LINE__, r.line[2],
+		 "policy.conf:6: unknown word 'deny'; a rule is `permit WHO KIND [OPTION ...]`");
+	CHECK(p.rules[0].line == 1 && p.rules[1].line == 5);
+	CHECK(tg_policy_parse_all(&p, "policy.d/a.conf", more, strlen(more), collect, &r) == 1);
+	CHECK(r.n == 4 && p.nrules == 3);
+	streq_at(__FILE__, __LINE__, r.line[3],
+		 "policy.d/a.conf:2: missing KIND after 'x'; expected tap or tun");
+	streq_at(__FILE__, __LINE__, tg_rule_file(&p, &p.rules[2]), "policy.d/a.conf");
+	tg_policy_free(&p);
+}
+
 static void test_rule_at(void)
 {
 	struct tg_policy p;
@@ -1845,5 +1927,7 @@ int main(void)
 	test_rule_id();
 	test_rule_of_lease();
 	test_decide_nss_failure();
+	test_policy_d();
+	test_parse_all();
 	return check_report("test_policy");
 }
