@@ -115,19 +115,6 @@ fail:
 	return -1;
 }
 
-/* A policy.d file name: NAME.conf, NAME of letters, digits, _ . - and not
- * starting with a dot. Anything else (dpkg's .dpkg-old and .dpkg-dist,
- * editor backups ending in ~, hidden files) is not read. */
-static int dropin_name(const char *name)
-{
-	size_t len = strlen(name);
-
-	if (len <= 5 || len >= 128 || name[0] == '.' || strcmp(name + len - 5, ".conf") != 0)
-		return 0;
-	return strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") ==
-	       len;
-}
-
 /* Opens policy.d/ beside the policy, if it exists, and each of its files
  * in name order (bytes, as the C locale sorts), vetted like the policy:
  * the directory trusted, each file regular, root's, not writable by group
@@ -163,7 +150,7 @@ static void open_dropins(struct tg_privfiles *pf)
 		goto bad;
 	}
 	while ((de = readdir(d)) != NULL) {
-		if (!dropin_name(de->d_name))
+		if (!tg_policy_dropin_name(de->d_name))
 			continue;
 		if (n == TG_POLICY_MAX_FILES) {
 			snprintf(pf->policy_err, sizeof(pf->policy_err),
@@ -176,7 +163,8 @@ static void open_dropins(struct tg_privfiles *pf)
 		int j = n++;
 		for (; j > 0 && strcmp(names[j - 1], de->d_name) > 0; j--)
 			memcpy(names[j], names[j - 1], sizeof(names[j]));
-		snprintf(names[j], sizeof(names[j]), "%s", de->d_name);
+		memcpy(names[j], de->d_name,
+		       strlen(de->d_name) + 1); /* < 128: tg_policy_dropin_name */
 	}
 	closedir(d);
 	for (int i = 0; i < n; i++) {

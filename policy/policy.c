@@ -565,6 +565,16 @@ unsigned tg_policy_parse_all(struct tg_policy *p, const char *file, const char *
 	return parse_lines(file, text, len, p, &sk);
 }
 
+int tg_policy_dropin_name(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len <= 5 || len >= 128 || name[0] == '.' || strcmp(name + len - 5, ".conf") != 0)
+		return 0;
+	return strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") ==
+	       len;
+}
+
 const char *tg_rule_file(const struct tg_policy *p, const struct tg_rule *rule)
 {
 	return rule->file < p->nfiles ? p->files[rule->file] : p->file;

@@ -77,6 +77,11 @@ unsigned tg_policy_parse_all(struct tg_policy *p, const char *file, const char *
 			     void (*report)(void *ctx, const char *err), void *ctx);
 void tg_policy_free(struct tg_policy *p);
 
+/* 1 if a file of policy.d/ with that name is read: NAME.conf, of letters,
+ * digits, _ . - and not starting with a dot. dpkg's .dpkg-old and
+ * .dpkg-dist, editor backups ending in ~ and hidden files are not. */
+int tg_policy_dropin_name(const char *name);
+
 /* The file a rule is in, as errors and audit records name it (printable
  * ASCII only). */
 const char *tg_rule_file(const struct tg_policy *p, const struct tg_rule *rule);
