@@ -59,7 +59,7 @@ static unsigned count(void *ctx, uint32_t uid, const struct tg_rule *rule)
 {
 	struct view *v = ctx;
 	unsigned n = 0;
-	uint64_t id = tg_rule_id(rule);
+	uint64_t id = rule->id;
 
 	for (size_t k = 0; k < v->nleases; k++)
 		n += v->leases[k].uid == uid && tg_lease_is_live(&v->leases[k]) &&

@@ -127,7 +127,7 @@ int leasedb_free_slot(struct tg_leasedb *db)
 unsigned leasedb_count(struct tg_leasedb *db, uint32_t uid, const struct tg_rule *rule)
 {
 	unsigned n = 0;
-	uint64_t id = tg_rule_id(rule);
+	uint64_t id = rule->id;
 
 	for (unsigned i = 0; i < db->nslots; i++) {
 		if (!leasedb_may_hold_uid(db, i, uid))

@@ -242,7 +242,7 @@ int provision(struct nc *nc, struct tg_leasedb *db, int tun_fd, int conf6_fd,
 	    .uplink_fwd = -1,
 	    .created = (int64_t)time(NULL),
 	    .persist = g->persist,
-	    .rule_id = tg_rule_id(g->rule),
+	    .rule_id = g->rule->id,
 	};
 	int slot = leasedb_free_slot(db), r;
 

@@ -503,6 +503,7 @@ static unsigned parse_lines(const char *file, const char *text, size_t len, stru
 		bad = parse_rule(&ps, word, &cursor, &out->rules[out->nrules]);
 		if (bad == 0) {
 			out->rules[out->nrules].file = (unsigned)(out->nfiles - 1);
+			out->rules[out->nrules].id = tg_rule_id(&out->rules[out->nrules]);
 			out->nrules++;
 		}
 	next:
@@ -1184,7 +1185,7 @@ uint64_t tg_rule_id(const struct tg_rule *r)
 const struct tg_rule *tg_policy_rule_by_id(const struct tg_policy *p, uint64_t id)
 {
 	for (size_t i = 0; i < p->nrules; i++)
-		if (tg_rule_id(&p->rules[i]) == id)
+		if (p->rules[i].id == id)
 			return &p->rules[i];
 	return NULL;
 }

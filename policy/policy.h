@@ -44,6 +44,7 @@ struct tg_rule {
 	char bridges[TG_RULE_MAX_BRIDGES][TG_IFNAMSIZ];
 	unsigned max; /* default 1 */
 	int persist;  /* `persist`: may also hand out persistent devices */
+	uint64_t id;  /* tg_rule_id(), computed once when parsed */
 };
 
 struct tg_policy {
