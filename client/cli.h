@@ -9,9 +9,9 @@
 /* tapgate check [FILE] [--as USER REQUEST...] (check.c) */
 int tg_cmd_check(int argc, char **argv);
 
-/* Warns on stderr when journald's rate limit is on, so that audit records
- * may be dropped (journald.c; called by check). */
-void tg_check_journald(void);
+/* A warning when journald's rate limit is on, so that audit records may be
+ * dropped, else NULL (journald.c; for check). */
+const char *tg_journald_warning(void);
 
 /* tapgate list (list.c) */
 int tg_cmd_list(int argc, char **argv);

@@ -65,7 +65,7 @@ static const struct command commands[] = {
     {"destroy", "tapgate destroy IFNAME", "delete a persistent device of yours",
      "Deletes a persistent device you made with `tapgate create`, and what the\n"
      "helper configured for it outside the device.\n"},
-    {"list", "tapgate list", "show your devices (everyone's for root)",
+    {"list", "tapgate list [--json]", "show your devices (everyone's for root)",
      "Shows your devices in this network namespace (everyone's when run by root):\n"
      "IFNAME, KIND, STATE, GUEST, GATEWAY, BRIDGE, UID, CREATED. STATE is\n"
      "  live                    the device exists\n"
@@ -74,25 +74,36 @@ static const struct command commands[] = {
      "                          record is freed by the next request, nothing to do\n"
      "  stale (run tapgate gc)  the device is gone but something outside it (a\n"
      "                          proxy entry on an uplink, a request that died\n"
-     "                          part-way) is left on the host until tapgate gc\n"},
+     "                          part-way) is left on the host until tapgate gc\n"
+     "\n"
+     "  --json         one JSON object {\"devices\": [...]}, each device with\n"
+     "                 ifname, kind, state (live, pending, gone, stale, unknown),\n"
+     "                 guest, gateway, bridge (null if none), uid, persist and\n"
+     "                 created (Unix time)\n"},
     {"gc", "tapgate gc", "remove what dead emulators left behind",
      "Runs tapgate-helper to remove what programs that ended left behind: lease\n"
      "records, proxy neighbour entries on uplinks, and persistent devices the\n"
      "policy no longer allows. Prints how many records it removed.\n"},
-    {"check", "tapgate check [FILE] [--as USER [--tun] [--ip ADDR | --bridge NAME]]",
+    {"check", "tapgate check [FILE] [--json | --as USER [--tun] [--ip ADDR | --bridge NAME]]",
      "check a policy file, or say what would be decided",
-     "Checks the policy FILE (default " TG_POLICY_FILE ") as the helper reads\n"
-     "it; errors name FILE:LINE. A rule naming a group that does not exist is a\n"
-     "warning: it matches nobody.\n"
+     "Checks the policy FILE (default " TG_POLICY_FILE ") and the *.conf files\n"
+     "of policy.d/ beside it as the helper reads them, with the helper's file\n"
+     "checks (owner, mode, symbolic links, hard links, parent directories), and\n"
+     "reports every error, one line each, naming FILE:LINE. Then warnings: unknown\n"
+     "users and groups, rules shadowed by earlier ones, nets overlapping a host\n"
+     "address or another rule's net, missing bridges and uplinks, bridges whose\n"
+     "MAC address the admin did not set, no syslog socket, journald's rate limit.\n"
      "\n"
+     "  --json         one JSON object on stdout: file, rules, ok, and errors and\n"
+     "                 warnings as lists of {file, line, message}\n"
      "  --as USER      say what the helper would decide for USER's request, and\n"
      "                 by which line; the request is described by:\n"
      "  --tun          a tun device instead of a tap\n"
      "  --ip ADDR      routed mode with guest address ADDR\n"
      "  --bridge NAME  bridged mode on bridge NAME\n"
      "\n"
-     "Exit status: 0 no errors (with --as: granted), 1 errors in FILE (with --as:\n"
-     "refused), 2 usage, 3 FILE cannot be read.\n"},
+     "Exit status: 0 no errors (with --as: granted), 1 errors (with --as:\n"
+     "refused), 2 usage, 3 a file cannot be read. Warnings change nothing.\n"},
     {"help", "tapgate help [COMMAND]", "show this help, or COMMAND's",
      "Shows the help of tapgate, or of COMMAND (as `tapgate COMMAND --help`).\n"},
 };

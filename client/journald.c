@@ -132,7 +132,7 @@ static size_t collect(struct dropin *d)
 	return n;
 }
 
-void tg_check_journald(void)
+const char *tg_journald_warning(void)
 {
 	static struct dropin d[MAX_DROPINS];
 	struct limits l = {0, 0, 0};
@@ -144,11 +144,10 @@ void tg_check_journald(void)
 		read_conf(d[i].path, &l);
 	if (!l.seen && access("/lib/systemd/systemd-journald", X_OK) != 0 &&
 	    access("/usr/lib/systemd/systemd-journald", X_OK) != 0)
-		return; /* no journald here */
+		return NULL; /* no journald here */
 	if (l.interval_off || l.burst_off)
-		return;
-	fprintf(stderr,
-		"tapgate: warning: journald's rate limit may drop audit records under load; "
-		"put RateLimitIntervalSec=0 and RateLimitBurst=0 under [Journal] in "
-		"/etc/systemd/journald.conf.d/tapgate.conf (see SECURITY.md)\n");
+		return NULL;
+	return "journald's rate limit may drop audit records under load; put "
+	       "RateLimitIntervalSec=0 and RateLimitBurst=0 under [Journal] in "
+	       "/etc/systemd/journald.conf.d/tapgate.conf (see SECURITY.md)";
 }

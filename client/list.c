@@ -5,6 +5,7 @@
  * it). */
 #include "cli.h"
 #include "tapgate.h"
+#include "../common/escape.h"
 #include "../common/lease.h"
 
 #include <errno.h>
@@ -74,6 +75,36 @@ static void fill(struct row *r, const struct tg_lease *l, int live)
 	if (localtime_r(&created, &tm) == NULL ||
 	    strftime(r->cell[C_CREATED], sizeof(r->cell[0]), "%Y-%m-%d %H:%M:%S", &tm) == 0)
 		snprintf(r->cell[C_CREATED], sizeof(r->cell[0]), "%lld", (long long)l->created);
+}
+
+/* One device as a JSON object; field names are documented in tapgate(1)
+ * and stay. state is the first word of the table's STATE. */
+static void print_json(const struct tg_lease *l, int live, int first)
+{
+	const char *st = state(l, live);
+	char a[16];
+
+	printf("%s{\"ifname\":", first ? "" : ",");
+	tg_json_string(stdout, l->ifname);
+	printf(",\"kind\":\"%s\",\"state\":\"%.*s\"", tg_kind_name(l->kind), (int)strcspn(st, " "),
+	       st);
+	printf(",\"guest\":");
+	if (l->guest)
+		printf("\"%s\"", tg_format_ipv4(l->guest, a));
+	else
+		printf("null");
+	printf(",\"gateway\":");
+	if (l->gateway)
+		printf("\"%s\"", tg_format_ipv4(l->gateway, a));
+	else
+		printf("null");
+	printf(",\"bridge\":");
+	if (l->bridge[0])
+		tg_json_string(stdout, l->bridge);
+	else
+		printf("null");
+	printf(",\"uid\":%u,\"persist\":%s,\"created\":%lld}", (unsigned)l->uid,
+	       l->persist ? "true" : "false", (long long)l->created);
 }
 
 static void print_row(const char *const cell[NCOLS], const int width[NCOLS])
@@ -176,9 +207,11 @@ int tg_cmd_list(int argc, char **argv)
 	size_t len, nrows = 0, nlines = 0;
 	int width[NCOLS], rc;
 	char *text, *line, *cur;
+	int json = argc == 1 && strcmp(argv[0], "--json") == 0;
 
-	if (argc != 0) {
-		fprintf(stderr, "tapgate list: takes no arguments; see tapgate list --help\n");
+	if (argc != json) {
+		fprintf(stderr, "tapgate list: takes no arguments but --json; see tapgate list "
+				"--help\n");
 		return TG_EXIT_USAGE;
 	}
 	if ((rc = ask_helper(&text, &len)) != TG_EXIT_OK) {
@@ -194,14 +227,24 @@ int tg_cmd_list(int argc, char **argv)
 		return TG_EXIT_HOST;
 	}
 	cur = text;
+	if (json)
+		printf("{\"devices\":[");
 	while ((line = strsep(&cur, "\n")) != NULL && nrows < nlines) {
 		struct tg_lease l;
 		int live;
 
-		if (*line && parse_line(line, &l, &live) == 0)
+		if (!*line || parse_line(line, &l, &live) != 0)
+			continue;
+		if (json)
+			print_json(&l, live, nrows++ == 0);
+		else
 			fill(&rows[nrows++], &l, live);
 	}
 	free(text);
+	if (json) {
+		printf("]}\n");
+		nrows = 0; /* printed */
+	}
 
 	for (int c = 0; c < NCOLS; c++)
 		width[c] = (int)strlen(header[c]);
@@ -209,7 +252,8 @@ int tg_cmd_list(int argc, char **argv)
 		for (int c = 0; c < NCOLS; c++)
 			if ((int)strlen(rows[i].cell[c]) > width[c])
 				width[c] = (int)strlen(rows[i].cell[c]);
-	print_row(header, width);
+	if (!json)
+		print_row(header, width);
 	for (size_t i = 0; i < nrows; i++) {
 		const char *cell[NCOLS];
 

@@ -49,3 +49,17 @@ size_t tg_quote(char *dst, size_t dstlen, const char *src, size_t len)
 	dst[o] = '\0';
 	return o;
 }
+
+void tg_json_string(FILE *f, const char *s)
+{
+	putc('"', f);
+	for (const unsigned char *c = (const unsigned char *)s; *c != '\0'; c++) {
+		if (*c == '"' || *c == '\\')
+			fprintf(f, "\\%c", *c);
+		else if (*c < 0x20 || *c >= 0x7f)
+			fprintf(f, "\\u%04x", *c);
+		else
+			putc(*c, f);
+	}
+	putc('"', f);
+}

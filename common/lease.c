@@ -153,12 +153,13 @@ void tg_lease_format(const struct tg_lease *l, char *slot)
 	char line[TG_LEASE_SLOT];
 	n = snprintf(
 	    line, sizeof(line),
-	    "v1 state=%s uid=%u pid=%d rule=%u kind=%s ifname=%s ifindex=%d guest=%s "
-	    "gateway=%s uplink=%d uplink_fwd=%d bridge=%s created=%lld persist=%d/%08x end",
+	    "v2 state=%s uid=%u pid=%d rule=%u kind=%s ifname=%s ifindex=%d guest=%s "
+	    "gateway=%s uplink=%d uplink_fwd=%d bridge=%s created=%lld persist=%d rid=%016llx "
+	    "end",
 	    state_name(l->state), l->uid, (int)l->pid, l->rule_line, tg_kind_name(l->kind),
 	    l->ifname[0] ? l->ifname : "-", l->ifindex, guest, gateway, l->uplink, l->uplink_fwd,
 	    l->bridge[0] ? l->bridge : "-", (long long)l->created, l->persist ? 1 : 0,
-	    (unsigned)l->rule_print);
+	    (unsigned long long)l->rule_id);
 	if (n > 0 && (size_t)n < TG_LEASE_SLOT - 1)
 		memcpy(slot, line, (size_t)n);
 }
@@ -221,25 +222,43 @@ static int addr(const char *s, uint32_t *out)
 	return tg_parse_ipv4(s, out);
 }
 
-/* "0/00000000" or "1/xxxxxxxx": the flag and the rule's fingerprint, eight
- * lower-case hex digits exactly. */
-static int persist_field(const char *s, struct tg_lease *l)
+/* n lower-case hex digits exactly. */
+static int hex(const char *s, size_t n, uint64_t *out)
 {
-	uint32_t v = 0;
+	uint64_t v = 0;
 
-	if (!s || (s[0] != '0' && s[0] != '1') || s[1] != '/' || strlen(s) != 10)
+	if (!s || strlen(s) != n)
 		return -1;
-	for (int i = 2; i < 10; i++) {
+	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
 		if (c >= '0' && c <= '9')
-			v = v << 4 | (uint32_t)(c - '0');
+			v = v << 4 | (uint64_t)(c - '0');
 		else if (c >= 'a' && c <= 'f')
-			v = v << 4 | (uint32_t)(c - 'a' + 10);
+			v = v << 4 | (uint64_t)(c - 'a' + 10);
 		else
 			return -1;
 	}
+	*out = v;
+	return 0;
+}
+
+/* v2: "persist=P rid=<16 hex digits>". v1 (written before rule ids, still
+ * on disk after an upgrade): "persist=P/<8 hex digits>", a digest of the
+ * rule this code no longer computes; the record is kept with rule_id 0,
+ * which callers treat as "granted by any rule that could have" rather
+ * than as "by no rule", so an upgrade revokes nothing. */
+static int persist_field(char **cursor, int v2, struct tg_lease *l)
+{
+	const char *s = field(cursor, "persist");
+	uint64_t old_digest;
+
+	if (!s || (s[0] != '0' && s[0] != '1'))
+		return -1;
 	l->persist = s[0] == '1';
-	l->rule_print = v;
+	if (!v2)
+		return s[1] == '/' ? hex(s + 2, 8, &old_digest) : -1;
+	if (s[1] != '\0' || hex(field(cursor, "rid"), 16, &l->rule_id) != 0 || l->rule_id == 0)
+		return -1;
 	return 0;
 }
 
@@ -249,6 +268,7 @@ int tg_lease_parse(const char *slot, struct tg_lease *l)
 	char *cur = buf, *v;
 	long long n;
 	size_t len = TG_LEASE_SLOT - 1;
+	int v2;
 
 	memset(l, 0, sizeof(*l));
 	if (slot[TG_LEASE_SLOT - 1] != '\n')
@@ -263,8 +283,9 @@ int tg_lease_parse(const char *slot, struct tg_lease *l)
 		return -1;
 
 	v = strsep(&cur, " ");
-	if (!v || strcmp(v, "v1") != 0)
+	if (!v || (strcmp(v, "v1") != 0 && strcmp(v, "v2") != 0))
 		return -1;
+	v2 = v[1] == '2';
 	v = field(&cur, "state");
 	if (!v)
 		return -1;
@@ -310,7 +331,7 @@ int tg_lease_parse(const char *slot, struct tg_lease *l)
 	if (num(field(&cur, "created"), 0, 0x7fffffffffffLL, &n))
 		return -1;
 	l->created = n;
-	if (persist_field(field(&cur, "persist"), l) != 0)
+	if (persist_field(&cur, v2, l) != 0)
 		return -1;
 	/* The end marker makes a record cut short by a torn write fail to
 	 * parse, even when the cut falls inside the last number. */

@@ -50,7 +50,7 @@ struct tg_lease {
 	enum tg_lease_state state;
 	uint32_t uid;
 	pid_t pid;	    /* the helper that made it (pending: alive means busy) */
-	unsigned rule_line; /* the policy line that granted it */
+	unsigned rule_line; /* the policy line that granted it, for messages only */
 	enum tg_kind kind;
 	char ifname[TG_IFNAMSIZ];
 	int ifindex;	  /* 0 while pending and not yet created */
@@ -61,7 +61,9 @@ struct tg_lease {
 	char bridge[TG_IFNAMSIZ]; /* bridged: the bridge; "" otherwise */
 	int64_t created;	  /* unix time */
 	int persist;		  /* persistent device (`tapgate create`) */
-	uint32_t rule_print;	  /* persist: tg_rule_fingerprint() of the granting rule */
+	uint64_t rule_id;	  /* tg_rule_id() of the granting rule: what counts
+				     against its `max` and keeps a persistent device;
+				     0 in a record from before rule ids ("v1") */
 };
 
 /* What the kernel says now about the link a lease names (helper/netconf.c

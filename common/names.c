@@ -1,4 +1,5 @@
 #include "names.h"
+#include "../policy/policy.h"
 
 #include <grp.h>
 #include <nss.h>
@@ -17,8 +18,10 @@ int tg_group_gid(const char *name, uint32_t *gid)
 	char buf[4096];
 	struct group gr, *grp = NULL;
 
-	if (getgrnam_r(name, &gr, buf, sizeof(buf), &grp) != 0 || !grp)
-		return -1;
+	if (getgrnam_r(name, &gr, buf, sizeof(buf), &grp) != 0)
+		return TG_LOOKUP_FAILED;
+	if (!grp)
+		return TG_LOOKUP_NONE;
 	*gid = grp->gr_gid;
-	return 0;
+	return TG_LOOKUP_FOUND;
 }

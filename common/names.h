@@ -15,8 +15,11 @@
  * with errno. */
 int tg_names_from_files(void);
 
-/* The gid of group name (NSS, getgrnam_r): 0 and *gid, or -1 if there is no
- * such group or it cannot be looked up. Fits tg_policy_resolve_groups(). */
+/* The gid of group name (NSS, getgrnam_r): TG_LOOKUP_FOUND and *gid,
+ * TG_LOOKUP_NONE if there is no such group, TG_LOOKUP_FAILED if the name
+ * service failed (glibc says "not found" with 0 and no entry; any error
+ * number is a failure, even ENOENT, which is what an unreachable LDAP or
+ * DNS source gives). Fits tg_policy_resolve_groups(). */
 int tg_group_gid(const char *name, uint32_t *gid);
 
 #endif

@@ -52,6 +52,11 @@ struct tg_privfiles {
 	int conf6_fd;	 /* /proc/sys/net/ipv6/conf with a device to make; -1: none,
 			    or no IPv6 in the kernel */
 	uint64_t netns_cookie;
+	/* policy.d/ beside the policy: its *.conf files in name order, each
+	 * vetted like the policy (a bad one makes policy_fd -1). */
+	int ndropins;
+	int dropin_fd[TG_POLICY_MAX_FILES];
+	char dropin_path[TG_POLICY_MAX_FILES][TG_POLICY_FILE_MAX];
 };
 /* ntun: descriptors of /dev/net/tun to open (a device's queues), nvhost of
  * /dev/vhost-net (a missing one is only noted in vhost_errno: the policy
@@ -61,7 +66,8 @@ struct tg_privfiles {
 int privfiles_open(struct tg_privfiles *pf, unsigned ntun, unsigned nvhost, struct tg_err *e);
 /* The audit socket alone, connected, or -1. */
 int log_open(void);
-/* Reads and parses the policy from pf->policy_fd (after the drop). */
+/* Reads and parses the policy from pf->policy_fd, then the policy.d files
+ * (after the drop). */
 int policy_load(struct tg_privfiles *pf, struct tg_policy *p, struct tg_err *e);
 
 /* ---- privdrop.c */
@@ -74,6 +80,7 @@ struct tg_ident {
 	gid_t sup[64]; /* the supplementary list exactly as the caller had it */
 	char user[64]; /* "" if the uid has no name */
 	uint32_t gids32[64 + 1];
+	int user_failed; /* user is "" because the name service failed */
 };
 /* Reads the caller's real ids from the kernel. */
 int ident_read(struct tg_ident *id, struct tg_err *e);
@@ -190,7 +197,7 @@ int leasedb_put(struct tg_leasedb *db, unsigned i, const struct tg_lease *l);
 /* A free slot index (appending if needed), or -1 when full. */
 int leasedb_free_slot(struct tg_leasedb *db);
 void leasedb_close(struct tg_leasedb *db);
-unsigned leasedb_count(struct tg_leasedb *db, uint32_t uid, unsigned rule_line);
+unsigned leasedb_count(struct tg_leasedb *db, uint32_t uid, const struct tg_rule *rule);
 /* The slot whose lease holds guest address addr, or -1. */
 int leasedb_guest_slot(struct tg_leasedb *db, uint32_t addr);
 /* What to do with lease l: its link looked up and judged

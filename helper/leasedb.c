@@ -124,15 +124,19 @@ int leasedb_free_slot(struct tg_leasedb *db)
 	return db->nslots < TG_LEASE_MAX_SLOTS ? (int)db->nslots : -1;
 }
 
-unsigned leasedb_count(struct tg_leasedb *db, uint32_t uid, unsigned rule_line)
+unsigned leasedb_count(struct tg_leasedb *db, uint32_t uid, const struct tg_rule *rule)
 {
 	unsigned n = 0;
+	uint64_t id = rule->id;
 
 	for (unsigned i = 0; i < db->nslots; i++) {
 		if (!leasedb_may_hold_uid(db, i, uid))
 			continue;
 		const struct tg_lease *l = leasedb_get(db, i);
-		n += l->state != TG_LEASE_FREE && l->uid == uid && l->rule_line == rule_line;
+		/* A record from before rule ids counts against every rule
+		 * that could have granted it: never more than `max`. */
+		n += l->state != TG_LEASE_FREE && l->uid == uid &&
+		     (l->rule_id == id || (l->rule_id == 0 && tg_rule_could_grant(rule, l)));
 	}
 	return n;
 }
@@ -336,8 +340,11 @@ unsigned leasedb_revoke(struct tg_leasedb *db, struct nc *nc, const struct tg_po
 
 		if (l->state != TG_LEASE_LIVE || !l->persist)
 			continue;
-		rule = tg_policy_rule_at(p, l->rule_line);
-		if (rule && rule->persist && tg_rule_fingerprint(rule) == l->rule_print)
+		rule = tg_policy_rule_of_lease(p, l);
+		/* Kept while the rule is there, and while its group is: a
+		 * name service that fails says nothing about either. */
+		if (rule && rule->persist &&
+		    (rule->who != TG_WHO_GROUP || rule->who_known || rule->who_failed))
 			continue;
 		removed += leasedb_remove(db, nc, i, "gc", "the policy no longer allows it") == 0;
 	}

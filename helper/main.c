@@ -77,11 +77,11 @@ static int used(void *ctx, uint32_t lo, uint32_t hi, struct tg_ranges *out)
 	return nc_host_ranges(h->nc, lo, hi, add_host_range, out) == 0 ? 0 : -1;
 }
 
-static unsigned count(void *ctx, uint32_t uid, unsigned rule_line)
+static unsigned count(void *ctx, uint32_t uid, const struct tg_rule *rule)
 {
 	struct host_ctx *h = ctx;
 
-	return leasedb_count(h->db, uid, rule_line);
+	return leasedb_count(h->db, uid, rule);
 }
 
 /* The run's context, shared by every step. */
@@ -191,6 +191,7 @@ static struct tg_caller caller_of(const struct tg_ident *id)
 {
 	return (struct tg_caller){.uid = id->uid,
 				  .user = id->user[0] ? id->user : NULL,
+				  .user_failed = id->user_failed,
 				  .ngroups = (size_t)id->ngroups,
 				  .gids = id->gids32};
 }
@@ -227,6 +228,7 @@ static int do_device(struct run *r)
 	int slot;
 
 	if (tg_policy_decide(&r->pol, &c, &req, &r->hv, &d) != TG_GRANTED) {
+		a.rule_file = d.rule ? tg_rule_file(&r->pol, d.rule) : TG_POLICY_FILE;
 		a.rule_line = d.rule ? d.rule->line : 0;
 		return refused(r, &a, d.reason);
 	}
@@ -239,6 +241,7 @@ static int do_device(struct run *r)
 			     .queues = r->pf.ntun,
 			     .queue_fds = r->pf.tun_fds};
 	snprintf(g.bridge, sizeof(g.bridge), "%s", j->bridge);
+	a.rule_file = tg_rule_file(&r->pol, d.rule);
 	a.rule_line = d.rule->line;
 	a.guest = g.guest;
 	a.gateway = g.gateway;
@@ -309,7 +312,7 @@ static int do_guest_addr(struct run *r)
 	char reason[200], ip[16];
 	int slot = own_lease(r, j->dev);
 	const struct tg_lease *l = slot >= 0 ? leasedb_get(&db, (unsigned)slot) : NULL;
-	const struct tg_rule *rule = l ? tg_policy_rule_at(&r->pol, l->rule_line) : NULL;
+	const struct tg_rule *rule = l ? tg_policy_rule_of_lease(&r->pol, l) : NULL;
 	struct tg_caller c = caller_of(&r->id);
 
 	tg_format_ipv4(j->ip, ip);
@@ -318,7 +321,9 @@ static int do_guest_addr(struct run *r)
 			      "%s is not a device tapgate made for you", j->dev);
 	a.ifindex = l->ifindex;
 	a.gateway = l->gateway;
-	a.rule_line = l->rule_line;
+	/* Where the rule is now; where it was when granted if it is gone. */
+	a.rule_file = rule ? tg_rule_file(&r->pol, rule) : TG_POLICY_FILE;
+	a.rule_line = rule ? rule->line : l->rule_line;
 	if (j->op == TG_OP_UML_DEL) {
 		if (l->guest != j->ip)
 			return refuse(r, &a, reason, sizeof(reason),

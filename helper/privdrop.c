@@ -64,14 +64,12 @@ int ident_resolve_names(struct tg_ident *id, struct tg_policy *p, struct tg_err 
 	}
 	err = getpwuid_r(id->uid, &pw, buf, sizeof(buf), &pwp);
 
-	/* A lookup that failed (not "no such user": the caller may have
-	 * lowered RLIMIT_NOFILE after the drop, so that NSS cannot open its
-	 * files) must not pass for a user without a name. */
-	if (err != 0 && err != ENOENT && err != ESRCH) {
-		tg_seterr(e, TG_EXIT_HOST, "cannot look up the caller's user name: %s",
-			  strerror(err));
-		return -1;
-	}
+	/* glibc says "no such user" with 0 and no entry. Any error number,
+	 * even ENOENT (what an unreachable LDAP or DNS source gives), or
+	 * EMFILE (the caller lowered RLIMIT_NOFILE after the drop), means
+	 * "cannot tell": rules that name users then refuse rather than
+	 * guess (tg_rule_undecided). */
+	id->user_failed = err != 0;
 	if (err == 0 && pwp && strlen(pwp->pw_name) < sizeof(id->user))
 		strcpy(id->user, pwp->pw_name);
 	/* The policy's group names, not the caller's groups: one lookup per

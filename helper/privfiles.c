@@ -5,6 +5,7 @@
 #include "helper.h"
 #include "tg_config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -24,6 +25,38 @@ static int trusted_dir(const struct stat *st)
 	if (!S_ISDIR(st->st_mode) || st->st_uid != 0)
 		return 0;
 	return !(st->st_mode & (S_IWGRP | S_IWOTH)) || (st->st_mode & S_ISVTX);
+}
+
+/* The checks on an open policy file (policy.conf or a policy.d file): a
+ * regular file, root's, not writable by group or others, one link. On
+ * failure returns -1 with a reason for the audit record and the user. */
+static int vet_policy_file(int fd, const char *path, char *why, size_t whylen)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		snprintf(why, whylen, "%s is not a regular file", path);
+		return -1;
+	}
+	if (st.st_uid != 0) {
+		snprintf(why, whylen, "%s is not owned by root", path);
+		return -1;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		snprintf(why, whylen, "%s is writable by group or others", path);
+		return -1;
+	}
+	/* A second name for the file is a second way to change it: a hard
+	 * link made to a root-owned file (by anyone who can write the
+	 * directory it is in, before or after) follows every edit of it.
+	 * Refused like a bad mode. */
+	if (st.st_nlink != 1) {
+		snprintf(why, whylen,
+			 "%s has %ju hard links; it must have exactly one (remove the others)",
+			 path, (uintmax_t)st.st_nlink);
+		return -1;
+	}
+	return 0;
 }
 
 /* Opens the policy without following links at any component and checks
@@ -71,29 +104,7 @@ static int open_policy(const char *path, char *why, size_t whylen)
 		snprintf(why, whylen, "cannot open %s: %s", path, strerror(errno));
 		return -1;
 	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		snprintf(why, whylen, "%s is not a regular file", path);
-		close(fd);
-		return -1;
-	}
-	if (st.st_uid != 0) {
-		snprintf(why, whylen, "%s is not owned by root", path);
-		close(fd);
-		return -1;
-	}
-	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-		snprintf(why, whylen, "%s is writable by group or others", path);
-		close(fd);
-		return -1;
-	}
-	/* A second name for the file is a second way to change it: a hard
-	 * link made to a root-owned file (by anyone who can write the
-	 * directory it is in, before or after) follows every edit of it.
-	 * Refused like a bad mode. */
-	if (st.st_nlink != 1) {
-		snprintf(why, whylen,
-			 "%s has %ju hard links; it must have exactly one (remove the others)",
-			 path, (uintmax_t)st.st_nlink);
+	if (vet_policy_file(fd, path, why, whylen) != 0) {
 		close(fd);
 		return -1;
 	}
@@ -102,6 +113,87 @@ fail:
 	if (dfd >= 0)
 		close(dfd);
 	return -1;
+}
+
+/* Opens policy.d/ beside the policy, if it exists, and each of its files
+ * in name order (bytes, as the C locale sorts), vetted like the policy:
+ * the directory trusted, each file regular, root's, not writable by group
+ * or others, one link. A bad one makes the whole policy unusable: a rule
+ * someone else could have written is not one to decide by. */
+static void open_dropins(struct tg_privfiles *pf)
+{
+	char dir[sizeof(TG_POLICY_FILE) + 16];
+	char names[TG_POLICY_MAX_FILES][128];
+	char *slash;
+	struct stat st;
+	struct dirent *de;
+	DIR *d;
+	int dfd, n = 0;
+
+	snprintf(dir, sizeof(dir), "%s", TG_POLICY_FILE);
+	slash = strrchr(dir, '/');
+	snprintf(slash != NULL ? slash : dir, sizeof(dir) - (size_t)(slash ? slash - dir : 0),
+		 "/policy.d");
+	/* The path up to the policy's directory was vetted with the policy. */
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0 && errno == ENOENT)
+		return;
+	if (dfd < 0 || fstat(dfd, &st) != 0 || !trusted_dir(&st)) {
+		snprintf(pf->policy_err, sizeof(pf->policy_err),
+			 "%s is not a directory owned by root and writable by root alone", dir);
+		goto bad;
+	}
+	d = fdopendir(dup(dfd));
+	if (d == NULL) {
+		snprintf(pf->policy_err, sizeof(pf->policy_err), "cannot read %s: %s", dir,
+			 strerror(errno));
+		goto bad;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (!tg_policy_dropin_name(de->d_name))
+			continue;
+		if (n == TG_POLICY_MAX_FILES) {
+			snprintf(pf->policy_err, sizeof(pf->policy_err),
+				 "%s has more than %d .conf files; merge some", dir,
+				 TG_POLICY_MAX_FILES);
+			closedir(d);
+			goto bad;
+		}
+		/* Insertion sort: at most TG_POLICY_MAX_FILES names. */
+		int j = n++;
+		for (; j > 0 && strcmp(names[j - 1], de->d_name) > 0; j--)
+			memcpy(names[j], names[j - 1], sizeof(names[j]));
+		memcpy(names[j], de->d_name,
+		       strlen(de->d_name) + 1); /* < 128: tg_policy_dropin_name */
+	}
+	closedir(d);
+	for (int i = 0; i < n; i++) {
+		int w = snprintf(pf->dropin_path[i], sizeof(pf->dropin_path[i]), "%s/%s", dir,
+				 names[i]);
+		if (w < 0 || (size_t)w >= sizeof(pf->dropin_path[i])) {
+			snprintf(pf->policy_err, sizeof(pf->policy_err),
+				 "%s: a file name is too long", dir);
+			goto bad;
+		}
+		int fd = openat(dfd, names[i],
+				O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+		if (fd < 0) {
+			snprintf(pf->policy_err, sizeof(pf->policy_err), "cannot open %s: %s",
+				 pf->dropin_path[i], strerror(errno));
+			goto bad;
+		}
+		pf->dropin_fd[pf->ndropins++] = fd;
+		if (vet_policy_file(fd, pf->dropin_path[i], pf->policy_err,
+				    sizeof(pf->policy_err)) != 0)
+			goto bad;
+	}
+	close(dfd);
+	return;
+bad:
+	if (dfd >= 0)
+		close(dfd);
+	close(pf->policy_fd);
+	pf->policy_fd = -1;
 }
 
 /* A file in the state directory: a regular file with one link, owned by
@@ -192,6 +284,8 @@ int privfiles_open(struct tg_privfiles *pf, unsigned ntun, unsigned nvhost, stru
 	pf->lock_fd = pf->lease_fd = pf->tun_fd = pf->conf6_fd = -1;
 	pf->log_fd = log_open();
 	pf->policy_fd = open_policy(TG_POLICY_FILE, pf->policy_err, sizeof(pf->policy_err));
+	if (pf->policy_fd >= 0)
+		open_dropins(pf);
 	if (tg_netns_cookie(&pf->netns_cookie) != 0) {
 		tg_seterr(e, TG_EXIT_HOST, "cannot identify the network namespace: %s",
 			  strerror(errno));
@@ -228,6 +322,32 @@ int privfiles_open(struct tg_privfiles *pf, unsigned ntun, unsigned nvhost, stru
 	return 0;
 }
 
+/* Reads all of fd into text (TG_POLICY_MAX_BYTES + 1 bytes). */
+static int read_policy(int fd, const char *path, char *text, size_t *lenp, struct tg_err *e)
+{
+	size_t len = 0;
+
+	for (;;) {
+		ssize_t n = read(fd, text + len, TG_POLICY_MAX_BYTES + 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			tg_seterr(e, TG_EXIT_HOST, "cannot read %s: %s", path, strerror(errno));
+			return -1;
+		}
+		if (n == 0 || (len += (size_t)n) > TG_POLICY_MAX_BYTES)
+			break;
+	}
+	if (len > TG_POLICY_MAX_BYTES) {
+		tg_seterr(e, TG_EXIT_REFUSED,
+			  "policy %s is larger than %d bytes, refusing everything", path,
+			  TG_POLICY_MAX_BYTES);
+		return -1;
+	}
+	*lenp = len;
+	return 0;
+}
+
 int policy_load(struct tg_privfiles *pf, struct tg_policy *p, struct tg_err *e)
 {
 	/* Static rather than malloc'd: a 1 MiB allocation is a fresh mmap()
@@ -236,33 +356,27 @@ int policy_load(struct tg_privfiles *pf, struct tg_policy *p, struct tg_err *e)
 	static char text[TG_POLICY_MAX_BYTES + 1];
 	size_t len = 0;
 	char err[240];
+	int rc;
 
 	if (pf->policy_fd < 0) {
 		tg_seterr(e, TG_EXIT_REFUSED, "policy unusable, refusing everything: %s",
 			  pf->policy_err);
 		return -1;
 	}
-	for (;;) {
-		ssize_t n = read(pf->policy_fd, text + len, TG_POLICY_MAX_BYTES + 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			tg_seterr(e, TG_EXIT_HOST, "cannot read %s: %s", TG_POLICY_FILE,
-				  strerror(errno));
-			return -1;
-		}
-		if (n == 0 || (len += (size_t)n) > TG_POLICY_MAX_BYTES)
-			break;
-	}
-	if (len > TG_POLICY_MAX_BYTES) {
-		tg_seterr(e, TG_EXIT_REFUSED,
-			  "policy %s is larger than %d bytes, refusing everything", TG_POLICY_FILE,
-			  TG_POLICY_MAX_BYTES);
+	if (read_policy(pf->policy_fd, TG_POLICY_FILE, text, &len, e) != 0)
 		return -1;
-	}
 	/* The caller learns where and what kind of error, nothing of the
 	 * root-only text; root sees the rest with `tapgate check`. */
-	if (tg_policy_parse_private(TG_POLICY_FILE, text, len, p, err, sizeof(err)) != 0) {
+	rc = tg_policy_parse_private(TG_POLICY_FILE, text, len, p, err, sizeof(err));
+	for (int i = 0; rc == 0 && i < pf->ndropins; i++) {
+		if (read_policy(pf->dropin_fd[i], pf->dropin_path[i], text, &len, e) != 0) {
+			tg_policy_free(p);
+			return -1;
+		}
+		rc = tg_policy_parse_more_private(p, pf->dropin_path[i], text, len, err,
+						  sizeof(err));
+	}
+	if (rc != 0) {
 		tg_seterr(e, TG_EXIT_REFUSED,
 			  "policy error, refusing everything: %s (root: run 'tapgate check' for "
 			  "details)",

@@ -242,7 +242,7 @@ int provision(struct nc *nc, struct tg_leasedb *db, int tun_fd, int conf6_fd,
 	    .uplink_fwd = -1,
 	    .created = (int64_t)time(NULL),
 	    .persist = g->persist,
-	    .rule_print = g->persist ? tg_rule_fingerprint(g->rule) : 0,
+	    .rule_id = g->rule->id,
 	};
 	int slot = leasedb_free_slot(db), r;
 	unsigned dp = (g->vnet_hdr ? TUN_VNET_HDR : 0) | (g->queues > 1 ? TUN_MULTI_QUEUE : 0);

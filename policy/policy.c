@@ -415,21 +415,60 @@ static int check_bytes(const struct parser *ps, const char *s, size_t n)
 	return 0;
 }
 
-static int parse_text(const char *file, const char *text, size_t len, struct tg_policy *out,
-		      char *err, size_t errlen, int private)
-{
-	struct parser ps = {
-	    .file = file, .line = 0, .err = err, .errlen = errlen, .private = private};
-	size_t pos = 0;
-	size_t cap = 0;
+/* Where parse errors go: into err, stopping at the first (the helper), or
+ * each to report, leaving its rule out and going on (`tapgate check`). */
+struct sink {
+	char *err;
+	size_t errlen;
+	int private;
+	void (*report)(void *ctx, const char *err);
+	void *ctx;
+};
 
-	memset(out, 0, sizeof(*out));
-	snprintf(out->file, sizeof(out->file), "%s", file);
-	if (errlen > 0)
-		err[0] = '\0';
+static void safe_copy(char *dst, size_t dstlen, const char *src);
+
+/* Appends file to out->files: rules name their file by its index. */
+static int add_file(struct tg_policy *out, const char *file)
+{
+	char(*grown)[TG_POLICY_FILE_MAX] = realloc(out->files, (out->nfiles + 1) * sizeof(*grown));
+
+	if (grown == NULL)
+		return -1;
+	out->files = grown;
+	/* Made safe once: file names end up in messages and audit records. */
+	safe_copy(out->files[out->nfiles++], TG_POLICY_FILE_MAX, file);
+	return 0;
+}
+
+/* Parses the lines of one file into out, after the rules it has. Returns
+ * the number of errors (with a sink that stops: 0 or 1). */
+static unsigned parse_lines(const char *file, const char *text, size_t len, struct tg_policy *out,
+			    const struct sink *sk)
+{
+	char line_err[512];
+	struct parser ps = {.file = file,
+			    .line = 0,
+			    .err = sk->report ? line_err : sk->err,
+			    .errlen = sk->report ? sizeof(line_err) : sk->errlen,
+			    .private = sk->private};
+	size_t pos = 0;
+	unsigned errors = 0;
+
+	int whole = 0; /* an error about the whole file */
+
 	if (len > TG_POLICY_MAX_BYTES)
-		return fail(&ps, "policy too large", "policy is %zu bytes; at most %d are allowed",
-			    len, TG_POLICY_MAX_BYTES);
+		whole = fail(&ps, "policy too large", "policy is %zu bytes; at most %d are allowed",
+			     len, TG_POLICY_MAX_BYTES);
+	else if (out->nfiles == TG_POLICY_MAX_FILES + 1)
+		whole = fail(&ps, "too many files", "more than %d files in policy.d; merge some",
+			     TG_POLICY_MAX_FILES);
+	else if (add_file(out, file) != 0)
+		whole = fail(&ps, "out of memory", "out of memory");
+	if (whole != 0) {
+		if (sk->report)
+			sk->report(sk->ctx, line_err);
+		return 1;
+	}
 	while (pos < len) {
 		const char *start = text + pos;
 		const char *nl = memchr(start, '\n', len - pos);
@@ -438,16 +477,18 @@ static int parse_text(const char *file, const char *text, size_t len, struct tg_
 		char *cursor = buf;
 		char *word;
 		char *hash;
+		int bad = 0;
 
 		ps.line++;
 		pos += n + (nl != NULL);
 		if (n > LINE_MAX_BYTES) {
-			fail(&ps, "line too long", "line is %zu bytes long; at most %d are allowed",
-			     n, LINE_MAX_BYTES);
-			goto bad;
+			bad = fail(&ps, "line too long",
+				   "line is %zu bytes long; at most %d are allowed", n,
+				   LINE_MAX_BYTES);
+			goto next;
 		}
-		if (check_bytes(&ps, start, n) != 0)
-			goto bad;
+		if ((bad = check_bytes(&ps, start, n)) != 0)
+			goto next;
 		memcpy(buf, start, n);
 		buf[n] = '\0';
 		hash = strchr(buf, '#');
@@ -457,48 +498,110 @@ static int parse_text(const char *file, const char *text, size_t len, struct tg_
 		if (word == NULL)
 			continue;
 		if (out->nrules == TG_POLICY_MAX_RULES) {
-			fail(&ps, "too many rules", "more than %d rules; merge rules or use groups",
-			     TG_POLICY_MAX_RULES);
-			goto bad;
+			bad = fail(&ps, "too many rules",
+				   "more than %d rules; merge rules or use groups",
+				   TG_POLICY_MAX_RULES);
+			goto next;
 		}
-		if (out->nrules == cap) {
-			size_t ncap = cap == 0 ? 16 : cap * 2;
+		if (out->nrules == out->rules_cap) {
+			size_t ncap = out->rules_cap == 0 ? 16 : out->rules_cap * 2;
 			struct tg_rule *grown = realloc(out->rules, ncap * sizeof(*grown));
 
 			if (grown == NULL) {
-				fail(&ps, "out of memory", "out of memory");
-				goto bad;
+				bad = fail(&ps, "out of memory", "out of memory");
+				goto next;
 			}
 			out->rules = grown;
-			cap = ncap;
+			out->rules_cap = ncap;
 		}
-		if (parse_rule(&ps, word, &cursor, &out->rules[out->nrules]) != 0)
-			goto bad;
-		out->nrules++;
+		bad = parse_rule(&ps, word, &cursor, &out->rules[out->nrules]);
+		if (bad == 0) {
+			out->rules[out->nrules].file = (unsigned)(out->nfiles - 1);
+			out->rules[out->nrules].id = tg_rule_id(&out->rules[out->nrules]);
+			out->nrules++;
+		}
+	next:
+		if (bad == 0)
+			continue;
+		errors++;
+		if (!sk->report)
+			return errors;
+		sk->report(sk->ctx, line_err);
 	}
-	return 0;
-bad:
+	return errors;
+}
+
+static int parse_into(struct tg_policy *out, const char *file, const char *text, size_t len,
+		      char *err, size_t errlen, int private)
+{
+	struct sink sk = {.err = err, .errlen = errlen, .private = private};
+
+	if (errlen > 0)
+		err[0] = '\0';
+	if (parse_lines(file, text, len, out, &sk) == 0)
+		return 0;
 	tg_policy_free(out);
 	return -1;
+}
+
+static void policy_init(struct tg_policy *out, const char *file)
+{
+	memset(out, 0, sizeof(*out));
+	snprintf(out->file, sizeof(out->file), "%s", file);
 }
 
 int tg_policy_parse(const char *file, const char *text, size_t len, struct tg_policy *out,
 		    char *err, size_t errlen)
 {
-	return parse_text(file, text, len, out, err, errlen, 0);
+	policy_init(out, file);
+	return parse_into(out, file, text, len, err, errlen, 0);
 }
 
 int tg_policy_parse_private(const char *file, const char *text, size_t len, struct tg_policy *out,
 			    char *err, size_t errlen)
 {
-	return parse_text(file, text, len, out, err, errlen, 1);
+	policy_init(out, file);
+	return parse_into(out, file, text, len, err, errlen, 1);
+}
+
+int tg_policy_parse_more_private(struct tg_policy *p, const char *file, const char *text,
+				 size_t len, char *err, size_t errlen)
+{
+	return parse_into(p, file, text, len, err, errlen, 1);
+}
+
+unsigned tg_policy_parse_all(struct tg_policy *p, const char *file, const char *text, size_t len,
+			     void (*report)(void *ctx, const char *err), void *ctx)
+{
+	struct sink sk = {.report = report, .ctx = ctx};
+
+	if (p->nfiles == 0)
+		policy_init(p, file);
+	return parse_lines(file, text, len, p, &sk);
+}
+
+int tg_policy_dropin_name(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len <= 5 || len >= 128 || name[0] == '.' || strcmp(name + len - 5, ".conf") != 0)
+		return 0;
+	return strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") ==
+	       len;
+}
+
+const char *tg_rule_file(const struct tg_policy *p, const struct tg_rule *rule)
+{
+	return rule->file < p->nfiles ? p->files[rule->file] : p->file;
 }
 
 void tg_policy_free(struct tg_policy *p)
 {
 	free(p->rules);
+	free(p->files);
 	p->rules = NULL;
-	p->nrules = 0;
+	p->files = NULL;
+	p->nrules = p->rules_cap = p->nfiles = 0;
 }
 
 int tg_rule_matches_caller(const struct tg_rule *rule, const struct tg_caller *c)
@@ -514,7 +617,7 @@ int tg_rule_matches_caller(const struct tg_rule *rule, const struct tg_caller *c
 	case TG_WHO_GID:
 		/* By gid, as the kernel checks membership; a group name that
 		 * did not resolve (tg_policy_resolve_groups) matches nobody. */
-		if (rule->who == TG_WHO_GROUP && !rule->who_known)
+		if (rule->who == TG_WHO_GROUP && (!rule->who_known || rule->who_failed))
 			return 0;
 		for (i = 0; i < c->ngroups && c->gids != NULL; i++)
 			if (c->gids[i] == rule->who_id)
@@ -522,6 +625,12 @@ int tg_rule_matches_caller(const struct tg_rule *rule, const struct tg_caller *c
 		return 0;
 	}
 	return 0;
+}
+
+int tg_rule_undecided(const struct tg_rule *rule, const struct tg_caller *c)
+{
+	return (rule->who == TG_WHO_GROUP && rule->who_failed) ||
+	       (rule->who == TG_WHO_USER && c->user == NULL && c->user_failed);
 }
 
 void tg_policy_resolve_groups(struct tg_policy *p, int (*gid_of)(const char *name, uint32_t *gid))
@@ -539,9 +648,13 @@ void tg_policy_resolve_groups(struct tg_policy *p, int (*gid_of)(const char *nam
 		}
 		if (j < i) {
 			r->who_known = p->rules[j].who_known;
+			r->who_failed = p->rules[j].who_failed;
 			r->who_id = p->rules[j].who_id;
 		} else {
-			r->who_known = gid_of(r->who_name, &r->who_id) == 0;
+			int found = gid_of(r->who_name, &r->who_id);
+
+			r->who_known = found == TG_LOOKUP_FOUND;
+			r->who_failed = found == TG_LOOKUP_FAILED;
 			if (!r->who_known)
 				r->who_id = 0;
 		}
@@ -567,6 +680,7 @@ static void safe_copy(char *dst, size_t dstlen, const char *src)
 
 /* The pieces every refusal is made of, made safe once. */
 struct names {
+	const struct tg_policy *p;
 	char file[sizeof(((struct tg_policy *)0)->file)];
 	char name[TG_NAME_MAX + 8];  /* "alice", or "uid 1001" if the uid has no name */
 	char user[TG_NAME_MAX + 16]; /* "user alice", or "uid 1001" */
@@ -596,7 +710,7 @@ static int bridged_allows(const struct tg_rule *rule, const struct tg_request *r
 		o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%s", i > 0 ? ", " : "",
 				      rule->bridges[i]);
 	say(why, "bridge %s is not allowed for %s (%s:%u allows %s)", nm->bridge, nm->name,
-	    nm->file, rule->line, list);
+	    tg_rule_file(nm->p, rule), rule->line, list);
 	return 0;
 }
 
@@ -812,7 +926,7 @@ static int pick_address(const struct tg_rule *rule, const struct tg_hostview *h,
 	else
 		say(why,
 		    "no free address in %s/%u (%s:%u); run 'tapgate gc' or ask for a larger net",
-		    net, rule->prefix, nm->file, rule->line);
+		    net, rule->prefix, tg_rule_file(nm->p, rule), rule->line);
 	return 0;
 }
 
@@ -832,12 +946,13 @@ static int rule_allows(const struct tg_rule *rule, const struct tg_caller *c,
 
 		tg_format_ipv4(rule->gateway, have);
 		say(why, "gateway %s does not match %s:%u, whose gateway is %s; use %s",
-		    tg_format_ipv4(r->gateway, want), nm->file, rule->line, have, have);
+		    tg_format_ipv4(r->gateway, want), tg_rule_file(nm->p, rule), rule->line, have,
+		    have);
 		return 0;
 	}
 	if (r->persist && !rule->persist) {
-		say(why, "%s:%u does not allow persistent devices (add `persist`)", nm->file,
-		    rule->line);
+		say(why, "%s:%u does not allow persistent devices (add `persist`)",
+		    tg_rule_file(nm->p, rule), rule->line);
 		return 0;
 	}
 	if (r->queues > rule->queues) {
@@ -854,12 +969,13 @@ static int rule_allows(const struct tg_rule *rule, const struct tg_caller *c,
 	}
 	/* The count comes before the address: a user at the limit whose own
 	 * guests fill the net should hear about the limit, not about the net. */
-	live = h->count(h->ctx, c->uid, rule->line);
+	live = h->count(h->ctx, c->uid, rule);
 	if (live >= rule->max) {
 		say(why,
 		    "%s already has %u device%s under %s:%u (max %u); close one or run "
 		    "'tapgate gc'",
-		    nm->user, live, live == 1 ? "" : "s", nm->file, rule->line, rule->max);
+		    nm->user, live, live == 1 ? "" : "s", tg_rule_file(nm->p, rule), rule->line,
+		    rule->max);
 		return 0;
 	}
 	/* uml_net `tuntap up` learns the guest address only later, from `add`,
@@ -867,7 +983,7 @@ static int rule_allows(const struct tg_rule *rule, const struct tg_caller *c,
 	if (!rule->routed || r->no_guest)
 		return 1;
 	if (r->has_ip) {
-		if (!address_allowed(rule, r->ip, h, nm->file, why))
+		if (!address_allowed(rule, r->ip, h, tg_rule_file(nm->p, rule), why))
 			return 0;
 		*guest = r->ip;
 		return 1;
@@ -883,10 +999,12 @@ enum tg_verdict tg_policy_decide(const struct tg_policy *p, const struct tg_call
 	char scratch[sizeof(d->reason)];
 	const struct tg_rule *other_mode = NULL;
 	const struct tg_rule *other_gateway = NULL;
+	const struct tg_rule *undecided = NULL;
 	int caller_matched = 0;
 	const char *kind = tg_kind_name(r->kind);
 
 	memset(d, 0, sizeof(*d));
+	nm.p = p;
 	safe_copy(nm.file, sizeof(nm.file), p->file);
 	if (c->user != NULL) {
 		char user[TG_NAME_MAX + 4];
@@ -906,13 +1024,15 @@ enum tg_verdict tg_policy_decide(const struct tg_policy *p, const struct tg_call
 		char *why = d->rule == NULL ? d->reason : scratch;
 		uint32_t guest;
 
-		if (!tg_rule_matches_caller(rule, c))
+		int undecided_here = tg_rule_undecided(rule, c);
+
+		if (!undecided_here && !tg_rule_matches_caller(rule, c))
 			continue;
-		caller_matched = 1;
+		caller_matched |= !undecided_here;
 		if (rule->kind != r->kind)
 			continue;
 		if ((r->bridge == NULL) != (rule->routed != 0)) {
-			if (other_mode == NULL)
+			if (other_mode == NULL && !undecided_here)
 				other_mode = rule;
 			continue;
 		}
@@ -920,9 +1040,16 @@ enum tg_verdict tg_policy_decide(const struct tg_policy *p, const struct tg_call
 		 * tells its rule apart: a rule with another gateway does not
 		 * apply, rather than refuse. */
 		if (r->no_guest && r->has_gateway && rule->routed && rule->gateway != r->gateway) {
-			if (other_gateway == NULL)
+			if (other_gateway == NULL && !undecided_here)
 				other_gateway = rule;
 			continue;
+		}
+		if (undecided_here) {
+			/* This rule may be the caller's and so the one that
+			 * decides; guessing either way could grant what the
+			 * policy does not, or decide under the wrong rule. */
+			undecided = rule;
+			break;
 		}
 		if (rule_allows(rule, c, r, h, &nm, why, &guest)) {
 			d->rule = rule;
@@ -933,6 +1060,20 @@ enum tg_verdict tg_policy_decide(const struct tg_policy *p, const struct tg_call
 		if (d->rule == NULL)
 			d->rule = rule;
 	}
+	if (undecided != NULL) {
+		d->rule = undecided;
+		if (undecided->who == TG_WHO_GROUP)
+			say(d->reason,
+			    "cannot look up group %s for %s:%u: the name service failed; nothing "
+			    "was granted, try again when it works",
+			    undecided->who_name, tg_rule_file(p, undecided), undecided->line);
+		else
+			say(d->reason,
+			    "cannot look up the user name of %s for %s:%u: the name service "
+			    "failed; nothing was granted, try again when it works",
+			    nm.name, tg_rule_file(p, undecided), undecided->line);
+		return TG_REFUSED;
+	}
 	if (d->rule != NULL)
 		return TG_REFUSED;
 	if (other_gateway != NULL) {
@@ -940,17 +1081,19 @@ enum tg_verdict tg_policy_decide(const struct tg_policy *p, const struct tg_call
 
 		say(d->reason, "gateway %s is not the gateway of any rule for %s; use %s (%s:%u)",
 		    tg_format_ipv4(r->gateway, want), nm.name,
-		    tg_format_ipv4(other_gateway->gateway, have), nm.file, other_gateway->line);
+		    tg_format_ipv4(other_gateway->gateway, have), tg_rule_file(p, other_gateway),
+		    other_gateway->line);
 	} else if (other_mode != NULL && other_mode->routed)
 		say(d->reason,
 		    "no rule permits %s a bridged %s device (%s:%u allows routed ones: ask "
 		    "without a bridge)",
-		    nm.name, kind, nm.file, other_mode->line);
+		    nm.name, kind, tg_rule_file(p, other_mode), other_mode->line);
 	else if (other_mode != NULL)
 		say(d->reason,
 		    "no rule permits %s a routed %s device (%s:%u allows bridged ones: ask for "
 		    "bridge %s)",
-		    nm.name, kind, nm.file, other_mode->line, other_mode->bridges[0]);
+		    nm.name, kind, tg_rule_file(p, other_mode), other_mode->line,
+		    other_mode->bridges[0]);
 	else if (caller_matched)
 		say(d->reason, "no rule in %s permits %s to have a %s device", nm.file, nm.name,
 		    kind);
@@ -984,10 +1127,10 @@ enum tg_verdict tg_policy_check_guest(const struct tg_policy *p, const struct tg
 		say(why,
 		    "%s:%u is a bridged rule: it hands out no guest address; %s needs a routed "
 		    "rule",
-		    file, rule->line, a);
+		    tg_rule_file(p, rule), rule->line, a);
 		ok = 0;
 	} else {
-		ok = address_allowed(rule, addr, h, file, why);
+		ok = address_allowed(rule, addr, h, tg_rule_file(p, rule), why);
 	}
 	if (reasonlen > 0)
 		snprintf(reason, reasonlen, "%s", ok ? "" : why);
@@ -1002,33 +1145,101 @@ const struct tg_rule *tg_policy_rule_at(const struct tg_policy *p, unsigned line
 	return NULL;
 }
 
-/* FNV-1a over the fields, each at a fixed width, so that no two different
- * rules can be made to collide by shifting bytes between fields. */
-static uint32_t fnv(uint32_t h, const void *p, size_t n)
+void tg_rule_canonical(const struct tg_rule *r, char *buf, size_t len)
 {
-	const unsigned char *c = p;
+	const char *sorted[TG_RULE_MAX_BRIDGES];
+	char a[ADDR_BUF];
+	size_t o = 0;
 
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ c[i]) * 16777619u;
-	return h;
+#define PUT(...)                                                                                   \
+	do {                                                                                       \
+		int n_ = snprintf(buf + o, o < len ? len - o : 0, __VA_ARGS__);                    \
+		o += n_ > 0 ? (size_t)n_ : 0;                                                      \
+	} while (0)
+	if (len == 0)
+		return;
+	buf[0] = '\0';
+	switch (r->who) {
+	case TG_WHO_USER:
+		PUT("permit %s", r->who_name);
+		break;
+	case TG_WHO_UID:
+		PUT("permit %u", (unsigned)r->who_id);
+		break;
+	case TG_WHO_GROUP:
+		PUT("permit :%s", r->who_name);
+		break;
+	case TG_WHO_GID:
+		PUT("permit :%u", (unsigned)r->who_id);
+		break;
+	}
+	PUT(" %s", tg_kind_name(r->kind));
+	if (r->routed)
+		PUT(" net %s/%u", tg_format_ipv4(r->net, a), r->prefix);
+	if (r->has_gateway)
+		PUT(" gateway %s", tg_format_ipv4(r->gateway, a));
+	if (r->uplink[0] != '\0')
+		PUT(" uplink %s", r->uplink);
+	if (r->forward)
+		PUT(" forward");
+	/* Insertion sort: at most TG_RULE_MAX_BRIDGES names. */
+	for (unsigned i = 0; i < r->nbridges; i++) {
+		unsigned j = i;
+
+		for (; j > 0 && strcmp(sorted[j - 1], r->bridges[i]) > 0; j--)
+			sorted[j] = sorted[j - 1];
+		sorted[j] = r->bridges[i];
+	}
+	for (unsigned i = 0; i < r->nbridges; i++)
+		PUT(" bridge %s", sorted[i]);
+	if (r->persist)
+		PUT(" persist");
+	if (r->queues > 1)
+		PUT(" queues %u", r->queues);
+	if (r->vhost)
+		PUT(" vhost");
+#undef PUT
 }
 
-uint32_t tg_rule_fingerprint(const struct tg_rule *r)
+uint64_t tg_rule_id(const struct tg_rule *r)
 {
-	uint32_t h = 2166136261u;
-	uint32_t v[9] = {(uint32_t)r->who,
-			 r->who_id,
-			 (uint32_t)r->kind,
-			 (uint32_t)r->routed,
-			 r->net,
-			 r->prefix,
-			 r->has_gateway ? r->gateway : 0,
-			 (uint32_t)r->forward,
-			 r->nbridges};
+	char text[TG_RULE_TEXT_MAX];
+	uint64_t h = 14695981039346656037u;
 
-	h = fnv(h, v, sizeof(v));
-	h = fnv(h, r->who_name, sizeof(r->who_name));
-	h = fnv(h, r->uplink, sizeof(r->uplink));
-	h = fnv(h, r->bridges, sizeof(r->bridges));
-	return fnv(h, &r->persist, sizeof(r->persist));
+	tg_rule_canonical(r, text, sizeof(text));
+	for (const char *c = text; *c != '\0'; c++)
+		h = (h ^ (unsigned char)*c) * 1099511628211u;
+	return h != 0 ? h : 1;
+}
+
+const struct tg_rule *tg_policy_rule_by_id(const struct tg_policy *p, uint64_t id)
+{
+	for (size_t i = 0; i < p->nrules; i++)
+		if (p->rules[i].id == id)
+			return &p->rules[i];
+	return NULL;
+}
+
+const struct tg_rule *tg_policy_rule_of_lease(const struct tg_policy *p, const struct tg_lease *l)
+{
+	if (l->rule_id != 0)
+		return tg_policy_rule_by_id(p, l->rule_id);
+	for (size_t i = 0; i < p->nrules; i++)
+		if ((p->rules[i].persist || !l->persist) && tg_rule_could_grant(&p->rules[i], l))
+			return &p->rules[i];
+	return NULL;
+}
+
+int tg_rule_could_grant(const struct tg_rule *r, const struct tg_lease *l)
+{
+	if (r->kind != l->kind)
+		return 0;
+	if (!r->routed) {
+		for (unsigned i = 0; i < r->nbridges; i++)
+			if (strcmp(r->bridges[i], l->bridge) == 0)
+				return 1;
+		return 0;
+	}
+	return l->bridge[0] == '\0' && l->gateway == r->gateway &&
+	       (l->guest == 0 || (l->guest & tg_prefix_mask(r->prefix)) == r->net);
 }

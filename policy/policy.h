@@ -19,15 +19,20 @@
 #define TG_RULE_MAX_DEVICES 99 /* `max` range is 1..99: names are tg<uid>-<0..98> */
 #define TG_NAME_MAX	    32 /* user and group names */
 #define TG_RULE_MAX_QUEUES  16 /* `queues` range is 1..16 */
+#define TG_POLICY_MAX_FILES 64 /* policy.d files beside the policy */
+#define TG_POLICY_FILE_MAX  256
 
 enum tg_who { TG_WHO_USER, TG_WHO_UID, TG_WHO_GROUP, TG_WHO_GID };
 
 struct tg_rule {
+	unsigned file; /* the file it is in: tg_rule_file() */
 	unsigned line;
 	enum tg_who who;
 	char who_name[TG_NAME_MAX + 1]; /* TG_WHO_USER, TG_WHO_GROUP */
 	uint32_t who_id;		/* TG_WHO_UID, TG_WHO_GID; TG_WHO_GROUP: its gid */
 	int who_known;			/* TG_WHO_GROUP: who_id is set (see below) */
+	int who_failed;			/* TG_WHO_GROUP: the lookup failed: membership is
+					   unknown, neither yes nor no (see below) */
 	enum tg_kind kind;
 	int routed;   /* has `net` */
 	uint32_t net; /* host order */
@@ -42,12 +47,16 @@ struct tg_rule {
 	int persist;	 /* `persist`: may also hand out persistent devices */
 	unsigned queues; /* `queues N`: most queues a device may have; default 1 */
 	int vhost;	 /* `vhost`: the helper may open /dev/vhost-net for the caller */
+	uint64_t id;	 /* tg_rule_id(), computed once when parsed */
 };
 
 struct tg_policy {
-	char file[256]; /* as named in errors and audit records */
+	char file[TG_POLICY_FILE_MAX]; /* the policy (its first file) */
 	size_t nrules;
 	struct tg_rule *rules;
+	size_t rules_cap;
+	size_t nfiles; /* the policy, then each policy.d file, in the order read */
+	char (*files)[TG_POLICY_FILE_MAX];
 };
 
 /* Parses text[0..len). On error returns -1 and writes "FILE:LINE: what"
@@ -59,16 +68,43 @@ int tg_policy_parse(const char *file, const char *text, size_t len, struct tg_po
  * of error, never a byte of the text. */
 int tg_policy_parse_private(const char *file, const char *text, size_t len, struct tg_policy *out,
 			    char *err, size_t errlen);
+/* Parses one more file into p, after the rules it has: a policy.d file,
+ * read after the policy in name order. Errors as tg_policy_parse_private;
+ * on error p is freed (the whole policy is refused). */
+int tg_policy_parse_more_private(struct tg_policy *p, const char *file, const char *text,
+				 size_t len, char *err, size_t errlen);
+/* For `tapgate check`: parses file into p after the rules it has (p zeroed
+ * before the first file), but an error does not stop it: each is passed to
+ * report as one line "FILE:LINE: what", the line's rule is left out, and
+ * parsing goes on with the next line. Returns the number of errors. */
+unsigned tg_policy_parse_all(struct tg_policy *p, const char *file, const char *text, size_t len,
+			     void (*report)(void *ctx, const char *err), void *ctx);
 void tg_policy_free(struct tg_policy *p);
+
+/* 1 if a file of policy.d/ with that name is read: NAME.conf, of letters,
+ * digits, _ . - and not starting with a dot. dpkg's .dpkg-old and
+ * .dpkg-dist, editor backups ending in ~ and hidden files are not. */
+int tg_policy_dropin_name(const char *name);
+
+/* The file a rule is in, as errors and audit records name it (printable
+ * ASCII only). */
+const char *tg_rule_file(const struct tg_policy *p, const struct tg_rule *rule);
+
+/* What a name service lookup said: a definite answer either way, or an
+ * error (LDAP down, a file it could not open) that says nothing. */
+enum { TG_LOOKUP_FOUND = 0, TG_LOOKUP_NONE = -1, TG_LOOKUP_FAILED = -2 };
 
 /* A group rule names a group; the caller is in it when the group's gid is
  * among the caller's gids, as the kernel sees them. Looks each group name
- * of the policy up once with gid_of (NSS: getgrnam_r; returns 0 and sets
- * *gid, or -1 if there is no such group) and keeps the gid in the rule. A
- * group that does not exist matches nobody, and so does every group rule of
- * a policy this was not called on. One lookup per group the policy names,
- * rather than one per group the caller is in (a desktop user is in a
- * dozen), is what makes it worth a function. */
+ * of the policy up once with gid_of (NSS: getgrnam_r; returns
+ * TG_LOOKUP_FOUND and sets *gid, TG_LOOKUP_NONE if there is no such group,
+ * TG_LOOKUP_FAILED if the lookup failed) and keeps the answer in the rule.
+ * A group that does not exist matches nobody, and so does every group rule
+ * of a policy this was not called on; a group whose lookup failed matches
+ * nobody either, but tg_policy_decide refuses rather than look further
+ * (tg_rule_undecided). One lookup per group the policy names, rather than
+ * one per group the caller is in (a desktop user is in a dozen), is what
+ * makes it worth a function. */
 void tg_policy_resolve_groups(struct tg_policy *p, int (*gid_of)(const char *name, uint32_t *gid));
 
 /* Who is asking, as the kernel says (real ids), with the user name resolved
@@ -78,6 +114,8 @@ struct tg_caller {
 	const char *user; /* may be NULL if the uid has no name */
 	size_t ngroups;	  /* primary gid first, then supplementary */
 	const uint32_t *gids;
+	int user_failed; /* user is NULL because the name service failed, not
+			    because the uid has no name */
 };
 
 struct tg_request {
@@ -127,8 +165,9 @@ struct tg_hostview {
 	 * non-zero (TG_ADDR_ON_HOST) if any interface of the host has it or
 	 * that cannot be known. */
 	int (*addr_taken)(void *ctx, uint32_t addr);
-	/* Live leases of uid granted by the rule on that line. */
-	unsigned (*count)(void *ctx, uint32_t uid, unsigned rule_line);
+	/* Live leases of uid granted by that rule (tg_rule_id), wherever it
+	 * now is in the file. */
+	unsigned (*count)(void *ctx, uint32_t uid, const struct tg_rule *rule);
 	void *ctx;
 	/* Optional: adds to out what may be in use within [lo, hi]: the host's
 	 * addresses and local routes there, the addresses leases may hold.
@@ -164,15 +203,41 @@ enum tg_verdict tg_policy_check_guest(const struct tg_policy *p, const struct tg
 				      uint32_t addr, const struct tg_hostview *h, char *reason,
 				      size_t reasonlen);
 
-/* A digest of what a rule grants, everything but `max`: a persistent
- * device's lease keeps it, and `tapgate gc` removes the device once no rule
- * on that line has the same digest, i.e. the policy no longer allows it. */
-uint32_t tg_rule_fingerprint(const struct tg_rule *rule);
+/* A rule's identity: what it says, not where it is. The text of the rule
+ * in a canonical form (one space between words, options in a fixed order,
+ * bridges sorted, names as written: never the gid a name resolved to), so
+ * that comments, blank lines, spacing, the order of rules and options and
+ * the file it is in change nothing. Everything but `max`, which is the
+ * limit on the identity and not part of it. A lease keeps the id of the
+ * rule that granted it: `max` counts leases by it, and `tapgate gc`
+ * removes a persistent device once no rule with that id allows it. */
+#define TG_RULE_TEXT_MAX 512
+void tg_rule_canonical(const struct tg_rule *rule, char *buf, size_t len);
+/* FNV-1a 64 of tg_rule_canonical(); never 0, which leases use for "a
+ * record written before rules had ids". */
+uint64_t tg_rule_id(const struct tg_rule *rule);
+
+/* The first rule with that id, or NULL. */
+const struct tg_rule *tg_policy_rule_by_id(const struct tg_policy *p, uint64_t id);
+
+/* Whether the rule could have granted the device a lease describes (its
+ * kind, its bridge or its gateway and guest address): for lease records
+ * from before rule ids, which are attributed to every such rule. */
+int tg_rule_could_grant(const struct tg_rule *rule, const struct tg_lease *l);
+
+/* The rule that granted the device a lease describes: the first with its
+ * rule_id; for a record from before rule ids, the first rule that allows
+ * persistent devices (if the lease is persistent) and could have granted
+ * it. NULL if there is none: the policy no longer allows the device. */
+const struct tg_rule *tg_policy_rule_of_lease(const struct tg_policy *p, const struct tg_lease *l);
 
 /* The rule on that line, or NULL. */
 const struct tg_rule *tg_policy_rule_at(const struct tg_policy *p, unsigned line);
 
-/* 1 if the rule's WHO names this caller. */
+/* 1 if the rule's WHO names this caller (for sure). */
 int tg_rule_matches_caller(const struct tg_rule *rule, const struct tg_caller *c);
+/* 1 if whether the rule's WHO names this caller cannot be known now: the
+ * name service failed for its group, or for the caller's user name. */
+int tg_rule_undecided(const struct tg_rule *rule, const struct tg_caller *c);
 
 #endif

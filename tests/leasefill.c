@@ -122,6 +122,7 @@ int main(int argc, char **argv)
 		    .uid = uid,
 		    .pid = 1,
 		    .rule_line = 1,
+		    .rule_id = 1, /* a rule of the other user's, not one of the test's */
 		    .kind = TG_TAP,
 		    .uplink_fwd = -1,
 		    .created = (int64_t)time(NULL),

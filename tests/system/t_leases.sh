@@ -111,7 +111,7 @@ tg_assert_eq "$N" "$(live)" "the other user's $N leases are untouched"
 dd if=/dev/zero of="$LF" bs=16 seek=5 count=1 conv=notrunc 2>/dev/null
 tg_assert_eq $((N - 1)) "$(live)" "tapgate list skips a record whose key says free"
 create "tg$ME-0" --ip 10.201.0.6
-tg_assert_match "^v1 state=live uid=$ME .* guest=10\.201\.0\.6 " "$(slot_text 5)" \
+tg_assert_match "^v2 state=live uid=$ME .* guest=10\.201\.0\.6 " "$(slot_text 5)" \
 	"the slot whose key says free is reused"
 destroy "tg$ME-0"
 

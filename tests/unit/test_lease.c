@@ -143,9 +143,9 @@ static void expect_bad_at(int line, const char *text)
 #define EXPECT_BAD(text) expect_bad_at(__LINE__, (text))
 
 /* A well-formed record, and the same record with one substring replaced. */
-static const char good[] = "v1 state=live uid=1000 pid=4242 rule=7 kind=tap ifname=tap0 ifindex=12 "
+static const char good[] = "v2 state=live uid=1000 pid=4242 rule=7 kind=tap ifname=tap0 ifindex=12 "
 			   "guest=10.0.0.2 gateway=10.0.0.1 uplink=3 uplink_fwd=0 bridge=- "
-			   "created=1700000000 persist=0/00000000 end";
+			   "created=1700000000 persist=0 rid=0123456789abcdef end";
 
 static const char *edit(const char *from, const char *to)
 {
@@ -192,6 +192,7 @@ static struct tg_lease base(void)
 	l.ifindex = 12;
 	l.uplink_fwd = -1;
 	l.created = 1700000000;
+	l.rule_id = 0x0123456789abcdefull;
 	return l;
 }
 
@@ -218,25 +219,25 @@ static void test_round_trips(void)
 	l.gateway = IP(10, 88, 0, 1);
 	l.uplink = 2;
 	l.uplink_fwd = 1;
-	ROUND_TRIP(&l, "v1 state=live uid=1000 pid=4242 rule=7 kind=tun ifname=tun7 ifindex=44 "
+	ROUND_TRIP(&l, "v2 state=live uid=1000 pid=4242 rule=7 kind=tun ifname=tun7 ifindex=44 "
 		       "guest=10.88.0.2 gateway=10.88.0.1 uplink=2 uplink_fwd=1 bridge=- "
-		       "created=1700000000 persist=0/00000000 end");
+		       "created=1700000000 persist=0 rid=0123456789abcdef end");
 
 	/* live, routed, no uplink: forwarding untouched */
 	l = base();
 	l.guest = IP(192, 168, 100, 10);
 	l.gateway = IP(192, 168, 100, 1);
-	ROUND_TRIP(&l, "v1 state=live uid=1000 pid=4242 rule=7 kind=tap ifname=tap0 ifindex=12 "
+	ROUND_TRIP(&l, "v2 state=live uid=1000 pid=4242 rule=7 kind=tap ifname=tap0 ifindex=12 "
 		       "guest=192.168.100.10 gateway=192.168.100.1 uplink=0 uplink_fwd=-1 "
-		       "bridge=- created=1700000000 persist=0/00000000 end");
+		       "bridge=- created=1700000000 persist=0 rid=0123456789abcdef end");
 
 	/* live, bridged tap */
 	l = base();
 	strcpy(l.ifname, "vm-eth0.1_a");
 	strcpy(l.bridge, "br-lan");
-	ROUND_TRIP(&l, "v1 state=live uid=1000 pid=4242 rule=7 kind=tap ifname=vm-eth0.1_a "
+	ROUND_TRIP(&l, "v2 state=live uid=1000 pid=4242 rule=7 kind=tap ifname=vm-eth0.1_a "
 		       "ifindex=12 guest=- gateway=- uplink=0 uplink_fwd=-1 bridge=br-lan "
-		       "created=1700000000 persist=0/00000000 end");
+		       "created=1700000000 persist=0 rid=0123456789abcdef end");
 
 	/* pending: written before the device exists */
 	l = base();
@@ -244,10 +245,9 @@ static void test_round_trips(void)
 	l.ifname[0] = '\0';
 	l.ifindex = 0;
 	l.created = 0;
-	ROUND_TRIP(
-	    &l,
-	    "v1 state=pending uid=1000 pid=4242 rule=7 kind=tap ifname=- ifindex=0 "
-	    "guest=- gateway=- uplink=0 uplink_fwd=-1 bridge=- created=0 persist=0/00000000 end");
+	ROUND_TRIP(&l, "v2 state=pending uid=1000 pid=4242 rule=7 kind=tap ifname=- ifindex=0 "
+		       "guest=- gateway=- uplink=0 uplink_fwd=-1 bridge=- created=0 persist=0 "
+		       "rid=0123456789abcdef end");
 
 	/* pending with a chosen name and address, tun */
 	l = base();
@@ -280,10 +280,12 @@ static void test_round_trips(void)
 	l.uplink_fwd = -1;
 	strcpy(l.bridge, "ABCDEFGHIJKLMNO");
 	l.created = 0x7fffffffffffLL;
-	ROUND_TRIP(&l, "v1 state=pending uid=4294967295 pid=2147483647 rule=2147483647 kind=tap "
-		       "ifname=abcdefghijklmno ifindex=2147483647 guest=255.255.255.255 "
-		       "gateway=255.255.255.254 uplink=2147483647 uplink_fwd=-1 "
-		       "bridge=ABCDEFGHIJKLMNO created=140737488355327 persist=0/00000000 end");
+	ROUND_TRIP(
+	    &l,
+	    "v2 state=pending uid=4294967295 pid=2147483647 rule=2147483647 kind=tap "
+	    "ifname=abcdefghijklmno ifindex=2147483647 guest=255.255.255.255 "
+	    "gateway=255.255.255.254 uplink=2147483647 uplink_fwd=-1 "
+	    "bridge=ABCDEFGHIJKLMNO created=140737488355327 persist=0 rid=0123456789abcdef end");
 
 	/* the smallest addresses that are not "none" */
 	l = base();
@@ -360,8 +362,8 @@ static void test_edges_accepted(void)
 	EXPECT_GOOD_EDIT("uid=1000", "uid=4294967295");
 	EXPECT_GOOD_EDIT("pid=4242", "pid=2147483647");
 	EXPECT_GOOD_EDIT("ifindex=12", "ifindex=2147483647");
-	EXPECT_GOOD_EDIT("created=1700000000 persist=0/00000000 end",
-			 "created=140737488355327 persist=0/00000000 end");
+	EXPECT_GOOD_EDIT("created=1700000000 persist=0 rid=0123456789abcdef end",
+			 "created=140737488355327 persist=0 rid=0123456789abcdef end");
 	EXPECT_GOOD_EDIT("ifname=tap0", "ifname=-");
 	EXPECT_GOOD_EDIT("guest=10.0.0.2", "guest=-");
 
@@ -374,17 +376,45 @@ static void test_edges_accepted(void)
 
 static void test_version(void)
 {
-	EXPECT_BAD_EDIT("v1 ", "v2 ");
-	EXPECT_BAD_EDIT("v1 ", "v0 ");
-	EXPECT_BAD_EDIT("v1 ", "V1 ");
-	EXPECT_BAD_EDIT("v1 ", "v10 ");
-	EXPECT_BAD_EDIT("v1 ", "v ");
-	EXPECT_BAD_EDIT("v1 ", "");
-	EXPECT_BAD_EDIT("v1 ", "v1=1 ");
-	EXPECT_BAD_EDIT("v1 ", "v1 v1 ");
+	EXPECT_BAD_EDIT("v2 ", "v3 ");
+	EXPECT_BAD_EDIT("v2 ", "v0 ");
+	EXPECT_BAD_EDIT("v2 ", "V1 ");
+	EXPECT_BAD_EDIT("v2 ", "v10 ");
+	EXPECT_BAD_EDIT("v2 ", "v ");
+	EXPECT_BAD_EDIT("v2 ", "");
+	EXPECT_BAD_EDIT("v2 ", "v2=1 ");
+	EXPECT_BAD_EDIT("v2 ", "v2 v1 ");
 	EXPECT_BAD("v1");
-	EXPECT_BAD("v1 ");
+	EXPECT_BAD("v2 ");
 	EXPECT_BAD("x");
+}
+
+/* A record written before rule ids (v1) is still read after an upgrade:
+ * all of it but the old digest, with rule_id 0 ("any rule that could have
+ * granted it"), so that a format change revokes no living device. */
+static void test_v1_records(void)
+{
+	static const char v1[] =
+	    "v1 state=live uid=1000 pid=4242 rule=7 kind=tap ifname=tap0 ifindex=12 "
+	    "guest=- gateway=- uplink=0 uplink_fwd=-1 bridge=br0 created=1700000000 "
+	    "persist=1/8badf00d end";
+	struct tg_lease l;
+
+	CHECK(parse_text(v1, &l) == 0);
+	CHECK(l.state == TG_LEASE_LIVE && l.uid == 1000 && l.rule_line == 7);
+	CHECK(l.persist == 1 && l.rule_id == 0);
+	streq_at(__FILE__, __LINE__, l.bridge, "br0");
+	/* v1's field shape only under v1, v2's only under v2 */
+	EXPECT_BAD_EDIT("persist=0 rid=0123456789abcdef", "persist=0/00000000");
+	EXPECT_BAD_EDIT("v2 ", "v1 ");
+	EXPECT_BAD_EDIT("rid=0123456789abcdef", "rid=0000000000000000");
+	EXPECT_BAD_EDIT("rid=0123456789abcdef", "rid=0123456789ABCDEF");
+	EXPECT_BAD_EDIT("rid=0123456789abcdef", "rid=0123456789abcde");
+	EXPECT_BAD_EDIT("rid=0123456789abcdef", "rid=0123456789abcdef0");
+	EXPECT_BAD_EDIT("rid=0123456789abcdef", "rid=");
+	EXPECT_BAD_EDIT(" rid=0123456789abcdef", "");
+	EXPECT_BAD_EDIT("persist=0", "persist=2");
+	EXPECT_BAD_EDIT("persist=0", "persist=01");
 }
 
 static void test_fields_missing_extra_reordered(void)
@@ -402,7 +432,7 @@ static void test_fields_missing_extra_reordered(void)
 	    " uplink=3",
 	    " uplink_fwd=0",
 	    " bridge=-",
-	    " created=1700000000 persist=0/00000000 end",
+	    " created=1700000000 persist=0 rid=0123456789abcdef end",
 	};
 	char buf[2 * TG_LEASE_SLOT];
 
@@ -428,12 +458,12 @@ static void test_fields_missing_extra_reordered(void)
 	}
 
 	/* an unknown field at the front, middle or end */
-	EXPECT_BAD_EDIT("v1 ", "v1 x=1 ");
+	EXPECT_BAD_EDIT("v2 ", "v2 x=1 ");
 	EXPECT_BAD_EDIT(" kind=tap", " kind=tap mode=0666");
-	EXPECT_BAD_EDIT(" created=1700000000 persist=0/00000000 end",
+	EXPECT_BAD_EDIT(" created=1700000000 persist=0 rid=0123456789abcdef end",
 			" created=1700000000 extra=1");
-	EXPECT_BAD_EDIT(" created=1700000000 persist=0/00000000 end",
-			" created=1700000000 created=1 persist=0/00000000 end");
+	EXPECT_BAD_EDIT(" created=1700000000 persist=0 rid=0123456789abcdef end",
+			" created=1700000000 created=1 persist=0 rid=0123456789abcdef end");
 	/* keys that are prefixes or extensions of the right one */
 	EXPECT_BAD_EDIT(" uplink=3", " uplink_fwd=3");
 	EXPECT_BAD_EDIT(" uplink_fwd=0", " uplink=0");
@@ -443,7 +473,7 @@ static void test_fields_missing_extra_reordered(void)
 	/* separators other than exactly one space */
 	EXPECT_BAD_EDIT(" uid=1000", "  uid=1000");
 	EXPECT_BAD_EDIT(" uid=1000", "\tuid=1000");
-	EXPECT_BAD_EDIT("v1 ", " v1 ");
+	EXPECT_BAD_EDIT("v2 ", " v2 ");
 	EXPECT_BAD_EDIT(" uid=1000", " uid = 1000");
 	EXPECT_BAD_EDIT(" uid=1000", " uid==1000");
 }
@@ -480,16 +510,17 @@ static void test_bad_numbers(void)
 	EXPECT_BAD_EDIT("uplink=3", "uplink=-1");
 	EXPECT_BAD_EDIT("uplink=3", "uplink=2147483648");
 	EXPECT_BAD_EDIT("uplink=3", "uplink=03");
-	EXPECT_BAD_EDIT("created=1700000000 persist=0/00000000 end", "created=-1");
-	EXPECT_BAD_EDIT("created=1700000000 persist=0/00000000 end",
-			"created=01700000000 persist=0/00000000 end");
-	EXPECT_BAD_EDIT("created=1700000000 persist=0/00000000 end",
-			"created=140737488355328 persist=0/00000000 end");
-	EXPECT_BAD_EDIT("created=1700000000 persist=0/00000000 end",
-			"created=9223372036854775808 persist=0/00000000 end");
-	EXPECT_BAD_EDIT("created=1700000000 persist=0/00000000 end",
-			"created=18446744073709551616 persist=0/00000000 end");
-	EXPECT_BAD_EDIT("created=1700000000 persist=0/00000000 end", "created=1700000000.5");
+	EXPECT_BAD_EDIT("created=1700000000 persist=0 rid=0123456789abcdef end", "created=-1");
+	EXPECT_BAD_EDIT("created=1700000000 persist=0 rid=0123456789abcdef end",
+			"created=01700000000 persist=0 rid=0123456789abcdef end");
+	EXPECT_BAD_EDIT("created=1700000000 persist=0 rid=0123456789abcdef end",
+			"created=140737488355328 persist=0 rid=0123456789abcdef end");
+	EXPECT_BAD_EDIT("created=1700000000 persist=0 rid=0123456789abcdef end",
+			"created=9223372036854775808 persist=0 rid=0123456789abcdef end");
+	EXPECT_BAD_EDIT("created=1700000000 persist=0 rid=0123456789abcdef end",
+			"created=18446744073709551616 persist=0 rid=0123456789abcdef end");
+	EXPECT_BAD_EDIT("created=1700000000 persist=0 rid=0123456789abcdef end",
+			"created=1700000000.5");
 
 	/* uplink_fwd is -1, 0 or 1 and nothing else */
 	EXPECT_BAD_EDIT("uplink_fwd=0", "uplink_fwd=2");
@@ -582,12 +613,18 @@ static void test_damage(void)
 	expect_bad_slot_at(__LINE__, slot, "x instead of the final newline");
 
 	/* trailing garbage, attached or after the padding */
-	EXPECT_BAD_EDIT("created=1700000000 persist=0/00000000 end", "created=1700000000x");
-	EXPECT_BAD_EDIT("created=1700000000 persist=0/00000000 end", "created=1700000000 x");
-	EXPECT_BAD_EDIT("created=1700000000 persist=0/00000000 end", "created=1700000000\t");
-	EXPECT_BAD_EDIT("created=1700000000 persist=0/00000000 end", "created=1700000000\r");
-	EXPECT_BAD_EDIT("created=1700000000 persist=0/00000000 end", "created=1700000000\n");
-	EXPECT_BAD_EDIT("created=1700000000 persist=0/00000000 end", "created=1700000000 \n");
+	EXPECT_BAD_EDIT("created=1700000000 persist=0 rid=0123456789abcdef end",
+			"created=1700000000x");
+	EXPECT_BAD_EDIT("created=1700000000 persist=0 rid=0123456789abcdef end",
+			"created=1700000000 x");
+	EXPECT_BAD_EDIT("created=1700000000 persist=0 rid=0123456789abcdef end",
+			"created=1700000000\t");
+	EXPECT_BAD_EDIT("created=1700000000 persist=0 rid=0123456789abcdef end",
+			"created=1700000000\r");
+	EXPECT_BAD_EDIT("created=1700000000 persist=0 rid=0123456789abcdef end",
+			"created=1700000000\n");
+	EXPECT_BAD_EDIT("created=1700000000 persist=0 rid=0123456789abcdef end",
+			"created=1700000000 \n");
 	for (size_t i = n; i < TG_LEASE_SLOT - 1; i++) {
 		slot_from_mem(good, n, slot);
 		slot[i] = 'x';
@@ -620,10 +657,11 @@ static void test_damage(void)
 	 * then the rest of an old one whose fields are longer. */
 	{
 		static const char old[] =
-		    "v1 state=pending uid=4294967295 pid=2147483647 rule=2147483647 kind=tun "
+		    "v2 state=pending uid=4294967295 pid=2147483647 rule=2147483647 kind=tun "
 		    "ifname=abcdefghijklmno ifindex=2147483647 guest=255.255.255.255 "
 		    "gateway=255.255.255.254 uplink=2147483647 uplink_fwd=-1 "
-		    "bridge=ABCDEFGHIJKLMNO created=140737488355327 persist=0/00000000 end";
+		    "bridge=ABCDEFGHIJKLMNO created=140737488355327 persist=0 rid=0123456789abcdef "
+		    "end";
 		char old_slot[TG_LEASE_SLOT];
 		int all_bad = 1;
 
@@ -903,6 +941,7 @@ int main(void)
 	test_free();
 	test_edges_accepted();
 	test_version();
+	test_v1_records();
 	test_fields_missing_extra_reordered();
 	test_bad_numbers();
 	test_bad_words();

@@ -65,9 +65,10 @@ static int fake_taken(void *ctx, uint32_t addr)
 	return TG_ADDR_FREE;
 }
 
-static unsigned fake_count(void *ctx, uint32_t uid, unsigned rule_line)
+static unsigned fake_count(void *ctx, uint32_t uid, const struct tg_rule *rule)
 {
 	struct host *h = ctx;
+	unsigned rule_line = rule->line;
 
 	h->count_uid = uid;
 	h->count_line = rule_line;
@@ -111,6 +112,9 @@ static int fake_gid_of(const char *name, uint32_t *gid)
 		      {"dave", 1004},  {"kvm", 108},  {"vpn", 120}};
 
 	gid_lookups++;
+	/* A group kept in a directory that is down: neither yes nor no. */
+	if (strcmp(name, "ldapdown") == 0)
+		return TG_LOOKUP_FAILED;
 	for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++) {
 		if (strcmp(groups[i].name, name) == 0) {
 			*gid = groups[i].gid;
@@ -121,19 +125,19 @@ static int fake_gid_of(const char *name, uint32_t *gid)
 }
 
 static const uint32_t alice_gids[] = {1001, 108};
-static const struct tg_caller alice = {1001, "alice", 2, alice_gids};
+static const struct tg_caller alice = {1001, "alice", 2, alice_gids, 0};
 
 /* alice without her kvm membership */
-static const struct tg_caller alice_alone = {1001, "alice", 1, alice_gids};
+static const struct tg_caller alice_alone = {1001, "alice", 1, alice_gids, 0};
 
 static const uint32_t carol_gids[] = {1003, 108};
-static const struct tg_caller carol = {1003, "carol", 2, carol_gids};
+static const struct tg_caller carol = {1003, "carol", 2, carol_gids, 0};
 
 static const uint32_t dave_gids[] = {1004, 120};
-static const struct tg_caller dave = {1004, "dave", 2, dave_gids};
+static const struct tg_caller dave = {1004, "dave", 2, dave_gids, 0};
 
 static const uint32_t bob_gids[] = {1002};
-static const struct tg_caller bob = {1002, "bob", 1, bob_gids};
+static const struct tg_caller bob = {1002, "bob", 1, bob_gids, 0};
 
 /* ---- deciding --------------------------------------------------------- */
 
@@ -872,10 +876,10 @@ static void test_decide_nomatch(void)
 	struct tg_request tap = {.kind = TG_TAP};
 	struct tg_request tun = {.kind = TG_TUN};
 	struct tg_request bridged = {.kind = TG_TAP, .bridge = "br0"};
-	const struct tg_caller nameless = {1003, NULL, 1, carol_gids};
-	const struct tg_caller hostile = {1001, "al\nice", 1, alice_gids};
+	const struct tg_caller nameless = {1003, NULL, 1, carol_gids, 0};
+	const struct tg_caller hostile = {1001, "al\nice", 1, alice_gids, 0};
 	const struct tg_caller longuser = {1001, "uuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuu", 1,
-					   alice_gids};
+					   alice_gids, 0};
 	struct host h;
 	struct outcome o;
 
@@ -952,7 +956,7 @@ static void test_resolve_groups(void)
 
 static void test_decide_who(void)
 {
-	const struct tg_caller nameless = {1001, NULL, 2, alice_gids};
+	const struct tg_caller nameless = {1001, NULL, 2, alice_gids, 0};
 	struct tg_request rq = {.kind = TG_TAP, .bridge = "br0"};
 	struct host h;
 	struct outcome o;
@@ -1204,7 +1208,7 @@ static void test_decide_no_guest(void)
 				  "permit alice tap net 10.44.0.0/30 gateway 10.44.0.1\n"
 				  "permit alice tap bridge br0 max 9\n"
 				  "permit alice tap net 10.33.0.0/24 gateway 10.33.0.1 persist\n";
-	const struct tg_caller nameless = {1001, NULL, 1, alice_gids};
+	const struct tg_caller nameless = {1001, NULL, 1, alice_gids, 0};
 	struct tg_request rq = {
 	    .kind = TG_TAP, .no_guest = 1, .has_gateway = 1, .gateway = IP(10, 77, 0, 1)};
 	struct tg_request tun = {
@@ -1423,6 +1427,245 @@ static void test_check_guest(void)
 	tg_policy_free(&p);
 }
 
+static uint64_t id_of(const char *text)
+{
+	struct tg_policy p;
+	uint64_t id = 0;
+
+	if (parse(text, &p) == 0 && p.nrules == 1)
+		id = tg_rule_id(&p.rules[0]);
+	else
+		failed++;
+	tg_policy_free(&p);
+	return id;
+}
+
+/* A rule is what it says: spacing, comments, option and bridge order, its
+ * place in the file and `max` leave its id alone; every word that changes
+ * what it grants changes it. */
+static void test_rule_id(void)
+{
+	static const char a[] = "permit alice tap net 10.77.0.0/24 gateway 10.77.0.1 uplink eth0 "
+				"forward persist max 4\n";
+	uint64_t id = id_of(a);
+	struct tg_policy p;
+	char text[TG_RULE_TEXT_MAX];
+
+	CHECK(id != 0);
+	CHECK(id_of("\tpermit  alice tap   net 10.77.0.0/24 gateway 10.77.0.1 uplink eth0 "
+		    "forward persist max 4   # alice's VMs\n") == id);
+	CHECK(id_of("permit alice tap max 2 persist forward uplink eth0 gateway 10.77.0.1 "
+		    "net 10.77.0.0/24") == id);
+	CHECK(id_of("permit alice tap net 10.77.0.0/24 gateway 10.77.0.1 uplink eth0 forward "
+		    "persist") == id);
+	CHECK(id_of("permit bob tap net 10.77.0.0/24 gateway 10.77.0.1 uplink eth0 forward "
+		    "persist") != id);
+	CHECK(id_of("permit 1001 tap net 10.77.0.0/24 gateway 10.77.0.1 uplink eth0 forward "
+		    "persist") != id);
+	CHECK(id_of("permit alice tun net 10.77.0.0/24 gateway 10.77.0.1 uplink eth0 forward "
+		    "persist") != id);
+	CHECK(id_of("permit alice tap net 10.77.0.0/25 gateway 10.77.0.1 uplink eth0 forward "
+		    "persist") != id);
+	CHECK(id_of("permit alice tap net 10.77.0.0/24 gateway 10.77.0.2 uplink eth0 forward "
+		    "persist") != id);
+	CHECK(id_of("permit alice tap net 10.77.0.0/24 gateway 10.77.0.1 uplink eth1 forward "
+		    "persist") != id);
+	CHECK(id_of("permit alice tap net 10.77.0.0/24 gateway 10.77.0.1 uplink eth0 "
+		    "persist") != id);
+	CHECK(id_of("permit alice tap net 10.77.0.0/24 gateway 10.77.0.1 uplink eth0 "
+		    "forward") != id);
+	CHECK(id_of("permit :kvm tap bridge br1 bridge br0") ==
+	      id_of("permit :kvm tap bridge br0 bridge br1 max 9"));
+	CHECK(id_of("permit :kvm tap bridge br0") !=
+	      id_of("permit :kvm tap bridge br0 bridge br1"));
+	CHECK(id_of("permit :kvm tap bridge br0") != id_of("permit kvm tap bridge br0"));
+	CHECK(id_of("permit :108 tap bridge br0") != id_of("permit :kvm tap bridge br0"));
+
+	CHECK(parse("permit :kvm tap bridge br1 bridge br0 max 3\n", &p) == 0);
+	tg_rule_canonical(&p.rules[0], text, sizeof(text));
+	streq_at(__FILE__, __LINE__, text, "permit :kvm tap bridge br0 bridge br1");
+	/* By name, never by the gid it resolves to: a name service that
+	 * fails, or gives another gid, does not make it another rule. */
+	id = tg_rule_id(&p.rules[0]);
+	tg_policy_resolve_groups(&p, fake_gid_of);
+	CHECK(tg_rule_id(&p.rules[0]) == id);
+	tg_policy_free(&p);
+	CHECK(parse(a, &p) == 0);
+	tg_rule_canonical(&p.rules[0], text, sizeof(text));
+	streq_at(__FILE__, __LINE__, text,
+		 "permit alice tap net 10.77.0.0/24 gateway 10.77.0.1 uplink eth0 forward persist");
+	tg_policy_free(&p);
+
+	/* Found wherever the rule moved; the first of two equal rules. */
+	CHECK(parse("# moved down\n\npermit bob tun net 10.8.0.0/30 gateway 10.8.0.1\n"
+		    "permit :kvm tap bridge br0\npermit :kvm tap  bridge br0 max 2\n",
+		    &p) == 0);
+	CHECK(tg_policy_rule_by_id(&p, id_of("permit :kvm tap bridge br0")) == &p.rules[1]);
+	CHECK(tg_policy_rule_by_id(&p, id_of("permit :kvm tap bridge br9")) == NULL);
+	tg_policy_free(&p);
+}
+
+/* Leases from before rule ids (rule_id 0) belong to any rule that could
+ * have granted them; later ones to the rule with their id only. */
+static void test_rule_of_lease(void)
+{
+	struct tg_policy p;
+	struct tg_lease l;
+
+	CHECK(parse("permit alice tap bridge br0\n"
+		    "permit alice tap bridge br1 bridge br2 persist\n"
+		    "permit alice tun net 10.8.0.0/24 gateway 10.8.0.1 persist\n",
+		    &p) == 0);
+	memset(&l, 0, sizeof(l));
+	l.kind = TG_TAP;
+	strcpy(l.bridge, "br2");
+	CHECK(tg_rule_could_grant(&p.rules[1], &l) && !tg_rule_could_grant(&p.rules[0], &l));
+	CHECK(tg_policy_rule_of_lease(&p, &l) == &p.rules[1]);
+	strcpy(l.bridge, "br0");
+	CHECK(tg_policy_rule_of_lease(&p, &l) == &p.rules[0]);
+	l.persist = 1; /* rule 1 does not allow persistent devices */
+	CHECK(tg_policy_rule_of_lease(&p, &l) == NULL);
+	memset(&l, 0, sizeof(l));
+	l.kind = TG_TUN;
+	l.persist = 1;
+	l.gateway = IP(10, 8, 0, 1);
+	l.guest = IP(10, 8, 0, 9);
+	CHECK(tg_policy_rule_of_lease(&p, &l) == &p.rules[2]);
+	l.guest = IP(10, 9, 0, 9);
+	CHECK(tg_policy_rule_of_lease(&p, &l) == NULL);
+	l.kind = TG_TAP;
+	l.guest = IP(10, 8, 0, 9);
+	CHECK(tg_policy_rule_of_lease(&p, &l) == NULL);
+	l.kind = TG_TUN;
+	l.rule_id = tg_rule_id(&p.rules[0]); /* an id says which, whatever else */
+	CHECK(tg_policy_rule_of_lease(&p, &l) == &p.rules[0]);
+	l.rule_id = 42;
+	CHECK(tg_policy_rule_of_lease(&p, &l) == NULL);
+	tg_policy_free(&p);
+}
+
+/* A name service error is "cannot decide now": no rule after the one it
+ * concerns may grant instead, and the refusal says so. */
+static void test_decide_nss_failure(void)
+{
+	const struct tg_caller nameless = {1001, NULL, 2, alice_gids, 1};
+	struct tg_request rq = {.kind = TG_TAP, .bridge = "br0"};
+	struct host h;
+	struct outcome o;
+
+	memset(&h, 0, sizeof(h));
+	o = run("permit :ldapdown tap bridge br0\npermit alice tap bridge br0\n", &alice, &rq, &h);
+	CHECK(o.verdict == TG_REFUSED && o.line == 1);
+	streq_at(__FILE__, __LINE__, o.reason,
+		 "cannot look up group ldapdown for policy.conf:1: the name service failed; "
+		 "nothing was granted, try again when it works");
+	o = run("permit alice tap bridge br0\npermit :ldapdown tap bridge br0\n", &alice, &rq, &h);
+	CHECK(o.verdict == TG_GRANTED && o.line == 1);
+	/* a rule of another kind or mode could not have granted this */
+	o = run("permit :ldapdown tun net 10.8.0.0/24 gateway 10.8.0.1\n"
+		"permit :ldapdown tap net 10.9.0.0/24 gateway 10.9.0.1\n"
+		"permit alice tap bridge br0\n",
+		&alice, &rq, &h);
+	CHECK(o.verdict == TG_GRANTED && o.line == 3);
+	/* an earlier refusal does not hide the failure */
+	set_live(&h, 1001, 1, 1);
+	o = run("permit alice tap bridge br0\npermit :ldapdown tap bridge br0\n", &alice, &rq, &h);
+	CHECK(o.verdict == TG_REFUSED && o.line == 2);
+	CHECK(strstr(o.reason, "cannot look up group ldapdown") != NULL);
+	memset(&h, 0, sizeof(h));
+	o = run("permit alice tap bridge br0\npermit :kvm tap bridge br0\n", &nameless, &rq, &h);
+	CHECK(o.verdict == TG_REFUSED && o.line == 1);
+	streq_at(__FILE__, __LINE__, o.reason,
+		 "cannot look up the user name of uid 1001 for policy.conf:1: the name service "
+		 "failed; nothing was granted, try again when it works");
+	o = run("permit 1001 tap bridge br0\npermit alice tap bridge br0\n", &nameless, &rq, &h);
+	CHECK(o.verdict == TG_GRANTED && o.line == 1);
+	o = run("permit :kvm tap bridge br0\n", &nameless, &rq, &h);
+	CHECK(o.verdict == TG_GRANTED && o.line == 1);
+}
+
+/* policy.d: more files after the policy, each rule naming its own file. */
+static void test_policy_d(void)
+{
+	static const char bob_d[] = "# bob's\npermit bob tap bridge br1\n";
+	struct tg_policy p;
+	struct tg_hostview hv;
+	struct host h;
+	struct tg_decision d;
+	struct tg_request rq = {.kind = TG_TAP, .bridge = "br0"};
+	char err[256];
+
+	memset(&h, 0, sizeof(h));
+	hv = (struct tg_hostview){fake_taken, fake_count, &h, NULL};
+	CHECK(parse("permit alice tap bridge br0\n", &p) == 0);
+	CHECK(tg_policy_parse_more_private(&p, "policy.d/10-bob.conf", bob_d, strlen(bob_d), err,
+					   sizeof(err)) == 0);
+	CHECK(tg_policy_parse_more_private(&p, "policy.d/20-x.conf", "", 0, err, sizeof(err)) == 0);
+	CHECK(p.nrules == 2 && p.nfiles == 3);
+	streq_at(__FILE__, __LINE__, tg_rule_file(&p, &p.rules[0]), "policy.conf");
+	streq_at(__FILE__, __LINE__, tg_rule_file(&p, &p.rules[1]), "policy.d/10-bob.conf");
+	CHECK(p.rules[1].line == 2);
+	/* the same words in another file are the same rule */
+	CHECK(tg_rule_id(&p.rules[1]) == id_of("permit bob tap bridge br1 max 3"));
+	CHECK(tg_policy_decide(&p, &bob, &rq, &hv, &d) == TG_REFUSED && d.rule == &p.rules[1]);
+	streq_at(__FILE__, __LINE__, d.reason,
+		 "bridge br0 is not allowed for bob (policy.d/10-bob.conf:2 allows br1)");
+	/* an error in any file refuses the whole policy, naming file:line only */
+	CHECK(tg_policy_parse_more_private(&p, "policy.d/30-bad.conf", "\n\nhunter2 x\n", 11, err,
+					   sizeof(err)) == -1);
+	streq_at(__FILE__, __LINE__, err, "policy.d/30-bad.conf:3: unknown word");
+	CHECK(p.nrules == 0 && p.rules == NULL && p.files == NULL);
+	tg_policy_free(&p);
+}
+
+struct reports {
+	unsigned n;
+	char line[8][160];
+};
+
+static void collect(void *ctx, const char *err)
+{
+	struct reports *r = ctx;
+
+	if (r->n < 8)
+		snprintf(r->line[r->n], sizeof(r->line[0]), "%s", err);
+	r->n++;
+}
+
+/* `tapgate check` hears of every error, one line each, and keeps the
+ * rules that parse. */
+static void test_parse_all(void)
+{
+	static const char text[] = "permit alice tap bridge br0\n"
+				   "permit bob tap brige br0\n"
+				   "\n"
+				   "permit carol tap bridge br0 max 0\n"
+				   "permit dave tun net 10.8.0.0/24 gateway 10.8.0.1\n"
+				   "deny everyone\n";
+	static const char more[] = "permit :kvm tap bridge br0\npermit x\n";
+	struct tg_policy p;
+	struct reports r;
+
+	memset(&p, 0, sizeof(p));
+	memset(&r, 0, sizeof(r));
+	CHECK(tg_policy_parse_all(&p, "policy.conf", text, strlen(text), collect, &r) == 3);
+	CHECK(r.n == 3 && p.nrules == 2);
+	streq_at(__FILE__, __LINE__, r.line[0],
+		 "policy.conf:2: unknown option 'brige'; expected net, gateway, uplink, forward, "
+		 "bridge, max, persist, queues or vhost");
+	streq_at(__FILE__, __LINE__, r.line[1],
+		 "policy.conf:4: malformed max '0'; expected a number from 1 to 99");
+	streq_at(__FILE__, __LINE__, r.line[2],
+		 "policy.conf:6: unknown word 'deny'; a rule is `permit WHO KIND [OPTION ...]`");
+	CHECK(p.rules[0].line == 1 && p.rules[1].line == 5);
+	CHECK(tg_policy_parse_all(&p, "policy.d/a.conf", more, strlen(more), collect, &r) == 1);
+	CHECK(r.n == 4 && p.nrules == 3);
+	streq_at(__FILE__, __LINE__, r.line[3],
+		 "policy.d/a.conf:2: missing KIND after 'x'; expected tap or tun");
+	streq_at(__FILE__, __LINE__, tg_rule_file(&p, &p.rules[2]), "policy.d/a.conf");
+	tg_policy_free(&p);
+}
+
 static void test_rule_at(void)
 {
 	struct tg_policy p;
@@ -1604,7 +1847,7 @@ static int counting_taken(void *ctx, uint32_t addr)
 	return TG_ADDR_FREE;
 }
 
-static unsigned counting_count(void *ctx, uint32_t uid, unsigned rule_line)
+static unsigned counting_count(void *ctx, uint32_t uid, const struct tg_rule *rule)
 {
 	return 0;
 }
@@ -1726,5 +1969,10 @@ int main(void)
 	test_decide_no_guest();
 	test_check_guest();
 	test_rule_at();
+	test_rule_id();
+	test_rule_of_lease();
+	test_decide_nss_failure();
+	test_policy_d();
+	test_parse_all();
 	return check_report("test_policy");
 }
