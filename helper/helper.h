@@ -264,7 +264,8 @@ int provision_commit(struct tg_leasedb *db, unsigned slot, struct tg_lease *l, s
  * route, uplink proxy and forwarding), or detach it again. */
 int provision_guest(struct nc *nc, struct tg_leasedb *db, unsigned slot, const struct tg_rule *rule,
 		    uint32_t guest, struct tg_err *e);
-void unprovision_guest(struct nc *nc, struct tg_leasedb *db, unsigned slot);
+/* 0, or -1 if the uplink's part could not be undone now (still recorded). */
+int unprovision_guest(struct nc *nc, struct tg_leasedb *db, unsigned slot);
 
 /* ---- audit.c: key=value records to syslog, authpriv, ident tapgate. */
 struct tg_audit {

@@ -373,13 +373,14 @@ enum tg_lease_verdict leasedb_judge(struct nc *nc, const struct tg_lease *l)
 	return v;
 }
 
-/* A helper killed after TUNSETIFF and before the record has the ifindex
- * (with `create`: after TUNSETPERSIST) leaves a persistent device that only
- * the record's name points at; the name was written before the device was
- * made. It is deleted if it is exactly that: a persistent tun/tap device of
- * the lease's owner with nobody attached, and no other lease names it (a
- * helper that found the name taken and was killed before it wrote the next
- * one leaves a record naming somebody's device). */
+/* A helper of `create` killed after TUNSETPERSIST and before the record
+ * has the ifindex leaves a persistent device that only the record's name
+ * points at; the name was written before the device was made. It is
+ * deleted if it is that: a persistent tun/tap device of the lease's owner
+ * (attached or not: the owner may attach to it by name, and must not keep
+ * an unleased device that way), and no other lease names it (a helper that
+ * found the name taken and was killed before it wrote the next one leaves a
+ * record naming somebody's device). */
 static int reconcile_by_name(struct tg_leasedb *db, struct nc *nc, unsigned i,
 			     const struct tg_lease *l)
 {
@@ -394,7 +395,7 @@ static int reconcile_by_name(struct tg_leasedb *db, struct nc *nc, unsigned i,
 		if (o->state != TG_LEASE_FREE && strcmp(o->ifname, l->ifname) == 0)
 			return 0;
 	}
-	if ((r = nc_tun_orphan(nc, l->ifname, l->uid, &ix)) <= 0)
+	if ((r = nc_tun_persistent_of(nc, l->ifname, l->uid, &ix)) <= 0)
 		return r;
 	return nc_del_link(nc, ix) == 0 || nc_link_is(nc, ix, l->ifname) == 0 ? 0 : -1;
 }

@@ -359,7 +359,12 @@ static int do_guest_addr(struct run *r)
 		if (l->guest != j->ip)
 			return refuse(r, &a, reason, sizeof(reason),
 				      "tapgate added nothing for %s on %s", ip, j->dev);
-		unprovision_guest(r->nc, &db, (unsigned)slot);
+		if (unprovision_guest(r->nc, &db, (unsigned)slot) != 0) {
+			tg_seterr(&e, TG_EXIT_HOST,
+				  "the uplink is busy (another request is stuck on it); try again");
+			a.result = "error";
+			return finish(r, &a, &e);
+		}
 		a.result = "removed";
 		audit_emit(&a);
 		leasedb_close(&db);

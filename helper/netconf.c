@@ -498,7 +498,7 @@ int nc_tun_state(struct nc *nc, int ifindex, const char *name, struct tg_link_st
 	return err;
 }
 
-int nc_tun_orphan(struct nc *nc, const char *name, uint32_t owner, int *ifindex)
+int nc_tun_persistent_of(struct nc *nc, const char *name, uint32_t owner, int *ifindex)
 {
 	struct link l;
 	int err = link_by_name(nc, name, &l);
@@ -507,8 +507,7 @@ int nc_tun_orphan(struct nc *nc, const char *name, uint32_t owner, int *ifindex)
 		return 0;
 	if (err < 0)
 		return err;
-	/* No descriptor attached: the carrier is off (see nc_tun_state). */
-	if (l.tun_persist != 1 || l.carrier != 0 || l.tun_owner != (int64_t)owner)
+	if (l.tun_persist != 1 || l.tun_owner != (int64_t)owner)
 		return 0;
 	*ifindex = l.ifindex;
 	return 1;

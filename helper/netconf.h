@@ -27,10 +27,11 @@ int nc_link_is(struct nc *nc, int ifindex, const char *name);
  * Returns s->err. */
 int nc_tun_state(struct nc *nc, int ifindex, const char *name, struct tg_link_state *s);
 /* 1 (and its ifindex) if a link called name is a tun/tap device that is
- * persistent, owned by owner (TUNSETOWNER) and has no descriptor attached:
- * what a helper killed after TUNSETPERSIST leaves. 0 if not, -errno if the
- * lookup failed otherwise than "no such device". */
-int nc_tun_orphan(struct nc *nc, const char *name, uint32_t owner, int *ifindex);
+ * persistent and owned by owner (TUNSETOWNER), attached or not: what a
+ * helper killed after TUNSETPERSIST leaves (and its owner may attach to
+ * it since). 0 if not, -errno if the lookup failed otherwise than "no such
+ * device". */
+int nc_tun_persistent_of(struct nc *nc, const char *name, uint32_t owner, int *ifindex);
 /* Name of an ifindex (buf of 16 bytes). -ENODEV if absent. */
 int nc_ifname(struct nc *nc, int ifindex, char *buf);
 

@@ -215,16 +215,19 @@ int provision_guest(struct nc *nc, struct tg_leasedb *db, unsigned slot, const s
 	return 0;
 }
 
-void unprovision_guest(struct nc *nc, struct tg_leasedb *db, unsigned slot)
+int unprovision_guest(struct nc *nc, struct tg_leasedb *db, unsigned slot)
 {
 	struct tg_lease l = *leasedb_get(db, slot);
 
 	nc_del_host_route(nc, l.ifindex, l.guest);
-	leasedb_undo_outside(nc, db, slot);
+	/* Still recorded if the uplink could not be locked: undone with the
+	 * lease, or by asking again. */
+	if (leasedb_undo_outside(nc, db, slot) != 0)
+		return -1;
 	l.guest = 0;
 	l.uplink = 0;
 	l.uplink_fwd = -1;
-	leasedb_put(db, slot, &l);
+	return leasedb_put(db, slot, &l);
 }
 
 static int configure_bridged(struct nc *nc, const struct tg_grant *g, struct tg_lease *l,
@@ -310,8 +313,10 @@ int provision(struct nc *nc, struct tg_leasedb *db, unsigned slot, int tun_fd, i
 undo:
 	if (g->persist && l->ifindex > 0)
 		nc_del_link(nc, l->ifindex);
-	leasedb_undo_outside(nc, db, slot);
-	leasedb_put(db, slot, &none);
+	/* What the uplink could not be locked for stays recorded: the
+	 * pending record is undone by a later run once we are gone. */
+	if (leasedb_undo_outside(nc, db, slot) == 0)
+		leasedb_put(db, slot, &none);
 	return -1;
 }
 
