@@ -310,21 +310,22 @@ int leasedb_uplink_fwd(struct tg_leasedb *db, int uplink, int except_slot)
 int leasedb_undo_outside(struct nc *nc, struct tg_leasedb *db, unsigned slot)
 {
 	const struct tg_lease *l = leasedb_get(db, slot);
-	int upl = l->uplink;
+	int upl = l->uplink, saved = l->uplink_fwd;
 
 	if (!upl)
 		return 0;
+	/* The guest's proxy entry is this lease's alone (no other lease can
+	 * hold its address while this record does). */
+	if (l->guest)
+		nc_del_proxy(nc, upl, l->guest);
+	if (saved == -1)
+		return 0;
 	/* Whether another lease still wants the uplink forwarding is read
-	 * under its lock, as the leases that switch it on write it. */
+	 * under the uplink's lock, as the leases that switch it on write it. */
 	if (leasedb_lock_uplink(db, upl) != 0)
 		return -1;
-	if (leasedb_refresh(db) == 0) {
-		l = leasedb_get(db, slot);
-		if (l->guest)
-			nc_del_proxy(nc, upl, l->guest);
-		if (l->uplink_fwd != -1 && leasedb_uplink_fwd(db, upl, (int)slot) == -1)
-			nc_set_devconf(nc, upl, IPV4_DEVCONF_FORWARDING, (uint32_t)l->uplink_fwd);
-	}
+	if (leasedb_refresh(db) == 0 && leasedb_uplink_fwd(db, upl, (int)slot) == -1)
+		nc_set_devconf(nc, upl, IPV4_DEVCONF_FORWARDING, (uint32_t)saved);
 	leasedb_unlock_uplink(db, upl);
 	return 0;
 }

@@ -67,7 +67,7 @@ static int kernel_err(struct tg_err *e, const char *what, int r)
 }
 
 /* The proxy entry for the guest on the uplink, and its forwarding switch
- * with `forward`; the uplink's lock held. */
+ * with `forward` (then with the uplink's lock held). */
 static int publish_guest(struct nc *nc, struct tg_leasedb *db, unsigned slot,
 			 const struct tg_rule *rule, int upl, struct tg_lease *l, struct tg_err *e)
 {
@@ -139,8 +139,10 @@ static int attach_guest(struct nc *nc, struct tg_leasedb *db, unsigned slot,
 			  rule->uplink);
 		return -1;
 	}
-	/* The uplink's forwarding switch is shared by every lease on it:
-	 * read, saved and switched under its lock. */
+	if (!rule->forward)
+		return publish_guest(nc, db, slot, rule, upl, l, e);
+	/* The uplink's forwarding switch is shared by every lease on it that
+	 * has `forward`: read, saved and switched under the uplink's lock. */
 	if (leasedb_lock_uplink(db, upl) != 0) {
 		tg_seterr(e, TG_EXIT_HOST, "%s is busy (another request is stuck on it); try again",
 			  rule->uplink);

@@ -18,15 +18,28 @@ UMLNET=$T/prefix/libexec/tapgate/uml/uml_net
 A=$TG_USER
 B=$TG_USER2
 NS=$(tg_netns stall)
-tg_in "$NS" ip link add br0 type bridge
+# A fixed address and a port that stays up: a tap joining and leaving
+# changes neither the bridge's address nor its carrier.
+tg_in "$NS" ip link add br0 address 02:00:00:00:00:01 type bridge
+tg_in "$NS" ip link add br0p0 type veth peer name br0p1
+tg_in "$NS" ip link set br0p0 master br0
+tg_in "$NS" ip link set br0p0 up
+tg_in "$NS" ip link set br0p1 up
 tg_in "$NS" ip link set br0 up
-# A and B share one net: the address pool is what they would fight over.
+tg_in "$NS" ip link add lan0 type veth peer name lan0p
+tg_in "$NS" ip link set lan0 up
+tg_in "$NS" ip link set lan0p up
+# A and B share one net and one uplink (no `forward`: SECURITY.md says why):
+# the address pool and the uplink's proxy entries are what they would
+# fight over.
 tg_policy "# t_stall
-permit $A tap net 10.77.0.0/24 gateway 10.77.0.1 max 40
+permit $A tap net 10.77.0.0/24 gateway 10.77.0.1 uplink lan0 max 40
 permit $A tap bridge br0 persist max 40
-permit $B tap net 10.77.0.0/24 gateway 10.77.0.1 max 2"
+permit $B tap net 10.77.0.0/24 gateway 10.77.0.1 uplink lan0 max 2"
 tg_as "$B" "$NS" tapgate run -- /bin/true >"$TW/first.out" 2>&1
 tg_assert_eq 0 "$TG_RC" "a first request of B's works"
+tg_as root "$NS" tapgate gc >/dev/null 2>&1
+tg_settle "$NS"
 tg_snapshot "$NS" >"$TW/pre"
 
 OPEN=(--fd 3:seqpacket --proto native -- "$HELPER" tapgate-helper open --fd=3 --tap)
