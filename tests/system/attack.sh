@@ -1549,10 +1549,18 @@ stale_then_root_device()
 		return 0
 	fi
 	tg_policy "$UPLINK"
-	# Killed as it unlocks: granted, answered, proxy entry and forwarding
-	# on lan0 in place; the device goes with the caller.
-	tg_run tg_in "$NS" strace -u "$TG_USER" -f -qq -o /dev/null -e trace=flock \
-		-e 'inject=flock:signal=KILL:when=2' env -i PATH=/usr/bin:/bin "$ATK" launch \
+	# Killed as it lets its locks go: granted and committed, proxy entry
+	# and forwarding on lan0 in place; the device goes with the caller.
+	# That is the helper's last fcntl() (helper/leasedb.c), counted in a
+	# run of the same request from the same state.
+	local hpid n
+	tg_run tg_in "$NS" strace -u "$TG_USER" -f -qq -o "$TW/k14.trace" -e trace=fcntl \
+		env -i PATH=/usr/bin:/bin "$ATK" launch --no-ioctl "${OPEN[@]}" --ip=10.77.0.2
+	gc_as
+	hpid=$(awk '/F_OFD_SETLK/ {print $1; exit}' "$TW/k14.trace")
+	n=$(awk -v p="$hpid" '$1 == p && /fcntl\(/' "$TW/k14.trace" | grep -c '' || true)
+	tg_run tg_in "$NS" strace -u "$TG_USER" -f -qq -o /dev/null -e trace=fcntl \
+		-e "inject=fcntl:signal=KILL:when=${n:-1}" env -i PATH=/usr/bin:/bin "$ATK" launch \
 		--no-ioctl "${OPEN[@]}" --ip=10.77.0.2
 	tg_assert_eq 137 "$TG_RC" "$CID: the helper was killed after its grant"
 	tg_assert_match "^$DEV0 " "$(leases)" "$CID: its lease is left behind"

@@ -9,8 +9,10 @@
 # Throughout, the user never has more devices than its rules' `max`; once a
 # run or gc has reconciled, every device there has a lease and an audit
 # record naming its ifindex; gc then leaves the namespace exactly as before.
-# Bounded by time (TG_CRASH_SECONDS per kind, default 12), not by count: the
-# number of kills is reported as NOTE lines.
+# And create killed at each of its syscalls after TUNSETPERSIST in turn,
+# each followed by gc. Bounded by time (TG_CRASH_SECONDS per kind, default
+# 8; five times that for the sweep), not by count: the number of kills is
+# reported as NOTE lines.
 set -eu
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -18,7 +20,7 @@ tg_setup
 
 ATK=$T/build/tests/tgattack
 UMLNET=$T/prefix/libexec/tapgate/uml/uml_net
-BUDGET=${TG_CRASH_SECONDS:-12}
+BUDGET=${TG_CRASH_SECONDS:-8}
 U=$TG_USER
 NS=$(tg_netns crash)
 tg_in "$NS" ip link add lan0 type veth peer name lan0p
@@ -162,6 +164,56 @@ else
 	tg_fail "uml_net up for add/del"
 fi
 tg_release umlhold
+
+echo "--- create killed at each of its syscalls after TUNSETPERSIST in turn"
+# Where a persistent device exists that only the lease can account for:
+# killed at each of the helper's syscalls after TUNSETPERSIST, from both
+# ends inwards (the first are before the record has the ifindex, the last
+# around the grant's audit record and commit) as the budget allows (strace,
+# root's instrument: the caller can aim as well by stepping, see race),
+# each from the same state; after each kill gc reconciles, and then every
+# device there must have a live lease and an audit record with its ifindex,
+# and the user no more devices than max.
+tg_run tg_in "$NS" strace -u "$U" -f -qq -o "$TW/sweep.trace" env -i PATH=/usr/bin:/bin \
+	"$ATK" launch "${CREATE[@]}"
+destroy_persistent
+hpid=$(awk '/TUNSETPERSIST/ {print $1; exit}' "$TW/sweep.trace")
+awk -v p="$hpid" '$1 == p && $2 ~ /^[a-z_0-9]+\(/ {
+	split($2, a, "("); n[a[1]]++
+	if (after) print a[1] ":" n[a[1]]
+	if (/TUNSETPERSIST/) after = 1 }' "$TW/sweep.trace" |
+	awk '{ p[NR] = $0 } END { for (i = 1; i <= NR - i + 1; i++) {
+		print p[i]; if (i < NR - i + 1) print p[NR - i + 1] } }' >"$TW/points"
+end=$((SECONDS + BUDGET * 5))
+swept=0
+unaccounted=0
+while read -r -u 9 pt && [ "$SECONDS" -lt "$end" ]; do
+	sc=${pt%%:*}
+	tg_run tg_in "$NS" strace -u "$U" -f -qq -o /dev/null -e trace="$sc" \
+		-e "inject=$sc:signal=KILL:when=${pt##*:}" env -i PATH=/usr/bin:/bin "$ATK" launch \
+		"${CREATE[@]}"
+	swept=$((swept + 1))
+	tg_as root "$NS" tapgate gc >/dev/null 2>&1
+	over_max
+	tg_as root "$NS" "$HELPER" list >"$TW/list" 2>&1
+	for d in $(tg_in "$NS" ip -o link show | sed -n "s/^[0-9]*: \(tg$TG_UID-[0-9]*\)[:@].*/\1/p"); do
+		ix=$(tg_in "$NS" cat "/sys/class/net/$d/ifindex")
+		if [ -z "$(tg_audit_grep "$(tg_kv ifname "$d")" "$(tg_kv ifindex "$ix")")" ] ||
+			! grep -qE "^live .* ifname=$d ifindex=$ix " "$TW/list"; then
+			unaccounted=$((unaccounted + 1))
+			echo "     killed at $pt: $d (ifindex $ix) is not leased and audited"
+		fi
+	done
+	destroy_persistent
+done 9<"$TW/points"
+tg_note "create: killed at $swept of the $(grep -c '' "$TW/points") syscalls after TUNSETPERSIST"
+tg_assert_eq 0 "$unaccounted" "create: after each kill and gc, every device is leased and audited"
+if [ "$swept" -gt 0 ]; then
+	tg_pass "create: killed after TUNSETPERSIST $swept times"
+else
+	tg_fail "create: no kill point after TUNSETPERSIST found"
+	tg_show "$TW/sweep.trace"
+fi
 
 echo "--- stepped and killed at every point of a run in turn"
 destroy_persistent
