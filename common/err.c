@@ -1,6 +1,7 @@
 /* tg_err and tg_say (err.h). */
 #include "err.h"
 
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,6 +20,11 @@ void tg_say(int fd, const char *fmt, ...)
 		return;
 	if ((size_t)n >= sizeof(buf))
 		n = sizeof(buf) - 1;
+	/* The descriptor is the caller's (a pipe it never reads, a stopped
+	 * terminal): the message is lost rather than waited for. A pipe with
+	 * room takes these few bytes at once. */
+	if (poll(&(struct pollfd){.fd = fd, .events = POLLOUT}, 1, 0) != 1)
+		return;
 	if (write(fd, buf, (size_t)n) != n)
 		return;
 }

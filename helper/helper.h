@@ -161,55 +161,83 @@ int qemu_reply(int fd, int devfd);
 /* ---- leasedb.c */
 /* A request reads the keys only; a record is read and parsed when first
  * asked for (leasedb_get), so its cost does not grow with the number of
- * leases. Kept static (main.c): the arrays are large. */
+ * leases. Kept static (main.c): the arrays are large. What is locked, and
+ * why nothing is shared by all requests, is said in leasedb.c. */
 struct tg_leasedb {
 	int lock_fd, fd;
+	int locked;   /* locks may be held on lock_fd */
+	int64_t user; /* the uid whose lock is held, or -1 */
+	int mine;     /* the slot this request holds and works on, or -1 */
 	unsigned nslots;
 	struct tg_lease_key key[TG_LEASE_MAX_SLOTS]; /* as in the file */
 	unsigned char parsed[TG_LEASE_MAX_SLOTS];    /* lease[i] is valid */
 	struct tg_lease lease[TG_LEASE_MAX_SLOTS];
 };
-/* Takes the lock (bounded wait) and reads the keys. */
-int leasedb_open(struct tg_leasedb *db, int lock_fd, int fd, struct tg_err *e);
-/* Reads the keys without the lock (`tapgate list`: a view, which must not
- * wait for a request at work). A record written or freed meanwhile is seen
- * as before or after that write (common/lease.c orders the writes so). */
+/* Reads the keys; with uid, first takes that user's lock (bounded wait:
+ * only the user's own requests hold it). */
+int leasedb_open(struct tg_leasedb *db, int lock_fd, int fd, const uid_t *uid, struct tg_err *e);
+/* Drops the user's lock once the request's slot is claimed. */
+void leasedb_unlock_user(struct tg_leasedb *db);
+/* Drops every lock: before anything is written to the caller. */
+void leasedb_close(struct tg_leasedb *db);
+/* Reads the keys without any lock (`tapgate list`: a view). A record
+ * written or freed meanwhile is seen as before or after that write
+ * (common/lease.c orders the writes so). */
 int leasedb_read(struct tg_leasedb *db, int fd, struct tg_err *e);
+/* Reads the keys again, and records anew when next asked for: what other
+ * requests wrote since. 0, or -1 with errno. */
+int leasedb_refresh(struct tg_leasedb *db);
+/* The same for slot i alone. */
+int leasedb_reload(struct tg_leasedb *db, unsigned i);
+/* Slot i becomes the one this request works on (wait: bounded, else one
+ * try), read again under its lock. 0, or -1 if it is held elsewhere. */
+int leasedb_lock_slot(struct tg_leasedb *db, unsigned i, int wait);
+/* Guest address addr, for this request until it exits: 0, or -1 if
+ * another request holds it (one try). */
+int leasedb_lock_addr(struct tg_leasedb *db, uint32_t addr);
+/* The uplink's forwarding bookkeeping (bounded wait). */
+int leasedb_lock_uplink(struct tg_leasedb *db, int uplink);
+void leasedb_unlock_uplink(struct tg_leasedb *db, int uplink);
 /* Lease i (< nslots, or a free one), read and parsed on first use. A slot
  * whose key says unused, or whose record is damaged, is free. The pointer
  * stays valid, and follows leasedb_put() on i. */
 const struct tg_lease *leasedb_get(struct tg_leasedb *db, unsigned i);
 /* 0 if slot i certainly holds no lease of uid (by its key alone). */
 int leasedb_may_hold_uid(const struct tg_leasedb *db, unsigned i, uint32_t uid);
-/* Removes leases whose device is gone, undoing what they left on the host;
- * calls audit_removed() for each. Returns how many were removed. */
+/* Removes leases whose device is gone, undoing what they left on the host,
+ * each with an audit record. Slots another request holds are skipped.
+ * Returns how many were removed. */
 unsigned leasedb_cull(struct tg_leasedb *db, struct nc *nc);
+/* The same for slot i alone: 1 if it was removed. */
+int leasedb_cull_slot(struct tg_leasedb *db, struct nc *nc, unsigned i);
 /* Persistent devices whose granting rule is gone or changed are deleted
  * (`tapgate gc`). Returns how many. */
 unsigned leasedb_revoke(struct tg_leasedb *db, struct nc *nc, const struct tg_policy *p);
-/* Removes lease i and what it left on the host (a persistent device too),
- * with an audit record op/removed/reason. */
+/* Removes lease i (its slot held) and what it left on the host (a
+ * persistent device too), with an audit record op/removed/reason. */
 int leasedb_remove(struct tg_leasedb *db, struct nc *nc, unsigned i, const char *op,
 		   const char *reason);
+/* Undoes what lease i left outside its device (proxy entry, uplink
+ * forwarding). 0, or -1 if the uplink could not be locked. */
+int leasedb_undo_outside(struct nc *nc, struct tg_leasedb *db, unsigned i);
 /* Writes slot i: its record, and its key when that changes
  * (tg_lease_store). */
 int leasedb_put(struct tg_leasedb *db, unsigned i, const struct tg_lease *l);
-/* A free slot index (appending if needed), or -1 when full. */
-int leasedb_free_slot(struct tg_leasedb *db);
-void leasedb_close(struct tg_leasedb *db);
+/* Claims a free slot for l (appending if needed): its lock taken, l
+ * written. The slot index, -1 when the database is full, -2 if the write
+ * failed (errno). */
+int leasedb_claim(struct tg_leasedb *db, const struct tg_lease *l);
 unsigned leasedb_count(struct tg_leasedb *db, uint32_t uid, const struct tg_rule *rule);
 /* The slot whose lease holds guest address addr, or -1. */
 int leasedb_guest_slot(struct tg_leasedb *db, uint32_t addr);
 /* What to do with lease l: its link looked up and judged
- * (tg_lease_judge). A lookup that fails otherwise than "no such device"
- * gives TG_UNKNOWN: the lease is kept, an audit record op=gc result=error
- * says so, and leasedb_unchecked() counts it. */
+ * (tg_lease_judge; a pending lease only with its slot lock taken). A
+ * lookup that fails otherwise than "no such device" gives TG_UNKNOWN: the
+ * lease is kept, an audit record op=gc result=error says so, and
+ * leasedb_unchecked() counts it. */
 enum tg_lease_verdict leasedb_judge(struct nc *nc, const struct tg_lease *l);
 /* How many leases this run could not check; *err the first errno. */
 unsigned leasedb_unchecked(int *err);
-/* Removes stale lease i as the verdict says (an orphaned persistent device
- * is deleted too), with an audit record op=gc. -1 for TG_KEEP. */
-int leasedb_remove_stale(struct tg_leasedb *db, struct nc *nc, unsigned i, enum tg_lease_verdict v);
 /* A request's cull: all leases on a small host; else the caller's own and a
  * few others in turn. Returns how many were removed. */
 unsigned leasedb_cull_for(struct tg_leasedb *db, struct nc *nc, uint32_t uid);
@@ -227,20 +255,25 @@ struct tg_grant {
 	unsigned queues;      /* 1, or a multiqueue device with this many */
 	const int *queue_fds; /* [0] is provision()'s tun_fd, then one per queue */
 };
-/* Creates and configures the device for a granted request, recording in the
- * lease slot before every step that would outlive the device. On failure
- * everything done is undone and e says what the kernel refused. */
-int provision(struct nc *nc, struct tg_leasedb *db, int tun_fd, int conf6_fd,
-	      const struct tg_ident *id, const struct tg_grant *g, struct tg_lease *out, int *slot,
-	      struct tg_err *e);
-/* Undoes what a lease left outside its device (proxy entry, uplink
- * forwarding). The device itself is gone or is closed by the caller. */
-void unprovision_outside(struct nc *nc, struct tg_leasedb *db, unsigned slot);
+/* Claims the lease slot for a granted request: the record, pending, is
+ * written before anything exists on the host. The caller may then drop its
+ * user lock: the pending record counts against `max`. */
+int provision_reserve(struct tg_leasedb *db, const struct tg_ident *id, const struct tg_grant *g,
+		      struct tg_lease *l, int *slot, struct tg_err *e);
+/* Creates and configures the device, recording in the slot before every
+ * step that would outlive the device. The record stays pending: it becomes
+ * live with provision_commit(), after the grant is audited. On failure
+ * everything done is undone, the slot freed, and e says what the kernel
+ * refused. */
+int provision(struct nc *nc, struct tg_leasedb *db, unsigned slot, int tun_fd, int conf6_fd,
+	      const struct tg_grant *g, struct tg_lease *l, struct tg_err *e);
+int provision_commit(struct tg_leasedb *db, unsigned slot, struct tg_lease *l, struct tg_err *e);
 /* uml_net add/del: attach a guest address to a live routed lease (host
  * route, uplink proxy and forwarding), or detach it again. */
 int provision_guest(struct nc *nc, struct tg_leasedb *db, unsigned slot, const struct tg_rule *rule,
 		    uint32_t guest, struct tg_err *e);
-void unprovision_guest(struct nc *nc, struct tg_leasedb *db, unsigned slot);
+/* 0, or -1 if the uplink's part could not be undone now (still recorded). */
+int unprovision_guest(struct nc *nc, struct tg_leasedb *db, unsigned slot);
 
 /* ---- audit.c: key=value records to syslog, authpriv, ident tapgate. */
 struct tg_audit {

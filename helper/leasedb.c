@@ -1,33 +1,79 @@
 /* The lease database: an index of keys and fixed-size text slots in one
- * file per network namespace (see common/lease.h), serialised by the
- * root-only lock file. A request reads the keys and parses only the records
- * whose key matches what it looks for; `tapgate gc` parses all.
- * The helper holds the lock for the whole of a request, from reading the
- * leases to committing the new one, so `max` is exact however many requests
- * race, and a pending record seen under the lock always belongs to a helper
- * that died part-way. */
+ * file per network namespace (see common/lease.h). A request reads the keys
+ * and parses only the records whose key matches what it looks for; `tapgate
+ * gc` parses all.
+ *
+ * No caller may stall another, and every caller can stop its own helper
+ * (SIGSTOP) at any instant, so there is no lock that all requests share.
+ * Each thing that is shared is claimed on its own, with an open file
+ * description lock (F_OFD_SETLK) on one byte of the root-only lock file,
+ * which the kernel drops when the helper dies:
+ *
+ *   user uid     held while a request counts the caller's leases against
+ *                `max` and claims its slot, then dropped: a stopped holder
+ *                delays only its own user's requests (bounded wait);
+ *   slot i       held by the helper at work on slot i, from claiming it to
+ *                exit; nobody waits for it: a claim takes the next slot, a
+ *                cull skips it. A pending record whose slot lock can be
+ *                taken belongs to a helper that died part-way;
+ *   address a    held by the helper that found guest address a free, until
+ *                exit; another request sees a taken lock as "leased";
+ *   uplink u     held around reading and saving u's forwarding switch and
+ *                its proxy entries (bounded wait: see SECURITY.md).
+ *
+ * Nothing is held across a write to a descriptor of the caller's
+ * (leasedb_close() first). A record is written only by the holder of its
+ * slot lock; others read it without a lock, and see it before or after a
+ * write (common/lease.c orders the writes so). */
 #include "helper.h"
 #include "netconf.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/ip.h>
 
-/* The lock is taken by polling with a deadline rather than blocking: the
- * caller of the helper that holds it can stop that process (it is the
- * caller's own), and other users must then get an error, not a hang. */
-static int lock_with_deadline(int fd)
+/* Where each kind of lock lies in the lock file: one byte each. */
+#define LOCK_USER   ((off_t)0 << 32)
+#define LOCK_ADDR   ((off_t)1 << 32)
+#define LOCK_UPLINK ((off_t)2 << 32)
+#define LOCK_SLOT   ((off_t)3 << 32)
+
+static int ofd_lock(int fd, short type, off_t start, off_t len)
+{
+	struct flock fl = {.l_type = type, .l_whence = SEEK_SET, .l_start = start, .l_len = len};
+
+	while (fcntl(fd, F_OFD_SETLK, &fl) != 0)
+		if (errno != EINTR)
+			return -1;
+	return 0;
+}
+
+static int try_lock(struct tg_leasedb *db, off_t at)
+{
+	return ofd_lock(db->lock_fd, F_WRLCK, at, 1);
+}
+
+static void unlock(struct tg_leasedb *db, off_t at)
+{
+	ofd_lock(db->lock_fd, F_UNLCK, at, 1);
+}
+
+/* Polls with a deadline rather than blocking: only the caller's own
+ * helpers (or, for an uplink, a request at work on it) hold such a lock,
+ * and a stopped one must give an error, not a hang. */
+static int lock_with_deadline(struct tg_leasedb *db, off_t at)
 {
 	long waited = 0, step = 100 * 1000; /* ns: from 0.1 ms, doubling to 10 ms */
 
 	while (waited < 5L * 1000 * 1000 * 1000) {
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		if (try_lock(db, at) == 0)
 			return 0;
-		if (errno != EWOULDBLOCK && errno != EINTR)
+		if (errno != EAGAIN && errno != EACCES)
 			return -1;
 		struct timespec ts = {0, step};
 		nanosleep(&ts, NULL);
@@ -38,39 +84,129 @@ static int lock_with_deadline(int fd)
 	return -1;
 }
 
-int leasedb_open(struct tg_leasedb *db, int lock_fd, int fd, struct tg_err *e)
+int leasedb_open(struct tg_leasedb *db, int lock_fd, int fd, const uid_t *uid, struct tg_err *e)
 {
-
 	db->lock_fd = lock_fd;
-	if (lock_with_deadline(lock_fd) != 0) {
+	db->locked = 1;
+	db->mine = -1;
+	if (uid && lock_with_deadline(db, LOCK_USER + *uid) != 0) {
 		db->fd = fd;
 		db->nslots = 0;
 		tg_seterr(e, TG_EXIT_HOST,
-			  "the lease database is busy (another request is stuck); try again");
+			  "another request of yours is stuck (stopped?) and holds your leases; "
+			  "try again");
 		return -1;
 	}
+	db->user = uid ? (int64_t)*uid : -1;
 	return leasedb_read(db, fd, e);
+}
+
+void leasedb_unlock_user(struct tg_leasedb *db)
+{
+	if (db->locked && db->user >= 0)
+		unlock(db, LOCK_USER + db->user);
+	db->user = -1;
+}
+
+void leasedb_close(struct tg_leasedb *db)
+{
+	/* Every lock of this helper at once: the whole file, to its end. */
+	if (db->locked)
+		ofd_lock(db->lock_fd, F_UNLCK, 0, 0);
+	db->locked = 0;
+	db->user = -1;
+	db->mine = -1;
+}
+
+int leasedb_lock_addr(struct tg_leasedb *db, uint32_t addr)
+{
+	db->locked = 1;
+	return try_lock(db, LOCK_ADDR + addr);
+}
+
+int leasedb_lock_uplink(struct tg_leasedb *db, int uplink)
+{
+	db->locked = 1;
+	return lock_with_deadline(db, LOCK_UPLINK + (uint32_t)uplink);
+}
+
+void leasedb_unlock_uplink(struct tg_leasedb *db, int uplink)
+{
+	unlock(db, LOCK_UPLINK + (uint32_t)uplink);
+}
+
+int leasedb_lock_slot(struct tg_leasedb *db, unsigned i, int wait)
+{
+	if (db->mine >= 0)
+		return -1;
+	if ((wait ? lock_with_deadline(db, LOCK_SLOT + i) : try_lock(db, LOCK_SLOT + i)) != 0)
+		return -1;
+	db->locked = 1;
+	db->mine = (int)i;
+	/* What others wrote before we held it. */
+	return leasedb_reload(db, i);
+}
+
+/* Another slot, for a moment (cull, revoke): never waited for, and never
+ * the one this request works on (a lock of our own would be granted again
+ * and then dropped). */
+static int lock_other(struct tg_leasedb *db, unsigned i)
+{
+	if ((int)i == db->mine || try_lock(db, LOCK_SLOT + i) != 0)
+		return -1;
+	return leasedb_reload(db, i);
+}
+
+static void unlock_other(struct tg_leasedb *db, unsigned i)
+{
+	unlock(db, LOCK_SLOT + i);
 }
 
 int leasedb_read(struct tg_leasedb *db, int fd, struct tg_err *e)
 {
-	struct stat st;
-	size_t len;
-
 	db->fd = fd;
 	db->nslots = 0;
-	memset(db->parsed, 0, sizeof(db->parsed));
-	if (fstat(fd, &st) != 0) {
+	if (leasedb_refresh(db) != 0) {
 		tg_seterr(e, TG_EXIT_HOST, "cannot read the lease database: %s", strerror(errno));
 		return -1;
 	}
+	return 0;
+}
+
+int leasedb_refresh(struct tg_leasedb *db)
+{
+	struct stat st;
+	size_t len;
+
+	memset(db->parsed, 0, sizeof(db->parsed));
+	if (fstat(db->fd, &st) != 0)
+		return -1;
 	db->nslots = tg_lease_nslots(st.st_size);
 	len = (size_t)db->nslots * sizeof(db->key[0]);
-	if (pread(fd, db->key, len, 0) != (ssize_t)len) {
-		tg_seterr(e, TG_EXIT_HOST, "cannot read the lease database");
+	if (pread(db->fd, db->key, len, 0) != (ssize_t)len) {
+		errno = EIO;
 		return -1;
 	}
 	return 0;
+}
+
+int leasedb_reload(struct tg_leasedb *db, unsigned i)
+{
+	struct stat st;
+
+	if (fstat(db->fd, &st) != 0)
+		return -1;
+	if (tg_lease_nslots(st.st_size) > db->nslots)
+		db->nslots = tg_lease_nslots(st.st_size);
+	db->parsed[i] = 0;
+	if (i >= db->nslots) {
+		memset(&db->key[i], 0, sizeof(db->key[i]));
+		return 0;
+	}
+	return pread(db->fd, &db->key[i], sizeof(db->key[i]), tg_lease_key_offset(i)) ==
+		       (ssize_t)sizeof(db->key[i])
+		   ? 0
+		   : -1;
 }
 
 const struct tg_lease *leasedb_get(struct tg_leasedb *db, unsigned i)
@@ -97,11 +233,6 @@ int leasedb_may_hold_uid(const struct tg_leasedb *db, unsigned i, uint32_t uid)
 	return db->key[i].used && db->key[i].uid == uid;
 }
 
-void leasedb_close(struct tg_leasedb *db)
-{
-	flock(db->lock_fd, LOCK_UN);
-}
-
 int leasedb_put(struct tg_leasedb *db, unsigned i, const struct tg_lease *l)
 {
 	/* Beyond the file, the keys were not read: a new slot starts free. */
@@ -116,12 +247,27 @@ int leasedb_put(struct tg_leasedb *db, unsigned i, const struct tg_lease *l)
 	return 0;
 }
 
-int leasedb_free_slot(struct tg_leasedb *db)
+int leasedb_claim(struct tg_leasedb *db, const struct tg_lease *l)
 {
-	for (unsigned i = 0; i < db->nslots; i++)
-		if (!db->key[i].used)
-			return (int)i;
-	return db->nslots < TG_LEASE_MAX_SLOTS ? (int)db->nslots : -1;
+	/* A slot is ours once its lock is: the key read before may be stale,
+	 * so it is read again under the lock. */
+	for (unsigned i = 0; i < TG_LEASE_MAX_SLOTS; i++) {
+		if (i < db->nslots && db->key[i].used)
+			continue;
+		if (lock_other(db, i) != 0)
+			continue;
+		if (i < db->nslots && db->key[i].used) {
+			unlock_other(db, i);
+			continue;
+		}
+		if (leasedb_put(db, i, l) != 0) {
+			unlock_other(db, i);
+			return -2;
+		}
+		db->mine = (int)i;
+		return (int)i;
+	}
+	return -1;
 }
 
 unsigned leasedb_count(struct tg_leasedb *db, uint32_t uid, const struct tg_rule *rule)
@@ -163,6 +309,29 @@ int leasedb_uplink_fwd(struct tg_leasedb *db, int uplink, int except_slot)
 			return l->uplink_fwd;
 	}
 	return -1;
+}
+
+int leasedb_undo_outside(struct nc *nc, struct tg_leasedb *db, unsigned slot)
+{
+	const struct tg_lease *l = leasedb_get(db, slot);
+	int upl = l->uplink, saved = l->uplink_fwd;
+
+	if (!upl)
+		return 0;
+	/* The guest's proxy entry is this lease's alone (no other lease can
+	 * hold its address while this record does). */
+	if (l->guest)
+		nc_del_proxy(nc, upl, l->guest);
+	if (saved == -1)
+		return 0;
+	/* Whether another lease still wants the uplink forwarding is read
+	 * under the uplink's lock, as the leases that switch it on write it. */
+	if (leasedb_lock_uplink(db, upl) != 0)
+		return -1;
+	if (leasedb_refresh(db) == 0 && leasedb_uplink_fwd(db, upl, (int)slot) == -1)
+		nc_set_devconf(nc, upl, IPV4_DEVCONF_FORWARDING, (uint32_t)saved);
+	leasedb_unlock_uplink(db, upl);
+	return 0;
 }
 
 /* Leases this run could not check (TG_UNKNOWN), and the first error. */
@@ -209,8 +378,35 @@ enum tg_lease_verdict leasedb_judge(struct nc *nc, const struct tg_lease *l)
 	return v;
 }
 
-/* Removes lease i; del_link: also the device at its ifindex, but only if the
- * link there is still the one leased. */
+/* A helper of `create` killed after TUNSETPERSIST and before the record
+ * has the ifindex leaves a persistent device that only the record's name
+ * points at; the name was written before the device was made. It is
+ * deleted if it is that: a persistent tun/tap device of the lease's owner
+ * (attached or not: the owner may attach to it by name, and must not keep
+ * an unleased device that way), and no other lease names it (a helper that
+ * found the name taken and was killed before it wrote the next one leaves a
+ * record naming somebody's device). */
+static int reconcile_by_name(struct tg_leasedb *db, struct nc *nc, unsigned i,
+			     const struct tg_lease *l)
+{
+	int ix, r;
+
+	if (leasedb_refresh(db) != 0)
+		return -1;
+	for (unsigned j = 0; j < db->nslots; j++) {
+		if (j == i || !leasedb_may_hold_uid(db, j, l->uid))
+			continue;
+		const struct tg_lease *o = leasedb_get(db, j);
+		if (o->state != TG_LEASE_FREE && strcmp(o->ifname, l->ifname) == 0)
+			return 0;
+	}
+	if ((r = nc_tun_persistent_of(nc, l->ifname, l->uid, &ix)) <= 0)
+		return r;
+	return nc_del_link(nc, ix) == 0 || nc_link_is(nc, ix, l->ifname) == 0 ? 0 : -1;
+}
+
+/* Removes lease i (its slot lock held); del_link: also the device at its
+ * ifindex, but only if the link there is still the one leased. */
 static int remove_lease(struct tg_leasedb *db, struct nc *nc, unsigned i, const char *op,
 			const char *reason, int del_link)
 {
@@ -226,8 +422,10 @@ static int remove_lease(struct tg_leasedb *db, struct nc *nc, unsigned i, const 
 		return -1;
 	if (is == 1)
 		nc_del_link(nc, l.ifindex);
-	unprovision_outside(nc, db, i);
-	if (leasedb_put(db, i, &none) != 0)
+	if (l.state == TG_LEASE_PENDING && l.persist && l.ifname[0] &&
+	    reconcile_by_name(db, nc, i, &l) != 0)
+		return -1;
+	if (leasedb_undo_outside(nc, db, i) != 0 || leasedb_put(db, i, &none) != 0)
 		return -1;
 	memset(&owner, 0, sizeof(owner));
 	owner.uid = l.uid;
@@ -254,7 +452,7 @@ int leasedb_remove(struct tg_leasedb *db, struct nc *nc, unsigned i, const char 
 	return remove_lease(db, nc, i, op, reason, leasedb_get(db, i)->persist);
 }
 
-int leasedb_remove_stale(struct tg_leasedb *db, struct nc *nc, unsigned i, enum tg_lease_verdict v)
+static int remove_stale(struct tg_leasedb *db, struct nc *nc, unsigned i, enum tg_lease_verdict v)
 {
 	switch (v) {
 	case TG_STALE_GONE:
@@ -272,32 +470,43 @@ int leasedb_remove_stale(struct tg_leasedb *db, struct nc *nc, unsigned i, enum 
 	}
 }
 
-static unsigned cull_one(struct tg_leasedb *db, struct nc *nc, unsigned i)
+int leasedb_cull_slot(struct tg_leasedb *db, struct nc *nc, unsigned i)
 {
+	static const struct tg_lease none = {.state = TG_LEASE_FREE};
 	const struct tg_lease *l = leasedb_get(db, i);
 	enum tg_lease_verdict v;
+	int removed = 0;
 
-	if (l->state == TG_LEASE_FREE || (v = leasedb_judge(nc, l)) == TG_KEEP)
+	if ((int)i == db->mine || i >= db->nslots || !db->key[i].used)
 		return 0;
-	return leasedb_remove_stale(db, nc, i, v) == 0;
+	/* A live lease is judged first without its lock: one that holds
+	 * needs nobody's lock, and a helper of another user that is stopped
+	 * while culling cannot make an owner's healthy lease wait. */
+	if (l->state == TG_LEASE_LIVE && ((v = leasedb_judge(nc, l)) == TG_KEEP || v == TG_UNKNOWN))
+		return 0;
+	/* Held: a request is at work on it (perhaps stopped); not ours to
+	 * judge. Free: whoever wrote it is done or dead. */
+	if (lock_other(db, i) != 0)
+		return 0;
+	l = leasedb_get(db, i);
+	/* A used key over a free record is what a helper killed between
+	 * its two writes leaves (a damaged record counts as free): cleared,
+	 * so that the slot can be reused. */
+	if (db->key[i].used && l->state == TG_LEASE_FREE)
+		leasedb_put(db, i, &none);
+	else if (l->state != TG_LEASE_FREE && (v = leasedb_judge(nc, l)) != TG_KEEP &&
+		 v != TG_UNKNOWN)
+		removed = remove_stale(db, nc, i, v) == 0;
+	unlock_other(db, i);
+	return removed;
 }
 
 unsigned leasedb_cull(struct tg_leasedb *db, struct nc *nc)
 {
-	static const struct tg_lease none = {.state = TG_LEASE_FREE};
 	unsigned removed = 0;
 
-	for (unsigned i = 0; i < db->nslots; i++) {
-		if (!db->key[i].used)
-			continue;
-		/* A used key over a free record is what a helper killed
-		 * between its two writes leaves (a damaged record counts as
-		 * free): cleared here, so that the slot can be reused. */
-		if (leasedb_get(db, i)->state == TG_LEASE_FREE)
-			leasedb_put(db, i, &none);
-		else
-			removed += cull_one(db, nc, i);
-	}
+	for (unsigned i = 0; i < db->nslots; i++)
+		removed += (unsigned)leasedb_cull_slot(db, nc, i);
 	return removed;
 }
 
@@ -325,7 +534,7 @@ unsigned leasedb_cull_for(struct tg_leasedb *db, struct nc *nc, uint32_t uid)
 			continue;
 		if (db->key[i].uid != uid && others++ >= CULL_OTHERS)
 			continue;
-		removed += cull_one(db, nc, i);
+		removed += (unsigned)leasedb_cull_slot(db, nc, i);
 	}
 	return removed;
 }
@@ -346,7 +555,14 @@ unsigned leasedb_revoke(struct tg_leasedb *db, struct nc *nc, const struct tg_po
 		if (rule && rule->persist &&
 		    (rule->who != TG_WHO_GROUP || rule->who_known || rule->who_failed))
 			continue;
-		removed += leasedb_remove(db, nc, i, "gc", "the policy no longer allows it") == 0;
+		/* Held: its owner is at work on it (destroying it, perhaps);
+		 * the next gc looks again. */
+		if (lock_other(db, i) != 0)
+			continue;
+		if (leasedb_get(db, i)->state == TG_LEASE_LIVE)
+			removed +=
+			    leasedb_remove(db, nc, i, "gc", "the policy no longer allows it") == 0;
+		unlock_other(db, i);
 	}
 	return removed;
 }

@@ -10,8 +10,10 @@
  *   5. read the policy, resolve the caller's name and the policy's group
  *      names, open the netlink socket;
  *   6. seccomp allow-list for everything after;
- *   7. lock the leases, cull stale ones, decide, provision, audit, answer
- *      in the front end's format, exit.
+ *   7. lock the caller's own leases, cull stale ones, decide, claim a lease
+ *      slot, provision, audit, commit, drop every lock, answer in the front
+ *      end's format, exit (leasedb.c: what is locked, and why no request
+ *      can stall another user's).
  * Nothing is ever executed. */
 #include "helper.h"
 #include "netconf.h"
@@ -41,16 +43,17 @@ struct host_ctx {
 static int addr_taken(void *ctx, uint32_t addr)
 {
 	struct host_ctx *h = ctx;
+	int slot;
 
-	int slot = leasedb_guest_slot(h->db, addr);
-	enum tg_lease_verdict v =
-	    slot >= 0 ? leasedb_judge(h->nc, leasedb_get(h->db, (unsigned)slot)) : TG_KEEP;
-
+	/* Held by another request at work on it (perhaps stopped): in use.
+	 * Ours from here, the leases are read again: what was written before
+	 * we held it is seen. */
+	if (leasedb_lock_addr(h->db, addr) != 0 || leasedb_refresh(h->db) != 0)
+		return TG_ADDR_LEASED;
 	/* A stale lease must not hold an address: checked when asked. One
-	 * that cannot be checked keeps it. */
-	if (slot >= 0 && v != TG_KEEP && v != TG_UNKNOWN)
-		leasedb_remove_stale(h->db, h->nc, (unsigned)slot, v);
-	else if (slot >= 0)
+	 * that cannot be checked, or that another request holds, keeps it. */
+	slot = leasedb_guest_slot(h->db, addr);
+	if (slot >= 0 && !leasedb_cull_slot(h->db, h->nc, (unsigned)slot))
 		return TG_ADDR_LEASED;
 	/* An error reading the host's addresses counts as taken. */
 	return nc_addr_on_host(h->nc, addr) != 0 ? TG_ADDR_ON_HOST : TG_ADDR_FREE;
@@ -102,6 +105,7 @@ static int answer_err(const struct run *r, const struct tg_err *e)
 	char text[300];
 	int fd = r->job.reply_fd;
 
+	leasedb_close(&db); /* nothing shared is held while the caller is told */
 	snprintf(text, sizeof(text), "tapgate: %s\n", e->msg);
 	switch (r->job.op) {
 	case TG_OP_UML_UP:
@@ -196,6 +200,28 @@ static struct tg_caller caller_of(const struct tg_ident *id)
 				  .gids = id->gids32};
 }
 
+/* A device audited as granted that is not handed over after all: the
+ * error audited (unless the audit itself failed), then the lease and what
+ * it left outside the device (and a persistent device itself) removed;
+ * closing our descriptor, the only one, destroys a non-persistent device
+ * and all bound to it. The slot is taken again if it was let go. */
+static int undo_grant(struct run *r, struct tg_audit *a, unsigned slot, const struct tg_err *e,
+		      int audit)
+{
+	if (audit) {
+		a->result = "error";
+		a->reason = e->msg;
+		audit_emit(a);
+	}
+	if (db.mine == (int)slot || leasedb_lock_slot(&db, slot, 1) == 0)
+		leasedb_remove(&db, r->nc, slot, a->op, e->msg);
+	/* Our descriptors, one per queue and the only ones: closing them
+	 * destroys a non-persistent device and all bound to it. */
+	for (unsigned i = 0; i < r->pf.ntun; i++)
+		close(r->pf.tun_fds[i]);
+	return answer_err(r, e);
+}
+
 /* open, uml_net `tuntap up`, QEMU: a new device. */
 static int do_device(struct run *r)
 {
@@ -253,48 +279,80 @@ static int do_device(struct run *r)
 			  strerror(r->pf.vhost_errno));
 		return finish(r, &a, &e);
 	}
-	if (provision(r->nc, &db, r->pf.tun_fd, r->pf.conf6_fd, &r->id, &g, &l, &slot, &e) != 0)
+	if (provision_reserve(&db, &r->id, &g, &l, &slot, &e) != 0)
+		return finish(r, &a, &e);
+	/* The pending record counts against max from here: the caller's
+	 * other requests need not wait for this one's kernel work. */
+	leasedb_unlock_user(&db);
+	if (provision(r->nc, &db, (unsigned)slot, r->pf.tun_fd, r->pf.conf6_fd, &g, &l, &e) != 0)
 		return finish(r, &a, &e);
 
+	/* Audited before it is granted (the record becomes live): a helper
+	 * killed after this leaves a pending record, which the next run
+	 * undoes, with its own audit record. A grant whose record cannot be
+	 * written is not a grant. */
 	a.result = "granted";
 	a.ifname = l.ifname;
 	a.ifindex = l.ifindex;
 	if (audit_emit(&a) != 0) {
-		/* A grant whose record cannot be written is not a grant. */
 		tg_seterr(&e, TG_EXIT_HOST,
 			  "cannot write the audit record to %s; refusing (is syslog running?)",
 			  TG_LOG_SOCKET);
-	} else if (answer_granted(r, &l) != 0) {
-		tg_seterr(&e, TG_EXIT_HOST, "cannot send the device back: %s", strerror(errno));
-		a.result = "error";
-		a.reason = e.msg;
-		audit_emit(&a);
-	} else {
-		return TG_EXIT_OK;
+		return undo_grant(r, &a, (unsigned)slot, &e, 0);
 	}
-	/* Undo: the lease and what it left outside the device (and a
-	 * persistent device itself), then closing our descriptors, one per
-	 * queue and the only ones, destroys a non-persistent device and all
-	 * bound to it. */
-	leasedb_remove(&db, r->nc, (unsigned)slot, a.op, e.msg);
-	for (unsigned i = 0; i < r->pf.ntun; i++)
-		close(r->pf.tun_fds[i]);
-	return answer_err(r, &e);
+	if (provision_commit(&db, (unsigned)slot, &l, &e) != 0)
+		return undo_grant(r, &a, (unsigned)slot, &e, 1);
+	leasedb_close(&db);
+	if (answer_granted(r, &l) == 0)
+		return TG_EXIT_OK;
+	tg_seterr(&e, TG_EXIT_HOST, "cannot send the device back: %s", strerror(errno));
+	return undo_grant(r, &a, (unsigned)slot, &e, 1);
 }
 
-/* The caller's own live routed lease for a device name, or -1. Only the
- * slots whose key says the caller's uid are read. */
-static int own_lease(const struct run *r, const char *dev)
+static int is_routed(const struct tg_lease *l)
+{
+	return l->gateway != 0;
+}
+
+static int is_persistent(const struct tg_lease *l)
+{
+	return l->persist;
+}
+
+/* The caller's own live lease on device dev that want() accepts, its slot
+ * taken and read again (a bounded wait: only the caller's own requests,
+ * or a moment's cull, hold it); -1 if there is none, -2 if it stays busy.
+ * Only the slots whose key says the caller's uid are read. */
+static int own_lease(const struct run *r, const char *dev, int (*want)(const struct tg_lease *))
 {
 	for (unsigned i = 0; i < db.nslots; i++) {
 		if (!leasedb_may_hold_uid(&db, i, r->id.uid))
 			continue;
 		const struct tg_lease *l = leasedb_get(&db, i);
-		if (l->state == TG_LEASE_LIVE && l->uid == r->id.uid && l->gateway &&
-		    strcmp(l->ifname, dev) == 0)
-			return (int)i;
+		if (l->state != TG_LEASE_LIVE || l->uid != r->id.uid || !want(l) ||
+		    strcmp(l->ifname, dev) != 0)
+			continue;
+		if (leasedb_lock_slot(&db, i, 1) != 0)
+			return -2;
+		l = leasedb_get(&db, i);
+		return l->state == TG_LEASE_LIVE && l->uid == r->id.uid && want(l) &&
+			       strcmp(l->ifname, dev) == 0
+			   ? (int)i
+			   : -1;
 	}
 	return -1;
+}
+
+static int busy(const struct run *r, struct tg_audit *a, const char *dev)
+{
+	struct tg_err e;
+
+	tg_seterr(&e, TG_EXIT_HOST,
+		  "%s is busy (another request of yours is at work on it); "
+		  "try again",
+		  dev);
+	a->result = "error";
+	return finish(r, a, &e);
 }
 
 /* uml_net add/del: the guest's address on a device from `tuntap up`. */
@@ -310,12 +368,14 @@ static int do_guest_addr(struct run *r)
 			     .ifname = j->dev,
 			     .guest = j->ip};
 	char reason[200], ip[16];
-	int slot = own_lease(r, j->dev);
+	int slot = own_lease(r, j->dev, is_routed);
 	const struct tg_lease *l = slot >= 0 ? leasedb_get(&db, (unsigned)slot) : NULL;
 	const struct tg_rule *rule = l ? tg_policy_rule_of_lease(&r->pol, l) : NULL;
 	struct tg_caller c = caller_of(&r->id);
 
 	tg_format_ipv4(j->ip, ip);
+	if (slot == -2)
+		return busy(r, &a, j->dev);
 	if (!l)
 		return refuse(r, &a, reason, sizeof(reason),
 			      "%s is not a device tapgate made for you", j->dev);
@@ -328,10 +388,15 @@ static int do_guest_addr(struct run *r)
 		if (l->guest != j->ip)
 			return refuse(r, &a, reason, sizeof(reason),
 				      "tapgate added nothing for %s on %s", ip, j->dev);
-		unprovision_guest(r->nc, &db, (unsigned)slot);
+		if (unprovision_guest(r->nc, &db, (unsigned)slot) != 0) {
+			tg_seterr(&e, TG_EXIT_HOST,
+				  "the uplink is busy (another request is stuck on it); try again");
+			a.result = "error";
+			return finish(r, &a, &e);
+		}
 		a.result = "removed";
 		audit_emit(&a);
-		leasedb_close(&db); /* a full pipe must not hold the lock */
+		leasedb_close(&db);
 		uml_reply_text(j->reply_fd, "tapgate: guest address removed\n");
 		return TG_EXIT_OK;
 	}
@@ -342,7 +407,7 @@ static int do_guest_addr(struct run *r)
 		return refuse(r, &a, reason, sizeof(reason), "the policy no longer allows %s",
 			      j->dev);
 	if (l->guest == j->ip) {
-		leasedb_close(&db); /* a full pipe must not hold the lock */
+		leasedb_close(&db);
 		uml_reply_text(j->reply_fd, "tapgate: guest address already set\n");
 		return TG_EXIT_OK;
 	}
@@ -362,7 +427,7 @@ static int do_guest_addr(struct run *r)
 			  TG_LOG_SOCKET);
 		return answer_err(r, &e);
 	}
-	leasedb_close(&db); /* a full pipe must not hold the lock */
+	leasedb_close(&db);
 	uml_reply_text(j->reply_fd, "tapgate: guest address routed\n");
 	return TG_EXIT_OK;
 }
@@ -372,19 +437,15 @@ static int do_destroy(struct run *r)
 {
 	struct tg_audit a = {.op = "destroy", .id = &r->id, .ifname = r->job.dev};
 	char reason[120];
+	int slot = own_lease(r, r->job.dev, is_persistent);
 
-	for (unsigned i = 0; i < db.nslots; i++) {
-		if (!leasedb_may_hold_uid(&db, i, r->id.uid))
-			continue;
-		const struct tg_lease *l = leasedb_get(&db, i);
-		if (l->state == TG_LEASE_LIVE && l->persist && l->uid == r->id.uid &&
-		    strcmp(l->ifname, r->job.dev) == 0) {
-			if (leasedb_remove(&db, r->nc, i, "destroy", "destroyed by its owner") != 0)
-				break;
-			leasedb_close(&db); /* a full stdout must not hold the lock */
-			tg_say(1, "tapgate: destroyed %s\n", r->job.dev);
-			return TG_EXIT_OK;
-		}
+	if (slot == -2)
+		return busy(r, &a, r->job.dev);
+	if (slot >= 0 &&
+	    leasedb_remove(&db, r->nc, (unsigned)slot, "destroy", "destroyed by its owner") == 0) {
+		leasedb_close(&db);
+		tg_say(1, "tapgate: destroyed %s\n", r->job.dev);
+		return TG_EXIT_OK;
 	}
 	return refuse(r, &a, reason, sizeof(reason),
 		      "%s is not a persistent device of yours (see tapgate list)", r->job.dev);
@@ -395,7 +456,7 @@ static int do_gc(unsigned n)
 	int err;
 	unsigned bad = leasedb_unchecked(&err);
 
-	leasedb_close(&db); /* a full stdout must not hold the lock */
+	leasedb_close(&db);
 	tg_say(1, "tapgate: gc removed %u stale lease%s\n", n, n == 1 ? "" : "s");
 	if (bad == 0)
 		return TG_EXIT_OK;
@@ -610,7 +671,9 @@ int main(int argc, char **argv)
 		}
 		return do_list(&r);
 	}
-	if (leasedb_open(&db, r.pf.lock_fd, r.pf.lease_fd, &e) != 0) {
+	/* gc takes no user's lock: it skips what requests at work hold. */
+	if (leasedb_open(&db, r.pf.lock_fd, r.pf.lease_fd, r.job.op == TG_OP_GC ? NULL : &r.id.uid,
+			 &e) != 0) {
 		a.result = "error";
 		return finish(&r, &a, &e);
 	}

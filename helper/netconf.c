@@ -61,9 +61,10 @@ struct link {
 	unsigned mtu;
 	char kind[IFNAMSIZ]; /* IFLA_INFO_KIND, "" if none */
 	uint32_t conf[IPV4_DEVCONF_MAX];
-	int nconf;	 /* how many of conf the kernel sent; 0 without IPv4 */
-	int tun_persist; /* kind "tun": IFLA_TUN_PERSIST; -1 not said */
-	int carrier;	 /* IFLA_CARRIER; -1 not said */
+	int nconf;	   /* how many of conf the kernel sent; 0 without IPv4 */
+	int tun_persist;   /* kind "tun": IFLA_TUN_PERSIST; -1 not said */
+	int carrier;	   /* IFLA_CARRIER; -1 not said */
+	int64_t tun_owner; /* kind "tun": IFLA_TUN_OWNER; -1 none or not said */
 };
 
 /* libnl's own error codes only arise locally (allocation, socket calls,
@@ -342,12 +343,16 @@ static void parse_kind(struct nlattr *linkinfo, struct link *l)
 	if (strcmp(l->kind, "tun") == 0 && tb[IFLA_INFO_DATA]) {
 		static const struct nla_policy tpol[IFLA_TUN_MAX + 1] = {
 		    [IFLA_TUN_PERSIST] = {.type = NLA_U8},
+		    [IFLA_TUN_OWNER] = {.type = NLA_U32},
 		};
 		struct nlattr *tt[IFLA_TUN_MAX + 1];
 
-		if (nla_parse_nested(tt, IFLA_TUN_MAX, tb[IFLA_INFO_DATA], tpol) == 0 &&
-		    tt[IFLA_TUN_PERSIST])
+		if (nla_parse_nested(tt, IFLA_TUN_MAX, tb[IFLA_INFO_DATA], tpol) != 0)
+			return;
+		if (tt[IFLA_TUN_PERSIST])
 			l->tun_persist = nla_get_u8(tt[IFLA_TUN_PERSIST]) != 0;
+		if (tt[IFLA_TUN_OWNER])
+			l->tun_owner = nla_get_u32(tt[IFLA_TUN_OWNER]);
 	}
 }
 
@@ -385,6 +390,7 @@ static int parse_link(struct nlmsghdr *h, void *arg)
 
 	l->tun_persist = -1;
 	l->carrier = -1;
+	l->tun_owner = -1;
 	if (h->nlmsg_type != RTM_NEWLINK)
 		return -EPROTO;
 	if (nlmsg_parse(h, sizeof(struct ifinfomsg), tb, IFLA_MAX, policy) < 0 || !tb[IFLA_IFNAME])
@@ -490,6 +496,21 @@ int nc_tun_state(struct nc *nc, int ifindex, const char *name, struct tg_link_st
 			s->held = l.carrier;
 	}
 	return err;
+}
+
+int nc_tun_persistent_of(struct nc *nc, const char *name, uint32_t owner, int *ifindex)
+{
+	struct link l;
+	int err = link_by_name(nc, name, &l);
+
+	if (err == -ENODEV)
+		return 0;
+	if (err < 0)
+		return err;
+	if (l.tun_persist != 1 || l.tun_owner != (int64_t)owner)
+		return 0;
+	*ifindex = l.ifindex;
+	return 1;
 }
 
 int nc_bridge(struct nc *nc, const char *name, int *ifindex, unsigned *mtu)

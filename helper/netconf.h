@@ -26,6 +26,12 @@ int nc_link_is(struct nc *nc, int ifindex, const char *name);
  * name, and for a tun/tap device its persistence and attached descriptors.
  * Returns s->err. */
 int nc_tun_state(struct nc *nc, int ifindex, const char *name, struct tg_link_state *s);
+/* 1 (and its ifindex) if a link called name is a tun/tap device that is
+ * persistent and owned by owner (TUNSETOWNER), attached or not: what a
+ * helper killed after TUNSETPERSIST leaves (and its owner may attach to
+ * it since). 0 if not, -errno if the lookup failed otherwise than "no such
+ * device". */
+int nc_tun_persistent_of(struct nc *nc, const char *name, uint32_t owner, int *ifindex);
 
 /* 1 if addr (host order) is assigned to any interface in this namespace
  * (up or down, in a VRF or not) or lies in a local route (127.0.0.0/8), 0 if

@@ -1,10 +1,13 @@
-/* Carrying out a granted request. The order matters for undo: anything
- * that would outlive the device (the proxy entry on the uplink, the uplink's
- * forwarding switch) is written into the lease slot before it is done, so
- * that if we are killed at any point the next helper run or `tapgate gc`
- * finds the record and undoes it. Everything else (address, host route,
- * per-device settings, bridge port) belongs to the device and vanishes with
- * it when its last descriptor closes. */
+/* Carrying out a granted request. The order matters for undo: the lease
+ * slot is claimed (state pending) before anything exists, the device's name
+ * is written into it before the device is made, and anything that would
+ * outlive the device (the proxy entry on the uplink, the uplink's
+ * forwarding switch) is written before it is done, so that if we are killed
+ * at any point the next helper run or `tapgate gc` finds the record and
+ * undoes it (a persistent device by its name: leasedb.c). Everything else
+ * (address, host route, per-device settings, bridge port) belongs to the
+ * device and vanishes with it when its last descriptor closes. The record
+ * becomes live only after the grant is audited (main.c). */
 #include "helper.h"
 #include "netconf.h"
 #include "tundev.h"
@@ -63,35 +66,14 @@ static int kernel_err(struct tg_err *e, const char *what, int r)
 	return -1;
 }
 
-/* What a guest address adds: the host route, and with `uplink` the proxy
- * entry on the uplink (and its forwarding switch with `forward`). */
-static int attach_guest(struct nc *nc, struct tg_leasedb *db, unsigned slot,
-			const struct tg_rule *rule, struct tg_lease *l, struct tg_err *e)
+/* The proxy entry for the guest on the uplink, and its forwarding switch
+ * with `forward` (then with the uplink's lock held). */
+static int publish_guest(struct nc *nc, struct tg_leasedb *db, unsigned slot,
+			 const struct tg_rule *rule, int upl, struct tg_lease *l, struct tg_err *e)
 {
-	int r, upl;
 	uint32_t cur = 1;
+	int r;
 
-	if ((r = nc_add_host_route(nc, l->ifindex, l->guest)) != 0)
-		return kernel_err(e, "cannot add the host route to the guest", r);
-	if (!rule->uplink[0])
-		return 0;
-
-	if ((r = nc_ifindex(nc, rule->uplink, &upl)) != 0) {
-		tg_seterr(e, TG_EXIT_HOST, "uplink %s named by the policy does not exist",
-			  rule->uplink);
-		return -1;
-	}
-	/* An entry that exists is somebody else's: refused before the lease
-	 * names it, so that no undo (ours, or a later cull after we are
-	 * killed) can ever delete it. */
-	if ((r = nc_has_proxy(nc, upl, l->guest)) != 0) {
-		if (r < 0)
-			return kernel_err(e, "cannot read the uplink's proxy entries", r);
-		tg_seterr(e, TG_EXIT_HOST,
-			  "%s already has a proxy entry for the guest address; not taking it over",
-			  rule->uplink);
-		return -1;
-	}
 	l->uplink = upl;
 	l->uplink_fwd = -1;
 	if (rule->forward) {
@@ -99,6 +81,8 @@ static int attach_guest(struct nc *nc, struct tg_leasedb *db, unsigned slot,
 			return kernel_err(e, "cannot read the uplink's forwarding setting", r);
 		/* Another lease may already have switched it on: inherit the
 		 * value it saved so that the last one out restores it. */
+		if (leasedb_refresh(db) != 0)
+			return kernel_err(e, "cannot read the lease database", errno);
 		l->uplink_fwd = leasedb_uplink_fwd(db, upl, (int)slot);
 		if (l->uplink_fwd == -1 && cur == 0)
 			l->uplink_fwd = 0;
@@ -125,6 +109,48 @@ static int attach_guest(struct nc *nc, struct tg_leasedb *db, unsigned slot,
 	    (r = nc_set_devconf(nc, upl, IPV4_DEVCONF_FORWARDING, 1)) != 0)
 		return kernel_err(e, "cannot enable forwarding on the uplink", r);
 	return 0;
+}
+
+/* What a guest address adds: the host route, and with `uplink` the proxy
+ * entry on the uplink (and its forwarding switch with `forward`). */
+static int attach_guest(struct nc *nc, struct tg_leasedb *db, unsigned slot,
+			const struct tg_rule *rule, struct tg_lease *l, struct tg_err *e)
+{
+	int r, upl;
+
+	if ((r = nc_add_host_route(nc, l->ifindex, l->guest)) != 0)
+		return kernel_err(e, "cannot add the host route to the guest", r);
+	if (!rule->uplink[0])
+		return 0;
+
+	if ((r = nc_ifindex(nc, rule->uplink, &upl)) != 0) {
+		tg_seterr(e, TG_EXIT_HOST, "uplink %s named by the policy does not exist",
+			  rule->uplink);
+		return -1;
+	}
+	/* An entry that exists is somebody else's: refused before the lease
+	 * names it, so that no undo (ours, or a later cull after we are
+	 * killed) can ever delete it. */
+	if ((r = nc_has_proxy(nc, upl, l->guest)) != 0) {
+		if (r < 0)
+			return kernel_err(e, "cannot read the uplink's proxy entries", r);
+		tg_seterr(e, TG_EXIT_HOST,
+			  "%s already has a proxy entry for the guest address; not taking it over",
+			  rule->uplink);
+		return -1;
+	}
+	if (!rule->forward)
+		return publish_guest(nc, db, slot, rule, upl, l, e);
+	/* The uplink's forwarding switch is shared by every lease on it that
+	 * has `forward`: read, saved and switched under the uplink's lock. */
+	if (leasedb_lock_uplink(db, upl) != 0) {
+		tg_seterr(e, TG_EXIT_HOST, "%s is busy (another request is stuck on it); try again",
+			  rule->uplink);
+		return -1;
+	}
+	r = publish_guest(nc, db, slot, rule, upl, l, e);
+	leasedb_unlock_uplink(db, upl);
+	return r;
 }
 
 /* A routed device is granted with strict reverse-path filtering on it, the
@@ -191,16 +217,19 @@ int provision_guest(struct nc *nc, struct tg_leasedb *db, unsigned slot, const s
 	return 0;
 }
 
-void unprovision_guest(struct nc *nc, struct tg_leasedb *db, unsigned slot)
+int unprovision_guest(struct nc *nc, struct tg_leasedb *db, unsigned slot)
 {
 	struct tg_lease l = *leasedb_get(db, slot);
 
 	nc_del_host_route(nc, l.ifindex, l.guest);
-	unprovision_outside(nc, db, slot);
+	/* Still recorded if the uplink could not be locked: undone with the
+	 * lease, or by asking again. */
+	if (leasedb_undo_outside(nc, db, slot) != 0)
+		return -1;
 	l.guest = 0;
 	l.uplink = 0;
 	l.uplink_fwd = -1;
-	leasedb_put(db, slot, &l);
+	return leasedb_put(db, slot, &l);
 }
 
 static int configure_bridged(struct nc *nc, const struct tg_grant *g, struct tg_lease *l,
@@ -226,12 +255,10 @@ static int configure_bridged(struct nc *nc, const struct tg_grant *g, struct tg_
 	return 0;
 }
 
-int provision(struct nc *nc, struct tg_leasedb *db, int tun_fd, int conf6_fd,
-	      const struct tg_ident *id, const struct tg_grant *g, struct tg_lease *out, int *slotp,
-	      struct tg_err *e)
+int provision_reserve(struct tg_leasedb *db, const struct tg_ident *id, const struct tg_grant *g,
+		      struct tg_lease *l, int *slotp, struct tg_err *e)
 {
-	static const struct tg_lease none = {.state = TG_LEASE_FREE};
-	struct tg_lease l = {
+	*l = (struct tg_lease){
 	    .state = TG_LEASE_PENDING,
 	    .uid = id->uid,
 	    .pid = getpid(),
@@ -244,20 +271,28 @@ int provision(struct nc *nc, struct tg_leasedb *db, int tun_fd, int conf6_fd,
 	    .persist = g->persist,
 	    .rule_id = g->rule->id,
 	};
-	int slot = leasedb_free_slot(db), r;
-	unsigned dp = (g->vnet_hdr ? TUN_VNET_HDR : 0) | (g->queues > 1 ? TUN_MULTI_QUEUE : 0);
-
-	if (slot < 0) {
+	snprintf(l->bridge, sizeof(l->bridge), "%s", g->bridge);
+	*slotp = leasedb_claim(db, l);
+	if (*slotp == -1)
 		tg_seterr(e, TG_EXIT_HOST, "the lease database is full; run 'tapgate gc'");
-		return -1;
-	}
-	snprintf(l.bridge, sizeof(l.bridge), "%s", g->bridge);
+	else if (*slotp < 0)
+		kernel_err(e, "cannot write the lease database", errno);
+	return *slotp < 0 ? -1 : 0;
+}
+
+int provision(struct nc *nc, struct tg_leasedb *db, unsigned slot, int tun_fd, int conf6_fd,
+	      const struct tg_grant *g, struct tg_lease *l, struct tg_err *e)
+{
+	static const struct tg_lease none = {.state = TG_LEASE_FREE};
+	unsigned dp = (g->vnet_hdr ? TUN_VNET_HDR : 0) | (g->queues > 1 ? TUN_MULTI_QUEUE : 0);
+	int r;
+
 	if (!g->bridge[0] && check_rp_filter(nc, e) != 0)
-		return -1; /* nothing made yet */
-	if (create_device(db, (unsigned)slot, tun_fd, dp, &l, e) != 0)
+		goto undo; /* nothing made yet */
+	if (create_device(db, slot, tun_fd, dp, l, e) != 0)
 		goto undo;
 	for (unsigned q = 1; q < g->queues; q++)
-		if ((r = tun_attach_queue(g->queue_fds[q], l.kind, l.ifname, dp)) != 0) {
+		if ((r = tun_attach_queue(g->queue_fds[q], l->kind, l->ifname, dp)) != 0) {
 			kernel_err(e, "cannot attach a queue to the device", r);
 			goto undo;
 		}
@@ -265,47 +300,38 @@ int provision(struct nc *nc, struct tg_leasedb *db, int tun_fd, int conf6_fd,
 		kernel_err(e, "cannot make the device persistent", r);
 		goto undo;
 	}
-	if ((r = nc_ifindex(nc, l.ifname, &l.ifindex)) != 0) {
+	if ((r = nc_ifindex(nc, l->ifname, &l->ifindex)) != 0) {
 		kernel_err(e, "cannot find the new device", r);
 		goto undo;
 	}
-	if (leasedb_put(db, (unsigned)slot, &l) != 0) {
+	if (leasedb_put(db, slot, l) != 0) {
 		kernel_err(e, "cannot write the lease database", errno);
 		goto undo;
 	}
 	/* Down still, and no IPv6: neither a routed device nor a bridge port
 	 * gets a host address of that family (conf6.c says why). */
-	if ((r = conf6_lockdown(conf6_fd, l.ifname)) != 0) {
+	if ((r = conf6_lockdown(conf6_fd, l->ifname)) != 0) {
 		kernel_err(e, "cannot turn IPv6 off on the device", r);
 		goto undo;
 	}
-	if ((g->bridge[0] ? configure_bridged(nc, g, &l, e)
-			  : configure_routed(nc, db, (unsigned)slot, g, &l, e)) != 0)
+	if ((g->bridge[0] ? configure_bridged(nc, g, l, e)
+			  : configure_routed(nc, db, slot, g, l, e)) != 0)
 		goto undo;
-	l.state = TG_LEASE_LIVE;
-	if (leasedb_put(db, (unsigned)slot, &l) != 0) {
-		kernel_err(e, "cannot write the lease database", errno);
-		goto undo;
-	}
-	*out = l;
-	*slotp = slot;
 	return 0;
 undo:
-	if (g->persist && l.ifindex > 0)
-		nc_del_link(nc, l.ifindex);
-	unprovision_outside(nc, db, (unsigned)slot);
-	leasedb_put(db, (unsigned)slot, &none);
+	if (g->persist && l->ifindex > 0)
+		nc_del_link(nc, l->ifindex);
+	/* What the uplink could not be locked for stays recorded: the
+	 * pending record is undone by a later run once we are gone. */
+	if (leasedb_undo_outside(nc, db, slot) == 0)
+		leasedb_put(db, slot, &none);
 	return -1;
 }
 
-void unprovision_outside(struct nc *nc, struct tg_leasedb *db, unsigned slot)
+int provision_commit(struct tg_leasedb *db, unsigned slot, struct tg_lease *l, struct tg_err *e)
 {
-	const struct tg_lease *l = leasedb_get(db, slot);
-
-	if (!l->uplink)
-		return;
-	if (l->guest)
-		nc_del_proxy(nc, l->uplink, l->guest);
-	if (l->uplink_fwd != -1 && leasedb_uplink_fwd(db, l->uplink, (int)slot) == -1)
-		nc_set_devconf(nc, l->uplink, IPV4_DEVCONF_FORWARDING, (uint32_t)l->uplink_fwd);
+	l->state = TG_LEASE_LIVE;
+	if (leasedb_put(db, slot, l) != 0)
+		return kernel_err(e, "cannot write the lease database", errno);
+	return 0;
 }

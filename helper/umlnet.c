@@ -91,12 +91,14 @@ int uml_reply_up(int fd, const char *ifname, const char *text, int devfd)
 	return send_with_fd(fd, iov, 2, devfd);
 }
 
-static int write_all(int fd, const void *p, size_t n)
+/* Never waits: the socket is the caller's, who could fill it and keep us
+ * (check_channel() made sure it is a stream socket). */
+static int send_all(int fd, const void *p, size_t n)
 {
 	const char *c = p;
 
 	while (n > 0) {
-		ssize_t w = write(fd, c, n);
+		ssize_t w = send(fd, c, n, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)
@@ -111,7 +113,7 @@ int uml_reply_text(int fd, const char *text)
 {
 	int len = (int)strnlen(text, UML_TEXT_MAX - 1) + 1;
 
-	if (write_all(fd, &len, sizeof(len)) != 0)
+	if (send_all(fd, &len, sizeof(len)) != 0)
 		return -1;
-	return write_all(fd, text, (size_t)len);
+	return send_all(fd, text, (size_t)len);
 }

@@ -1,5 +1,6 @@
 /* leasefill: live leases for the scaling benchmark, written the way the
- * helper writes them (common/lease.c), under the helper's lock.
+ * helper writes them (common/lease.c), holding every one of the helpers'
+ * locks (helper/leasedb.c: all bytes of the lock file).
  *
  *   leasefill STATEDIR UID PREFIX COUNT GWNET GUESTNET [hold]
  *
@@ -29,7 +30,6 @@
 #include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -109,7 +109,8 @@ int main(int argc, char **argv)
 		return perror("leasefill: cookie"), 1;
 	snprintf(path, sizeof(path), "%s/lock", argv[1]);
 	lock = open(path, O_RDWR | O_CREAT, 0600);
-	if (lock < 0 || flock(lock, LOCK_EX) != 0)
+	struct flock all = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
+	if (lock < 0 || fcntl(lock, F_OFD_SETLKW, &all) != 0)
 		return perror("leasefill: lock"), 1;
 	tg_lease_file_name(name, sizeof(name), cookie);
 	snprintf(path, sizeof(path), "%s/%s", argv[1], name);
@@ -141,7 +142,8 @@ int main(int argc, char **argv)
 			return perror("leasefill: write"), 1;
 	}
 	printf("leasefill: %u live leases in %s\n", count, path);
-	/* The child must not inherit the lock (flock is shared across fork). */
+	/* The child must not inherit the lock (an open file description
+	 * lock is shared across fork). */
 	close(fd);
 	close(lock);
 	return hold ? hold_devices(argv[3], count) : 0;

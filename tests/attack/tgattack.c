@@ -50,6 +50,13 @@
  *       run (the lease file, which once told it where the helper was, is
  *       root's alone now).
  *
+ *   tgattack lock PATH UNTIL OFFSET ...
+ *       (root, the tests' instrument) Holds the helper's kind of lock (an
+ *       open file description lock, one byte) at each OFFSET of PATH, the
+ *       lock file: e.g. a user's uid, which holds that user's requests at
+ *       the start. Prints "locked" once all are held; lets go when the file
+ *       UNTIL exists.
+ *
  *   tgattack steal PID FD
  *       Tries everything an unprivileged process might use to reach into
  *       another of its uid: ptrace attach, process_vm_readv, pidfd_getfd of
@@ -1023,6 +1030,30 @@ static int steal(int argc, char **argv)
 	return any;
 }
 
+static int lock(int argc, char **argv)
+{
+	int fd;
+
+	if (argc < 3)
+		die_msg("usage: tgattack lock PATH UNTIL OFFSET ...");
+	fd = open(argv[0], O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		die("open");
+	for (int i = 2; i < argc; i++) {
+		struct flock fl = {.l_type = F_WRLCK,
+				   .l_whence = SEEK_SET,
+				   .l_start = (off_t)strtoll(argv[i], NULL, 0),
+				   .l_len = 1};
+		if (fcntl(fd, F_OFD_SETLKW, &fl) != 0)
+			die("F_OFD_SETLKW");
+	}
+	printf("locked\n");
+	fflush(stdout);
+	while (access(argv[1], F_OK) != 0)
+		usleep(20 * 1000);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "launch") == 0)
@@ -1035,6 +1066,8 @@ int main(int argc, char **argv)
 		return race(argc - 2, argv + 2);
 	if (argc >= 2 && strcmp(argv[1], "steal") == 0)
 		return steal(argc - 2, argv + 2);
-	die_msg("usage: tgattack launch|sink|spoof|race|steal ...");
+	if (argc >= 2 && strcmp(argv[1], "lock") == 0)
+		return lock(argc - 2, argv + 2);
+	die_msg("usage: tgattack launch|sink|spoof|race|steal|lock ...");
 	return 99;
 }

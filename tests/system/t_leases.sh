@@ -128,8 +128,16 @@ tg_assert_eq $((N - 3)) "$(live)" "tapgate list skips the free records"
 create "tg$ME-0" --ip 10.201.0.7
 create "tg$ME-1"
 tg_as_user "$ns" tapgate gc >/dev/null
-tg_assert_eq "00000000000000000000000000000000 00000000000000000000000000000000" \
-	"$(key_hex 6) $(key_hex 7)" "gc clears the keys of free records"
+# Cleared by the first cull that looks at them (a request's own, or gc);
+# a slot cleared early may already hold one of the new leases.
+for i in 6 7; do
+	if [ "$(key_hex "$i")" != 00000000000000000000000000000000 ]; then
+		tg_assert_match '^v1 state=live ' "$(slot_text "$i")" \
+			"key $i that says used holds a live lease"
+	else
+		tg_pass "key $i over a free record is cleared"
+	fi
+done
 destroy "tg$ME-0"
 destroy "tg$ME-1"
 
