@@ -54,6 +54,8 @@ NL_CFLAGS := $(shell pkg-config --cflags libnl-3.0 2>/dev/null)
 # libnl-3 core only: libnl-route-3 would add a constructor that reads
 # $$NLSYSCONFDIR/classid (the helper wipes the environment first anyway).
 NL_LIBS   := $(shell pkg-config --libs libnl-3.0 2>/dev/null)
+# The helper's Linux audit records (helper/audit.c).
+AUDIT_LIBS := $(shell pkg-config --libs audit 2>/dev/null)
 
 WARN     = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
            -Wvla -Wno-unused-parameter
@@ -87,7 +89,7 @@ PCFILE  = $(BUILD)/tapgate.pc
 UNITS   = $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 # What the system tests run besides the installation (run.sh builds them).
 TESTBIN = $(addprefix $(BUILD)/tests/,probe logsink sandbox_probe leasefill tgattack nlenv_control \
-          uml-xstate.so)
+          uml-xstate.so auditwatch)
 
 FUZZ_SECONDS ?= 60
 
@@ -126,7 +128,7 @@ $(BUILD)/obj/%.o: %.c $(BUILD)/tg_config.h
 $(BUILD)/obj/client/libtapgate.o $(BUILD)/obj/client/sandbox.o: ALL_CFLAGS += -fPIC
 
 $(HELPER): $(call obj,$(HELPER_SRC) $(POLICY_SRC) $(COMMON_SRC))
-	$(CC) $(LDHARDEN) -o $@ $^ $(NL_LIBS)
+	$(CC) $(LDHARDEN) -o $@ $^ $(NL_LIBS) $(AUDIT_LIBS)
 
 $(LIBSO): $(call obj,$(LIB_SRC))
 	$(CC) -shared -Wl,-soname,libtapgate.so.1 -Wl,-z,relro,-z,now $(filter-out -pie,$(LDHARDEN)) -o $@ $^ -lseccomp
@@ -178,6 +180,9 @@ $(BUILD)/tests/nlenv_control: tests/nlenv_control.c
 $(BUILD)/tests/uml-xstate.so: tests/guests/uml-xstate.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -shared -fPIC -o $@ $< -ldl
+$(BUILD)/tests/auditwatch: $(call obj,tests/auditwatch.c)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDHARDEN) -o $@ $^ $(AUDIT_LIBS)
 $(BUILD)/tests/probe: $(call obj,tests/probe.c)
 $(BUILD)/tests/logsink: $(call obj,tests/logsink.c)
 $(UNITS) $(BUILD)/tests/probe $(BUILD)/tests/logsink:
@@ -332,7 +337,7 @@ deps:
 	  iproute2 iputils-ping util-linux passwd procps strace clang-format cppcheck \
 	  clang libclang-rt-dev llvm selinux-policy-dev checkpolicy semodule-utils \
 	  user-mode-linux qemu-system-x86 busybox-static cpio man-db groff-base \
-	  dpkg-dev debhelper fakeroot lintian >/dev/null
+	  dpkg-dev debhelper fakeroot lintian libaudit-dev >/dev/null
 
 format:
 	clang-format -i $(wildcard */*.c */*.h tests/*.c tests/unit/*.c)

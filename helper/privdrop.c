@@ -1,8 +1,11 @@
 /* Becoming the caller. After privdrop() the process has the caller's real,
  * effective, saved and filesystem ids and groups, CAP_NET_ADMIN alone in its
- * permitted and effective sets, empty bounding and ambient sets and
- * no_new_privs: the only thing it can do that the caller cannot is
- * configure the network, and it can never gain more. */
+ * permitted and effective sets (with CAP_AUDIT_WRITE while the Linux audit
+ * socket is open: the kernel checks it at every record, audit.c), empty
+ * bounding and ambient sets and no_new_privs: the only things it can do
+ * that the caller cannot are to configure the network and to write
+ * user-space audit records (which the kernel marks with the caller's ids),
+ * and it can never gain more. */
 #include "helper.h"
 #include "../common/names.h"
 
@@ -83,26 +86,27 @@ static int caps_get(struct __user_cap_data_struct d[2])
 	return (int)syscall(SYS_capget, &h, d);
 }
 
-static int caps_set_net_admin_only(void)
+static int caps_set_only(uint32_t caps)
 {
 	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
 	struct __user_cap_data_struct d[2] = {{0}};
 
-	d[0].permitted = d[0].effective = 1u << CAP_NET_ADMIN;
+	d[0].permitted = d[0].effective = caps;
 	return (int)syscall(SYS_capset, &h, d);
 }
 
-static int only_net_admin(void)
+static int caps_are_only(uint32_t caps)
 {
 	struct __user_cap_data_struct d[2];
 
-	return caps_get(d) == 0 && d[0].permitted == 1u << CAP_NET_ADMIN &&
-	       d[0].effective == 1u << CAP_NET_ADMIN && d[0].inheritable == 0 &&
-	       d[1].permitted == 0 && d[1].effective == 0 && d[1].inheritable == 0;
+	return caps_get(d) == 0 && d[0].permitted == caps && d[0].effective == caps &&
+	       d[0].inheritable == 0 && d[1].permitted == 0 && d[1].effective == 0 &&
+	       d[1].inheritable == 0;
 }
 
-int privdrop(const struct tg_ident *id, struct tg_err *e)
+int privdrop(const struct tg_ident *id, int audit_fd, struct tg_err *e)
 {
+	uint32_t keep = 1u << CAP_NET_ADMIN | (audit_fd >= 0 ? 1u << CAP_AUDIT_WRITE : 0);
 	uid_t r, ef, s;
 	gid_t rg, eg, sg;
 
@@ -122,7 +126,7 @@ int privdrop(const struct tg_ident *id, struct tg_err *e)
 	if (setgroups((size_t)id->nsup, id->sup) != 0 ||
 	    setresgid(id->gid, id->gid, id->gid) != 0 || setresuid(id->uid, id->uid, id->uid) != 0)
 		goto fail;
-	if (caps_set_net_admin_only() != 0)
+	if (caps_set_only(keep) != 0)
 		goto fail;
 	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0 ||
 	    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0)
@@ -138,7 +142,7 @@ int privdrop(const struct tg_ident *id, struct tg_err *e)
 	 * leave us running with more than we think. */
 	if (getresuid(&r, &ef, &s) != 0 || r != id->uid || ef != id->uid || s != id->uid ||
 	    getresgid(&rg, &eg, &sg) != 0 || rg != id->gid || eg != id->gid || sg != id->gid ||
-	    !only_net_admin() || prctl(PR_CAPBSET_READ, CAP_NET_ADMIN, 0, 0, 0) != 0 ||
+	    !caps_are_only(keep) || prctl(PR_CAPBSET_READ, CAP_NET_ADMIN, 0, 0, 0) != 0 ||
 	    prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
 		goto fail;
 	return 0;
