@@ -54,6 +54,8 @@ NL_CFLAGS := $(shell pkg-config --cflags libnl-3.0 2>/dev/null)
 # libnl-3 core only: libnl-route-3 would add a constructor that reads
 # $$NLSYSCONFDIR/classid (the helper wipes the environment first anyway).
 NL_LIBS   := $(shell pkg-config --libs libnl-3.0 2>/dev/null)
+# The helper's Linux audit records (helper/audit.c).
+AUDIT_LIBS := $(shell pkg-config --libs audit 2>/dev/null)
 
 WARN     = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
            -Wvla -Wno-unused-parameter
@@ -87,7 +89,7 @@ PCFILE  = $(BUILD)/tapgate.pc
 UNITS   = $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 # What the system tests run besides the installation (run.sh builds them).
 TESTBIN = $(addprefix $(BUILD)/tests/,probe logsink sandbox_probe leasefill tgattack nlenv_control \
-          uml-xstate.so evil_so.so)
+          uml-xstate.so evil_so.so auditwatch)
 
 FUZZ_SECONDS ?= 60
 
@@ -134,7 +136,7 @@ $(BUILD)/obj/client/libtapgate.o $(BUILD)/obj/client/sandbox.o: ALL_CFLAGS += -f
 # time: the helper restricts NSS to glibc's built-in "files" service, which
 # needs none (tg_names_from_files, common/names.h; SECURITY.md), so the
 # warnings are expected and left visible. ASan cannot link statically.
-HELPER_LIBS   = -lnl-3 -lcap
+HELPER_LIBS   = -lnl-3 -lcap -laudit -lcap-ng
 HELPER_STATIC = $(if $(SAN),,-static-pie)
 $(HELPER): $(call obj,$(HELPER_SRC) $(POLICY_SRC) $(COMMON_SRC))
 	$(CC) $(LDHARDEN) $(HELPER_STATIC) -o $@ $^ $(HELPER_LIBS)
@@ -201,6 +203,9 @@ $(BUILD)/tests/uml-xstate.so: tests/guests/uml-xstate.c
 $(BUILD)/tests/evil_so.so: tests/evil_so.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -O2 -shared -fPIC -o $@ $<
+$(BUILD)/tests/auditwatch: $(call obj,tests/auditwatch.c)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDHARDEN) -o $@ $^ $(AUDIT_LIBS)
 $(BUILD)/tests/probe: $(call obj,tests/probe.c)
 $(BUILD)/tests/logsink: $(call obj,tests/logsink.c)
 $(UNITS) $(BUILD)/tests/probe $(BUILD)/tests/logsink:
@@ -406,7 +411,7 @@ deps:
 	  iproute2 iputils-ping util-linux passwd procps strace clang-format cppcheck \
 	  clang libclang-rt-dev llvm selinux-policy-dev checkpolicy semodule-utils \
 	  user-mode-linux qemu-system-x86 busybox-static cpio man-db groff-base \
-	  dpkg-dev debhelper fakeroot lintian >/dev/null
+	  dpkg-dev debhelper fakeroot lintian libaudit-dev >/dev/null
 
 format:
 	clang-format -i $(wildcard */*.c */*.h tests/*.c tests/unit/*.c)

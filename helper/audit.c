@@ -2,10 +2,22 @@
  * key=value fields. Strings are quoted by tg_quote(), so a user name, bridge
  * name or reason can never end its field or start a line; numbers and
  * addresses are formatted here. The socket was connected as root before the
- * drop, so the sink is the compiled-in one whatever the caller does. */
+ * drop, so the sink is the compiled-in one whatever the caller does.
+ *
+ * The same decision also goes to the Linux audit subsystem, where the
+ * kernel has one, as one AUDIT_USER_CMD record through libaudit (as sudo
+ * records the commands it runs): the kernel stamps it with the caller's
+ * uid, auid and session, which the caller cannot forge. The kernel takes
+ * such records only from a socket opened with CAP_AUDIT_WRITE by a sender
+ * that still has it, so the socket is opened as root before the drop and
+ * the helper keeps CAP_AUDIT_WRITE while it is open (privdrop.c). This
+ * record is best effort: syslog's decides whether a grant stands, and a
+ * kernel without audit, or with audit off, refuses nothing. */
 #include "helper.h"
 
 #include <errno.h>
+#include <libaudit.h>
+#include <stdlib.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,10 +29,28 @@
 #include "../common/escape.h"
 
 static int log_fd = -1;
+static int kernel_fd = -1; /* NETLINK_AUDIT, or -1 */
+static int kernel_tried;   /* audit_kernel_open() ran: never again */
 
 void audit_init(int fd)
 {
 	log_fd = fd;
+}
+
+int audit_kernel_open(void)
+{
+	if (kernel_tried)
+		return kernel_fd;
+	kernel_tried = 1;
+	/* Only as root: a socket the caller opened could not write records,
+	 * and libaudit's answer to that (EPERM) asks libcap-ng about the
+	 * process, which the seccomp filter would kill. */
+	if (geteuid() != 0)
+		return -1;
+	/* libaudit must never write to the caller's stderr or open syslog. */
+	set_aumessage_mode(MSG_QUIET, DBG_NO);
+	kernel_fd = audit_open();
+	return kernel_fd;
 }
 
 struct buf {
@@ -70,9 +100,66 @@ static int priority(const char *result)
 	return LOG_AUTHPRIV | LOG_INFO;
 }
 
+/* " KEY=VALUE" as the Linux audit tools read it: "VALUE" if it holds
+ * nothing but printable ASCII other than the quotes, else VALUE in hex
+ * (auparse decodes it), so that no value can end its field or the
+ * kernel's msg='...'. */
+static void add_kernel_str(struct buf *b, const char *key, const char *val)
+{
+	size_t len;
+	char hex[2 * 600 + 1];
+
+	if (!val)
+		return;
+	len = strnlen(val, 600);
+	if (audit_value_needs_encoding(val, (unsigned)len) || memchr(val, '\'', len))
+		add(b, " %s=%s", key, audit_encode_value(hex, val, (unsigned)len));
+	else
+		add(b, " %s=\"%.*s\"", key, (int)len, val);
+}
+
+/* The decision as an AUDIT_USER_CMD record: op=tapgate-OP, acct, the same
+ * fields as syslog's, and libaudit's comm, exe, terminal and res. The
+ * kernel adds pid (the helper), uid, auid and ses (the caller's). */
+static void emit_kernel(const struct tg_audit *a)
+{
+	struct buf b = {.n = 0};
+	int ok = strcmp(a->result, "granted") == 0 || strcmp(a->result, "removed") == 0;
+
+	if (kernel_fd < 0)
+		return;
+	add(&b, "op=tapgate-%s result=%s", a->op, a->result);
+	add_kernel_str(&b, "acct", a->id->user[0] ? a->id->user : NULL);
+	add(&b, " ppid=%d", (int)getppid());
+	if (a->rule_line) {
+		char rule[320];
+		snprintf(rule, sizeof(rule), "%s:%u", a->rule_file, a->rule_line);
+		add_kernel_str(&b, "rule", rule);
+	}
+	if (a->kind)
+		add(&b, " kind=%s", tg_kind_name((enum tg_kind)a->kind));
+	add_kernel_str(&b, "ifname", a->ifname && a->ifname[0] ? a->ifname : NULL);
+	if (a->ifindex > 0)
+		add(&b, " ifindex=%d", a->ifindex);
+	add_addr(&b, "guest", a->guest);
+	add_addr(&b, "gateway", a->gateway);
+	add_kernel_str(&b, "bridge", a->bridge && a->bridge[0] ? a->bridge : NULL);
+	add_kernel_str(&b, "reason", a->reason && a->reason[0] ? a->reason : NULL);
+	/* An empty terminal: libaudit would otherwise look for one on fds
+	 * 0-2, with system calls the seccomp filter kills. No hostname and
+	 * no address: none is looked up. The answer is the kernel's own ack,
+	 * queued before the send returns, so nothing waits. */
+	audit_log_user_comm_message(kernel_fd, AUDIT_USER_CMD, b.s, "tapgate-helper", NULL, NULL,
+				    "", ok);
+}
+
 int audit_emit(const struct tg_audit *a)
 {
 	struct buf b = {.n = 0};
+
+	/* Early failures are audited before the drop: open it while root. */
+	audit_kernel_open();
+	emit_kernel(a);
 
 	/* The syslog header: no timestamp, so no time zone files are read
 	 * (the receiver stamps the record); the tag carries the helper's pid,

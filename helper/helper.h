@@ -11,7 +11,7 @@
  *   qemu.c       the qemu-bridge-helper front end (argv and reply)
  *   leasedb.c    the lease database (locking, culling, reserving)
  *   provision.c  carrying out a granted request, and undoing it
- *   audit.c      one syslog record per decision
+ *   audit.c      one syslog record per decision (and one Linux audit record)
  *   reply.c      handing the device back over SCM_RIGHTS
  *   main.c       the order in which all of the above happens
  */
@@ -88,10 +88,11 @@ int ident_read(struct tg_ident *id, struct tg_err *e);
  * after the drop, before confinement. p may be NULL (no usable policy).
  * -1 (with e) if the user lookup failed, rather than found no user. */
 int ident_resolve_names(struct tg_ident *id, struct tg_policy *p, struct tg_err *e);
-/* setgroups/setresgid/setresuid to the caller, keep CAP_NET_ADMIN only,
+/* setgroups/setresgid/setresuid to the caller, keep CAP_NET_ADMIN only
+ * (and CAP_AUDIT_WRITE if audit_fd >= 0: the Linux audit socket is open),
  * empty bounding and ambient sets, no_new_privs, not dumpable. Verifies the
  * result and returns -1 (with e) if anything is not as intended. */
-int privdrop(const struct tg_ident *id, struct tg_err *e);
+int privdrop(const struct tg_ident *id, int audit_fd, struct tg_err *e);
 
 /* ---- confine.c: allow-list seccomp filter; the tun requests only on the
  * ntun tun_fds (none: no ioctl at all), conf6_fd -1 no openat(). */
@@ -292,6 +293,9 @@ struct tg_audit {
 	const char *reason;
 };
 void audit_init(int log_fd);
+/* The Linux audit socket (libaudit), opened once, only as root; its
+ * descriptor or -1 (no audit in the kernel, or not root). */
+int audit_kernel_open(void);
 /* Returns 0 if the record was handed to the log socket. */
 int audit_emit(const struct tg_audit *a);
 

@@ -5,8 +5,10 @@
  *      (early.c), fds 0-2, umask, rlimits, signals, not dumpable;
  *   2. argv parsed by the front end it names (native, uml_net, QEMU) only to
  *      learn whether a tun descriptor is needed;
- *   3. as root: open the policy, the lease database, /dev/net/tun, the log;
- *   4. become the caller with CAP_NET_ADMIN alone, no_new_privs;
+ *   3. as root: open the policy, the lease database, /dev/net/tun, the log,
+ *      the Linux audit socket;
+ *   4. become the caller with CAP_NET_ADMIN alone (and CAP_AUDIT_WRITE for
+ *      the audit socket), no_new_privs;
  *   5. read the policy, resolve the caller's name and the policy's group
  *      names, open the netlink socket;
  *   6. seccomp allow-list for everything after;
@@ -621,7 +623,7 @@ int main(int argc, char **argv)
 	if (ident_read(&r.id, &e) != 0 ||
 	    privfiles_open(&r.pf, parsed == 0 && needs_device(&r.job) ? queues_of(&r.job) : 0,
 			   parsed == 0 && r.job.vhost ? queues_of(&r.job) : 0, &e) != 0 ||
-	    privdrop(&r.id, &e) != 0)
+	    privdrop(&r.id, audit_kernel_open(), &e) != 0)
 		return early_fail(&r, parsed, &e);
 	audit_init(r.pf.log_fd);
 	/* Read and parsed before the seccomp filter because its group names

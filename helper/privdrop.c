@@ -1,8 +1,11 @@
 /* Becoming the caller. After privdrop() the process has the caller's real,
  * effective, saved and filesystem ids and groups, CAP_NET_ADMIN alone in its
- * permitted and effective sets, empty bounding and ambient sets and
- * no_new_privs: the only thing it can do that the caller cannot is
- * configure the network, and it can never gain more. */
+ * permitted and effective sets (with CAP_AUDIT_WRITE while the Linux audit
+ * socket is open: the kernel checks it at every record, audit.c), empty
+ * bounding and ambient sets and no_new_privs: the only things it can do
+ * that the caller cannot are to configure the network and to write
+ * user-space audit records (which the kernel marks with the caller's ids),
+ * and it can never gain more. */
 #include "helper.h"
 #include "../common/names.h"
 
@@ -79,16 +82,18 @@ int ident_resolve_names(struct tg_ident *id, struct tg_policy *p, struct tg_err 
 	return 0;
 }
 
-/* CAP_NET_ADMIN alone in the permitted and effective sets, none
- * inheritable: the set privdrop() asks for, and verifies it got. NULL if it
- * cannot be made (no memory). */
-static cap_t net_admin_only(void)
+/* CAP_NET_ADMIN in the permitted and effective sets, with CAP_AUDIT_WRITE
+ * while the Linux audit socket is open (the kernel checks the sender of
+ * every record), none inheritable: the set privdrop() asks for, and
+ * verifies it got. NULL if it cannot be made (no memory). */
+static cap_t caps_to_keep(int audit)
 {
-	static const cap_value_t net_admin[] = {CAP_NET_ADMIN};
+	static const cap_value_t keep[] = {CAP_NET_ADMIN, CAP_AUDIT_WRITE};
+	int n = audit ? 2 : 1;
 	cap_t c = cap_init();
 
-	if (c && (cap_set_flag(c, CAP_PERMITTED, 1, net_admin, CAP_SET) != 0 ||
-		  cap_set_flag(c, CAP_EFFECTIVE, 1, net_admin, CAP_SET) != 0)) {
+	if (c && (cap_set_flag(c, CAP_PERMITTED, n, keep, CAP_SET) != 0 ||
+		  cap_set_flag(c, CAP_EFFECTIVE, n, keep, CAP_SET) != 0)) {
 		cap_free(c);
 		return NULL;
 	}
@@ -105,11 +110,11 @@ static int caps_are(cap_t want)
 	return same;
 }
 
-int privdrop(const struct tg_ident *id, struct tg_err *e)
+int privdrop(const struct tg_ident *id, int audit_fd, struct tg_err *e)
 {
 	uid_t r, ef, s;
 	gid_t rg, eg, sg;
-	cap_t keep = net_admin_only();
+	cap_t keep = caps_to_keep(audit_fd >= 0);
 
 	if (!keep)
 		goto fail;

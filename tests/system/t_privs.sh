@@ -56,9 +56,16 @@ else
 	tg_assert_eq "$(tg_as_user "$ns" id -G | tr ' ' '\n' | sort -n | xargs)" \
 		"$(field Groups | tr ' ' '\n' | sort -n | xargs)" \
 		"supplementary groups are exactly the caller's"
-	# CAP_NET_ADMIN is capability 12: bit 12, 0x1000.
-	tg_assert_eq 0000000000001000 "$(field CapEff)" "CapEff is cap_net_admin only"
-	tg_assert_eq 0000000000001000 "$(field CapPrm)" "CapPrm is cap_net_admin only"
+	# CAP_NET_ADMIN is capability 12: bit 12, 0x1000; CAP_AUDIT_WRITE,
+	# 29 (0x20000000), is kept where the kernel has Linux audit (a
+	# NETLINK_AUDIT socket can be made), for the audit records (audit.c).
+	caps=0000000000001000
+	if python3 -c 'import socket; socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 9)' \
+		2>/dev/null; then
+		caps=0000000020001000
+	fi
+	tg_assert_eq $caps "$(field CapEff)" "CapEff is cap_net_admin (and cap_audit_write) only"
+	tg_assert_eq $caps "$(field CapPrm)" "CapPrm is cap_net_admin (and cap_audit_write) only"
 	tg_assert_eq 0000000000000000 "$(field CapInh)" "CapInh is empty"
 	tg_assert_eq 0000000000000000 "$(field CapBnd)" "CapBnd is empty (nothing is ever exec'd)"
 	tg_assert_eq 0000000000000000 "$(field CapAmb)" "CapAmb is empty"
