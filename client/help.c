@@ -19,7 +19,8 @@ struct command {
 
 static const struct command commands[] = {
     {"run",
-     "tapgate run [--tun] [--ip ADDR | --bridge NAME] [--fd N] [--sandbox] -- COMMAND [ARG ...]",
+     "tapgate run [--tun] [--ip ADDR | --bridge NAME [--mac ADDR]] [--fd N] [--sandbox] -- "
+     "COMMAND [ARG ...]",
      "execute COMMAND with a device open at fd N (default 3)",
      "Gets a device from tapgate-helper, as the policy allows, and executes COMMAND\n"
      "with it open at descriptor N. The '--' before COMMAND is required.\n"
@@ -28,12 +29,16 @@ static const struct command commands[] = {
      "  --ip ADDR      routed mode with guest address ADDR; without it (and\n"
      "                 without --bridge) the helper picks the first free one\n"
      "  --bridge NAME  bridged mode: attach the tap to bridge NAME\n"
+     "  --mac ADDR     bridged: the guest's MAC (unicast, locally administered,\n"
+     "                 unused); without it the helper picks one. The port passes\n"
+     "                 frames from this source MAC only\n"
      "  --fd N         the descriptor number for COMMAND, 3 to 1023 (default 3)\n"
      "  --sandbox      run COMMAND under the client sandbox (see libtapgate(3))\n"
      "\n"
-     "In each ARG, {fd} becomes N and {ifname} the device's name. COMMAND's\n"
-     "environment gets TAPGATE_FD, TAPGATE_IFNAME, TAPGATE_KIND (tap or tun) and, in\n"
-     "routed mode, TAPGATE_GUEST_IP and TAPGATE_GATEWAY. COMMAND is looked up in\n"
+     "In each ARG, {fd} becomes N, {ifname} the device's name and {mac} the guest's\n"
+     "MAC (bridged). COMMAND's environment gets TAPGATE_FD, TAPGATE_IFNAME,\n"
+     "TAPGATE_KIND (tap or tun), in routed mode TAPGATE_GUEST_IP and TAPGATE_GATEWAY,\n"
+     "in bridged mode TAPGATE_MAC. COMMAND is looked up in\n"
      "PATH before the helper is asked, so a typo costs no device.\n"
      "\n"
      "Example:\n"

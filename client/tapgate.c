@@ -26,7 +26,7 @@ static const char *cmd_name;
 
 struct run_opts {
 	int tun, sandbox;
-	const char *ip, *bridge, *fd;
+	const char *ip, *bridge, *fd, *mac;
 };
 
 /* For an option that takes a value, as `--name VALUE` or `--name=VALUE`:
@@ -80,6 +80,7 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 		}
 		if ((r = take(argc, argv, &i, "--ip", &o->ip)) != 0 ||
 		    (r = take(argc, argv, &i, "--bridge", &o->bridge)) != 0 ||
+		    (r = take(argc, argv, &i, "--mac", &o->mac)) != 0 ||
 		    (r = take(argc, argv, &i, "--fd", &o->fd)) != 0) {
 			if (r < 0)
 				return -1;
@@ -95,9 +96,14 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 	return -1;
 }
 
-/* Writes arg with every {fd} and {ifname} replaced into out, unless out is
- * NULL, and returns the length: run once to measure, once to fill. */
-static size_t substitute(const char *arg, const char *fd, const char *ifname, char *out)
+/* What {fd}, {ifname} and {mac} stand for in COMMAND's arguments. */
+struct words {
+	const char *fd, *ifname, *mac;
+};
+
+/* Writes arg with every {fd}, {ifname} and {mac} replaced into out, unless
+ * out is NULL, and returns the length: run once to measure, once to fill. */
+static size_t substitute(const char *arg, const struct words *w, char *out)
 {
 	size_t n = 0;
 
@@ -106,11 +112,14 @@ static size_t substitute(const char *arg, const char *fd, const char *ifname, ch
 		size_t skip = 1;
 
 		if (strncmp(arg, "{fd}", 4) == 0) {
-			put = fd;
+			put = w->fd;
 			skip = 4;
 		} else if (strncmp(arg, "{ifname}", 8) == 0) {
-			put = ifname;
+			put = w->ifname;
 			skip = 8;
+		} else if (strncmp(arg, "{mac}", 5) == 0) {
+			put = w->mac;
+			skip = 5;
 		}
 		if (put != NULL) {
 			if (out != NULL)
@@ -129,12 +138,12 @@ static size_t substitute(const char *arg, const char *fd, const char *ifname, ch
 }
 
 /* NULL when out of memory. */
-static char *expand(const char *arg, const char *fd, const char *ifname)
+static char *expand(const char *arg, const struct words *w)
 {
-	char *out = malloc(substitute(arg, fd, ifname, NULL) + 1);
+	char *out = malloc(substitute(arg, w, NULL) + 1);
 
 	if (out != NULL)
-		substitute(arg, fd, ifname, out);
+		substitute(arg, w, out);
 	return out;
 }
 
@@ -225,6 +234,7 @@ static int device_opts_ok(const struct run_opts *o)
 {
 	const char *why = NULL;
 	uint32_t ip;
+	uint8_t mac[6];
 
 	if (o->ip && o->bridge)
 		why = "--ip and --bridge exclude each other";
@@ -232,6 +242,10 @@ static int device_opts_ok(const struct run_opts *o)
 		why = "--ip wants a dotted IPv4 address like 10.77.0.2";
 	else if (o->bridge && !tg_valid_ifname(o->bridge))
 		why = "--bridge wants an interface name (1-15 of A-Z a-z 0-9 _ . -)";
+	else if (o->mac && !o->bridge)
+		why = "--mac needs --bridge: only a bridged guest has one";
+	else if (o->mac && (tg_parse_mac(o->mac, mac) != 0 || !tg_guest_mac_ok(mac)))
+		why = "--mac wants a unicast, locally administered MAC like 02:00:00:00:00:01";
 	if (why == NULL)
 		return 0;
 	usage_error("%s", why);
@@ -257,8 +271,10 @@ static int cmd_run(int argc, char **argv)
 	if ((rc = find_command(argv[cmd])) != 0)
 		return rc;
 
-	req = (struct tapgate_request){
-	    .kind = o.tun ? TAPGATE_TUN : TAPGATE_TAP, .ip = o.ip, .bridge = o.bridge};
+	req = (struct tapgate_request){.kind = o.tun ? TAPGATE_TUN : TAPGATE_TAP,
+				       .ip = o.ip,
+				       .bridge = o.bridge,
+				       .mac = o.mac};
 	rc = tapgate_open(&req, &dev, err, sizeof(err));
 	if (rc != TAPGATE_OK) {
 		tg_error(cmd_name, "%s", err);
@@ -277,15 +293,16 @@ static int cmd_run(int argc, char **argv)
 	if (export("TAPGATE_FD", fdtext) != 0 || export("TAPGATE_IFNAME", dev.ifname) != 0 ||
 	    export("TAPGATE_KIND", dev.kind == TAPGATE_TUN ? "tun" : "tap") != 0 ||
 	    export("TAPGATE_GUEST_IP", dev.guest) != 0 ||
-	    export("TAPGATE_GATEWAY", dev.gateway) != 0)
+	    export("TAPGATE_GATEWAY", dev.gateway) != 0 || export("TAPGATE_MAC", dev.mac) != 0)
 		return host_error("cannot set the environment");
+	struct words w = {.fd = fdtext, .ifname = dev.ifname, .mac = dev.mac};
 
 	cargv = calloc((size_t)(argc - cmd + 1), sizeof(*cargv));
 	if (cargv == NULL)
 		return host_error("cannot build the command line");
 	cargv[0] = argv[cmd];
 	for (i = cmd + 1; i < argc; i++)
-		if ((cargv[i - cmd] = expand(argv[i], fdtext, dev.ifname)) == NULL)
+		if ((cargv[i - cmd] = expand(argv[i], &w)) == NULL)
 			break;
 	if (i < argc) {
 		rc = host_error("cannot build the command line");

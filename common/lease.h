@@ -62,6 +62,10 @@ struct tg_lease {
 	int64_t created;	  /* unix time */
 	int persist;		  /* persistent device (`tapgate create`) */
 	uint32_t rule_print;	  /* persist: tg_rule_fingerprint() of the granting rule */
+	/* Bridged: the guest's MAC (all zero: not pinned, the QEMU front end).
+	 * Not in the record: it lives in the port's static FDB entry, which
+	 * goes with the device. */
+	uint8_t mac[6];
 };
 
 /* What the kernel says now about the link a lease names (helper/netconf.c

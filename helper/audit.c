@@ -94,6 +94,10 @@ int audit_emit(const struct tg_audit *a)
 	add_addr(&b, "guest", a->guest);
 	add_addr(&b, "gateway", a->gateway);
 	add_str(&b, "bridge", a->bridge && a->bridge[0] ? a->bridge : NULL);
+	if (a->mac) {
+		char mac[18];
+		add(&b, " mac=%s", tg_format_mac(a->mac, mac));
+	}
 	add_str(&b, "reason", a->reason && a->reason[0] ? a->reason : NULL);
 
 	if (log_fd < 0)

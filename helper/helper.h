@@ -131,6 +131,7 @@ struct tg_job {
 	char bridge[16];  /* "" = routed */
 	char dev[16];	  /* uml add/del DEV */
 	int vnet_hdr;	  /* qemu --use-vnet */
+	uint8_t mac[6];	  /* native --mac; all zero: the helper chooses */
 };
 /* argv after the program name. Returns 0 or -1 with e (TG_EXIT_USAGE). */
 int request_parse(int argc, char **argv, struct tg_job *r, struct tg_err *e);
@@ -217,7 +218,9 @@ struct tg_grant {
 	uint32_t guest, gateway; /* routed; guest 0 for uml_net up */
 	char bridge[16];	 /* bridged */
 	int vnet_hdr;
-	int persist; /* `tapgate create` */
+	int persist;	/* `tapgate create` */
+	int pin_mac;	/* bridged: lock the port to mac (the native front end) */
+	uint8_t mac[6]; /* the guest's MAC asked for; all zero: choose one */
 };
 /* Creates and configures the device for a granted request, recording in the
  * lease slot before every step that would outlive the device. On failure
@@ -246,6 +249,7 @@ struct tg_audit {
 	int ifindex;
 	uint32_t guest, gateway;
 	const char *bridge;
+	const uint8_t *mac; /* NULL: none */
 	const char *reason;
 };
 void audit_init(int log_fd);

@@ -13,6 +13,7 @@
  *   7. lock the leases, cull stale ones, decide, provision, audit, answer
  *      in the front end's format, exit.
  * Nothing is ever executed. */
+#include "bridgeport.h"
 #include "helper.h"
 #include "netconf.h"
 #include "tg_config.h"
@@ -223,14 +224,21 @@ static int do_device(struct run *r)
 			     .guest = d.guest,
 			     .gateway = d.rule->has_gateway ? d.rule->gateway : 0,
 			     .vnet_hdr = j->vnet_hdr,
-			     .persist = j->op == TG_OP_CREATE};
+			     .persist = j->op == TG_OP_CREATE,
+			     .pin_mac = j->op != TG_OP_QEMU};
 	snprintf(g.bridge, sizeof(g.bridge), "%s", j->bridge);
+	memcpy(g.mac, j->mac, sizeof(g.mac));
 	a.rule_line = d.rule->line;
 	a.guest = g.guest;
 	a.gateway = g.gateway;
 	a.result = "error";
-	if (provision(r->nc, &db, r->pf.tun_fd, r->pf.conf6_fd, &r->id, &g, &l, &slot, &e) != 0)
+	if (provision(r->nc, &db, r->pf.tun_fd, r->pf.conf6_fd, &r->id, &g, &l, &slot, &e) != 0) {
+		if (e.code == TG_EXIT_REFUSED)
+			a.result = "refused";
 		return finish(r, &a, &e);
+	}
+	if (g.bridge[0] && g.pin_mac)
+		a.mac = l.mac;
 
 	a.result = "granted";
 	a.ifname = l.ifname;
@@ -540,6 +548,9 @@ int main(int argc, char **argv)
 		tg_seterr(&e, TG_EXIT_HOST, "cannot open a netlink socket: %s", strerror(-rc));
 		return early_fail(&r, parsed, &e);
 	}
+	/* sysfs is closed to us once Landlock and the filter are on. */
+	if (parsed == 0 && r.job.bridge[0])
+		bridgeport_prepare(r.job.bridge);
 	if ((rc = conf6_landlock(r.pf.conf6_fd)) != 0) {
 		tg_seterr(&e, TG_EXIT_HOST, "cannot restrict file access with Landlock: %s",
 			  strerror(-rc));

@@ -21,7 +21,7 @@ static const char *value(const char *arg, const char *name)
 
 static int parse_open(int argc, char **argv, struct tg_job *r, struct tg_err *e)
 {
-	int seen_fd = 0, seen_kind = 0, seen_ip = 0, seen_bridge = 0;
+	int seen_fd = 0, seen_kind = 0, seen_ip = 0, seen_bridge = 0, seen_mac = 0;
 	const char *v;
 
 	for (int i = 0; i < argc; i++) {
@@ -55,6 +55,14 @@ static int parse_open(int argc, char **argv, struct tg_job *r, struct tg_err *e)
 				return -1;
 			}
 			strcpy(r->bridge, v);
+		} else if ((v = value(a, "--mac")) != NULL) {
+			if (seen_mac++ || tg_parse_mac(v, r->mac) != 0 ||
+			    !tg_guest_mac_ok(r->mac)) {
+				tg_seterr(e, TG_EXIT_USAGE,
+					  "--mac wants a unicast, locally administered MAC like "
+					  "02:00:00:00:00:01");
+				return -1;
+			}
 		} else {
 			goto bad;
 		}
@@ -67,6 +75,10 @@ static int parse_open(int argc, char **argv, struct tg_job *r, struct tg_err *e)
 		tg_seterr(e, TG_EXIT_USAGE, "--ip and --bridge exclude each other");
 		return -1;
 	}
+	if (seen_mac && !seen_bridge) {
+		tg_seterr(e, TG_EXIT_USAGE, "--mac needs --bridge: only a bridged guest has one");
+		return -1;
+	}
 	if (seen_bridge && r->kind == TG_TUN) {
 		tg_seterr(e, TG_EXIT_USAGE, "a tun device cannot join a bridge; use --tap");
 		return -1;
@@ -75,7 +87,7 @@ static int parse_open(int argc, char **argv, struct tg_job *r, struct tg_err *e)
 bad:
 	tg_seterr(e, TG_EXIT_USAGE,
 		  "bad or repeated option; usage: tapgate-helper open --fd=N --tap|--tun "
-		  "[--ip=ADDR|--bridge=NAME]");
+		  "[--ip=ADDR|--bridge=NAME [--mac=ADDR]]");
 	return -1;
 }
 

@@ -22,6 +22,7 @@ enum {
 	OPT_BRIDGE = 1 << 4,
 	OPT_MAX = 1 << 5,
 	OPT_PERSIST = 1 << 6,
+	OPT_ISOLATED = 1 << 7,
 };
 
 static const struct {
@@ -32,7 +33,7 @@ static const struct {
     {"net", OPT_NET, "CIDR"},	     {"gateway", OPT_GATEWAY, "ADDR"},
     {"uplink", OPT_UPLINK, "IFACE"}, {"forward", OPT_FORWARD, NULL},
     {"bridge", OPT_BRIDGE, "NAME"},  {"max", OPT_MAX, "N"},
-    {"persist", OPT_PERSIST, NULL},
+    {"persist", OPT_PERSIST, NULL},  {"isolated", OPT_ISOLATED, NULL},
 };
 
 struct parser {
@@ -231,12 +232,12 @@ static int parse_option(struct parser *ps, const char *word, char **cursor, stru
 		/* `persist yes`: a value given to a flag, or a misspelt option. */
 		return fail(ps, "unknown option",
 			    "unknown option '%s' after '%s', which takes no value; expected net, "
-			    "gateway, uplink, forward, bridge, max or persist",
+			    "gateway, uplink, forward, bridge, max, persist or isolated",
 			    show(ps, word), *flag);
 	if (i == sizeof(options) / sizeof(options[0]))
 		return fail(ps, "unknown option",
 			    "unknown option '%s'; expected net, gateway, uplink, forward, bridge, "
-			    "max or persist",
+			    "max, persist or isolated",
 			    show(ps, word));
 	if ((*seen & options[i].bit) != 0 && options[i].bit != OPT_BRIDGE)
 		return fail(ps, "option given twice",
@@ -284,6 +285,9 @@ static int parse_option(struct parser *ps, const char *word, char **cursor, stru
 	case OPT_PERSIST:
 		r->persist = 1;
 		return 0;
+	case OPT_ISOLATED:
+		r->isolated = 1;
+		return 0;
 	default: /* OPT_MAX */
 		if (tg_parse_uint(val, TG_RULE_MAX_DEVICES, &n) != 0 || n == 0)
 			return fail(ps, "malformed max",
@@ -303,6 +307,10 @@ static int check_rule(struct parser *ps, const struct tg_rule *r, unsigned seen)
 	if (r->kind == TG_TUN && r->nbridges > 0)
 		return fail(ps, "bridge in a tun rule",
 			    "bridge needs Ethernet frames: a tun rule cannot have one; use tap");
+	if (r->isolated && r->nbridges == 0)
+		return fail(ps, "isolated needs bridge",
+			    "option 'isolated' needs `bridge NAME`: it only applies to bridged "
+			    "rules");
 	if (r->routed && r->nbridges > 0)
 		return fail(ps, "rule both routed and bridged",
 			    "a rule is routed (net) or bridged (bridge), not both; write two "
@@ -1004,5 +1012,6 @@ uint32_t tg_rule_fingerprint(const struct tg_rule *r)
 	h = fnv(h, r->who_name, sizeof(r->who_name));
 	h = fnv(h, r->uplink, sizeof(r->uplink));
 	h = fnv(h, r->bridges, sizeof(r->bridges));
+	h = fnv(h, &r->isolated, sizeof(r->isolated));
 	return fnv(h, &r->persist, sizeof(r->persist));
 }

@@ -39,6 +39,7 @@ struct tg_rule {
 	char bridges[TG_RULE_MAX_BRIDGES][TG_IFNAMSIZ];
 	unsigned max; /* default 1 */
 	int persist;  /* `persist`: may also hand out persistent devices */
+	int isolated; /* `isolated` (bridged): the port is an isolated port */
 };
 
 struct tg_policy {

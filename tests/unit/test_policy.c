@@ -445,10 +445,10 @@ static void test_parse_errors(void)
 	/* unknown, repeated and valueless options */
 	EXPECT_ERR("permit alice tap net 10.77.0.0/24 gateway 10.77.0.1 foo\n",
 		   "policy.conf:1: unknown option 'foo'; expected net, gateway, uplink, forward, "
-		   "bridge, max or persist");
+		   "bridge, max, persist or isolated");
 	EXPECT_ERR("permit alice tap bridge br0 Bridge br1\n",
 		   "policy.conf:1: unknown option 'Bridge'; expected net, gateway, uplink, "
-		   "forward, bridge, max or persist");
+		   "forward, bridge, max, persist or isolated");
 	EXPECT_ERR("\n# routed\npermit alice tap net 10.77.0.0/24 gateway 10.77.0.1 net "
 		   "10.66.0.0/24\n",
 		   "policy.conf:3: option 'net' given twice; each option but bridge may appear "
@@ -599,7 +599,7 @@ static void test_parse_errors(void)
 	EXPECT_ERR("permit alice tap bridge br0\npermit bob tap bridge br0\n\npermit carol tap "
 		   "bridge br0 frobnicate\n",
 		   "policy.conf:4: unknown option 'frobnicate'; expected net, gateway, uplink, "
-		   "forward, bridge, max or persist");
+		   "forward, bridge, max, persist or isolated");
 
 	/* Long words are shown cut, so the message keeps its advice. */
 	memset(longword, 'w', sizeof(longword) - 1);
@@ -607,7 +607,7 @@ static void test_parse_errors(void)
 	snprintf(text, sizeof(text), "permit alice tap bridge br0 %s\n", longword);
 	expect_err(__LINE__, text, strlen(text),
 		   "policy.conf:1: unknown option 'wwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwww...'; "
-		   "expected net, gateway, uplink, forward, bridge, max or persist");
+		   "expected net, gateway, uplink, forward, bridge, max, persist or isolated");
 }
 
 /* ---- parsing: persist ------------------------------------------------- */
@@ -643,16 +643,16 @@ static void test_parse_persist(void)
 		   "appear once");
 	EXPECT_ERR("permit alice tap bridge br0 persist yes\n",
 		   "policy.conf:1: unknown option 'yes' after 'persist', which takes no value; "
-		   "expected net, gateway, uplink, forward, bridge, max or persist");
+		   "expected net, gateway, uplink, forward, bridge, max, persist or isolated");
 	EXPECT_ERR("\npermit alice tap persist 1 bridge br0\n",
 		   "policy.conf:2: unknown option '1' after 'persist', which takes no value; "
-		   "expected net, gateway, uplink, forward, bridge, max or persist");
+		   "expected net, gateway, uplink, forward, bridge, max, persist or isolated");
 	EXPECT_ERR("permit alice tap bridge br0 persist=yes\n",
 		   "policy.conf:1: unknown option 'persist=yes'; expected net, gateway, uplink, "
-		   "forward, bridge, max or persist");
+		   "forward, bridge, max, persist or isolated");
 	EXPECT_ERR("permit alice tap bridge br0 Persist\n",
 		   "policy.conf:1: unknown option 'Persist'; expected net, gateway, uplink, "
-		   "forward, bridge, max or persist");
+		   "forward, bridge, max, persist or isolated");
 	EXPECT_ERR("permit alice tap persist\n",
 		   "policy.conf:1: rule needs `net CIDR` (routed) or `bridge NAME` (bridged)");
 	EXPECT_ERR("permit alice tun persist bridge br0\n",
@@ -661,10 +661,36 @@ static void test_parse_persist(void)
 	/* The same holds for the other flag, forward. */
 	EXPECT_ERR("permit alice tap net 10.77.0.0/24 gateway 10.77.0.1 forward yes\n",
 		   "policy.conf:1: unknown option 'yes' after 'forward', which takes no value; "
-		   "expected net, gateway, uplink, forward, bridge, max or persist");
+		   "expected net, gateway, uplink, forward, bridge, max, persist or isolated");
 	/* A value that happens to be an option word is that option. */
 	EXPECT_ERR("permit alice tap bridge br0 persist max\n",
 		   "policy.conf:1: option 'max' needs a value: `max N`");
+}
+
+static void test_parse_isolated(void)
+{
+	struct tg_policy p;
+
+	CHECK(parse("permit alice tap isolated bridge br0\n"
+		    "permit alice tap bridge br0\n",
+		    &p) == 0);
+	CHECK(p.nrules == 2);
+	if (p.nrules == 2) {
+		CHECK(p.rules[0].isolated == 1);
+		CHECK(p.rules[1].isolated == 0);
+		/* A policy that isolates a port no longer grants what it did. */
+		CHECK(tg_rule_fingerprint(&p.rules[0]) != tg_rule_fingerprint(&p.rules[1]));
+	}
+	tg_policy_free(&p);
+	EXPECT_ERR("permit alice tap net 10.77.0.0/24 gateway 10.77.0.1 isolated\n",
+		   "policy.conf:1: option 'isolated' needs `bridge NAME`: it only applies to "
+		   "bridged rules");
+	EXPECT_ERR("permit alice tap bridge br0 isolated isolated\n",
+		   "policy.conf:1: option 'isolated' given twice; each option but bridge may "
+		   "appear once");
+	EXPECT_ERR("permit alice tap bridge br0 isolated yes\n",
+		   "policy.conf:1: unknown option 'yes' after 'isolated', which takes no value; "
+		   "expected net, gateway, uplink, forward, bridge, max, persist or isolated");
 }
 
 /* ---- deciding --------------------------------------------------------- */
@@ -1668,6 +1694,7 @@ int main(void)
 	test_parse_private();
 	test_parse_special();
 	test_parse_persist();
+	test_parse_isolated();
 	test_decide_routed();
 	test_decide_picking();
 	test_pick_first_free();
