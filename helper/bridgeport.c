@@ -9,7 +9,8 @@
  *     and root block;
  *   become a multicast router port: the role is off;
  *   move the bridge's MAC: the device's own MAC sorts above the bridge's,
- *     so the kernel's choice of the lowest port MAC keeps the bridge's.
+ *     so the kernel's choice of the lowest port MAC keeps the bridge's;
+ *   reach other VLANs (`vlan N`): the port is in VLAN N alone, untagged.
  *
  * All of it belongs to the port and goes when the device does. */
 #include "bridgeport.h"
@@ -154,6 +155,15 @@ int bridgeport_attach(struct nc *nc, int br, const char *bridge, int ifindex,
 
 	if ((r = nc_bridge_view(nc, br, NULL, &bv)) != 0)
 		return kernel_err(e, "cannot read the bridge", r);
+	/* Without filtering a VLAN cannot be kept to the port; turning it on
+	 * would change the bridge for everyone on it, which is the admin's. */
+	if (rule->vlan && !bv.vlan_filtering) {
+		tg_seterr(e, TG_EXIT_HOST,
+			  "the rule puts the guest on VLAN %u, but %s does not filter VLANs; "
+			  "ask the admin to turn vlan_filtering on",
+			  rule->vlan, bridge);
+		return -1;
+	}
 	set = mac_set_by_admin(br, bv.mac);
 	/* The kernel gives a bridge whose MAC is its own choice the lowest of
 	 * its ports' MACs: ours if it has no other, and 00:00:00:00:00:00 once
@@ -174,7 +184,9 @@ int bridgeport_attach(struct nc *nc, int br, const char *bridge, int ifindex,
 		return kernel_err(e, "cannot attach the device to the bridge", r);
 	if ((r = nc_set_brport(nc, ifindex, &port)) != 0)
 		return kernel_err(e, "cannot set the bridge port's flags", r);
-	if (mac && (r = nc_add_fdb_static(nc, ifindex, mac)) != 0)
+	if (rule->vlan && (r = nc_set_port_vlan(nc, ifindex, rule->vlan, bv.default_pvid)) != 0)
+		return kernel_err(e, "cannot put the bridge port on its VLAN", r);
+	if (mac && (r = nc_add_fdb_static(nc, ifindex, mac, rule->vlan)) != 0)
 		return kernel_err(e, "cannot pin the guest's MAC on the bridge port", r);
 	return 0;
 }

@@ -23,6 +23,7 @@ enum {
 	OPT_MAX = 1 << 5,
 	OPT_PERSIST = 1 << 6,
 	OPT_ISOLATED = 1 << 7,
+	OPT_VLAN = 1 << 8,
 };
 
 static const struct {
@@ -34,6 +35,7 @@ static const struct {
     {"uplink", OPT_UPLINK, "IFACE"}, {"forward", OPT_FORWARD, NULL},
     {"bridge", OPT_BRIDGE, "NAME"},  {"max", OPT_MAX, "N"},
     {"persist", OPT_PERSIST, NULL},  {"isolated", OPT_ISOLATED, NULL},
+    {"vlan", OPT_VLAN, "N"},
 };
 
 struct parser {
@@ -232,12 +234,12 @@ static int parse_option(struct parser *ps, const char *word, char **cursor, stru
 		/* `persist yes`: a value given to a flag, or a misspelt option. */
 		return fail(ps, "unknown option",
 			    "unknown option '%s' after '%s', which takes no value; expected net, "
-			    "gateway, uplink, forward, bridge, max, persist or isolated",
+			    "gateway, uplink, forward, bridge, max, persist, isolated or vlan",
 			    show(ps, word), *flag);
 	if (i == sizeof(options) / sizeof(options[0]))
 		return fail(ps, "unknown option",
 			    "unknown option '%s'; expected net, gateway, uplink, forward, bridge, "
-			    "max, persist or isolated",
+			    "max, persist, isolated or vlan",
 			    show(ps, word));
 	if ((*seen & options[i].bit) != 0 && options[i].bit != OPT_BRIDGE)
 		return fail(ps, "option given twice",
@@ -288,6 +290,13 @@ static int parse_option(struct parser *ps, const char *word, char **cursor, stru
 	case OPT_ISOLATED:
 		r->isolated = 1;
 		return 0;
+	case OPT_VLAN:
+		if (tg_parse_uint(val, 4094, &n) != 0 || n == 0)
+			return fail(ps, "malformed vlan",
+				    "malformed vlan '%s'; expected a VLAN id from 1 to 4094",
+				    show(ps, val));
+		r->vlan = (unsigned)n;
+		return 0;
 	default: /* OPT_MAX */
 		if (tg_parse_uint(val, TG_RULE_MAX_DEVICES, &n) != 0 || n == 0)
 			return fail(ps, "malformed max",
@@ -307,10 +316,10 @@ static int check_rule(struct parser *ps, const struct tg_rule *r, unsigned seen)
 	if (r->kind == TG_TUN && r->nbridges > 0)
 		return fail(ps, "bridge in a tun rule",
 			    "bridge needs Ethernet frames: a tun rule cannot have one; use tap");
-	if (r->isolated && r->nbridges == 0)
-		return fail(ps, "isolated needs bridge",
-			    "option 'isolated' needs `bridge NAME`: it only applies to bridged "
-			    "rules");
+	if ((r->isolated || r->vlan) && r->nbridges == 0)
+		return fail(ps, "option needs bridge",
+			    "option '%s' needs `bridge NAME`: it only applies to bridged rules",
+			    r->isolated ? "isolated" : "vlan");
 	if (r->routed && r->nbridges > 0)
 		return fail(ps, "rule both routed and bridged",
 			    "a rule is routed (net) or bridged (bridge), not both; write two "
@@ -1013,5 +1022,6 @@ uint32_t tg_rule_fingerprint(const struct tg_rule *r)
 	h = fnv(h, r->uplink, sizeof(r->uplink));
 	h = fnv(h, r->bridges, sizeof(r->bridges));
 	h = fnv(h, &r->isolated, sizeof(r->isolated));
+	h = fnv(h, &r->vlan, sizeof(r->vlan));
 	return fnv(h, &r->persist, sizeof(r->persist));
 }

@@ -37,9 +37,10 @@ struct tg_rule {
 	int forward;
 	unsigned nbridges;
 	char bridges[TG_RULE_MAX_BRIDGES][TG_IFNAMSIZ];
-	unsigned max; /* default 1 */
-	int persist;  /* `persist`: may also hand out persistent devices */
-	int isolated; /* `isolated` (bridged): the port is an isolated port */
+	unsigned max;  /* default 1 */
+	int persist;   /* `persist`: may also hand out persistent devices */
+	int isolated;  /* `isolated` (bridged): the port is an isolated port */
+	unsigned vlan; /* `vlan N` (bridged): the port's only VLAN, untagged; 0 none */
 };
 
 struct tg_policy {

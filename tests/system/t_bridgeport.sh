@@ -378,7 +378,49 @@ case_refusals()
 	tg_as_user "$ns" tapgate gc >/dev/null 2>&1
 }
 
-CASES=${TG_CASES:-"lock chosen bpdu brmac isolated refusals"}
+# --- VLANs -----------------------------------------------------------------
+
+case_vlan()
+{
+	echo "--- vlan N: refused on a bridge without VLAN filtering"
+	local ns scratch
+	ns=$(bp_ns vlan)
+	tg_policy "permit $TG_USER tap bridge br0 vlan 10 max 2"
+	refused "$ns" 3 error "vlan on a bridge without vlan_filtering" \
+		tapgate run --bridge br0 -- true
+	tg_assert_file_match 'VLAN 10.*br0 does not filter VLANs.*vlan_filtering' "$TW/err" \
+		"vlan: the message names the VLAN, the bridge and vlan_filtering"
+	# Guests on VLANs 10 and 20 apart, on the same VLAN together: only on a
+	# kernel whose bridge filters VLANs.
+	scratch=$(tg_netns vlancap)
+	if ! tg_in "$scratch" ip link add brv type bridge vlan_filtering 1 2>"$TW/vlancap.err"; then
+		tg_skip vlan "the kernel's bridge has no VLAN filtering ($(head -n 1 "$TW/vlancap.err"))"
+		return
+	fi
+	tg_in "$ns" ip link set br0 type bridge vlan_filtering 1
+	tg_policy "permit $TG_USER tap bridge br0 vlan 10 max 2
+permit $TG_USER2 tap bridge br0 vlan 20"
+	tg_start v20 "$TG_USER2" "$ns" tapgate run --bridge br0 -- "$PROBE" --src 10.77.0.20 \
+		--respond 60 --ready "$(tg_ready v20)" --hold-until "$(tg_hold v20)"
+	tg_start v10 "$TG_USER" "$ns" tapgate run --bridge br0 -- "$PROBE" --src 10.77.0.11 \
+		--respond 60 --ready "$(tg_ready v10)" --hold-until "$(tg_hold v10)"
+	if tg_wait_ready v20 && tg_wait_ready v10; then
+		tg_assert_match ' 10 PVID Egress Untagged' "$(tg_in "$ns" bridge vlan show dev "$DEV0")" \
+			"vlan: the port is in VLAN 10, PVID, untagged"
+		tg_as_user "$ns" tapgate run --bridge br0 -- "$PROBE" --src 10.77.0.10 \
+			--dst 10.77.0.20 --expect-fail >"$TW/v.out" 2>&1
+		tg_assert_eq 0 "$TG_RC" "vlan: a guest on VLAN 10 does not reach one on VLAN 20"
+		tg_as_user "$ns" tapgate run --bridge br0 -- "$PROBE" --src 10.77.0.10 \
+			--dst 10.77.0.11 >"$TW/v.out" 2>&1
+		tg_assert_eq 0 "$TG_RC" "vlan: a guest on VLAN 10 reaches another on VLAN 10"
+	else
+		tg_fail "vlan: the VLAN guests did not start"
+	fi
+	tg_release v10
+	tg_release v20
+}
+
+CASES=${TG_CASES:-"lock chosen bpdu brmac isolated refusals vlan"}
 for c in $CASES; do
 	"case_$c"
 done

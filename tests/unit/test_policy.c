@@ -445,10 +445,10 @@ static void test_parse_errors(void)
 	/* unknown, repeated and valueless options */
 	EXPECT_ERR("permit alice tap net 10.77.0.0/24 gateway 10.77.0.1 foo\n",
 		   "policy.conf:1: unknown option 'foo'; expected net, gateway, uplink, forward, "
-		   "bridge, max, persist or isolated");
+		   "bridge, max, persist, isolated or vlan");
 	EXPECT_ERR("permit alice tap bridge br0 Bridge br1\n",
 		   "policy.conf:1: unknown option 'Bridge'; expected net, gateway, uplink, "
-		   "forward, bridge, max, persist or isolated");
+		   "forward, bridge, max, persist, isolated or vlan");
 	EXPECT_ERR("\n# routed\npermit alice tap net 10.77.0.0/24 gateway 10.77.0.1 net "
 		   "10.66.0.0/24\n",
 		   "policy.conf:3: option 'net' given twice; each option but bridge may appear "
@@ -599,15 +599,16 @@ static void test_parse_errors(void)
 	EXPECT_ERR("permit alice tap bridge br0\npermit bob tap bridge br0\n\npermit carol tap "
 		   "bridge br0 frobnicate\n",
 		   "policy.conf:4: unknown option 'frobnicate'; expected net, gateway, uplink, "
-		   "forward, bridge, max, persist or isolated");
+		   "forward, bridge, max, persist, isolated or vlan");
 
 	/* Long words are shown cut, so the message keeps its advice. */
 	memset(longword, 'w', sizeof(longword) - 1);
 	longword[sizeof(longword) - 1] = '\0';
 	snprintf(text, sizeof(text), "permit alice tap bridge br0 %s\n", longword);
-	expect_err(__LINE__, text, strlen(text),
-		   "policy.conf:1: unknown option 'wwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwww...'; "
-		   "expected net, gateway, uplink, forward, bridge, max, persist or isolated");
+	expect_err(
+	    __LINE__, text, strlen(text),
+	    "policy.conf:1: unknown option 'wwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwww...'; "
+	    "expected net, gateway, uplink, forward, bridge, max, persist, isolated or vlan");
 }
 
 /* ---- parsing: persist ------------------------------------------------- */
@@ -641,27 +642,30 @@ static void test_parse_persist(void)
 	EXPECT_ERR("permit alice tap persist bridge br0 persist\n",
 		   "policy.conf:1: option 'persist' given twice; each option but bridge may "
 		   "appear once");
-	EXPECT_ERR("permit alice tap bridge br0 persist yes\n",
-		   "policy.conf:1: unknown option 'yes' after 'persist', which takes no value; "
-		   "expected net, gateway, uplink, forward, bridge, max, persist or isolated");
-	EXPECT_ERR("\npermit alice tap persist 1 bridge br0\n",
-		   "policy.conf:2: unknown option '1' after 'persist', which takes no value; "
-		   "expected net, gateway, uplink, forward, bridge, max, persist or isolated");
+	EXPECT_ERR(
+	    "permit alice tap bridge br0 persist yes\n",
+	    "policy.conf:1: unknown option 'yes' after 'persist', which takes no value; "
+	    "expected net, gateway, uplink, forward, bridge, max, persist, isolated or vlan");
+	EXPECT_ERR(
+	    "\npermit alice tap persist 1 bridge br0\n",
+	    "policy.conf:2: unknown option '1' after 'persist', which takes no value; "
+	    "expected net, gateway, uplink, forward, bridge, max, persist, isolated or vlan");
 	EXPECT_ERR("permit alice tap bridge br0 persist=yes\n",
 		   "policy.conf:1: unknown option 'persist=yes'; expected net, gateway, uplink, "
-		   "forward, bridge, max, persist or isolated");
+		   "forward, bridge, max, persist, isolated or vlan");
 	EXPECT_ERR("permit alice tap bridge br0 Persist\n",
 		   "policy.conf:1: unknown option 'Persist'; expected net, gateway, uplink, "
-		   "forward, bridge, max, persist or isolated");
+		   "forward, bridge, max, persist, isolated or vlan");
 	EXPECT_ERR("permit alice tap persist\n",
 		   "policy.conf:1: rule needs `net CIDR` (routed) or `bridge NAME` (bridged)");
 	EXPECT_ERR("permit alice tun persist bridge br0\n",
 		   "policy.conf:1: bridge needs Ethernet frames: a tun rule cannot have one; use "
 		   "tap");
 	/* The same holds for the other flag, forward. */
-	EXPECT_ERR("permit alice tap net 10.77.0.0/24 gateway 10.77.0.1 forward yes\n",
-		   "policy.conf:1: unknown option 'yes' after 'forward', which takes no value; "
-		   "expected net, gateway, uplink, forward, bridge, max, persist or isolated");
+	EXPECT_ERR(
+	    "permit alice tap net 10.77.0.0/24 gateway 10.77.0.1 forward yes\n",
+	    "policy.conf:1: unknown option 'yes' after 'forward', which takes no value; "
+	    "expected net, gateway, uplink, forward, bridge, max, persist, isolated or vlan");
 	/* A value that happens to be an option word is that option. */
 	EXPECT_ERR("permit alice tap bridge br0 persist max\n",
 		   "policy.conf:1: option 'max' needs a value: `max N`");
@@ -688,9 +692,25 @@ static void test_parse_isolated(void)
 	EXPECT_ERR("permit alice tap bridge br0 isolated isolated\n",
 		   "policy.conf:1: option 'isolated' given twice; each option but bridge may "
 		   "appear once");
-	EXPECT_ERR("permit alice tap bridge br0 isolated yes\n",
-		   "policy.conf:1: unknown option 'yes' after 'isolated', which takes no value; "
-		   "expected net, gateway, uplink, forward, bridge, max, persist or isolated");
+	EXPECT_ERR("permit alice tap bridge br0 vlan 4095\n",
+		   "policy.conf:1: malformed vlan '4095'; expected a VLAN id from 1 to 4094");
+	EXPECT_ERR("permit alice tap bridge br0 vlan 0\n",
+		   "policy.conf:1: malformed vlan '0'; expected a VLAN id from 1 to 4094");
+	EXPECT_ERR("permit alice tap bridge br0 vlan 010\n",
+		   "policy.conf:1: malformed vlan '010'; expected a VLAN id from 1 to 4094");
+	EXPECT_ERR("permit alice tap net 10.77.0.0/24 gateway 10.77.0.1 vlan 10\n",
+		   "policy.conf:1: option 'vlan' needs `bridge NAME`: it only applies to "
+		   "bridged rules");
+	CHECK(parse("permit alice tap bridge br0 vlan 4094\npermit alice tap bridge br0 vlan 1\n",
+		    &p) == 0);
+	CHECK(p.nrules == 2 && p.rules[0].vlan == 4094 && p.rules[1].vlan == 1);
+	if (p.nrules == 2)
+		CHECK(tg_rule_fingerprint(&p.rules[0]) != tg_rule_fingerprint(&p.rules[1]));
+	tg_policy_free(&p);
+	EXPECT_ERR(
+	    "permit alice tap bridge br0 isolated yes\n",
+	    "policy.conf:1: unknown option 'yes' after 'isolated', which takes no value; "
+	    "expected net, gateway, uplink, forward, bridge, max, persist, isolated or vlan");
 }
 
 /* ---- deciding --------------------------------------------------------- */
