@@ -130,7 +130,7 @@ table bridge tghost { chain in { type filter hook input priority 0;
 }
 }
 EOF
-	pre=$(bridge_state "$ns" "$DEV0")
+	pre=$(bridge_state "$ns")
 	tg_start ga "$TG_USER" "$ns" tapgate run --bridge br0 --mac "$MAC_A" -- "$PROBE" \
 		--send-from "self,$peer,$MAC_B,$brmac,$MAC_NOBODY" --src 10.77.0.10 --dst 10.77.0.1 \
 		--ready "$(tg_ready ga)" --hold-until "$(tg_hold ga)"
@@ -151,12 +151,15 @@ EOF
 			tg_assert_eq "0 0 0 0" "$(awk -v m="$MAC_A" '$1 != m { print $2 }' "$TW/lock.$t" |
 				xargs)" "lock: $t: no frame from a forged MAC (peer, guest B, bridge, unknown)"
 		done
-		post=$(bridge_state "$ns" "$DEV0" "$DEV1")
-		if [ "$(grep -v "$MAC_B" <<<"$pre")" = "$post" ]; then
+		# What guest A's port brings (its static entry, its device's
+		# own and multicast MACs) is all that may have changed.
+		post=$(bridge_state "$ns" |
+			grep -vE "^($MAC_A dev $DEV1 master br0 static|.* dev $DEV1 (master br0|self) permanent)\$")
+		if [ "$pre" = "$post" ]; then
 			tg_pass "lock: bridge MAC, STP and FDB unchanged by the forged frames"
 		else
 			tg_fail "lock: the bridge changed:"
-			diff -u <(grep -v "$MAC_B" <<<"$pre") <(echo "$post") | sed 's/^/     | /'
+			diff -u <(echo "$pre") <(echo "$post") | sed 's/^/     | /'
 		fi
 		tg_note "lock: counts (peer ingress, guest B egress, host input): $(
 			cat "$TW/lock.tgpeer" "$TW/lock.tgguest" "$TW/lock.tghost" | awk '{ printf "%s=%s ", $1, $2 }'
