@@ -46,7 +46,7 @@ static const struct command commands[] = {
      "\n"
      "Exit status: 0-3 as for every command while no COMMAND runs; 127 COMMAND not\n"
      "found, 126 COMMAND found but not executable; then COMMAND's own status.\n"},
-    {"create", "tapgate create [--tun] [--ip ADDR | --bridge NAME]",
+    {"create", "tapgate create [--tun] [--ip ADDR | --bridge NAME [--mac ADDR]]",
      "make a persistent device for programs that open a tap by name",
      "Makes a persistent device owned by you, configured as `tapgate run` would,\n"
      "for programs that open a tap by name (Bochs, UML eth0=tuntap,IFNAME), and\n"
@@ -55,7 +55,9 @@ static const struct command commands[] = {
      "\n"
      "  --tun          a tun device instead of a tap\n"
      "  --ip ADDR      routed mode with guest address ADDR (default: the first free)\n"
-     "  --bridge NAME  bridged mode: attach the tap to bridge NAME\n"},
+     "  --bridge NAME  bridged mode: attach the tap to bridge NAME\n"
+     "  --mac ADDR     bridged: lock the port to the guest's MAC ADDR (as for run);\n"
+     "                 without it a persistent bridged port is not locked\n"},
     {"destroy", "tapgate destroy IFNAME", "delete a persistent device of yours",
      "Deletes a persistent device you made with `tapgate create`, and what the\n"
      "helper configured for it outside the device.\n"},

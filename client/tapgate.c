@@ -331,8 +331,9 @@ static int cmd_create(int argc, char **argv)
 	for (int i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "--tun") == 0 && !o.tun++)
 			continue;
-		if ((rc = take(argc, argv, &i, "--ip", &o.ip)) == 0)
-			rc = take(argc, argv, &i, "--bridge", &o.bridge);
+		if ((rc = take(argc, argv, &i, "--ip", &o.ip)) == 0 &&
+		    (rc = take(argc, argv, &i, "--bridge", &o.bridge)) == 0)
+			rc = take(argc, argv, &i, "--mac", &o.mac);
 		if (rc < 0)
 			return TG_EXIT_USAGE;
 		if (rc > 0)
@@ -344,6 +345,7 @@ static int cmd_create(int argc, char **argv)
 	req = (struct tapgate_request){.kind = o.tun ? TAPGATE_TUN : TAPGATE_TAP,
 				       .ip = o.ip,
 				       .bridge = o.bridge,
+				       .mac = o.mac,
 				       .persist = 1};
 	rc = tapgate_open(&req, &dev, err, sizeof(err));
 	if (rc != TAPGATE_OK) {

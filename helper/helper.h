@@ -219,7 +219,9 @@ struct tg_grant {
 	char bridge[16];	 /* bridged */
 	int vnet_hdr;
 	int persist;	/* `tapgate create` */
-	int pin_mac;	/* bridged: lock the port to mac (the native front end) */
+	int pin_mac;	/* bridged: lock the port to mac: native open; create only
+			   with --mac (`tapgate create` prints only the name, so a
+			   MAC it chose could reach no guest); never QEMU's */
 	uint8_t mac[6]; /* the guest's MAC asked for; all zero: choose one */
 };
 /* Creates and configures the device for a granted request, recording in the

@@ -225,7 +225,8 @@ static int do_device(struct run *r)
 			     .gateway = d.rule->has_gateway ? d.rule->gateway : 0,
 			     .vnet_hdr = j->vnet_hdr,
 			     .persist = j->op == TG_OP_CREATE,
-			     .pin_mac = j->op != TG_OP_QEMU};
+			     .pin_mac = j->op == TG_OP_OPEN ||
+					(j->op == TG_OP_CREATE && tg_guest_mac_ok(j->mac))};
 	snprintf(g.bridge, sizeof(g.bridge), "%s", j->bridge);
 	memcpy(g.mac, j->mac, sizeof(g.mac));
 	a.rule_line = d.rule->line;

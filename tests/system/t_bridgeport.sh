@@ -207,6 +207,16 @@ case_chosen()
 		tg_fail "chosen: a guest on the chosen MAC does not reach the peer"
 	fi
 	tg_release ch
+	# A persistent device prints only its name: locked only to a MAC
+	# the caller named.
+	tg_policy "permit $TG_USER tap bridge br0 persist"
+	tg_as_user "$ns" tapgate create --bridge br0 --mac "$MAC_A" >"$TW/cr.out" 2>&1
+	tg_assert_eq "0 $DEV0" "$TG_RC $(cat "$TW/cr.out")" "chosen: create --mac made $DEV0"
+	tg_assert_match "^$MAC_A master br0 static" "$(tg_in "$ns" bridge fdb show dev "$DEV0")" \
+		"chosen: create --mac pins $MAC_A"
+	tg_assert_match 'locked on' "$(tg_in "$ns" bridge -d link show dev "$DEV0")" \
+		"chosen: create --mac locks the port"
+	tg_as_user "$ns" tapgate destroy "$DEV0" >/dev/null 2>&1
 	tg_as_user "$ns" tapgate gc >/dev/null 2>&1
 	tg_assert_state "$ns" "$TW/chosen.pre" "chosen: state after exit and gc equals the state before"
 }
