@@ -116,7 +116,8 @@ int request_parse(int argc, char **argv, struct tg_job *r, struct tg_err *e)
 		return 0;
 	}
 	tg_seterr(e, TG_EXIT_USAGE,
-		  "usage: tapgate-helper open|create --fd=N --tap|--tun [--ip=ADDR|--bridge=NAME] "
+		  "usage: tapgate-helper open|create --fd=N --tap|--tun [--ip=ADDR|--bridge=NAME "
+		  "[--mac=ADDR]] "
 		  "| destroy --ifname=NAME | gc | list (normally run by the tapgate command)");
 	return -1;
 }
