@@ -19,8 +19,8 @@ struct command {
 
 static const struct command commands[] = {
     {"run",
-     "tapgate run [--tun] [--ip ADDR | --bridge NAME] [--fd N] [--sandbox] [--queues Q] "
-     "[--vnet-hdr] [--vhost] -- COMMAND [ARG ...]",
+     "tapgate run [--tun] [--ip ADDR | --bridge NAME [--mac ADDR]] [--fd N] [--sandbox] "
+     "[--queues Q] [--vnet-hdr] [--vhost] -- COMMAND [ARG ...]",
      "execute COMMAND with a device open at fd N (default 3)",
      "Gets a device from tapgate-helper, as the policy allows, and executes COMMAND\n"
      "with it open at descriptor N. The '--' before COMMAND is required.\n"
@@ -29,6 +29,9 @@ static const struct command commands[] = {
      "  --ip ADDR      routed mode with guest address ADDR; without it (and\n"
      "                 without --bridge) the helper picks the first free one\n"
      "  --bridge NAME  bridged mode: attach the tap to bridge NAME\n"
+     "  --mac ADDR     bridged: the guest's MAC (unicast, locally administered,\n"
+     "                 unused); without it the helper picks one. The port passes\n"
+     "                 frames from this source MAC only\n"
      "  --fd N         the descriptor number for COMMAND, 3 to 1023 (default 3)\n"
      "  --sandbox      run COMMAND under the client sandbox (see libtapgate(3))\n"
      "  --queues Q     a multiqueue device with Q queues (1-16, up to the rule's\n"
@@ -38,11 +41,11 @@ static const struct command commands[] = {
      "                 by tapgate, or by the helper if the rule says `vhost`)\n"
      "\n"
      "In each ARG, {fd} becomes N, {fds} the queue fds N:N+1:..., {vhostfds} the\n"
-     "vhost fds and {ifname} the device's name. COMMAND's environment gets\n"
-     "TAPGATE_FD, TAPGATE_FDS, TAPGATE_VHOSTFDS (with --vhost), TAPGATE_IFNAME,\n"
-     "TAPGATE_KIND (tap or tun) and, in routed mode, TAPGATE_GUEST_IP and\n"
-     "TAPGATE_GATEWAY. COMMAND is looked up in PATH before the helper is asked, so\n"
-     "a typo costs no device.\n"
+     "vhost fds, {ifname} the device's name and {mac} the guest's MAC (bridged).\n"
+     "COMMAND's environment gets TAPGATE_FD, TAPGATE_FDS, TAPGATE_VHOSTFDS (with\n"
+     "--vhost), TAPGATE_IFNAME, TAPGATE_KIND (tap or tun), in routed mode\n"
+     "TAPGATE_GUEST_IP and TAPGATE_GATEWAY, in bridged mode TAPGATE_MAC. COMMAND\n"
+     "is looked up in PATH before the helper is asked, so a typo costs no device.\n"
      "\n"
      "Example:\n"
      "  tapgate run -- qemu-system-x86_64 -netdev tap,id=n0,fd={fd} -device virtio-net,netdev=n0\n"
@@ -52,7 +55,7 @@ static const struct command commands[] = {
      "\n"
      "Exit status: 0-3 as for every command while no COMMAND runs; 127 COMMAND not\n"
      "found, 126 COMMAND found but not executable; then COMMAND's own status.\n"},
-    {"create", "tapgate create [--tun] [--ip ADDR | --bridge NAME]",
+    {"create", "tapgate create [--tun] [--ip ADDR | --bridge NAME [--mac ADDR]]",
      "make a persistent device for programs that open a tap by name",
      "Makes a persistent device owned by you, configured as `tapgate run` would,\n"
      "for programs that open a tap by name (Bochs, UML eth0=tuntap,IFNAME), and\n"
@@ -61,7 +64,9 @@ static const struct command commands[] = {
      "\n"
      "  --tun          a tun device instead of a tap\n"
      "  --ip ADDR      routed mode with guest address ADDR (default: the first free)\n"
-     "  --bridge NAME  bridged mode: attach the tap to bridge NAME\n"},
+     "  --bridge NAME  bridged mode: attach the tap to bridge NAME\n"
+     "  --mac ADDR     bridged: lock the port to the guest's MAC ADDR (as for run);\n"
+     "                 without it a persistent bridged port is not locked\n"},
     {"destroy", "tapgate destroy IFNAME", "delete a persistent device of yours",
      "Deletes a persistent device you made with `tapgate create`, and what the\n"
      "helper configured for it outside the device.\n"},

@@ -237,6 +237,17 @@ static int valid_addr(const char *v)
 	return inet_pton(AF_INET, v, &a) == 1;
 }
 
+/* "xx:xx:xx:xx:xx:xx", lower case, as the helper writes it. */
+static int valid_mac(const char *v)
+{
+	if (strlen(v) != 17)
+		return 0;
+	for (int i = 0; i < 17; i++)
+		if (i % 3 == 2 ? v[i] != ':' : !strchr("0123456789abcdef", v[i]) || !v[i])
+			return 0;
+	return 1;
+}
+
 /* "file:line" */
 static int valid_rule(const char *v)
 {
@@ -247,9 +258,9 @@ static int valid_rule(const char *v)
 }
 
 /* The keys of a success reply, in the order the helper writes them. */
-enum key { K_IFNAME, K_IFINDEX, K_KIND, K_GUEST, K_GATEWAY, K_BRIDGE, K_RULE };
+enum key { K_IFNAME, K_IFINDEX, K_KIND, K_GUEST, K_GATEWAY, K_BRIDGE, K_MAC, K_RULE };
 static const char *const key_names[] = {"ifname",  "ifindex", "kind", "guest",
-					"gateway", "bridge",  "rule"};
+					"gateway", "bridge",  "mac",  "rule"};
 #define NKEYS (int)(sizeof(key_names) / sizeof(key_names[0]))
 
 /* The key=value lines after "tapgate 1 ok", into dev. NULL, or what is
@@ -302,6 +313,10 @@ static const char *parse_device(char *lines, struct tapgate_device *dev)
 			if (!valid_ifname(v) || copy(dev->bridge, sizeof(dev->bridge), v))
 				return "bad bridge";
 			break;
+		case K_MAC:
+			if (!valid_mac(v) || copy(dev->mac, sizeof(dev->mac), v))
+				return "bad mac";
+			break;
 		case K_RULE:
 			if (!valid_rule(v) || copy(dev->rule, sizeof(dev->rule), v))
 				return "bad rule";
@@ -320,6 +335,8 @@ static const char *parse_device(char *lines, struct tapgate_device *dev)
 		return "guest and gateway must come together";
 	if (!(seen & 1u << K_GUEST) == !(seen & 1u << K_BRIDGE))
 		return "not either routed or bridged";
+	if ((seen & 1u << K_MAC) && !(seen & 1u << K_BRIDGE))
+		return "a MAC without a bridge";
 	return NULL;
 }
 
@@ -497,8 +514,8 @@ static int conclude(const struct tapgate_request *req, const struct datapath *dp
 static int ask_helper(const struct tapgate_request *req, const struct datapath *dp,
 		      struct tapgate_device *dev, int *fds, char *err, size_t errlen)
 {
-	char fdopt[16], qopt[24], *ipopt = NULL, *bropt = NULL;
-	const char *argv[10];
+	char fdopt[16], qopt[24], *ipopt = NULL, *bropt = NULL, *macopt = NULL;
+	const char *argv[11];
 	int argc = 0, sv[2] = {-1, -1}, report[2] = {-1, -1};
 	struct outcome o = {.nfds = 0};
 	pid_t pid;
@@ -524,6 +541,8 @@ static int ask_helper(const struct tapgate_request *req, const struct datapath *
 	if (req->ip && (argv[argc++] = ipopt = option("--ip", req->ip)) == NULL)
 		goto nomem;
 	if (req->bridge && (argv[argc++] = bropt = option("--bridge", req->bridge)) == NULL)
+		goto nomem;
+	if (req->mac && (argv[argc++] = macopt = option("--mac", req->mac)) == NULL)
 		goto nomem;
 	if (dp->queues > 1) {
 		snprintf(qopt, sizeof(qopt), "--queues=%u", dp->queues);
@@ -586,6 +605,7 @@ out:
 	}
 	free(ipopt);
 	free(bropt);
+	free(macopt);
 	return rc;
 }
 

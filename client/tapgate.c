@@ -26,7 +26,7 @@ static const char *cmd_name;
 
 struct run_opts {
 	int tun, sandbox, vnet_hdr, vhost;
-	const char *ip, *bridge, *fd, *queues;
+	const char *ip, *bridge, *fd, *queues, *mac;
 };
 
 /* For an option that takes a value, as `--name VALUE` or `--name=VALUE`:
@@ -84,6 +84,7 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 		}
 		if ((r = take(argc, argv, &i, "--ip", &o->ip)) != 0 ||
 		    (r = take(argc, argv, &i, "--bridge", &o->bridge)) != 0 ||
+		    (r = take(argc, argv, &i, "--mac", &o->mac)) != 0 ||
 		    (r = take(argc, argv, &i, "--fd", &o->fd)) != 0 ||
 		    (r = take(argc, argv, &i, "--queues", &o->queues)) != 0) {
 			if (r < 0)
@@ -102,10 +103,10 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 
 /* What {NAME} in an ARG becomes. */
 struct placeholders {
-	const char *fd, *fds, *vhostfds, *ifname;
+	const char *fd, *fds, *vhostfds, *ifname, *mac;
 };
 
-/* Writes arg with every {fd}, {fds}, {vhostfds} and {ifname} replaced into
+/* Writes arg with every {fd}, {fds}, {vhostfds}, {ifname} and {mac} replaced into
  * out, unless out is NULL, and returns the length: run once to measure,
  * once to fill. */
 static size_t substitute(const char *arg, const struct placeholders *ph, char *out)
@@ -116,7 +117,8 @@ static size_t substitute(const char *arg, const struct placeholders *ph, char *o
 	} words[] = {{"{fd}", ph->fd},
 		     {"{fds}", ph->fds},
 		     {"{vhostfds}", ph->vhostfds},
-		     {"{ifname}", ph->ifname}};
+		     {"{ifname}", ph->ifname},
+		     {"{mac}", ph->mac}};
 	size_t n = 0;
 
 	while (*arg) {
@@ -286,6 +288,7 @@ static int device_opts_ok(const struct run_opts *o)
 	const char *why = NULL;
 	uint32_t ip;
 	unsigned long queues;
+	uint8_t mac[6];
 
 	if (o->ip && o->bridge)
 		why = "--ip and --bridge exclude each other";
@@ -296,6 +299,10 @@ static int device_opts_ok(const struct run_opts *o)
 		why = "--ip wants a dotted IPv4 address like 10.77.0.2";
 	else if (o->bridge && !tg_valid_ifname(o->bridge))
 		why = "--bridge wants an interface name (1-15 of A-Z a-z 0-9 _ . -)";
+	else if (o->mac && !o->bridge)
+		why = "--mac needs --bridge: only a bridged guest has one";
+	else if (o->mac && (tg_parse_mac(o->mac, mac) != 0 || !tg_guest_mac_ok(mac)))
+		why = "--mac wants a unicast, locally administered MAC like 02:00:00:00:00:01";
 	if (why == NULL)
 		return 0;
 	usage_error("%s", why);
@@ -328,8 +335,10 @@ static int cmd_run(int argc, char **argv)
 	if ((rc = find_command(argv[cmd])) != 0)
 		return rc;
 
-	req = (struct tapgate_request){
-	    .kind = o.tun ? TAPGATE_TUN : TAPGATE_TAP, .ip = o.ip, .bridge = o.bridge};
+	req = (struct tapgate_request){.kind = o.tun ? TAPGATE_TUN : TAPGATE_TAP,
+				       .ip = o.ip,
+				       .bridge = o.bridge,
+				       .mac = o.mac};
 	rc =
 	    tapgate_open_queues(&req, (unsigned)queues,
 				(o.vnet_hdr ? TAPGATE_VNET_HDR : 0) | (o.vhost ? TAPGATE_VHOST : 0),
@@ -353,7 +362,7 @@ static int cmd_run(int argc, char **argv)
 	    export("TAPGATE_IFNAME", dev.ifname) != 0 ||
 	    export("TAPGATE_KIND", dev.kind == TAPGATE_TUN ? "tun" : "tap") != 0 ||
 	    export("TAPGATE_GUEST_IP", dev.guest) != 0 ||
-	    export("TAPGATE_GATEWAY", dev.gateway) != 0)
+	    export("TAPGATE_GATEWAY", dev.gateway) != 0 || export("TAPGATE_MAC", dev.mac) != 0)
 		return host_error("cannot set the environment");
 
 	cargv = calloc((size_t)(argc - cmd + 1), sizeof(*cargv));
@@ -361,7 +370,7 @@ static int cmd_run(int argc, char **argv)
 		return host_error("cannot build the command line");
 	cargv[0] = argv[cmd];
 	struct placeholders ph = {
-	    .fd = fdtext, .fds = fds, .vhostfds = vhostfds, .ifname = dev.ifname};
+	    .fd = fdtext, .fds = fds, .vhostfds = vhostfds, .ifname = dev.ifname, .mac = dev.mac};
 	for (i = cmd + 1; i < argc; i++)
 		if ((cargv[i - cmd] = expand(argv[i], &ph)) == NULL)
 			break;
@@ -393,8 +402,9 @@ static int cmd_create(int argc, char **argv)
 	for (int i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "--tun") == 0 && !o.tun++)
 			continue;
-		if ((rc = take(argc, argv, &i, "--ip", &o.ip)) == 0)
-			rc = take(argc, argv, &i, "--bridge", &o.bridge);
+		if ((rc = take(argc, argv, &i, "--ip", &o.ip)) == 0 &&
+		    (rc = take(argc, argv, &i, "--bridge", &o.bridge)) == 0)
+			rc = take(argc, argv, &i, "--mac", &o.mac);
 		if (rc < 0)
 			return TG_EXIT_USAGE;
 		if (rc > 0)
@@ -406,6 +416,7 @@ static int cmd_create(int argc, char **argv)
 	req = (struct tapgate_request){.kind = o.tun ? TAPGATE_TUN : TAPGATE_TAP,
 				       .ip = o.ip,
 				       .bridge = o.bridge,
+				       .mac = o.mac,
 				       .persist = 1};
 	rc = tapgate_open(&req, &dev, err, sizeof(err));
 	if (rc != TAPGATE_OK) {

@@ -27,6 +27,7 @@ extern "C" {
 #define TAPGATE_IFNAMSIZ   16  /* interface names, NUL included */
 #define TAPGATE_ADDRSTRLEN 16  /* "255.255.255.255" and its NUL */
 #define TAPGATE_RULESIZ	   300 /* "policy-file:line" and its NUL */
+#define TAPGATE_MACSTRLEN  18  /* "xx:xx:xx:xx:xx:xx" and its NUL */
 
 enum tapgate_kind {
 	TAPGATE_TAP = 1, /* Ethernet frames */
@@ -49,6 +50,9 @@ struct tapgate_request {
 	int persist;	    /* 1: a persistent device owned by the caller, for
 			       programs that open a tap by name (the rule needs
 			       `persist`); no descriptor comes back (fd -1) */
+	const char *mac;    /* bridged: the guest's MAC "xx:xx:xx:xx:xx:xx"
+			       (unicast, locally administered); NULL: the
+			       helper picks one */
 };
 
 struct tapgate_device {
@@ -60,6 +64,8 @@ struct tapgate_device {
 	char gateway[TAPGATE_ADDRSTRLEN]; /* routed: host side of the device; else "" */
 	char bridge[TAPGATE_IFNAMSIZ];	  /* bridged: the bridge; else "" */
 	char rule[TAPGATE_RULESIZ];	  /* the policy line that granted it */
+	char mac[TAPGATE_MACSTRLEN];	  /* bridged: the only source MAC the port
+					     lets the guest send from; else "" */
 };
 
 /* Asks the helper for a device. Returns TAPGATE_OK and fills dev, or returns

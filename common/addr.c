@@ -180,3 +180,41 @@ const char *tg_ipv4_special(uint32_t net, unsigned prefix, uint32_t *block, unsi
 	}
 	return NULL;
 }
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int tg_parse_mac(const char *s, uint8_t mac[6])
+{
+	if (s == NULL)
+		return -1;
+	for (int i = 0; i < 6; i++) {
+		int hi = hex_digit(s[0]), lo = hi < 0 ? -1 : hex_digit(s[1]);
+
+		if (lo < 0 || s[2] != (i == 5 ? '\0' : ':'))
+			return -1;
+		mac[i] = (uint8_t)(hi << 4 | lo);
+		s += 3;
+	}
+	return 0;
+}
+
+char *tg_format_mac(const uint8_t mac[6], char *buf)
+{
+	snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
+		 mac[5]);
+	return buf;
+}
+
+int tg_guest_mac_ok(const uint8_t mac[6])
+{
+	return (mac[0] & 0x01) == 0 && (mac[0] & 0x02) != 0;
+}

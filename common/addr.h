@@ -42,4 +42,13 @@ int tg_parse_uint(const char *s, unsigned long max, unsigned long *out);
  * starting with '-' or '.', not "." or "..". Returns 1 if acceptable. */
 int tg_valid_ifname(const char *s);
 
+/* "xx:xx:xx:xx:xx:xx": exactly six two-digit hex parts (either case).
+ * Returns 0, or -1 if malformed. */
+int tg_parse_mac(const char *s, uint8_t mac[6]);
+/* Writes "xx:xx:xx:xx:xx:xx" (lower case) into buf (at least 18 bytes). */
+char *tg_format_mac(const uint8_t mac[6], char *buf);
+/* A MAC a guest may have: unicast (I/G bit clear) and locally
+ * administered (U/L bit set), so it collides with no vendor's NIC. */
+int tg_guest_mac_ok(const uint8_t mac[6]);
+
 #endif

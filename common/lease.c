@@ -246,7 +246,8 @@ static int hex(const char *s, size_t n, uint64_t *out)
  * on disk after an upgrade): "persist=P/<8 hex digits>", a digest of the
  * rule this code no longer computes; the record is kept with rule_id 0,
  * which callers treat as "granted by any rule that could have" rather
- * than as "by no rule", so an upgrade revokes nothing. */
+ * than as "by no rule", so an upgrade revokes nothing. Such a record
+ * rewritten later (uml_net add, a state change) keeps rule_id 0 in v2. */
 static int persist_field(char **cursor, int v2, struct tg_lease *l)
 {
 	const char *s = field(cursor, "persist");
@@ -257,7 +258,7 @@ static int persist_field(char **cursor, int v2, struct tg_lease *l)
 	l->persist = s[0] == '1';
 	if (!v2)
 		return s[1] == '/' ? hex(s + 2, 8, &old_digest) : -1;
-	if (s[1] != '\0' || hex(field(cursor, "rid"), 16, &l->rule_id) != 0 || l->rule_id == 0)
+	if (s[1] != '\0' || hex(field(cursor, "rid"), 16, &l->rule_id) != 0)
 		return -1;
 	return 0;
 }

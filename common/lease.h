@@ -64,6 +64,10 @@ struct tg_lease {
 	uint64_t rule_id;	  /* tg_rule_id() of the granting rule: what counts
 				     against its `max` and keeps a persistent device;
 				     0 in a record from before rule ids ("v1") */
+	/* Bridged: the guest's MAC (all zero: not pinned, the QEMU front end).
+	 * Not in the record: it lives in the port's static FDB entry, which
+	 * goes with the device. */
+	uint8_t mac[6];
 };
 
 /* What the kernel says now about the link a lease names (helper/netconf.c

@@ -2,7 +2,7 @@
  *
  * The client makes an AF_UNIX SOCK_SEQPACKET socketpair, and runs
  *
- *     tapgate-helper open --fd=N --tap|--tun [--ip=ADDR] [--bridge=NAME]
+ *     tapgate-helper open --fd=N --tap|--tun [--ip=ADDR] [--bridge=NAME [--mac=ADDR]]
  *                         [--queues=Q] [--vnet-hdr] [--vhost]
  *     tapgate-helper gc
  *
@@ -15,8 +15,8 @@
  *     tapgate 1 ok                      first line on success, then
  *     ifname=tg1000-0                   key=value lines, in this order,
  *     ifindex=12                        keys absent when not applicable:
- *     kind=tap                          guest, gateway (routed), bridge
- *     guest=10.77.0.2                   (bridged)
+ *     kind=tap                          guest, gateway (routed), bridge,
+ *     guest=10.77.0.2                   mac (bridged)
  *     gateway=10.77.0.1
  *     rule=/etc/tapgate/policy.conf:3
  *

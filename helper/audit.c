@@ -187,6 +187,10 @@ int audit_emit(const struct tg_audit *a)
 		add(&b, " vnet_hdr=1");
 	if (a->vhost)
 		add(&b, " vhost=helper");
+	if (a->mac) {
+		char mac[18];
+		add(&b, " mac=%s", tg_format_mac(a->mac, mac));
+	}
 	add_str(&b, "reason", a->reason && a->reason[0] ? a->reason : NULL);
 
 	if (log_fd < 0)

@@ -138,6 +138,7 @@ struct tg_job {
 	int vnet_hdr;	  /* qemu --use-vnet; native --vnet-hdr */
 	unsigned queues;  /* native --queues; 0: not given (one queue) */
 	int vhost;	  /* native --vhost: the helper opens /dev/vhost-net */
+	uint8_t mac[6];	  /* native --mac; all zero: the helper chooses */
 };
 /* argv after the program name. Returns 0 or -1 with e (TG_EXIT_USAGE). */
 int request_parse(int argc, char **argv, struct tg_job *r, struct tg_err *e);
@@ -255,6 +256,10 @@ struct tg_grant {
 	int persist;	      /* `tapgate create` */
 	unsigned queues;      /* 1, or a multiqueue device with this many */
 	const int *queue_fds; /* [0] is provision()'s tun_fd, then one per queue */
+	int pin_mac;	      /* bridged: lock the port to mac: native open; create only
+				 with --mac (`tapgate create` prints only the name, so a
+				 MAC it chose could reach no guest); never QEMU's */
+	uint8_t mac[6];	      /* the guest's MAC asked for; all zero: choose one */
 };
 /* Claims the lease slot for a granted request: the record, pending, is
  * written before anything exists on the host. The caller may then drop its
@@ -290,6 +295,7 @@ struct tg_audit {
 	const char *bridge;
 	unsigned queues; /* shown when more than 1 */
 	int vnet_hdr, vhost;
+	const uint8_t *mac; /* NULL: none */
 	const char *reason;
 };
 void audit_init(int log_fd);

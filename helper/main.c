@@ -17,6 +17,7 @@
  *      end's format, exit (leasedb.c: what is locked, and why no request
  *      can stall another user's).
  * Nothing is ever executed. */
+#include "bridgeport.h"
 #include "helper.h"
 #include "netconf.h"
 #include "tg_config.h"
@@ -267,8 +268,11 @@ static int do_device(struct run *r)
 			     .vnet_hdr = j->vnet_hdr,
 			     .persist = j->op == TG_OP_CREATE,
 			     .queues = r->pf.ntun,
-			     .queue_fds = r->pf.tun_fds};
+			     .queue_fds = r->pf.tun_fds,
+			     .pin_mac = j->op == TG_OP_OPEN ||
+					(j->op == TG_OP_CREATE && tg_guest_mac_ok(j->mac))};
 	snprintf(g.bridge, sizeof(g.bridge), "%s", j->bridge);
+	memcpy(g.mac, j->mac, sizeof(g.mac));
 	a.rule_file = tg_rule_file(&r->pol, d.rule);
 	a.rule_line = d.rule->line;
 	a.guest = g.guest;
@@ -286,8 +290,13 @@ static int do_device(struct run *r)
 	/* The pending record counts against max from here: the caller's
 	 * other requests need not wait for this one's kernel work. */
 	leasedb_unlock_user(&db);
-	if (provision(r->nc, &db, (unsigned)slot, r->pf.tun_fd, r->pf.conf6_fd, &g, &l, &e) != 0)
+	if (provision(r->nc, &db, (unsigned)slot, r->pf.tun_fd, r->pf.conf6_fd, &g, &l, &e) != 0) {
+		if (e.code == TG_EXIT_REFUSED)
+			a.result = "refused";
 		return finish(r, &a, &e);
+	}
+	if (g.bridge[0] && g.pin_mac)
+		a.mac = l.mac;
 
 	/* Audited before it is granted (the record becomes live): a helper
 	 * killed after this leaves a pending record, which the next run
@@ -638,6 +647,9 @@ int main(int argc, char **argv)
 		tg_seterr(&e, TG_EXIT_HOST, "cannot open a netlink socket: %s", strerror(-rc));
 		return early_fail(&r, parsed, &e);
 	}
+	/* sysfs is closed to us once Landlock and the filter are on. */
+	if (parsed == 0 && r.job.bridge[0])
+		bridgeport_prepare(r.job.bridge);
 	if ((rc = conf6_landlock(r.pf.conf6_fd)) != 0) {
 		tg_seterr(&e, TG_EXIT_HOST, "cannot restrict file access with Landlock: %s",
 			  strerror(-rc));

@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <linux/if_bridge.h>
 #include <linux/ip.h>
 #include <linux/neighbour.h>
 #include <linux/netconf.h>
@@ -913,4 +914,198 @@ int nc_del_proxy(struct nc *nc, int ifindex, uint32_t addr)
 	int err = neigh_request(nc, RTM_DELNEIGH, 0, ifindex, addr, NULL, NULL);
 
 	return err == -ENOENT || err == -ENODEV ? 0 : err;
+}
+
+/* ---- bridge ports (helper/bridgeport.c) ---- */
+
+int nc_set_mac(struct nc *nc, int ifindex, const uint8_t mac[6])
+{
+	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC, .ifi_index = ifindex};
+	struct nl_msg *msg;
+
+	if (ifindex <= 0)
+		return -ENODEV;
+	msg = request(RTM_SETLINK, 0, &ifi, sizeof(ifi));
+	if (!msg || nla_put(msg, IFLA_ADDRESS, 6, mac) < 0)
+		return build_failed(msg);
+	return transact(nc, msg, NULL, NULL);
+}
+
+struct mac_scan {
+	int bridge;
+	const uint8_t *probe; /* the MAC asked about, or NULL */
+	struct nc_bridge_view *v;
+};
+
+static int is_mac(const struct nlattr *a)
+{
+	return a && nla_len(a) == 6;
+}
+
+/* IFLA_LINKINFO / IFLA_INFO_DATA of a bridge: its VLAN filtering. */
+static void scan_bridge_info(struct nlattr *linkinfo, struct nc_bridge_view *v)
+{
+	static const struct nla_policy ipol[IFLA_INFO_MAX + 1] = {
+	    [IFLA_INFO_DATA] = {.type = NLA_NESTED},
+	};
+	static const struct nla_policy bpol[IFLA_BR_MAX + 1] = {
+	    [IFLA_BR_VLAN_FILTERING] = {.type = NLA_U8},
+	    [IFLA_BR_VLAN_DEFAULT_PVID] = {.type = NLA_U16},
+	};
+	struct nlattr *ti[IFLA_INFO_MAX + 1], *tb[IFLA_BR_MAX + 1];
+
+	if (nla_parse_nested(ti, IFLA_INFO_MAX, linkinfo, ipol) < 0 || !ti[IFLA_INFO_DATA] ||
+	    nla_parse_nested(tb, IFLA_BR_MAX, ti[IFLA_INFO_DATA], bpol) < 0)
+		return;
+	if (tb[IFLA_BR_VLAN_FILTERING])
+		v->vlan_filtering = nla_get_u8(tb[IFLA_BR_VLAN_FILTERING]) != 0;
+	if (tb[IFLA_BR_VLAN_DEFAULT_PVID])
+		v->default_pvid = nla_get_u16(tb[IFLA_BR_VLAN_DEFAULT_PVID]);
+}
+
+static int scan_link(struct nlmsghdr *h, void *arg)
+{
+	static const struct nla_policy policy[IFLA_MAX + 1] = {
+	    [IFLA_MASTER] = {.type = NLA_U32},
+	    [IFLA_LINKINFO] = {.type = NLA_NESTED},
+	};
+	struct nlattr *tb[IFLA_MAX + 1];
+	struct mac_scan *s = arg;
+	int ifindex;
+
+	if (h->nlmsg_type != RTM_NEWLINK)
+		return -EPROTO;
+	if (nlmsg_parse(h, sizeof(struct ifinfomsg), tb, IFLA_MAX, policy) < 0)
+		return -EPROTO;
+	ifindex = ((struct ifinfomsg *)nlmsg_data(h))->ifi_index;
+	if (ifindex == s->bridge && is_mac(tb[IFLA_ADDRESS])) {
+		memcpy(s->v->mac, nla_data(tb[IFLA_ADDRESS]), 6);
+		s->v->found = 1;
+		if (tb[IFLA_LINKINFO])
+			scan_bridge_info(tb[IFLA_LINKINFO], s->v);
+	}
+	if (tb[IFLA_MASTER] && nla_get_u32(tb[IFLA_MASTER]) == (uint32_t)s->bridge)
+		s->v->nports++;
+	if (s->probe && is_mac(tb[IFLA_ADDRESS]) &&
+	    memcmp(nla_data(tb[IFLA_ADDRESS]), s->probe, 6) == 0)
+		s->v->mac_in_use = 1;
+	return 0;
+}
+
+static int scan_fdb(struct nlmsghdr *h, void *arg)
+{
+	struct nlattr *tb[NDA_MAX + 1];
+	struct mac_scan *s = arg;
+
+	if (h->nlmsg_type != RTM_NEWNEIGH)
+		return -EPROTO;
+	if (nlmsg_parse(h, sizeof(struct ndmsg), tb, NDA_MAX, NULL) < 0)
+		return -EPROTO;
+	if (is_mac(tb[NDA_LLADDR]) && memcmp(nla_data(tb[NDA_LLADDR]), s->probe, 6) == 0)
+		s->v->mac_in_use = 1;
+	return 0;
+}
+
+/* Two dumps: every link of the namespace (the bridge's MAC, its ports, a
+ * link with that MAC), then every bridge FDB entry (any bridge: a MAC the
+ * host knows anywhere is not handed to a guest). */
+int nc_bridge_view(struct nc *nc, int bridge, const uint8_t *probe, struct nc_bridge_view *v)
+{
+	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC};
+	struct ndmsg ndm = {.ndm_family = AF_BRIDGE};
+	struct mac_scan s = {.bridge = bridge, .probe = probe, .v = v};
+	struct nl_msg *msg;
+	int err;
+
+	memset(v, 0, sizeof(*v));
+	msg = request(RTM_GETLINK, NLM_F_DUMP, &ifi, sizeof(ifi));
+	if (!msg || nla_put_u32(msg, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS) < 0)
+		return build_failed(msg);
+	if ((err = transact(nc, msg, scan_link, &s)) != 0)
+		return err;
+	if (!v->found)
+		return -ENODEV;
+	if (!probe)
+		return 0;
+	msg = request(RTM_GETNEIGH, NLM_F_DUMP, &ndm, sizeof(ndm));
+	if (!msg)
+		return build_failed(msg);
+	return transact(nc, msg, scan_fdb, &s);
+}
+
+/* RTM_SETLINK of family AF_BRIDGE with IFLA_PROTINFO reaches the port's
+ * bridge (br_setlink), which sets each IFLA_BRPORT_* flag given. */
+int nc_set_brport(struct nc *nc, int ifindex, const struct nc_brport *p)
+{
+	struct ifinfomsg ifi = {.ifi_family = AF_BRIDGE, .ifi_index = ifindex};
+	struct nl_msg *msg;
+	struct nlattr *nest;
+
+	if (ifindex <= 0)
+		return -ENODEV;
+	msg = request(RTM_SETLINK, 0, &ifi, sizeof(ifi));
+	if (!msg || !(nest = nla_nest_start(msg, IFLA_PROTINFO | NLA_F_NESTED)) ||
+	    nla_put_u8(msg, IFLA_BRPORT_GUARD, 1) < 0 ||
+	    nla_put_u8(msg, IFLA_BRPORT_PROTECT, 1) < 0 ||
+	    nla_put_u8(msg, IFLA_BRPORT_MULTICAST_ROUTER, 0) < 0 ||
+	    nla_put_u8(msg, IFLA_BRPORT_ISOLATED, p->isolated ? 1 : 0) < 0 ||
+	    (p->locked && (nla_put_u8(msg, IFLA_BRPORT_LEARNING, 0) < 0 ||
+			   nla_put_u8(msg, IFLA_BRPORT_LOCKED, 1) < 0)))
+		return build_failed(msg);
+	nla_nest_end(msg, nest);
+	return transact(nc, msg, NULL, NULL);
+}
+
+/* `bridge fdb add MAC dev PORT master static [vlan VID]`: owned by the
+ * port, so it goes when the port leaves the bridge. */
+int nc_add_fdb_static(struct nc *nc, int ifindex, const uint8_t mac[6], unsigned vid)
+{
+	struct ndmsg ndm = {
+	    .ndm_family = AF_BRIDGE,
+	    .ndm_ifindex = ifindex,
+	    .ndm_flags = NTF_MASTER,
+	    .ndm_state = NUD_NOARP,
+	};
+	struct nl_msg *msg;
+
+	if (ifindex <= 0)
+		return -ENODEV;
+	msg = request(RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_EXCL, &ndm, sizeof(ndm));
+	if (!msg || nla_put(msg, NDA_LLADDR, 6, mac) < 0 ||
+	    (vid && nla_put_u16(msg, NDA_VLAN, (uint16_t)vid) < 0))
+		return build_failed(msg);
+	return transact(nc, msg, NULL, NULL);
+}
+
+/* One IFLA_BRIDGE_VLAN_INFO on the port: RTM_SETLINK adds it, RTM_DELLINK
+ * removes it (br_afspec). */
+static int port_vlan(struct nc *nc, int type, int ifindex, uint16_t flags, unsigned vid)
+{
+	struct ifinfomsg ifi = {.ifi_family = AF_BRIDGE, .ifi_index = ifindex};
+	struct bridge_vlan_info info = {.flags = flags, .vid = (uint16_t)vid};
+	struct nl_msg *msg;
+	struct nlattr *nest;
+
+	msg = request(type, 0, &ifi, sizeof(ifi));
+	if (!msg || !(nest = nla_nest_start(msg, IFLA_AF_SPEC | NLA_F_NESTED)) ||
+	    nla_put(msg, IFLA_BRIDGE_VLAN_INFO, sizeof(info), &info) < 0)
+		return build_failed(msg);
+	nla_nest_end(msg, nest);
+	return transact(nc, msg, NULL, NULL);
+}
+
+int nc_set_port_vlan(struct nc *nc, int ifindex, unsigned vid, unsigned default_pvid)
+{
+	int err;
+
+	if (ifindex <= 0)
+		return -ENODEV;
+	if (vid == 0 || vid > 4094)
+		return -EINVAL;
+	err = port_vlan(nc, RTM_SETLINK, ifindex, BRIDGE_VLAN_INFO_PVID | BRIDGE_VLAN_INFO_UNTAGGED,
+			vid);
+	/* The port joined with the bridge's default PVID: not its VLAN. */
+	if (err == 0 && default_pvid != 0 && default_pvid != vid)
+		err = port_vlan(nc, RTM_DELLINK, ifindex, 0, default_pvid);
+	return err;
 }

@@ -78,4 +78,37 @@ int nc_del_proxy(struct nc *nc, int ifindex, uint32_t addr);
 /* 1 if the proxy entry exists. */
 int nc_has_proxy(struct nc *nc, int ifindex, uint32_t addr);
 
+/* ---- bridge ports (helper/bridgeport.c) ---- */
+
+/* IFLA_ADDRESS: the device's own MAC (the device must be down). */
+int nc_set_mac(struct nc *nc, int ifindex, const uint8_t mac[6]);
+
+struct nc_bridge_view {
+	int found;	/* the bridge was in the dump */
+	uint8_t mac[6]; /* the bridge's MAC */
+	unsigned nports;
+	int mac_in_use; /* the MAC asked about is a link's or in a bridge FDB */
+	int vlan_filtering;
+	unsigned default_pvid; /* the PVID a new port gets; 0 none */
+};
+/* The bridge's MAC and number of ports, and (probe not NULL) whether any
+ * link or any bridge FDB entry of the namespace has the MAC probe. */
+int nc_bridge_view(struct nc *nc, int bridge, const uint8_t *probe, struct nc_bridge_view *v);
+
+/* Bridge port flags: BPDU guard and root block on, multicast router role
+ * off, isolated as asked; with locked, learning off and the port locked
+ * (only sources with a static FDB entry on the port get through). */
+struct nc_brport {
+	int locked;
+	int isolated;
+};
+int nc_set_brport(struct nc *nc, int ifindex, const struct nc_brport *p);
+/* A static FDB entry for mac on the bridge port ifindex, in VLAN vid (0:
+ * none, a bridge without VLAN filtering). */
+int nc_add_fdb_static(struct nc *nc, int ifindex, const uint8_t mac[6], unsigned vid);
+/* The port's only VLAN is vid, its PVID, untagged: vid is added so, and the
+ * bridge's default PVID (default_pvid, 0: none), which the port got when it
+ * joined, removed. The bridge must filter VLANs. */
+int nc_set_port_vlan(struct nc *nc, int ifindex, unsigned vid, unsigned default_pvid);
+
 #endif

@@ -8,6 +8,7 @@
  * (address, host route, per-device settings, bridge port) belongs to the
  * device and vanishes with it when its last descriptor closes. The record
  * becomes live only after the grant is audited (main.c). */
+#include "bridgeport.h"
 #include "helper.h"
 #include "netconf.h"
 #include "tundev.h"
@@ -248,8 +249,10 @@ static int configure_bridged(struct nc *nc, const struct tg_grant *g, struct tg_
 		return kernel_err(e, "cannot look up the bridge", r);
 	if ((r = nc_set_mtu(nc, l->ifindex, mtu)) != 0)
 		return kernel_err(e, "cannot set the device's MTU", r);
-	if ((r = nc_set_master(nc, l->ifindex, br)) != 0)
-		return kernel_err(e, "cannot attach the device to the bridge", r);
+	memcpy(l->mac, g->mac, sizeof(l->mac));
+	if (bridgeport_attach(nc, br, g->bridge, l->ifindex, g->rule, g->pin_mac ? l->mac : NULL,
+			      e) != 0)
+		return -1;
 	if ((r = nc_set_up(nc, l->ifindex)) != 0)
 		return kernel_err(e, "cannot bring the device up", r);
 	return 0;

@@ -52,7 +52,7 @@ static int send_text(int fd, const char *text, size_t len, const int *fds, unsig
 
 int reply_ok(int fd, const struct tg_lease *l, const char *rule_file, const int *fds, unsigned nfds)
 {
-	char text[TG_REPLY_MAX], a[16], b[16];
+	char text[TG_REPLY_MAX], a[18], b[16];
 	int n;
 
 	n = snprintf(text, sizeof(text), "tapgate %d ok\nifname=%s\nifindex=%d\nkind=%s\n",
@@ -62,6 +62,9 @@ int reply_ok(int fd, const struct tg_lease *l, const char *rule_file, const int 
 			      tg_format_ipv4(l->guest, a), tg_format_ipv4(l->gateway, b));
 	if (l->bridge[0])
 		n += snprintf(text + n, sizeof(text) - (size_t)n, "bridge=%s\n", l->bridge);
+	if (l->bridge[0] && tg_guest_mac_ok(l->mac))
+		n += snprintf(text + n, sizeof(text) - (size_t)n, "mac=%s\n",
+			      tg_format_mac(l->mac, a));
 	n += snprintf(text + n, sizeof(text) - (size_t)n, "rule=%s:%u\n", rule_file, l->rule_line);
 	if (n <= 0 || (size_t)n >= sizeof(text))
 		return -1;

@@ -21,7 +21,7 @@ static const char *value(const char *arg, const char *name)
 
 static int parse_open(int argc, char **argv, struct tg_job *r, struct tg_err *e)
 {
-	int seen_fd = 0, seen_kind = 0, seen_ip = 0, seen_bridge = 0, seen_vnet = 0;
+	int seen_fd = 0, seen_kind = 0, seen_ip = 0, seen_bridge = 0, seen_vnet = 0, seen_mac = 0;
 	const char *v;
 
 	for (int i = 0; i < argc; i++) {
@@ -67,6 +67,14 @@ static int parse_open(int argc, char **argv, struct tg_job *r, struct tg_err *e)
 			r->vnet_hdr = 1;
 		} else if (strcmp(a, "--vhost") == 0 && !r->vhost) {
 			r->vhost = 1;
+		} else if ((v = value(a, "--mac")) != NULL) {
+			if (seen_mac++ || tg_parse_mac(v, r->mac) != 0 ||
+			    !tg_guest_mac_ok(r->mac)) {
+				tg_seterr(e, TG_EXIT_USAGE,
+					  "--mac wants a unicast, locally administered MAC like "
+					  "02:00:00:00:00:01");
+				return -1;
+			}
 		} else {
 			goto bad;
 		}
@@ -77,6 +85,10 @@ static int parse_open(int argc, char **argv, struct tg_job *r, struct tg_err *e)
 	}
 	if (seen_ip && seen_bridge) {
 		tg_seterr(e, TG_EXIT_USAGE, "--ip and --bridge exclude each other");
+		return -1;
+	}
+	if (seen_mac && !seen_bridge) {
+		tg_seterr(e, TG_EXIT_USAGE, "--mac needs --bridge: only a bridged guest has one");
 		return -1;
 	}
 	if (seen_bridge && r->kind == TG_TUN) {
@@ -96,7 +108,7 @@ static int parse_open(int argc, char **argv, struct tg_job *r, struct tg_err *e)
 bad:
 	tg_seterr(e, TG_EXIT_USAGE,
 		  "bad or repeated option; usage: tapgate-helper open --fd=N --tap|--tun "
-		  "[--ip=ADDR|--bridge=NAME] [--queues=N] [--vnet-hdr] [--vhost]");
+		  "[--ip=ADDR|--bridge=NAME [--mac=ADDR]] [--queues=N] [--vnet-hdr] [--vhost]");
 	return -1;
 }
 
@@ -125,9 +137,9 @@ int request_parse(int argc, char **argv, struct tg_job *r, struct tg_err *e)
 		return 0;
 	}
 	tg_seterr(e, TG_EXIT_USAGE,
-		  "usage: tapgate-helper open|create --fd=N --tap|--tun [--ip=ADDR|--bridge=NAME] "
-		  "[--queues=N] [--vnet-hdr] [--vhost] | destroy --ifname=NAME | gc | list "
-		  "(normally run by the tapgate command)");
+		  "usage: tapgate-helper open|create --fd=N --tap|--tun [--ip=ADDR|--bridge=NAME "
+		  "[--mac=ADDR]] [--queues=N] [--vnet-hdr] [--vhost] | destroy --ifname=NAME | gc "
+		  "| list (normally run by the tapgate command)");
 	return -1;
 }
 

@@ -24,6 +24,8 @@ enum {
 	OPT_PERSIST = 1 << 6,
 	OPT_QUEUES = 1 << 7,
 	OPT_VHOST = 1 << 8,
+	OPT_ISOLATED = 1 << 9,
+	OPT_VLAN = 1 << 10,
 };
 
 static const struct {
@@ -35,7 +37,8 @@ static const struct {
     {"uplink", OPT_UPLINK, "IFACE"}, {"forward", OPT_FORWARD, NULL},
     {"bridge", OPT_BRIDGE, "NAME"},  {"max", OPT_MAX, "N"},
     {"persist", OPT_PERSIST, NULL},  {"queues", OPT_QUEUES, "N"},
-    {"vhost", OPT_VHOST, NULL},
+    {"vhost", OPT_VHOST, NULL},	     {"isolated", OPT_ISOLATED, NULL},
+    {"vlan", OPT_VLAN, "N"},
 };
 
 struct parser {
@@ -234,12 +237,13 @@ static int parse_option(struct parser *ps, const char *word, char **cursor, stru
 		/* `persist yes`: a value given to a flag, or a misspelt option. */
 		return fail(ps, "unknown option",
 			    "unknown option '%s' after '%s', which takes no value; expected net, "
-			    "gateway, uplink, forward, bridge, max, persist, queues or vhost",
+			    "gateway, uplink, forward, bridge, max, persist, queues, vhost, "
+			    "isolated or vlan",
 			    show(ps, word), *flag);
 	if (i == sizeof(options) / sizeof(options[0]))
 		return fail(ps, "unknown option",
 			    "unknown option '%s'; expected net, gateway, uplink, forward, bridge, "
-			    "max, persist, queues or vhost",
+			    "max, persist, queues, vhost, isolated or vlan",
 			    show(ps, word));
 	if ((*seen & options[i].bit) != 0 && options[i].bit != OPT_BRIDGE)
 		return fail(ps, "option given twice",
@@ -297,6 +301,16 @@ static int parse_option(struct parser *ps, const char *word, char **cursor, stru
 				    show(ps, val), TG_RULE_MAX_QUEUES);
 		r->queues = (unsigned)n;
 		return 0;
+	case OPT_ISOLATED:
+		r->isolated = 1;
+		return 0;
+	case OPT_VLAN:
+		if (tg_parse_uint(val, 4094, &n) != 0 || n == 0)
+			return fail(ps, "malformed vlan",
+				    "malformed vlan '%s'; expected a VLAN id from 1 to 4094",
+				    show(ps, val));
+		r->vlan = (unsigned)n;
+		return 0;
 	default: /* OPT_MAX */
 		if (tg_parse_uint(val, TG_RULE_MAX_DEVICES, &n) != 0 || n == 0)
 			return fail(ps, "malformed max",
@@ -316,6 +330,10 @@ static int check_rule(struct parser *ps, const struct tg_rule *r, unsigned seen)
 	if (r->kind == TG_TUN && r->nbridges > 0)
 		return fail(ps, "bridge in a tun rule",
 			    "bridge needs Ethernet frames: a tun rule cannot have one; use tap");
+	if ((r->isolated || r->vlan) && r->nbridges == 0)
+		return fail(ps, "option needs bridge",
+			    "option '%s' needs `bridge NAME`: it only applies to bridged rules",
+			    r->isolated ? "isolated" : "vlan");
 	if (r->routed && r->nbridges > 0)
 		return fail(ps, "rule both routed and bridged",
 			    "a rule is routed (net) or bridged (bridge), not both; write two "
@@ -1198,6 +1216,10 @@ void tg_rule_canonical(const struct tg_rule *r, char *buf, size_t len)
 		PUT(" queues %u", r->queues);
 	if (r->vhost)
 		PUT(" vhost");
+	if (r->isolated)
+		PUT(" isolated");
+	if (r->vlan)
+		PUT(" vlan %u", r->vlan);
 #undef PUT
 }
 

@@ -47,6 +47,8 @@ struct tg_rule {
 	int persist;	 /* `persist`: may also hand out persistent devices */
 	unsigned queues; /* `queues N`: most queues a device may have; default 1 */
 	int vhost;	 /* `vhost`: the helper may open /dev/vhost-net for the caller */
+	int isolated;	 /* `isolated` (bridged): the port is an isolated port */
+	unsigned vlan;	 /* `vlan N` (bridged): the port's only VLAN, untagged; 0 none */
 	uint64_t id;	 /* tg_rule_id(), computed once when parsed */
 };
 

@@ -9,10 +9,19 @@
  *
  *   probe [--fd N] [--mode tap|tun] [--src IP] [--dst IP] [--ready PATH]
  *         [--hold-until PATH] [--respond SECONDS] [--expect-fail] [--show-env]
- *         [--hostile] [--persist] [--owner UID] [--each-queue] [--gso]
+ *         [--hostile] [--persist] [--owner UID] [--each-queue] [--gso] [--mac ADDR]
+ *         [--send-from MAC[,MAC...]] [--bpdu]
  *
  * Defaults come from what the client exports: --fd from TAPGATE_FD, --src
- * from TAPGATE_GUEST_IP, --dst from TAPGATE_GATEWAY; --mode is tap.
+ * from TAPGATE_GUEST_IP, --dst from TAPGATE_GATEWAY, --mac (the guest's own
+ * source MAC) from TAPGATE_MAC; --mode is tap. Without --mac or TAPGATE_MAC
+ * the MAC is 02:74:67 and the last three bytes of --src.
+ *
+ * --send-from (tap only) sends, instead of the ping, three broadcast frames
+ * of EtherType 0x88b5 (local experimental) from each MAC in the list ("self"
+ * is the probe's own): what the test then counts where they may arrive.
+ * --bpdu sends, instead of the ping, three STP configuration BPDUs from the
+ * probe's MAC that claim root priority 0, the best there is.
  *
  * --respond SECONDS answers ARP and ICMP echo for --src instead of pinging
  * (a LAN host reaching the guest); it creates --ready when it starts, stops
@@ -92,6 +101,10 @@ struct opts {
 	long owner; /* -1: unchanged */
 	int each_queue;
 	int gso;
+	int have_mac;
+	uint8_t mac[6];
+	const char *send_from;
+	int bpdu;
 };
 
 #define MAX_QUEUES 16
@@ -120,7 +133,8 @@ static void usage(void)
 		"usage: probe [--fd N] [--mode tap|tun] [--src IP] [--dst IP] [--ready PATH]\n"
 		"             [--hold-until PATH] [--respond SECONDS] [--expect-fail] "
 		"[--show-env] [--hostile]\n"
-		"             [--persist] [--owner UID] [--each-queue] [--gso]\n");
+		"             [--persist] [--owner UID] [--each-queue] [--gso] [--mac ADDR]\n"
+		"             [--send-from MAC[,MAC...]] [--bpdu]\n");
 	exit(2);
 }
 
@@ -200,6 +214,24 @@ static uint16_t get16(const uint8_t *p)
 	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
+/* "xx:xx:xx:xx:xx:xx" at s, hex of either case; advances past it. */
+static int parse_mac(const char **sp, uint8_t mac[6])
+{
+	const char *s = *sp;
+
+	for (int i = 0; i < 6; i++) {
+		unsigned v;
+		int n;
+
+		if (sscanf(s, "%2x%n", &v, &n) != 1 || n != 2 || (i < 5 && s[2] != ':'))
+			return -1;
+		mac[i] = (uint8_t)v;
+		s += i < 5 ? 3 : 2;
+	}
+	*sp = s;
+	return 0;
+}
+
 static void parse_args(int argc, char **argv, struct opts *o)
 {
 	int have_fd = 0, have_mode = 0;
@@ -216,6 +248,10 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		}
 		if (!strcmp(a, "--show-env")) {
 			o->show_env = 1;
+			continue;
+		}
+		if (!strcmp(a, "--bpdu")) {
+			o->bpdu = 1;
 			continue;
 		}
 		if (!strcmp(a, "--hostile")) {
@@ -248,6 +284,14 @@ static void parse_args(int argc, char **argv, struct opts *o)
 				o->tun = 1;
 			else if (strcmp(val, "tap"))
 				die_usage("--mode must be tap or tun", val);
+		} else if (!strcmp(a, "--mac")) {
+			const char *s = val;
+			if (o->have_mac++ || parse_mac(&s, o->mac) || *s)
+				die_usage("bad --mac", val);
+		} else if (!strcmp(a, "--send-from")) {
+			if (o->send_from)
+				die_usage("--send-from given twice", val);
+			o->send_from = val;
 		} else if (!strcmp(a, "--src")) {
 			if (o->have_src++ || parse_ip(val, &o->src))
 				die_usage("bad --src", val);
@@ -288,6 +332,12 @@ static void parse_args(int argc, char **argv, struct opts *o)
 			die_usage("malformed TAPGATE_FD", e);
 		o->fd = (int)v;
 	}
+	if (!o->have_mac && (e = getenv("TAPGATE_MAC")) != NULL) {
+		const char *s = e;
+		if (parse_mac(&s, o->mac) || *s)
+			die_usage("malformed TAPGATE_MAC", e);
+		o->have_mac = 1;
+	}
 	if (!o->have_src) {
 		e = getenv("TAPGATE_GUEST_IP");
 		if (!e)
@@ -307,7 +357,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 static void show_env(void)
 {
 	static const char *const vars[] = {"TAPGATE_FD", "TAPGATE_IFNAME", "TAPGATE_GUEST_IP",
-					   "TAPGATE_GATEWAY"};
+					   "TAPGATE_GATEWAY", "TAPGATE_MAC"};
 
 	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
 		const char *v = getenv(vars[i]);
@@ -362,7 +412,7 @@ static int open_dev(const struct opts *o, struct dev *d)
 	 * so the host's neighbour entry for the guest stays right. */
 	const uint8_t *ip = (const uint8_t *)&o->src;
 	uint8_t mac[6] = {0x02, 0x74, 0x67, ip[1], ip[2], ip[3]};
-	memcpy(d->mac, mac, 6);
+	memcpy(d->mac, o->have_mac ? o->mac : mac, 6);
 	d->id = (uint16_t)getpid();
 	d->seq = 1;
 	d->queue[0] = o->fd;
@@ -981,6 +1031,67 @@ static int hostile(struct dev *d)
 	return 0;
 }
 
+/* Three of each, so that one lost frame does not pass for a dropped one. */
+#define TEST_FRAMES 3
+#define ET_TEST	    0x88b5
+
+static int send_from_list(struct dev *d, const char *list)
+{
+	static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+	uint8_t f[ETH_HLEN_ + 46], src[6];
+	const char *s = list;
+
+	for (;;) {
+		if (strncmp(s, "self", 4) == 0) {
+			memcpy(src, d->mac, 6);
+			s += 4;
+		} else if (parse_mac(&s, src) < 0) {
+			die_usage("bad --send-from", list);
+		}
+		memset(f, 0, sizeof(f));
+		eth_header(f, bcast, src, ET_TEST);
+		memcpy(f + ETH_HLEN_, "tapgate probe test frame", 24);
+		for (int i = 0; i < TEST_FRAMES; i++)
+			if (send_frame(d, f, sizeof(f)) < 0)
+				return -1;
+		printf("probe: sent %d frames from %02x:%02x:%02x:%02x:%02x:%02x\n", TEST_FRAMES,
+		       src[0], src[1], src[2], src[3], src[4], src[5]);
+		if (*s == '\0')
+			return 0;
+		if (*s++ != ',')
+			die_usage("bad --send-from", list);
+	}
+}
+
+/* An 802.1D configuration BPDU (LLC 42 42 03) naming the probe root with
+ * priority 0: a bridge that believed it would make the probe root. */
+static int send_bpdu(struct dev *d)
+{
+	static const uint8_t stp_group[6] = {0x01, 0x80, 0xc2, 0x00, 0x00, 0x00};
+	uint8_t f[ETH_HLEN_ + 3 + 35 + 8];
+	uint8_t *b = f + ETH_HLEN_ + 3;
+
+	memset(f, 0, sizeof(f));
+	memcpy(f, stp_group, 6);
+	memcpy(f + 6, d->mac, 6);
+	put16(f + 12, 3 + 35); /* an 802.3 length, not an EtherType */
+	f[ETH_HLEN_] = 0x42;
+	f[ETH_HLEN_ + 1] = 0x42;
+	f[ETH_HLEN_ + 2] = 0x03;
+	/* protocol 0, version 0, type 0 (config), flags 0 */
+	memcpy(b + 7, d->mac, 6);  /* root id: priority 0, our MAC */
+	memcpy(b + 19, d->mac, 6); /* bridge id: priority 0, our MAC */
+	put16(b + 25, 0x8001);	   /* port id */
+	put16(b + 29, 20 * 256);   /* max age 20 s */
+	put16(b + 31, 2 * 256);	   /* hello 2 s */
+	put16(b + 33, 15 * 256);   /* forward delay 15 s */
+	for (int i = 0; i < TEST_FRAMES; i++)
+		if (send_frame(d, f, sizeof(f)) < 0)
+			return -1;
+	printf("probe: sent %d BPDUs claiming root priority 0\n", TEST_FRAMES);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o;
@@ -1005,8 +1116,13 @@ int main(int argc, char **argv)
 		printf("probe: persist=%d owner=%ld set on the device\n", o.persist, o.owner);
 	if (o.respond)
 		return respond(&d, &o) < 0 ? 1 : 0;
-	if (ping(&d, o.expect_fail) < 0)
+	if (o.send_from || o.bpdu) {
+		if ((o.send_from && send_from_list(&d, o.send_from) < 0) ||
+		    (o.bpdu && send_bpdu(&d) < 0))
+			return 1;
+	} else if (ping(&d, o.expect_fail) < 0) {
 		return 1;
+	}
 	if (o.each_queue && each_queue(&d) < 0)
 		return 1;
 	if (o.gso && gso(&d) < 0)

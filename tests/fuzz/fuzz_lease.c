@@ -41,7 +41,7 @@ static int same(const struct tg_lease *a, const struct tg_lease *b)
 	       a->guest == b->guest && a->gateway == b->gateway && a->uplink == b->uplink &&
 	       a->uplink_fwd == b->uplink_fwd && strcmp(a->bridge, b->bridge) == 0 &&
 	       a->created == b->created && a->persist == b->persist &&
-	       a->rule_print == b->rule_print;
+	       a->rule_id == b->rule_id;
 }
 
 static void check_record(const struct tg_lease *l)
@@ -157,7 +157,7 @@ static void structured(const uint8_t *data, size_t size)
 	name(&b, l.bridge);
 	l.created = (int64_t)(((uint64_t)take(&b, 4) << 16 | take(&b, 2)) % 0x800000000000ULL);
 	l.persist = take(&b, 1) & 1;
-	l.rule_print = take(&b, 4);
+	l.rule_id = (uint64_t)take(&b, 4) << 32 | take(&b, 4);
 	round_trip(&l);
 
 	struct tg_lease_key old = {.uid = take(&b, 4),

@@ -18,7 +18,7 @@
  *     documented limits (WHO form, kind, max 1..99, <= 8 distinct valid
  *     bridges, routed xor bridged, prefix <= /30, gateway a host address of
  *     net, uplink/forward only with net, no bridge on tun).
- *   - tg_rule_fingerprint() ignores line and max; tg_policy_rule_at() finds
+ *   - tg_rule_id() ignores line and max; tg_policy_rule_at() finds
  *     exactly the rule on a line.
  * Decision invariants:
  *   - a grant names a rule that matches the caller, the kind and the mode,
@@ -69,9 +69,10 @@ static int fake_taken(void *ctx, uint32_t addr)
 	return 0;
 }
 
-static unsigned fake_count(void *ctx, uint32_t uid, unsigned line)
+static unsigned fake_count(void *ctx, uint32_t uid, const struct tg_rule *rule)
 {
 	const struct host *h = ctx;
+	unsigned line = rule->line;
 
 	if (h->mod == 0)
 		return 0;
@@ -202,7 +203,7 @@ static void check_rule(const struct tg_rule *r)
 
 		other.line = r->line + 1;
 		other.max = r->max % TG_RULE_MAX_DEVICES + 1;
-		CHECK(tg_rule_fingerprint(&other) == tg_rule_fingerprint(r));
+		CHECK(tg_rule_id(&other) == tg_rule_id(r));
 	}
 	if (r->kind == TG_TUN)
 		CHECK(r->nbridges == 0);
@@ -402,7 +403,7 @@ static void check_decision(const struct tg_policy *p, const struct tg_caller *c,
 	CHECK(r != NULL);
 	CHECK(d.reason[0] == '\0');
 	CHECK(applies(r, c, q));
-	CHECK(fake_count((void *)h, c->uid, r->line) < r->max);
+	CHECK(fake_count((void *)h, c->uid, r) < r->max);
 	CHECK(!q->persist || r->persist);
 	if (!r->routed) {
 		int listed = 0;
@@ -668,7 +669,7 @@ decide:;
 	check_guest(&p, NULL, 0x0a4d0002, &h);
 	{
 		static const uint32_t root_gid[] = {0};
-		const struct tg_caller root = {0, "root", 1, root_gid};
+		const struct tg_caller root = {0, "root", 1, root_gid, 0};
 
 		decide_all(&p, &root, &h);
 	}

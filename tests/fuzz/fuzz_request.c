@@ -111,7 +111,8 @@ static void reparse(int n, char **args, const struct tg_job *j)
 
 static void check_job(int argc, char **argv, const struct tg_job *j, enum front f)
 {
-	char fd[32], ip[48], br[48], gw[16], dev[16];
+	static const uint8_t nomac[6];
+	char fd[32], ip[48], br[48], gw[16], dev[16], mac[32], m[18];
 	char *a[8], *rev[8];
 	int n = 0;
 
@@ -143,6 +144,12 @@ static void check_job(int argc, char **argv, const struct tg_job *j, enum front 
 		if (j->bridge[0]) {
 			snprintf(br, sizeof(br), "--bridge=%s", j->bridge);
 			a[n++] = br;
+		}
+		/* A MAC only with a bridge, and only one a guest may have. */
+		if (memcmp(j->mac, nomac, 6) != 0) {
+			CHECK(j->bridge[0] && tg_guest_mac_ok(j->mac));
+			snprintf(mac, sizeof(mac), "--mac=%s", tg_format_mac(j->mac, m));
+			a[n++] = mac;
 		}
 		break;
 	case TG_OP_GC:

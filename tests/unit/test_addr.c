@@ -297,6 +297,41 @@ static void test_ifname(void)
 	CHECK(tg_valid_ifname(big) == 0);
 }
 
+static void test_mac(void)
+{
+	static const char *const bad[] = {
+	    NULL,
+	    "",
+	    "02:00:00:00:00",
+	    "02:00:00:00:00:01:",
+	    "02:00:00:00:00:01 ",
+	    " 02:00:00:00:00:01",
+	    "2:0:0:0:0:1",
+	    "02-00-00-00-00-01",
+	    "0200.0000.0001",
+	    "02:00:00:00:00:0g",
+	    "02:00:00:00:00:001",
+	    "02:00:00:00:00:01\n",
+	    "02::00:00:00:01",
+	};
+	uint8_t mac[6];
+	char buf[18];
+
+	CHECK(tg_parse_mac("02:aA:00:fF:10:09", mac) == 0);
+	CHECK(mac[0] == 0x02 && mac[1] == 0xaa && mac[3] == 0xff && mac[5] == 0x09);
+	CHECK(strcmp(tg_format_mac(mac, buf), "02:aa:00:ff:10:09") == 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK(tg_parse_mac(bad[i], mac) == -1);
+
+	/* Unicast and locally administered only. */
+	CHECK(tg_parse_mac("02:00:00:00:00:01", mac) == 0 && tg_guest_mac_ok(mac));
+	CHECK(tg_parse_mac("fe:00:00:00:00:01", mac) == 0 && tg_guest_mac_ok(mac));
+	CHECK(tg_parse_mac("03:00:00:00:00:01", mac) == 0 && !tg_guest_mac_ok(mac));
+	CHECK(tg_parse_mac("00:16:3e:00:00:01", mac) == 0 && !tg_guest_mac_ok(mac));
+	CHECK(tg_parse_mac("ff:ff:ff:ff:ff:ff", mac) == 0 && !tg_guest_mac_ok(mac));
+	CHECK(tg_parse_mac("01:00:5e:00:00:01", mac) == 0 && !tg_guest_mac_ok(mac));
+}
+
 int main(void)
 {
 	test_ipv4();
@@ -306,6 +341,7 @@ int main(void)
 	test_format();
 	test_uint();
 	test_ifname();
+	test_mac();
 	printf("test_addr: %d passed, %d failed\n", passed, failed);
 	return failed == 0 ? 0 : 1;
 }

@@ -449,10 +449,10 @@ static void test_parse_errors(void)
 	/* unknown, repeated and valueless options */
 	EXPECT_ERR("permit alice tap net 10.77.0.0/24 gateway 10.77.0.1 foo\n",
 		   "policy.conf:1: unknown option 'foo'; expected net, gateway, uplink, forward, "
-		   "bridge, max, persist, queues or vhost");
+		   "bridge, max, persist, queues, vhost, isolated or vlan");
 	EXPECT_ERR("permit alice tap bridge br0 Bridge br1\n",
 		   "policy.conf:1: unknown option 'Bridge'; expected net, gateway, uplink, "
-		   "forward, bridge, max, persist, queues or vhost");
+		   "forward, bridge, max, persist, queues, vhost, isolated or vlan");
 	EXPECT_ERR("\n# routed\npermit alice tap net 10.77.0.0/24 gateway 10.77.0.1 net "
 		   "10.66.0.0/24\n",
 		   "policy.conf:3: option 'net' given twice; each option but bridge may appear "
@@ -603,7 +603,7 @@ static void test_parse_errors(void)
 	EXPECT_ERR("permit alice tap bridge br0\npermit bob tap bridge br0\n\npermit carol tap "
 		   "bridge br0 frobnicate\n",
 		   "policy.conf:4: unknown option 'frobnicate'; expected net, gateway, uplink, "
-		   "forward, bridge, max, persist, queues or vhost");
+		   "forward, bridge, max, persist, queues, vhost, isolated or vlan");
 
 	/* Long words are shown cut, so the message keeps its advice. */
 	memset(longword, 'w', sizeof(longword) - 1);
@@ -611,7 +611,8 @@ static void test_parse_errors(void)
 	snprintf(text, sizeof(text), "permit alice tap bridge br0 %s\n", longword);
 	expect_err(__LINE__, text, strlen(text),
 		   "policy.conf:1: unknown option 'wwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwww...'; "
-		   "expected net, gateway, uplink, forward, bridge, max, persist, queues or vhost");
+		   "expected net, gateway, uplink, forward, bridge, max, persist, queues, vhost, "
+		   "isolated or vlan");
 }
 
 /* ---- parsing: persist ------------------------------------------------- */
@@ -647,16 +648,18 @@ static void test_parse_persist(void)
 		   "appear once");
 	EXPECT_ERR("permit alice tap bridge br0 persist yes\n",
 		   "policy.conf:1: unknown option 'yes' after 'persist', which takes no value; "
-		   "expected net, gateway, uplink, forward, bridge, max, persist, queues or vhost");
+		   "expected net, gateway, uplink, forward, bridge, max, persist, queues, vhost, "
+		   "isolated or vlan");
 	EXPECT_ERR("\npermit alice tap persist 1 bridge br0\n",
 		   "policy.conf:2: unknown option '1' after 'persist', which takes no value; "
-		   "expected net, gateway, uplink, forward, bridge, max, persist, queues or vhost");
+		   "expected net, gateway, uplink, forward, bridge, max, persist, queues, vhost, "
+		   "isolated or vlan");
 	EXPECT_ERR("permit alice tap bridge br0 persist=yes\n",
 		   "policy.conf:1: unknown option 'persist=yes'; expected net, gateway, uplink, "
-		   "forward, bridge, max, persist, queues or vhost");
+		   "forward, bridge, max, persist, queues, vhost, isolated or vlan");
 	EXPECT_ERR("permit alice tap bridge br0 Persist\n",
 		   "policy.conf:1: unknown option 'Persist'; expected net, gateway, uplink, "
-		   "forward, bridge, max, persist, queues or vhost");
+		   "forward, bridge, max, persist, queues, vhost, isolated or vlan");
 	EXPECT_ERR("permit alice tap persist\n",
 		   "policy.conf:1: rule needs `net CIDR` (routed) or `bridge NAME` (bridged)");
 	EXPECT_ERR("permit alice tun persist bridge br0\n",
@@ -665,10 +668,53 @@ static void test_parse_persist(void)
 	/* The same holds for the other flag, forward. */
 	EXPECT_ERR("permit alice tap net 10.77.0.0/24 gateway 10.77.0.1 forward yes\n",
 		   "policy.conf:1: unknown option 'yes' after 'forward', which takes no value; "
-		   "expected net, gateway, uplink, forward, bridge, max, persist, queues or vhost");
+		   "expected net, gateway, uplink, forward, bridge, max, persist, queues, vhost, "
+		   "isolated or vlan");
 	/* A value that happens to be an option word is that option. */
 	EXPECT_ERR("permit alice tap bridge br0 persist max\n",
 		   "policy.conf:1: option 'max' needs a value: `max N`");
+}
+
+static void test_parse_isolated(void)
+{
+	struct tg_policy p;
+
+	CHECK(parse("permit alice tap isolated bridge br0\n"
+		    "permit alice tap bridge br0\n",
+		    &p) == 0);
+	CHECK(p.nrules == 2);
+	if (p.nrules == 2) {
+		CHECK(p.rules[0].isolated == 1);
+		CHECK(p.rules[1].isolated == 0);
+		/* A policy that isolates a port no longer grants what it did. */
+		CHECK(tg_rule_id(&p.rules[0]) != tg_rule_id(&p.rules[1]));
+	}
+	tg_policy_free(&p);
+	EXPECT_ERR("permit alice tap net 10.77.0.0/24 gateway 10.77.0.1 isolated\n",
+		   "policy.conf:1: option 'isolated' needs `bridge NAME`: it only applies to "
+		   "bridged rules");
+	EXPECT_ERR("permit alice tap bridge br0 isolated isolated\n",
+		   "policy.conf:1: option 'isolated' given twice; each option but bridge may "
+		   "appear once");
+	EXPECT_ERR("permit alice tap bridge br0 vlan 4095\n",
+		   "policy.conf:1: malformed vlan '4095'; expected a VLAN id from 1 to 4094");
+	EXPECT_ERR("permit alice tap bridge br0 vlan 0\n",
+		   "policy.conf:1: malformed vlan '0'; expected a VLAN id from 1 to 4094");
+	EXPECT_ERR("permit alice tap bridge br0 vlan 010\n",
+		   "policy.conf:1: malformed vlan '010'; expected a VLAN id from 1 to 4094");
+	EXPECT_ERR("permit alice tap net 10.77.0.0/24 gateway 10.77.0.1 vlan 10\n",
+		   "policy.conf:1: option 'vlan' needs `bridge NAME`: it only applies to "
+		   "bridged rules");
+	CHECK(parse("permit alice tap bridge br0 vlan 4094\npermit alice tap bridge br0 vlan 1\n",
+		    &p) == 0);
+	CHECK(p.nrules == 2 && p.rules[0].vlan == 4094 && p.rules[1].vlan == 1);
+	if (p.nrules == 2)
+		CHECK(tg_rule_id(&p.rules[0]) != tg_rule_id(&p.rules[1]));
+	tg_policy_free(&p);
+	EXPECT_ERR("permit alice tap bridge br0 isolated yes\n",
+		   "policy.conf:1: unknown option 'yes' after 'isolated', which takes no value; "
+		   "expected net, gateway, uplink, forward, bridge, max, persist, queues, vhost, "
+		   "isolated or vlan");
 }
 
 /* ---- deciding --------------------------------------------------------- */
@@ -1176,7 +1222,8 @@ static void test_decide_queues(void)
 		   "policy.conf:1: option 'queues' needs a value: `queues N`");
 	EXPECT_ERR("permit alice tap bridge br0 vhost yes\n",
 		   "policy.conf:1: unknown option 'yes' after 'vhost', which takes no value; "
-		   "expected net, gateway, uplink, forward, bridge, max, persist, queues or vhost");
+		   "expected net, gateway, uplink, forward, bridge, max, persist, queues, vhost, "
+		   "isolated or vlan");
 	CHECK(parse(text, &p) == 0);
 	CHECK(p.rules[0].queues == 4 && p.rules[0].vhost == 1);
 	CHECK(p.rules[1].queues == 1 && p.rules[1].vhost == 0);
@@ -1652,7 +1699,7 @@ static void test_parse_all(void)
 	CHECK(r.n == 3 && p.nrules == 2);
 	streq_at(__FILE__, __LINE__, r.line[0],
 		 "policy.conf:2: unknown option 'brige'; expected net, gateway, uplink, forward, "
-		 "bridge, max, persist, queues or vhost");
+		 "bridge, max, persist, queues, vhost, isolated or vlan");
 	streq_at(__FILE__, __LINE__, r.line[1],
 		 "policy.conf:4: malformed max '0'; expected a number from 1 to 99");
 	streq_at(__FILE__, __LINE__, r.line[2],
@@ -1955,6 +2002,7 @@ int main(void)
 	test_parse_private();
 	test_parse_special();
 	test_parse_persist();
+	test_parse_isolated();
 	test_decide_routed();
 	test_decide_picking();
 	test_pick_first_free();
