@@ -1,5 +1,5 @@
 #!/bin/bash
-# tg-cost: 240
+# tg-cost: 160
 # tg-timeout: 600
 # The `tapgate` command's habits, as an unprivileged user sees them: its
 # version and help, usage errors that name the command, the shell's 126/127
@@ -7,7 +7,7 @@
 # stale. Then the manual pages (they format cleanly, and every command and
 # option they document exists); `make install` / `make uninstall` into a
 # DESTDIR, the recorded build settings and HELPER_GROUP; a helper without a
-# syslog socket; and `make deb` (built and inspected, never installed).
+# syslog socket. (`make deb` and the package: t_package.)
 set -eu
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -324,41 +324,5 @@ one_line_error 1 "refused: .*\(and the audit record could not be written to $TW/
 	"no syslog socket: a refusal says its reason and that no record was written"
 as_user "$P3/bin/tapgate" gc
 tg_assert_eq 0 "$TG_RC" "no syslog socket: gc still works"
-
-# --- make deb ---------------------------------------------------------------------
-
-# Built and inspected only: installing it would change the machine.
-mk BUILD="$TW/debbuild" deb
-tg_assert_eq 0 "$TG_RC" "make deb builds the packages and lintian finds no error"
-[ "$TG_RC" = 0 ] || tail -n 30 "$TW/make.out" | sed 's/^/     | /'
-ARCH=$(dpkg-architecture -qDEB_HOST_ARCH)
-DEB=$TW/debbuild/tapgate_${VERSION}_$ARCH.deb
-if [ -f "$DEB" ]; then
-	tg_pass "make deb made tapgate_${VERSION}_$ARCH.deb"
-	dpkg-deb -c "$DEB" >"$TW/deb.list"
-	tg_assert_file_match '^-rwxr-xr-x root/root .* \./usr/libexec/tapgate/tapgate-helper$' \
-		"$TW/deb.list" "the helper is in /usr/libexec/tapgate, shipped 0755 for the statoverride"
-	tg_assert_file_match ' \./usr/libexec/tapgate/uml/uml_net -> \.\./tapgate-helper$' \
-		"$TW/deb.list" "uml_net is a link to it"
-	tg_assert_file_match ' \./usr/lib/tmpfiles\.d/tapgate\.conf$' "$TW/deb.list" \
-		"a tmpfiles.d entry"
-	tg_assert_eq "/etc/tapgate/policy.conf" "$(dpkg-deb -I "$DEB" conffiles)" \
-		"the policy is a conffile"
-	tg_assert_eq "$(cat "$TG_SRC/doc/policy.conf.example")" \
-		"$(dpkg-deb --fsys-tarfile "$DEB" | tar -xOf - ./etc/tapgate/policy.conf)" \
-		"... the example that allows nothing"
-	dpkg-deb -I "$DEB" postinst >"$TW/postinst"
-	tg_assert_file_match 'addgroup --system --quiet tapgate' "$TW/postinst" \
-		"postinst creates the system group tapgate"
-	tg_assert_file_match 'dpkg-statoverride --update --add root tapgate 4754 "\$HELPER"' \
-		"$TW/postinst" "postinst makes the helper root:tapgate 4754"
-	tg_assert_file_match 'if ! dpkg-statoverride --list "\$HELPER"' "$TW/postinst" \
-		"... unless the admin has an override"
-	tg_assert_match '^\.I /usr/libexec/tapgate/tapgate\\-helper$' \
-		"$(dpkg-deb --fsys-tarfile "$DEB" | tar -xOf - ./usr/share/man/man8/tapgate-helper.8.gz |
-			gunzip)" "its tapgate-helper(8) names /usr/libexec/tapgate"
-else
-	tg_fail "make deb did not make $DEB"
-fi
 
 tg_finish

@@ -99,7 +99,7 @@ if [ "$HESIOD" = 0 ]; then
 	exit
 fi
 GROUP_RULE="permit :$TG_GROUP tap bridge br0 persist max 2"
-tg_in "$ns" ip link add br0 type bridge
+tg_in "$ns" ip link add br0 address 02:00:00:00:00:01 type bridge
 tg_in "$ns" ip link set br0 up
 tg_policy "$GROUP_RULE"
 tg_as_user "$ns" tapgate create --bridge br0 >"$TW/o" 2>"$TW/e"
