@@ -88,6 +88,25 @@ int ident_read(struct tg_ident *id, struct tg_err *e);
  * after the drop, before confinement. p may be NULL (no usable policy).
  * -1 (with e) if the user lookup failed, rather than found no user. */
 int ident_resolve_names(struct tg_ident *id, struct tg_policy *p, struct tg_err *e);
+/* For gc: who is in the group each group rule names, by the owner's
+ * /etc/passwd primary gid or the group's member list (an owner is absent,
+ * so no supplementary groups of a process say it). Looked up before
+ * confinement; one entry per rule of the policy, by index. */
+struct tg_members {
+	size_t nrules;
+	struct tg_rule_members {
+		int known; /* a group rule whose members were all read */
+		size_t n;
+		uint32_t *uids;
+	} * of;
+};
+/* Fills m for p's group rules (`:group` that resolved, and `:gid`). A
+ * lookup that fails (rather than finds nothing) leaves that rule unknown;
+ * so does running out of memory. Never fails as a whole. Not freed: the
+ * process ends after gc. */
+void members_resolve(struct tg_members *m, const struct tg_policy *p);
+/* 1 if uid is a member of rule i's group, 0 if not, -1 if unknown. */
+int members_has(const struct tg_members *m, size_t i, uint32_t uid);
 /* setgroups/setresgid/setresuid to the caller, keep CAP_NET_ADMIN only
  * (and CAP_AUDIT_WRITE if audit_fd >= 0: the Linux audit socket is open),
  * empty bounding and ambient sets, no_new_privs, not dumpable. Verifies the
@@ -214,7 +233,10 @@ unsigned leasedb_cull(struct tg_leasedb *db, struct nc *nc);
 int leasedb_cull_slot(struct tg_leasedb *db, struct nc *nc, unsigned i);
 /* Persistent devices whose granting rule is gone or changed are deleted
  * (`tapgate gc`). Returns how many. */
-unsigned leasedb_revoke(struct tg_leasedb *db, struct nc *nc, const struct tg_policy *p);
+/* A group rule's device whose owner left the group (m) is deleted too;
+ * m may be NULL (membership not looked at). */
+unsigned leasedb_revoke(struct tg_leasedb *db, struct nc *nc, const struct tg_policy *p,
+			const struct tg_members *m);
 /* Removes lease i (its slot held) and what it left on the host (a
  * persistent device too), with an audit record op/removed/reason. */
 int leasedb_remove(struct tg_leasedb *db, struct nc *nc, unsigned i, const char *op,

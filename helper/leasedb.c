@@ -539,7 +539,22 @@ unsigned leasedb_cull_for(struct tg_leasedb *db, struct nc *nc, uint32_t uid)
 	return removed;
 }
 
-unsigned leasedb_revoke(struct tg_leasedb *db, struct nc *nc, const struct tg_policy *p)
+/* The owner is absent, so its processes' groups say nothing: gc asks the
+ * group files (members_resolve). Only a definite "not a member" counts;
+ * unknown membership keeps the device, as a failed lookup does. A record
+ * from before rule ids (rule_id 0) is only attributed to the first rule
+ * that could have granted it, maybe not the one that did: not judged by
+ * that rule's members, so an upgrade revokes nothing. */
+static int owner_left_group(const struct tg_policy *p, const struct tg_rule *rule,
+			    const struct tg_members *m, const struct tg_lease *l)
+{
+	if ((rule->who != TG_WHO_GROUP && rule->who != TG_WHO_GID) || l->rule_id == 0)
+		return 0;
+	return members_has(m, (size_t)(rule - p->rules), l->uid) == 0;
+}
+
+unsigned leasedb_revoke(struct tg_leasedb *db, struct nc *nc, const struct tg_policy *p,
+			const struct tg_members *m)
 {
 	unsigned removed = 0;
 
@@ -553,7 +568,8 @@ unsigned leasedb_revoke(struct tg_leasedb *db, struct nc *nc, const struct tg_po
 		/* Kept while the rule is there, and while its group is: a
 		 * name service that fails says nothing about either. */
 		if (rule && rule->persist &&
-		    (rule->who != TG_WHO_GROUP || rule->who_known || rule->who_failed))
+		    (rule->who != TG_WHO_GROUP || rule->who_known || rule->who_failed) &&
+		    !owner_left_group(p, rule, m, l))
 			continue;
 		/* Held: its owner is at work on it (destroying it, perhaps);
 		 * the next gc looks again. */

@@ -643,6 +643,12 @@ int main(int argc, char **argv)
 	int have_policy = policy_load(&r.pf, &r.pol, &polerr) == 0;
 	if (ident_resolve_names(&r.id, have_policy ? &r.pol : NULL, &e) != 0)
 		return early_fail(&r, parsed, &e);
+	/* gc alone asks who is in each rule's group (it reads the group
+	 * files, closed to us after confine()); requests go by the caller's
+	 * own groups. */
+	struct tg_members members = {0};
+	if (parsed == 0 && r.job.op == TG_OP_GC && have_policy)
+		members_resolve(&members, &r.pol);
 	if ((rc = nc_open(&r.nc)) != 0) {
 		tg_seterr(&e, TG_EXIT_HOST, "cannot open a netlink socket: %s", strerror(-rc));
 		return early_fail(&r, parsed, &e);
@@ -699,7 +705,7 @@ int main(int argc, char **argv)
 	switch (r.job.op) {
 	case TG_OP_GC:
 		if (have_policy)
-			culled += leasedb_revoke(&db, r.nc, &r.pol);
+			culled += leasedb_revoke(&db, r.nc, &r.pol, &members);
 		else
 			tg_say(2, "tapgate-helper: %s; persistent devices not checked\n",
 			       polerr.msg);

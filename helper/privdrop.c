@@ -13,6 +13,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
@@ -79,6 +80,124 @@ int ident_resolve_names(struct tg_ident *id, struct tg_policy *p, struct tg_err 
 	 * group a rule names, however many groups the caller is in. */
 	if (p)
 		tg_policy_resolve_groups(p, tg_group_gid);
+	return 0;
+}
+
+/* Duplicates are harmless (members_has only asks "is it there"), and
+ * checking for them would cost a pass per user on a large /etc/passwd. */
+static int members_add(struct tg_rule_members *rm, size_t *cap, uint32_t uid)
+{
+	if (rm->n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 16;
+		uint32_t *u = realloc(rm->uids, ncap * sizeof(*u));
+
+		if (!u)
+			return -1;
+		rm->uids = u;
+		*cap = ncap;
+	}
+	rm->uids[rm->n++] = uid;
+	return 0;
+}
+
+/* The group's member list, each name mapped to its uid: 0, or -1 if a
+ * lookup failed (membership unknown). A group with many members needs a
+ * larger buffer than one user does: grown to 1 MiB, then given up. */
+static int members_of_group(const struct tg_rule *r, struct tg_rule_members *rm, size_t *cap)
+{
+	size_t len = 16384;
+	char *buf = NULL;
+	struct group gr, *grp = NULL;
+	int err, rc = 0;
+
+	for (;;) {
+		char *nb = realloc(buf, len);
+
+		if (!nb) {
+			free(buf);
+			return -1;
+		}
+		buf = nb;
+		if (r->who == TG_WHO_GROUP)
+			err = getgrnam_r(r->who_name, &gr, buf, len, &grp);
+		else
+			err = getgrgid_r((gid_t)r->who_id, &gr, buf, len, &grp);
+		if (err != ERANGE || len >= (1 << 20))
+			break;
+		len *= 2;
+	}
+	/* No entry: a `:gid` with no group line has primary members alone;
+	 * a `:group` gone since it resolved is left to the next gc. */
+	if (err != 0 || (!grp && r->who == TG_WHO_GROUP))
+		rc = -1;
+	for (char **name = grp && rc == 0 ? grp->gr_mem : NULL; name && *name; name++) {
+		char pbuf[4096];
+		struct passwd pw, *pwp = NULL;
+
+		if (getpwnam_r(*name, &pw, pbuf, sizeof(pbuf), &pwp) != 0) {
+			rc = -1;
+			break;
+		}
+		/* A listed name with no user makes nobody a member. */
+		if (pwp && members_add(rm, cap, (uint32_t)pwp->pw_uid) != 0) {
+			rc = -1;
+			break;
+		}
+	}
+	free(buf);
+	return rc;
+}
+
+void members_resolve(struct tg_members *m, const struct tg_policy *p)
+{
+	size_t *cap;
+	char buf[4096];
+	struct passwd pw, *pwp = NULL;
+	int err, any = 0;
+
+	m->nrules = 0;
+	m->of = calloc(p->nrules ? p->nrules : 1, sizeof(*m->of));
+	cap = calloc(p->nrules ? p->nrules : 1, sizeof(*cap));
+	if (!m->of || !cap) {
+		free(cap);
+		return; /* every rule unknown: gc revokes nothing for membership */
+	}
+	m->nrules = p->nrules;
+	for (size_t i = 0; i < p->nrules; i++) {
+		const struct tg_rule *r = &p->rules[i];
+
+		/* A `:group` that did not resolve is judged as before
+		 * (leasedb_revoke): gone revokes, failed keeps. */
+		if (r->who == TG_WHO_GID ||
+		    (r->who == TG_WHO_GROUP && r->who_known && !r->who_failed)) {
+			m->of[i].known = members_of_group(r, &m->of[i], &cap[i]) == 0;
+			any |= m->of[i].known;
+		}
+	}
+	/* Primary members: one pass over /etc/passwd for all rules. The end
+	 * of the list is ENOENT; any other error leaves every rule unknown. */
+	if (any) {
+		setpwent();
+		while ((err = getpwent_r(&pw, buf, sizeof(buf), &pwp)) == 0 && pwp)
+			for (size_t i = 0; i < m->nrules; i++)
+				if (m->of[i].known && p->rules[i].who_id == (uint32_t)pwp->pw_gid &&
+				    members_add(&m->of[i], &cap[i], (uint32_t)pwp->pw_uid) != 0)
+					m->of[i].known = 0;
+		endpwent();
+		if (err != ENOENT)
+			for (size_t i = 0; i < m->nrules; i++)
+				m->of[i].known = 0;
+	}
+	free(cap);
+}
+
+int members_has(const struct tg_members *m, size_t i, uint32_t uid)
+{
+	if (!m || i >= m->nrules || !m->of[i].known)
+		return -1;
+	for (size_t k = 0; k < m->of[i].n; k++)
+		if (m->of[i].uids[k] == uid)
+			return 1;
 	return 0;
 }
 

@@ -135,6 +135,44 @@ tg_assert_eq "0 tg$ME-1" "$TG_RC $(cat "$TW/o")" \
 tg_audit_has "$(tg_kv op create)" "$(tg_kv result granted)" "$(tg_kv ifname "tg$ME-1")"
 umount /etc/nsswitch.conf /etc/resolv.conf
 
+# Membership is read from the group files at gc (the owner is absent, so
+# no process's groups say it): the owner still listed keeps its devices.
+tg_audit_mark
+as_member tapgate gc
+tg_assert_eq 0 "$TG_RC" "tapgate gc while the owner is in the group"
+if has_dev "tg$ME-0" && has_dev "tg$ME-1"; then
+	tg_pass "gc keeps what a group granted while the owner is still a member"
+else
+	tg_fail "gc deleted a persistent device whose owner is still in the group"
+fi
+tg_audit_lacks "$(tg_kv op gc)" "$(tg_kv result removed)"
+
+# The group still there, the owner no longer in it (a private /etc/group
+# with an empty member list; the owner's primary group is its own, lib.sh):
+# revoked, though the caller of gc still has the gid in its groups.
+sed "s/^\($TG_GROUP:[^:]*:[^:]*:\).*/\1/" /etc/group >"$TW/group"
+grep -q "^$TG_GROUP:[^:]*:$TG_GROUP_GID:\$" "$TW/group"
+[ "$(id -g "$TG_USER")" != "$TG_GROUP_GID" ]
+mount --bind "$TW/group" /etc/group
+tg_audit_mark
+as_member tapgate gc
+tg_assert_eq 0 "$TG_RC" "tapgate gc once the owner left the group"
+if ! has_dev "tg$ME-0" && ! has_dev "tg$ME-1"; then
+	tg_pass "gc revokes what a group granted once the owner is no longer a member"
+else
+	tg_fail "a device granted by a group its owner left survived gc"
+fi
+tg_audit_has "$(tg_kv op gc)" "$(tg_kv result removed)" "$(tg_kv ifname "tg$ME-0")" \
+	"$(tg_kv reason "the policy no longer allows it")"
+# A request goes by the caller's own groups, as the kernel has them: still
+# granted. Then two devices again, for the group that goes away below.
+as_member tapgate create --bridge br0
+tg_assert_eq "0 tg$ME-0" "$TG_RC $(cat "$TW/o")" \
+	"a caller with the group's gid is still granted (its groups, not /etc/group, decide)"
+umount /etc/group
+as_member tapgate create --bridge br0
+tg_assert_eq "0 tg$ME-1" "$TG_RC $(cat "$TW/o")" "a second device under the group rule"
+
 # The group definitely gone (a private /etc/group without it): revoked.
 grep -v "^$TG_GROUP:" /etc/group >"$TW/group"
 mount --bind "$TW/group" /etc/group
