@@ -118,8 +118,39 @@ static void add_kernel_str(struct buf *b, const char *key, const char *val)
 		add(b, " %s=\"%.*s\"", key, (int)len, val);
 }
 
+/* The fields both records carry after their own header, with put()
+ * quoting a string value the way its reader expects. */
+static void add_fields(struct buf *b, const struct tg_audit *a,
+		       void (*put)(struct buf *, const char *, const char *))
+{
+	if (a->rule_line) {
+		char rule[320];
+		snprintf(rule, sizeof(rule), "%s:%u", a->rule_file, a->rule_line);
+		put(b, "rule", rule);
+	}
+	if (a->kind)
+		add(b, " kind=%s", tg_kind_name((enum tg_kind)a->kind));
+	put(b, "ifname", a->ifname && a->ifname[0] ? a->ifname : NULL);
+	if (a->ifindex > 0)
+		add(b, " ifindex=%d", a->ifindex);
+	add_addr(b, "guest", a->guest);
+	add_addr(b, "gateway", a->gateway);
+	put(b, "bridge", a->bridge && a->bridge[0] ? a->bridge : NULL);
+	if (a->queues > 1)
+		add(b, " queues=%u", a->queues);
+	if (a->vnet_hdr)
+		add(b, " vnet_hdr=1");
+	if (a->vhost)
+		add(b, " vhost=helper");
+	if (a->mac) {
+		char mac[18];
+		add(b, " mac=%s", tg_format_mac(a->mac, mac));
+	}
+	put(b, "reason", a->reason && a->reason[0] ? a->reason : NULL);
+}
+
 /* The decision as an AUDIT_USER_CMD record: op=tapgate-OP, acct, the same
- * fields as syslog's, and libaudit's comm, exe, terminal and res. The
+ * fields as syslog's (add_fields), and libaudit's comm, exe, terminal and res. The
  * kernel adds pid (the helper), uid, auid and ses (the caller's). */
 static void emit_kernel(const struct tg_audit *a)
 {
@@ -131,20 +162,7 @@ static void emit_kernel(const struct tg_audit *a)
 	add(&b, "op=tapgate-%s result=%s", a->op, a->result);
 	add_kernel_str(&b, "acct", a->id->user[0] ? a->id->user : NULL);
 	add(&b, " ppid=%d", (int)getppid());
-	if (a->rule_line) {
-		char rule[320];
-		snprintf(rule, sizeof(rule), "%s:%u", a->rule_file, a->rule_line);
-		add_kernel_str(&b, "rule", rule);
-	}
-	if (a->kind)
-		add(&b, " kind=%s", tg_kind_name((enum tg_kind)a->kind));
-	add_kernel_str(&b, "ifname", a->ifname && a->ifname[0] ? a->ifname : NULL);
-	if (a->ifindex > 0)
-		add(&b, " ifindex=%d", a->ifindex);
-	add_addr(&b, "guest", a->guest);
-	add_addr(&b, "gateway", a->gateway);
-	add_kernel_str(&b, "bridge", a->bridge && a->bridge[0] ? a->bridge : NULL);
-	add_kernel_str(&b, "reason", a->reason && a->reason[0] ? a->reason : NULL);
+	add_fields(&b, a, add_kernel_str);
 	/* An empty terminal: libaudit would otherwise look for one on fds
 	 * 0-2, with system calls the seccomp filter kills. No hostname and
 	 * no address: none is looked up. The answer is the kernel's own ack,
@@ -168,30 +186,7 @@ int audit_emit(const struct tg_audit *a)
 	    a->op, a->result, (unsigned)a->id->uid);
 	add_str(&b, "user", a->id->user[0] ? a->id->user : NULL);
 	add(&b, " pid=%d", (int)getppid());
-	if (a->rule_line) {
-		char rule[320];
-		snprintf(rule, sizeof(rule), "%s:%u", a->rule_file, a->rule_line);
-		add_str(&b, "rule", rule);
-	}
-	if (a->kind)
-		add(&b, " kind=%s", tg_kind_name((enum tg_kind)a->kind));
-	add_str(&b, "ifname", a->ifname && a->ifname[0] ? a->ifname : NULL);
-	if (a->ifindex > 0)
-		add(&b, " ifindex=%d", a->ifindex);
-	add_addr(&b, "guest", a->guest);
-	add_addr(&b, "gateway", a->gateway);
-	add_str(&b, "bridge", a->bridge && a->bridge[0] ? a->bridge : NULL);
-	if (a->queues > 1)
-		add(&b, " queues=%u", a->queues);
-	if (a->vnet_hdr)
-		add(&b, " vnet_hdr=1");
-	if (a->vhost)
-		add(&b, " vhost=helper");
-	if (a->mac) {
-		char mac[18];
-		add(&b, " mac=%s", tg_format_mac(a->mac, mac));
-	}
-	add_str(&b, "reason", a->reason && a->reason[0] ? a->reason : NULL);
+	add_fields(&b, a, add_str);
 
 	if (log_fd < 0)
 		return -1;
