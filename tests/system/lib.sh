@@ -732,6 +732,23 @@ tg_state_diff()
 	diff -u "$2" "$TW/snapshot.now"
 }
 
+# tg_assert_link_gone NS DEV WHEN: DEV has left NS ("DEV is gone after
+# WHEN"). The kernel unregisters a device when its last descriptor closes,
+# a moment after its holder exits: waits up to 3 s.
+tg_assert_link_gone()
+{
+	local ns=$1 dev=$2 when=$3 _
+	for _ in $(seq 1 60); do
+		tg_in "$ns" ip link show dev "$dev" >/dev/null 2>&1 || break
+		sleep 0.05
+	done
+	if tg_in "$ns" ip link show dev "$dev" >/dev/null 2>&1; then
+		tg_fail "$dev still exists after $when"
+	else
+		tg_pass "$dev is gone after $when"
+	fi
+}
+
 # tg_assert_state NS BEFOREFILE MSG: the state equals the snapshot.
 tg_assert_state()
 {

@@ -30,22 +30,6 @@ holder_ready()
 	return 1
 }
 
-# the device is gone (fd closed): waits briefly, as the kernel unregisters
-# the device when the last fd goes.
-assert_link_gone()
-{
-	local ns=$1 dev=$2 i
-	for i in $(seq 1 40); do
-		tg_in "$ns" ip link show dev "$dev" >/dev/null 2>&1 || break
-		sleep 0.05
-	done
-	if tg_in "$ns" ip link show dev "$dev" >/dev/null 2>&1; then
-		tg_fail "$dev still exists after its emulator exited"
-	else
-		tg_pass "$dev is gone after its emulator exited"
-	fi
-}
-
 # gc_and_compare NS PREFILE WHAT: `tapgate gc` as the user, then the state
 # must equal the snapshot taken before the case.
 gc_and_compare()
@@ -153,7 +137,7 @@ $RULE_ONE forward max 2"
 	tg_release rfwd
 	tg_assert_eq 0 "$TG_RC" "tapgate run exits with COMMAND's status 0"
 	[ "$TG_RC" = 0 ] || tg_show "$TW/rfwd.out" "$TW/rfwd.err"
-	assert_link_gone "$ns" "$DEV0"
+	tg_assert_link_gone "$ns" "$DEV0" "its emulator exited"
 	tg_assert_no_match "^10\.77\.0\.2 " "$(tg_in "$ns" ip -4 route show table all)" \
 		"the host route went with the device"
 	gc_and_compare "$ns" "$TW/rfwd.pre" "routed tap"
@@ -208,8 +192,8 @@ $RULE_ONE max 2"
 	tg_assert_eq 0 "$TG_RC" "first holder exits 0"
 	tg_release ra2
 	tg_assert_eq 0 "$TG_RC" "second holder exits 0"
-	assert_link_gone "$ns" "$DEV0"
-	assert_link_gone "$ns" "$DEV1"
+	tg_assert_link_gone "$ns" "$DEV0" "its emulator exited"
+	tg_assert_link_gone "$ns" "$DEV1" "its emulator exited"
 	gc_and_compare "$ns" "$TW/rauto.pre" "two automatic taps"
 
 	# Two requests at the same moment must not get the same address or
@@ -267,7 +251,7 @@ permit $TG_USER tun net 10.88.0.0/30 gateway 10.88.0.1"
 		tg_wait_exit tun
 	fi
 	tg_assert_eq 137 "$TG_RC" "tapgate run reports the emulator's death by SIGKILL"
-	assert_link_gone "$ns" "$DEV0"
+	tg_assert_link_gone "$ns" "$DEV0" "its emulator exited"
 	gc_and_compare "$ns" "$TW/tun.pre" "killed tun"
 }
 
@@ -318,7 +302,7 @@ $RULE_ONE uplink lan0 forward"
 	tg_assert_file_match '^probe: answered [1-9][0-9]* echo requests' "$TW/up.out" \
 		"echo requests reached the guest"
 	[ "$TG_RC" = 0 ] || tg_show "$TW/up.out" "$TW/up.err"
-	assert_link_gone "$ns" "$DEV0"
+	tg_assert_link_gone "$ns" "$DEV0" "its emulator exited"
 	# "At the latest by the next helper run": another grant cleans up.
 	tg_as_user "$ns" tapgate run --ip 10.77.0.3 -- /bin/true >"$TW/up2.out" 2>&1
 	tg_assert_eq 0 "$TG_RC" "a later grant on the same uplink"
@@ -379,7 +363,7 @@ permit :$TG_GROUP tap bridge br0 max 2"
 	refuse "$ns" 1 refused "bridge not allowed by the rule" "$TG_USER" tapgate run --bridge br1
 	tg_release br
 	tg_assert_eq 0 "$TG_RC" "bridged holder exits 0"
-	assert_link_gone "$ns" "$DEV0"
+	tg_assert_link_gone "$ns" "$DEV0" "its emulator exited"
 	gc_and_compare "$ns" "$TW/br.pre" "bridged tap"
 }
 

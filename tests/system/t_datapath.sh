@@ -40,21 +40,6 @@ link_attr()
 	tg_in "$1" cat "/sys/class/net/$2/$3" 2>/dev/null || echo -
 }
 
-# assert_link_gone NS DEV
-assert_link_gone()
-{
-	local ns=$1 dev=$2 _
-	for _ in $(seq 1 60); do
-		tg_in "$ns" ip link show dev "$dev" >/dev/null 2>&1 || break
-		sleep 0.05
-	done
-	if tg_in "$ns" ip link show dev "$dev" >/dev/null 2>&1; then
-		tg_fail "$dev still exists after its holder exited"
-	else
-		tg_pass "$dev is gone after its holder exited"
-	fi
-}
-
 # --- tapgate run --queues 4, the probe ---------------------------------------
 
 case_queues()
@@ -100,7 +85,7 @@ $RULE queues 4"
 	tg_release dpq 30
 	tg_assert_eq 0 "$TG_RC" "queues: the probe exits 0"
 	[ "$TG_RC" = 0 ] || tg_show "$TW/dpq.out" "$TW/dpq.err"
-	assert_link_gone "$ns" "$DEV0"
+	tg_assert_link_gone "$ns" "$DEV0" "its holder exited"
 	tg_as_user "$ns" tapgate gc >/dev/null 2>&1
 	tg_assert_state "$ns" "$TW/dpq.pre" "queues: state after exit and gc equals the state before"
 }
@@ -180,7 +165,7 @@ permit $TG_USER tap bridge br0 queues 4"
 		fi
 		tg_release dphq
 	done
-	assert_link_gone "$ns" "$DEV0"
+	tg_assert_link_gone "$ns" "$DEV0" "its holder exited"
 	tg_as_user "$ns" tapgate gc >/dev/null 2>&1
 	tg_assert_state "$ns" "$TW/dph.pre" "helper: state afterwards equals the state before"
 }
@@ -316,7 +301,7 @@ $RULE queues 4 vhost"
 	tg_assert_file_match '^QINIT: PING_OK$' "$log" "$what: the guest pings the host"
 	echo "     ($what: $(grep -E '^QBOOT' "$log" || echo 'no QBOOT line'))"
 	tg_audit_has "$(tg_kv op open)" "$(tg_kv result granted)" "$(tg_kv queues 4)"
-	assert_link_gone "$ns" "$DEV0"
+	tg_assert_link_gone "$ns" "$DEV0" "its holder exited"
 	tg_as_user "$ns" tapgate gc >/dev/null 2>&1
 	tg_assert_state "$ns" "$TW/$name.pre" "$what: state after exit and gc equals the state before"
 }

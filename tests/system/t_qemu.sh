@@ -103,21 +103,6 @@ boot_done()
 	echo "     ($what: QEMU start, boot, ping and power-off took ${secs:-?} s)"
 }
 
-# assert_link_gone NS DEV [WHEN]
-assert_link_gone()
-{
-	local ns=$1 dev=$2 when=${3:-} _
-	for _ in $(seq 1 60); do
-		tg_in "$ns" ip link show dev "$dev" >/dev/null 2>&1 || break
-		sleep 0.05
-	done
-	if tg_in "$ns" ip link show dev "$dev" >/dev/null 2>&1; then
-		tg_fail "$dev still exists after ${when:-QEMU exited}"
-	else
-		tg_pass "$dev is gone after ${when:-QEMU exited}"
-	fi
-}
-
 link_attr()
 {
 	tg_in "$1" cat "/sys/class/net/$2/$3" 2>/dev/null || echo -
@@ -184,7 +169,7 @@ permit $TG_USER tap bridge br0"
 	fi
 	boot_done qbr PING_OK "bridge"
 	tg_audit_lacks "$(tg_kv result refused)"
-	assert_link_gone "$ns" "$DEV0"
+	tg_assert_link_gone "$ns" "$DEV0" "QEMU exited"
 	gc_and_compare "$ns" "$TW/qbr.pre" "bridge"
 }
 
@@ -251,7 +236,7 @@ permit $TG_USER tap net 10.77.0.0/24 gateway 10.77.0.1 max 2"
 	fi
 	boot_done qrt PING_OK "routed"
 	tg_audit_lacks "$(tg_kv result refused)"
-	assert_link_gone "$ns" "$DEV0"
+	tg_assert_link_gone "$ns" "$DEV0" "QEMU exited"
 	gc_and_compare "$ns" "$TW/qrt.pre" "routed"
 }
 

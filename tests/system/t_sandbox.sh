@@ -197,20 +197,6 @@ host_intact()
 	tg_assert_match 'UP' "$(tg_link_flags "$ns" "$DEV0")" "$what: $DEV0 is still up"
 }
 
-assert_link_gone()
-{
-	local ns=$1 dev=$2 what=$3 _
-	for _ in $(seq 1 60); do
-		tg_in "$ns" ip link show dev "$dev" >/dev/null 2>&1 || break
-		sleep 0.05
-	done
-	if tg_in "$ns" ip link show dev "$dev" >/dev/null 2>&1; then
-		tg_fail "$what: $dev still exists after its holder exited"
-	else
-		tg_pass "$what: $dev is gone after its holder exited"
-	fi
-}
-
 gc_and_compare()
 {
 	tg_as_user "$1" tapgate gc >"$TW/gc.out" 2>"$TW/gc.err"
@@ -226,7 +212,7 @@ finish_holder()
 	tg_release "$1" 30
 	tg_assert_eq 0 "$TG_RC" "$4: the holder exits 0"
 	[ "$TG_RC" = 0 ] || tg_show "$TW/$1.out" "$TW/$1.err"
-	assert_link_gone "$2" "$DEV0" "$4"
+	tg_assert_link_gone "$2" "$DEV0" "its holder exited ($4)"
 	gc_and_compare "$2" "$3" "$4"
 }
 
@@ -489,7 +475,7 @@ $RULE"
 	tg_assert_file_match '^QINIT: PING_OK$' "$log" "qemu: the guest pings the gateway"
 	secs=$(sed -nE 's/^QBOOT: exit=[0-9]+ secs=([0-9.]+)$/\1/p' "$log")
 	echo "     (qemu: start, boot, ping and power-off under the sandbox took ${secs:-?} s)"
-	assert_link_gone "$ns" "$DEV0" qemu
+	tg_assert_link_gone "$ns" "$DEV0" "its holder exited (qemu)"
 	gc_and_compare "$ns" "$TW/qsbx.pre" qemu
 }
 
@@ -536,7 +522,7 @@ $RULE"
 	tg_assert_file_match '^UMLINIT: start ' "$TW/usbx.log" "uml: the guest's init runs"
 	tg_assert_file_no_match 'Kernel panic|segfault at' "$TW/usbx.log" "uml: no guest crash"
 	boxed=$(sed -nE 's/^UMLINIT: (PING_OK|PING_FAIL)$/\1/p' "$TW/usbx.log")
-	assert_link_gone "$ns" "$DEV0" uml
+	tg_assert_link_gone "$ns" "$DEV0" "its holder exited (uml)"
 	if [ "$plain" = PING_OK ]; then
 		tg_assert_eq PING_OK "$boxed" "uml: the guest pings through the fd under the sandbox too"
 	else

@@ -109,21 +109,6 @@ boot_done()
 	echo "     ($what: boot, ping and power-off took ${secs:-?} s)"
 }
 
-# assert_link_gone NS DEV [WHEN]
-assert_link_gone()
-{
-	local ns=$1 dev=$2 when=${3:-} _
-	for _ in $(seq 1 60); do
-		tg_in "$ns" ip link show dev "$dev" >/dev/null 2>&1 || break
-		sleep 0.05
-	done
-	if tg_in "$ns" ip link show dev "$dev" >/dev/null 2>&1; then
-		tg_fail "$dev still exists after ${when:-UML powered off}"
-	else
-		tg_pass "$dev is gone after ${when:-UML powered off}"
-	fi
-}
-
 link_attr()
 {
 	tg_in "$1" cat "/sys/class/net/$2/$3" 2>/dev/null || echo -
@@ -191,7 +176,7 @@ $RULE max 2"
 		"$(tg_kv ifname "$DEV0")" "$(tg_kv guest 10.77.0.2)"
 	tg_audit_lacks "$(tg_kv result refused)"
 	tg_audit_lacks "$(tg_kv result error)"
-	assert_link_gone "$ns" "$DEV0"
+	tg_assert_link_gone "$ns" "$DEV0" "UML powered off"
 	gc_and_compare "$ns" "$TW/umlnet.pre" "uml_net"
 }
 
@@ -240,7 +225,7 @@ $RULE max 2"
 	tg_assert_file_match '^tapgate.*refused' "$TW/$name.log" \
 		"$what: UML shows the helper's refusal on its console"
 	tg_audit_lacks "$(tg_kv op uml-add)" "$(tg_kv result granted)"
-	assert_link_gone "$ns" "$DEV0"
+	tg_assert_link_gone "$ns" "$DEV0" "UML powered off"
 	gc_and_compare "$ns" "$TW/$name.pre" "$what"
 }
 
@@ -310,7 +295,7 @@ $RULE persist max 2"
 	[ "$TG_RC" = 0 ] || tg_show "$TW/destroy.out" "$TW/destroy.err"
 	tg_audit_has "$(tg_kv op destroy)" "$(tg_kv uid "$TG_UID")" "$(tg_kv ifname "$dev")"
 	tg_audit_lacks "$(tg_kv op destroy)" "$(tg_kv result refused)"
-	assert_link_gone "$ns" "$dev" "tapgate destroy"
+	tg_assert_link_gone "$ns" "$dev" "tapgate destroy"
 	gc_and_compare "$ns" "$TW/persist.pre" "persist"
 }
 
