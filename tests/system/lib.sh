@@ -732,6 +732,24 @@ tg_state_diff()
 	diff -u "$2" "$TW/snapshot.now"
 }
 
+# tg_qemu_guest DIR: the busybox QEMU guest (tests/guests/qemu-guest.sh,
+# built once into ${TG_GUEST_CACHE:-build/guests}/qemu) with qemu-boot.sh,
+# copied into DIR, where the test user can read it (the source tree may be
+# in a private home). 1, after a FAIL, if it cannot be built.
+tg_qemu_guest()
+{
+	local dir=$1 cache=${TG_GUEST_CACHE:-$TG_SRC/build/guests}/qemu
+	[ -e "$dir/vmlinuz" ] && return 0
+	if ! bash "$TG_SRC/tests/guests/qemu-guest.sh" "$cache" >"$TW/guest-build.log" 2>&1; then
+		tg_fail "cannot build the QEMU guest (tests/guests/qemu-guest.sh $cache):"
+		tg_show "$TW/guest-build.log"
+		return 1
+	fi
+	install -d -m 0755 "$dir"
+	install -m 0644 "$cache/vmlinuz" "$cache/initrd.gz" "$dir/"
+	install -m 0755 "$TG_SRC/tests/guests/qemu-boot.sh" "$dir/"
+}
+
 # tg_assert_link_gone NS DEV WHEN: DEV has left NS ("DEV is gone after
 # WHEN"). The kernel unregisters a device when its last descriptor closes,
 # a moment after its holder exits: waits up to 3 s.

@@ -29,8 +29,6 @@ tg_setup
 
 DEV0=tg${TG_UID}-0
 RULE="permit $TG_USER tap net 10.77.0.0/24 gateway 10.77.0.1"
-GUESTS=$TG_SRC/tests/guests
-CACHE=${TG_GUEST_CACHE:-$TG_SRC/build/guests}/qemu
 G=$TW/guest
 IFF_MULTI_QUEUE=$((0x100))
 IFF_VNET_HDR=$((0x4000))
@@ -243,19 +241,6 @@ $RULE queues 2 vhost"
 
 # --- a real QEMU guest ----------------------------------------------------------
 
-prepare_guest()
-{
-	[ -e "$G/vmlinuz" ] && return 0
-	if ! bash "$GUESTS/qemu-guest.sh" "$CACHE" >"$TW/guest-build.log" 2>&1; then
-		tg_fail "cannot build the QEMU guest (tests/guests/qemu-guest.sh $CACHE):"
-		tg_show "$TW/guest-build.log"
-		return 1
-	fi
-	install -d -m 0755 "$G"
-	install -m 0644 "$CACHE/vmlinuz" "$CACHE/initrd.gz" "$G/"
-	install -m 0755 "$GUESTS/qemu-boot.sh" "$G/"
-}
-
 # qemu_mq NAME WHAT NETDEV-EXTRA [tapgate run options...]: boots the guest
 # with 4 queues (and 4 vCPUs: the guest driver uses at most one queue pair
 # per CPU); NETDEV-EXTRA is appended to -netdev tap,id=n0,fds={fds}.
@@ -267,7 +252,7 @@ qemu_mq()
 		tg_skip "$name" "qemu-system-x86 is not installed (make deps installs it)"
 		return 0
 	fi
-	prepare_guest || return 0
+	tg_qemu_guest "$G" || return 0
 	ns=$(tg_netns "$name")
 	tg_policy "# QEMU, four queues
 $RULE queues 4 vhost"

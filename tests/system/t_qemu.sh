@@ -31,7 +31,6 @@ fi
 tg_setup
 
 DEV0=tg${TG_UID}-0
-GUESTS=$TG_SRC/tests/guests
 CACHE=${TG_GUEST_CACHE:-$TG_SRC/build/guests}/qemu
 G=$TW/guest
 # No option ROM: iPXE is not needed and costs boot time.
@@ -39,18 +38,10 @@ NIC="virtio-net-pci,netdev=n0,romfile="
 
 # --- the guest --------------------------------------------------------------
 
-# Builds (or reuses) the cached guest, then copies it where the test user
-# can read it (the source tree may be in a private home).
+# The guest, and where it came from.
 prepare_guest()
 {
-	if ! bash "$GUESTS/qemu-guest.sh" "$CACHE" >"$TW/guest-build.log" 2>&1; then
-		tg_fail "cannot build the QEMU guest (tests/guests/qemu-guest.sh $CACHE):"
-		tg_show "$TW/guest-build.log"
-		return 1
-	fi
-	install -d -m 0755 "$G"
-	install -m 0644 "$CACHE/vmlinuz" "$CACHE/initrd.gz" "$G/"
-	install -m 0755 "$GUESTS/qemu-boot.sh" "$G/"
+	tg_qemu_guest "$G" || return 1
 	tg_pass "QEMU guest ready ($(sed 's/.*deb=//' "$CACHE/stamp"))"
 }
 
