@@ -732,6 +732,21 @@ tg_state_diff()
 	diff -u "$2" "$TW/snapshot.now"
 }
 
+# tg_bridge NS BR MAC: bridge BR in NS with the fixed address MAC and a
+# port of its own that stays up (veth BRp0, peer BRp1), all up: a tap
+# joining or leaving then changes neither the bridge's address nor its
+# carrier (and with it its IPv6 link-local address).
+tg_bridge()
+{
+	local ns=$1 br=$2 mac=$3
+	tg_in "$ns" ip link add "$br" address "$mac" type bridge
+	tg_in "$ns" ip link add "${br}p0" type veth peer name "${br}p1"
+	tg_in "$ns" ip link set "${br}p0" master "$br"
+	tg_in "$ns" ip link set "${br}p0" up
+	tg_in "$ns" ip link set "${br}p1" up
+	tg_in "$ns" ip link set "$br" up
+}
+
 # tg_qemu_guest DIR: the busybox QEMU guest (tests/guests/qemu-guest.sh,
 # built once into ${TG_GUEST_CACHE:-build/guests}/qemu) with qemu-boot.sh,
 # copied into DIR, where the test user can read it (the source tree may be

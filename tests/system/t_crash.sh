@@ -27,18 +27,8 @@ tg_in "$NS" ip link add lan0 type veth peer name lan0p
 tg_in "$NS" ip addr add 192.0.2.100/24 dev lan0
 tg_in "$NS" ip link set lan0 up
 tg_in "$NS" ip link set lan0p up
-# Fixed addresses and a port of their own that stays up: a bridge's own
-# address would follow its ports, and its carrier (and with it its IPv6
-# link-local address) would come with the first tap.
-tg_in "$NS" ip link add br0 address 02:00:00:00:00:01 type bridge
-tg_in "$NS" ip link add br1 address 02:00:00:00:00:02 type bridge
-for br in br0 br1; do
-	tg_in "$NS" ip link add "${br}p0" type veth peer name "${br}p1"
-	tg_in "$NS" ip link set "${br}p0" master "$br"
-	tg_in "$NS" ip link set "${br}p0" up
-	tg_in "$NS" ip link set "${br}p1" up
-	tg_in "$NS" ip link set "$br" up
-done
+tg_bridge "$NS" br0 02:00:00:00:00:01
+tg_bridge "$NS" br1 02:00:00:00:00:02
 # Every kind's rule, each with its own max; the user's total is MAX.
 tg_policy "# t_crash
 permit $U tap net 10.77.0.0/24 gateway 10.77.0.1 uplink lan0 forward max 3

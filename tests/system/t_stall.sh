@@ -18,14 +18,7 @@ UMLNET=$T/prefix/libexec/tapgate/uml/uml_net
 A=$TG_USER
 B=$TG_USER2
 NS=$(tg_netns stall)
-# A fixed address and a port that stays up: a tap joining and leaving
-# changes neither the bridge's address nor its carrier.
-tg_in "$NS" ip link add br0 address 02:00:00:00:00:01 type bridge
-tg_in "$NS" ip link add br0p0 type veth peer name br0p1
-tg_in "$NS" ip link set br0p0 master br0
-tg_in "$NS" ip link set br0p0 up
-tg_in "$NS" ip link set br0p1 up
-tg_in "$NS" ip link set br0 up
+tg_bridge "$NS" br0 02:00:00:00:00:01
 tg_in "$NS" ip link add lan0 type veth peer name lan0p
 tg_in "$NS" ip link set lan0 up
 tg_in "$NS" ip link set lan0p up
