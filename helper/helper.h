@@ -6,7 +6,8 @@
  *   privdrop.c   become the caller, keeping CAP_NET_ADMIN alone
  *   confine.c    seccomp allow-list for everything after that
  *   conf6.c      the per-device IPv6 settings (/proc/sys, opened early)
- *   request.c    strict parsing of the native request (argv)
+ *   frontend.c   the table of front ends (frontend.h), one of:
+ *   request.c    the native front end: strict parsing of argv, replies
  *   umlnet.c     the uml_net v4 front end (argv and replies)
  *   qemu.c       the qemu-bridge-helper front end (argv and reply)
  *   leasedb.c    the lease database (locking, culling, reserving)
@@ -130,23 +131,13 @@ int conf6_lockdown(int dirfd, const char *ifname);
  * writing beneath dirfd (-1: nothing to do). 0, or -errno. */
 int conf6_landlock(int dirfd);
 
-/* ---- front ends: request.c (native), umlnet.c (uml_net v4), qemu.c
- * (qemu-bridge-helper). Each turns argv into a job, strictly, and knows how
- * its client expects the answer. */
-enum tg_op {
-	TG_OP_OPEN = 1, /* native: a device */
-	TG_OP_GC,	/* native: cull stale leases, revoke what the policy dropped */
-	TG_OP_CREATE,	/* native: a persistent device */
-	TG_OP_DESTROY,	/* native: delete one's persistent device */
-	TG_OP_UML_UP,	/* uml_net 4 tuntap up GATE */
-	TG_OP_UML_ADD,	/* uml_net 4 add DEV ADDR MASK */
-	TG_OP_UML_DEL,	/* uml_net 4 del DEV ADDR MASK */
-	TG_OP_QEMU,	/* [--use-vnet] --br=NAME --fd=N */
-	TG_OP_LIST,	/* native: the caller's leases (everyone's for root), on stdout */
-};
+/* ---- front ends (frontend.h): request.c (native), umlnet.c (uml_net
+ * v4), qemu.c (qemu-bridge-helper). Each turns argv into a job, strictly,
+ * and knows how its client expects the answer. */
+struct tg_op;
 struct tg_job {
-	enum tg_op op;
-	int reply_fd; /* -1 until known */
+	const struct tg_op *op; /* the front end's op; NULL until known */
+	int reply_fd;		/* -1 until known */
 	enum tg_kind kind;
 	int has_ip;
 	uint32_t ip; /* native --ip; uml add/del ADDR */
@@ -159,25 +150,6 @@ struct tg_job {
 	int vhost;	  /* native --vhost: the helper opens /dev/vhost-net */
 	uint8_t mac[6];	  /* native --mac; all zero: the helper chooses */
 };
-/* argv after the program name. Returns 0 or -1 with e (TG_EXIT_USAGE). */
-int request_parse(int argc, char **argv, struct tg_job *r, struct tg_err *e);
-/* 0 if fd is an AF_UNIX socket of one of the given types (-1 = any). */
-int reply_fd_check(int fd, int type1, int type2, struct tg_err *e);
-
-/* 1 if argv[0] names the uml_net front end. */
-int uml_invoked(const char *argv0);
-int uml_parse(int argc, char **argv, struct tg_job *j, struct tg_err *e);
-/* `tuntap up`: one datagram on fd: on success the 16-byte NUL-padded name,
- * then text, with the device; on failure the text alone, no descriptor. */
-int uml_reply_up(int fd, const char *ifname, const char *text, int devfd);
-/* add/del: a native-endian int length, then the NUL-terminated text. */
-int uml_reply_text(int fd, const char *text);
-
-/* 1 if argv looks like a qemu-bridge-helper call (--br=, --fd=, --use-vnet). */
-int qemu_invoked(int argc, char **argv);
-int qemu_parse(int argc, char **argv, struct tg_job *j, struct tg_err *e);
-/* One byte 0x00 with the device. */
-int qemu_reply(int fd, int devfd);
 
 /* ---- leasedb.c */
 /* A request reads the keys only; a record is read and parsed when first
