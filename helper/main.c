@@ -14,10 +14,12 @@
  *   5. read the policy, resolve the caller's name and the policy's group
  *      names, open the netlink socket;
  *   6. seccomp allow-list for everything after;
- *   7. lock the caller's own leases, cull stale ones, decide, claim a lease
- *      slot, provision, audit, commit, drop every lock, answer in the front
- *      end's format, exit (leasedb.c: what is locked, and why no request
- *      can stall another user's).
+ *   7. lock the caller's own leases, reclaim stale ones and take the
+ *      snapshot of the host (reclaim.c), decide on it (policy.c, pure),
+ *      claim the guest address, claim a lease slot, provision, audit,
+ *      commit, drop every lock, answer in the front end's format, exit
+ *      (leasedb.c: what is locked, and why no request can stall another
+ *      user's).
  * Nothing is ever executed. */
 #include "bridgeport.h"
 #include "frontend.h"
@@ -34,58 +36,6 @@
 
 static struct tg_leasedb db; /* large: kept out of the stack */
 
-struct host_ctx {
-	struct nc *nc;
-	struct tg_leasedb *db;
-};
-
-static int addr_taken(void *ctx, uint32_t addr)
-{
-	struct host_ctx *h = ctx;
-	int slot;
-
-	/* Held by another request at work on it (perhaps stopped): in use.
-	 * Ours from here, the leases are read again: what was written before
-	 * we held it is seen. */
-	if (leasedb_lock_addr(h->db, addr) != 0 || leasedb_refresh(h->db) != 0)
-		return TG_ADDR_LEASED;
-	/* A stale lease must not hold an address: checked when asked. One
-	 * that cannot be checked, or that another request holds, keeps it. */
-	slot = leasedb_guest_slot(h->db, addr);
-	if (slot >= 0 && !leasedb_cull_slot(h->db, h->nc, (unsigned)slot))
-		return TG_ADDR_LEASED;
-	/* An error reading the host's addresses counts as taken. */
-	return nc_addr_on_host(h->nc, addr) != 0 ? TG_ADDR_ON_HOST : TG_ADDR_FREE;
-}
-
-static void add_host_range(void *arg, uint32_t lo, uint32_t hi)
-{
-	tg_ranges_add(arg, lo, hi, 0);
-}
-
-/* What may be in use within [lo, hi], for picking an address: every
- * address a lease key names (a superset of what live leases hold; each is
- * asked about with addr_taken, which culls a stale one), the host's
- * addresses and local routes. O(slots + host addresses). */
-static int used(void *ctx, uint32_t lo, uint32_t hi, struct tg_ranges *out)
-{
-	struct host_ctx *h = ctx;
-
-	for (unsigned i = 0; i < h->db->nslots; i++) {
-		uint32_t g = h->db->key[i].guest;
-		if (h->db->key[i].used && g >= lo && g <= hi)
-			tg_ranges_add(out, g, g, 1);
-	}
-	return nc_host_ranges(h->nc, lo, hi, add_host_range, out) == 0 ? 0 : -1;
-}
-
-static unsigned count(void *ctx, uint32_t uid, const struct tg_rule *rule)
-{
-	struct host_ctx *h = ctx;
-
-	return leasedb_count(h->db, uid, rule);
-}
-
 /* The run's context, shared by every step. */
 struct run {
 	const struct tg_frontend *fe;
@@ -97,8 +47,9 @@ struct run {
 	int have_policy;
 	struct tg_err polerr;	   /* why there is none */
 	struct tg_members members; /* gc: who is in each rule's group */
-	struct host_ctx hc;
-	struct tg_hostview hv;
+	struct tg_caller caller;
+	struct tg_request req;	 /* what the decision is asked */
+	struct tg_snapshot snap; /* what it is taken on */
 };
 
 /* Answers a failure in the front end's format, with the exit status its
@@ -179,6 +130,21 @@ static struct tg_caller caller_of(const struct tg_ident *id)
 				  .gids = id->gids32};
 }
 
+/* What the policy is asked: the job, as the decision sees it. */
+static struct tg_request request_of(const struct tg_job *j)
+{
+	return (struct tg_request){.kind = j->kind,
+				   .bridge = j->bridge[0] ? j->bridge : NULL,
+				   .has_ip = j->has_ip,
+				   .ip = j->ip,
+				   .has_gateway = j->has_gateway,
+				   .gateway = j->gateway,
+				   .no_guest = j->op->guest_later,
+				   .persist = j->op->persist,
+				   .queues = j->queues,
+				   .vhost = j->vhost};
+}
+
 /* A device audited as granted that is not handed over after all: the
  * error audited (unless the audit itself failed), then the lease and what
  * it left outside the device (and a persistent device itself) removed;
@@ -193,13 +159,17 @@ static int undo_grant(struct run *r, struct tg_audit *a, unsigned slot, const st
 		audit_emit(a);
 	}
 	if (db.mine == (int)slot || leasedb_lock_slot(&db, slot, 1) == 0)
-		leasedb_remove(&db, r->nc, slot, a->op, e->msg);
+		unprovision(r->nc, &db, slot, a->op, e->msg, leasedb_get(&db, slot)->persist);
 	/* Our descriptors, one per queue and the only ones: closing them
 	 * destroys a non-persistent device and all bound to it. */
 	for (unsigned i = 0; i < r->pf.ntun; i++)
 		close(r->pf.tun_fds[i]);
 	return answer_err(r, e);
 }
+
+/* How often a guest address the host took after the snapshot is decided
+ * around before the request gives up. */
+#define CLAIM_TRIES 64
 
 /* open, uml_net `tuntap up`, QEMU: a new device. */
 static int do_device(struct run *r)
@@ -217,25 +187,30 @@ static int do_device(struct run *r)
 			     .queues = j->queues,
 			     .vnet_hdr = j->vnet_hdr,
 			     .vhost = j->vhost};
-	struct tg_request req = {.kind = j->kind,
-				 .bridge = j->bridge[0] ? j->bridge : NULL,
-				 .has_ip = j->has_ip,
-				 .ip = j->ip,
-				 .has_gateway = j->has_gateway,
-				 .gateway = j->gateway,
-				 .no_guest = j->op->guest_later,
-				 .persist = j->op->persist,
-				 .queues = j->queues,
-				 .vhost = j->vhost};
-	struct tg_caller c = caller_of(&r->id);
 	struct tg_decision d;
 	struct tg_lease l;
+	char reason[200], net[16];
 	int slot;
 
-	if (tg_policy_decide(&r->pol, &c, &req, &r->hv, &d) != TG_GRANTED) {
-		a.rule_file = d.rule ? tg_rule_file(&r->pol, d.rule) : TG_POLICY_FILE;
-		a.rule_line = d.rule ? d.rule->line : 0;
-		return refused(r, &a, d.reason);
+	/* Decided on the snapshot; a guest address chosen is then claimed,
+	 * and if the host took it meanwhile, decided again without it. */
+	for (unsigned tries = 0;; tries++) {
+		if (tg_policy_decide(&r->pol, &r->caller, &r->req, &r->snap, &d) != TG_GRANTED) {
+			a.rule_file = d.rule ? tg_rule_file(&r->pol, d.rule) : TG_POLICY_FILE;
+			a.rule_line = d.rule ? d.rule->line : 0;
+			return refused(r, &a, d.reason);
+		}
+		if (!d.guest || guest_claim(&db, r->nc, d.guest, &r->snap) == 0)
+			break;
+		if (tries == CLAIM_TRIES) {
+			a.rule_file = tg_rule_file(&r->pol, d.rule);
+			a.rule_line = d.rule->line;
+			return refuse(
+			    r, &a, reason, sizeof(reason),
+			    "the host's addresses in %s/%u changed while picking one; try "
+			    "again",
+			    tg_format_ipv4(d.rule->net, net), d.rule->prefix);
+		}
 	}
 	struct tg_grant g = {.rule = d.rule,
 			     .kind = j->kind,
@@ -358,7 +333,6 @@ static int do_guest_addr(struct run *r)
 	int slot = own_lease(r, j->dev, is_routed);
 	const struct tg_lease *l = slot >= 0 ? leasedb_get(&db, (unsigned)slot) : NULL;
 	const struct tg_rule *rule = l ? tg_policy_rule_of_lease(&r->pol, l) : NULL;
-	struct tg_caller c = caller_of(&r->id);
 
 	tg_format_ipv4(j->ip, ip);
 	if (slot == -2)
@@ -389,7 +363,7 @@ static int do_guest_addr(struct run *r)
 	}
 	/* The rule that granted the device must still be there and still be
 	 * this caller's: a policy edited since then takes effect now. */
-	if (!rule || !rule->routed || !tg_rule_matches_caller(rule, &c) ||
+	if (!rule || !rule->routed || !tg_rule_matches_caller(rule, &r->caller) ||
 	    rule->gateway != l->gateway)
 		return refuse(r, &a, reason, sizeof(reason), "the policy no longer allows %s",
 			      j->dev);
@@ -401,8 +375,13 @@ static int do_guest_addr(struct run *r)
 	if (l->guest)
 		return refuse(r, &a, reason, sizeof(reason),
 			      "%s already has a guest address; remove it first", j->dev);
-	if (tg_policy_check_guest(&r->pol, rule, j->ip, &r->hv, reason, sizeof(reason)) !=
-	    TG_GRANTED)
+	/* Checked on the snapshot; then claimed, and if the host took it
+	 * meanwhile, checked again with that known. */
+	if (tg_policy_check_guest(&r->pol, rule, j->ip, &r->snap, reason, sizeof(reason)) !=
+		TG_GRANTED ||
+	    (guest_claim(&db, r->nc, j->ip, &r->snap) != 0 &&
+	     tg_policy_check_guest(&r->pol, rule, j->ip, &r->snap, reason, sizeof(reason)) !=
+		 TG_GRANTED))
 		return refused(r, &a, reason);
 	a.result = "error";
 	if (provision_guest(r->nc, &db, (unsigned)slot, rule, j->ip, &e) != 0)
@@ -428,8 +407,8 @@ static int do_destroy(struct run *r)
 
 	if (slot == -2)
 		return busy(r, &a, r->job.dev);
-	if (slot >= 0 &&
-	    leasedb_remove(&db, r->nc, (unsigned)slot, "destroy", "destroyed by its owner") == 0) {
+	if (slot >= 0 && unprovision(r->nc, &db, (unsigned)slot, r->job.op->name,
+				     "destroyed by its owner", 1) == 0) {
 		leasedb_close(&db);
 		snprintf(text, sizeof(text), "tapgate: destroyed %s\n", r->job.dev);
 		answer_text(r, text);
@@ -453,12 +432,12 @@ static int do_gc(struct run *r)
 
 	if (leasedb_open(&db, r->pf.lock_fd, r->pf.lease_fd, NULL, &e) != 0)
 		return finish(r, &a, &e);
-	n = leasedb_cull(&db, r->nc);
+	n = reclaim_all(&db, r->nc);
 	if (r->have_policy)
-		n += leasedb_revoke(&db, r->nc, &r->pol, &r->members);
+		n += reclaim_revoked(&db, r->nc, &r->pol, &r->members);
 	else
 		tg_say(2, "tapgate-helper: %s; persistent devices not checked\n", r->polerr.msg);
-	unsigned bad = leasedb_unchecked(&err);
+	unsigned bad = reclaim_unchecked(&err);
 	leasedb_close(&db);
 	snprintf(text, sizeof(text), "tapgate: gc removed %u stale lease%s\n", n,
 		 n == 1 ? "" : "s");
@@ -497,7 +476,7 @@ static int do_list(struct run *r)
 		const struct tg_lease *l = leasedb_get(&db, i);
 		if (l->state == TG_LEASE_FREE || (r->id.uid != 0 && l->uid != r->id.uid))
 			continue;
-		enum tg_lease_verdict v = leasedb_judge(r->nc, l);
+		enum tg_lease_verdict v = reclaim_judge(r->nc, l);
 		/* A device that went alone ("gone") leaves nothing to tidy: the
 		 * next run frees its record. One that left something outside it
 		 * (uplink entries, a persistent orphan) waits for gc ("stale"). */
@@ -540,13 +519,14 @@ static const struct action {
 	int needs_policy;  /* gc and list work without a usable one */
 	int needs_members; /* gc: group members are read before confinement */
 	enum lease_access leases;
+	int decides; /* the policy decides on a snapshot of the host */
 } actions[] = {
-    [TG_ACT_DEVICE] = {do_device, 1, 1, 0, LEASES_OWN},
-    [TG_ACT_GUEST_ADD] = {do_guest_addr, 0, 1, 0, LEASES_OWN},
-    [TG_ACT_GUEST_DEL] = {do_guest_addr, 0, 1, 0, LEASES_OWN},
-    [TG_ACT_DESTROY] = {do_destroy, 0, 1, 0, LEASES_OWN},
-    [TG_ACT_GC] = {do_gc, 0, 0, 1, LEASES_SELF},
-    [TG_ACT_LIST] = {do_list, 0, 0, 0, LEASES_SELF},
+    [TG_ACT_DEVICE] = {do_device, 1, 1, 0, LEASES_OWN, 1},
+    [TG_ACT_GUEST_ADD] = {do_guest_addr, 0, 1, 0, LEASES_OWN, 1},
+    [TG_ACT_GUEST_DEL] = {do_guest_addr, 0, 1, 0, LEASES_OWN, 0},
+    [TG_ACT_DESTROY] = {do_destroy, 0, 1, 0, LEASES_OWN, 0},
+    [TG_ACT_GC] = {do_gc, 0, 0, 1, LEASES_SELF, 0},
+    [TG_ACT_LIST] = {do_list, 0, 0, 0, LEASES_SELF, 0},
 };
 
 /* How many queues the device is to have: one unless asked. */
@@ -673,10 +653,12 @@ int main(int argc, char **argv)
 			a.result = "error";
 			return finish(&r, &a, &e);
 		}
-		r.hc = (struct host_ctx){.nc = r.nc, .db = &db};
-		r.hv = (struct tg_hostview){
-		    .addr_taken = addr_taken, .count = count, .ctx = &r.hc, .used = used};
-		leasedb_cull_for(&db, r.nc, r.id.uid);
+		/* Reclaim, then look, then decide (in the handler). */
+		r.caller = caller_of(&r.id);
+		r.req = request_of(&r.job);
+		reclaim_for(&db, r.nc, &r.pol, &r.caller, act->decides ? &r.req : NULL);
+		if (act->decides)
+			snapshot_take(&r.snap, &db, r.nc, &r.pol, &r.caller, &r.req);
 	}
 	rc = act->run(&r);
 	leasedb_close(&db);
