@@ -73,7 +73,7 @@ POLICY_SRC = policy/policy.c
 HELPER_SRC = helper/main.c helper/early.c helper/privdrop.c helper/confine.c helper/request.c \
              helper/tundev.c helper/netconf.c helper/leasedb.c helper/audit.c helper/reply.c \
              helper/privfiles.c helper/provision.c helper/umlnet.c helper/qemu.c \
-             helper/conf6.c helper/bridgeport.c
+             helper/conf6.c helper/bridgeport.c helper/frontend.c helper/reclaim.c
 LIB_SRC    = client/libtapgate.c client/sandbox.c
 CLIENT_SRC = client/tapgate.c client/help.c client/check.c client/list.c client/leasefile.c \
              client/journald.c
@@ -276,8 +276,8 @@ FUZZ_TARGETS ?= fuzz_policy fuzz_request fuzz_escape fuzz_lease
 FUZZ_SAN      = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS   = -std=c11 -D_GNU_SOURCE -I$(BUILD) -g -O1 $(FUZZ_SAN)
 fuzz_policy.src  = policy/policy.c common/addr.c common/lease.c
-fuzz_request.src = helper/request.c helper/umlnet.c helper/qemu.c helper/reply.c common/err.c \
-                   common/addr.c common/lease.c
+fuzz_request.src = helper/frontend.c helper/request.c helper/umlnet.c helper/qemu.c helper/reply.c \
+                   common/err.c common/addr.c common/lease.c
 fuzz_escape.src  = common/escape.c
 fuzz_lease.src   = common/lease.c common/addr.c
 FUZZ_BINS = $(addprefix $(BUILD)/fuzz/bin/,$(FUZZ_TARGETS))

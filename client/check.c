@@ -32,40 +32,39 @@
 
 #define MAX_GROUPS 256
 
-struct view {
-	struct tg_lease *leases;
-	size_t nleases;
-};
-
-static int addr_taken(void *ctx, uint32_t addr)
+/* The snapshot the decision reads, taken the unprivileged way: the
+ * leases of the lease file (none if it cannot be read: said), the host's
+ * IPv4 addresses from getifaddrs. */
+static void take_snapshot(struct tg_snapshot *s, const struct tg_policy *p, uint32_t uid,
+			  const struct tg_lease *leases, size_t nleases, struct tg_live *live)
 {
-	struct view *v = ctx;
 	struct ifaddrs *ifa, *i;
-	int found = 0;
 
-	for (size_t k = 0; k < v->nleases; k++)
-		if (v->leases[k].guest == addr)
-			return TG_ADDR_LEASED;
+	*s = (struct tg_snapshot){.live = live, .nlive = p->nrules};
+	for (size_t k = 0; k < nleases; k++)
+		if (leases[k].guest)
+			tg_ranges_add(&s->leased4, leases[k].guest, leases[k].guest);
+	/* The caller's live leases under each rule, as the helper counts them. */
+	for (size_t r = 0; r < p->nrules; r++) {
+		const struct tg_rule *rule = &p->rules[r];
+
+		live[r] = (struct tg_live){rule, 0};
+		for (size_t k = 0; k < nleases; k++)
+			live[r].n +=
+			    leases[k].uid == uid && tg_lease_is_live(&leases[k]) &&
+			    (leases[k].rule_id == rule->id ||
+			     (leases[k].rule_id == 0 && tg_rule_could_grant(rule, &leases[k])));
+	}
 	if (getifaddrs(&ifa) != 0)
-		return 0;
-	for (i = ifa; i && !found; i = i->ifa_next)
-		found = i->ifa_addr && i->ifa_addr->sa_family == AF_INET &&
-			ntohl(((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr) == addr;
+		return;
+	for (i = ifa; i; i = i->ifa_next) {
+		if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET) {
+			uint32_t a = ntohl(((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr);
+
+			tg_ranges_add(&s->host4, a, a);
+		}
+	}
 	freeifaddrs(ifa);
-	return found;
-}
-
-static unsigned count(void *ctx, uint32_t uid, const struct tg_rule *rule)
-{
-	struct view *v = ctx;
-	unsigned n = 0;
-	uint64_t id = rule->id;
-
-	for (size_t k = 0; k < v->nleases; k++)
-		n += v->leases[k].uid == uid && tg_lease_is_live(&v->leases[k]) &&
-		     (v->leases[k].rule_id == id ||
-		      (v->leases[k].rule_id == 0 && tg_rule_could_grant(rule, &v->leases[k])));
-	return n;
 }
 
 /* What check found: errors (the helper would refuse everything) and
@@ -568,17 +567,27 @@ static int usage(void)
 
 static int explain(const struct tg_policy *p, const struct as_user *u, const struct tg_request *r)
 {
-	struct view v = {NULL, 0};
-	struct tg_hostview hv = {.addr_taken = addr_taken, .count = count, .ctx = &v};
+	struct tg_lease *leases = NULL;
+	size_t nleases = 0;
+	struct tg_live *live = calloc(p->nrules ? p->nrules : 1, sizeof(*live));
+	struct tg_snapshot s;
 	struct tg_caller c = {
 	    .uid = u->uid, .user = u->name, .ngroups = (size_t)u->ngroups, .gids = u->gids};
 	struct tg_decision d;
 	char err[200], a[16], b[16];
 
-	if (tg_leasefile_read(&v.leases, &v.nleases, err, sizeof(err)) != 0)
+	if (!live) {
+		fprintf(stderr, "tapgate check: out of memory\n");
+		return TG_EXIT_HOST;
+	}
+	if (tg_leasefile_read(&leases, &nleases, err, sizeof(err)) != 0)
 		fprintf(stderr, "tapgate check: %s; leases not considered\n", err);
-	enum tg_verdict verdict = tg_policy_decide(p, &c, r, &hv, &d);
-	free(v.leases);
+	take_snapshot(&s, p, u->uid, leases, nleases, live);
+	enum tg_verdict verdict = tg_policy_decide(p, &c, r, &s, &d);
+	free(leases);
+	tg_ranges_free(&s.leased4);
+	tg_ranges_free(&s.host4);
+	free(live);
 	if (verdict != TG_GRANTED) {
 		printf("refused: %s\n", d.reason);
 		return TG_EXIT_REFUSED;

@@ -6,10 +6,12 @@
  *   privdrop.c   become the caller, keeping CAP_NET_ADMIN alone
  *   confine.c    seccomp allow-list for everything after that
  *   conf6.c      the per-device IPv6 settings (/proc/sys, opened early)
- *   request.c    strict parsing of the native request (argv)
+ *   frontend.c   the table of front ends (frontend.h), one of:
+ *   request.c    the native front end: strict parsing of argv, replies
  *   umlnet.c     the uml_net v4 front end (argv and replies)
  *   qemu.c       the qemu-bridge-helper front end (argv and reply)
- *   leasedb.c    the lease database (locking, culling, reserving)
+ *   leasedb.c    the lease database (storage and locks only)
+ *   reclaim.c    stale leases reclaimed; the snapshot the decision reads
  *   provision.c  carrying out a granted request, and undoing it
  *   audit.c      one syslog record per decision (and one Linux audit record)
  *   reply.c      handing the device back over SCM_RIGHTS
@@ -130,23 +132,13 @@ int conf6_lockdown(int dirfd, const char *ifname);
  * writing beneath dirfd (-1: nothing to do). 0, or -errno. */
 int conf6_landlock(int dirfd);
 
-/* ---- front ends: request.c (native), umlnet.c (uml_net v4), qemu.c
- * (qemu-bridge-helper). Each turns argv into a job, strictly, and knows how
- * its client expects the answer. */
-enum tg_op {
-	TG_OP_OPEN = 1, /* native: a device */
-	TG_OP_GC,	/* native: cull stale leases, revoke what the policy dropped */
-	TG_OP_CREATE,	/* native: a persistent device */
-	TG_OP_DESTROY,	/* native: delete one's persistent device */
-	TG_OP_UML_UP,	/* uml_net 4 tuntap up GATE */
-	TG_OP_UML_ADD,	/* uml_net 4 add DEV ADDR MASK */
-	TG_OP_UML_DEL,	/* uml_net 4 del DEV ADDR MASK */
-	TG_OP_QEMU,	/* [--use-vnet] --br=NAME --fd=N */
-	TG_OP_LIST,	/* native: the caller's leases (everyone's for root), on stdout */
-};
+/* ---- front ends (frontend.h): request.c (native), umlnet.c (uml_net
+ * v4), qemu.c (qemu-bridge-helper). Each turns argv into a job, strictly,
+ * and knows how its client expects the answer. */
+struct tg_op;
 struct tg_job {
-	enum tg_op op;
-	int reply_fd; /* -1 until known */
+	const struct tg_op *op; /* the front end's op; NULL until known */
+	int reply_fd;		/* -1 until known */
 	enum tg_kind kind;
 	int has_ip;
 	uint32_t ip; /* native --ip; uml add/del ADDR */
@@ -159,25 +151,6 @@ struct tg_job {
 	int vhost;	  /* native --vhost: the helper opens /dev/vhost-net */
 	uint8_t mac[6];	  /* native --mac; all zero: the helper chooses */
 };
-/* argv after the program name. Returns 0 or -1 with e (TG_EXIT_USAGE). */
-int request_parse(int argc, char **argv, struct tg_job *r, struct tg_err *e);
-/* 0 if fd is an AF_UNIX socket of one of the given types (-1 = any). */
-int reply_fd_check(int fd, int type1, int type2, struct tg_err *e);
-
-/* 1 if argv[0] names the uml_net front end. */
-int uml_invoked(const char *argv0);
-int uml_parse(int argc, char **argv, struct tg_job *j, struct tg_err *e);
-/* `tuntap up`: one datagram on fd: on success the 16-byte NUL-padded name,
- * then text, with the device; on failure the text alone, no descriptor. */
-int uml_reply_up(int fd, const char *ifname, const char *text, int devfd);
-/* add/del: a native-endian int length, then the NUL-terminated text. */
-int uml_reply_text(int fd, const char *text);
-
-/* 1 if argv looks like a qemu-bridge-helper call (--br=, --fd=, --use-vnet). */
-int qemu_invoked(int argc, char **argv);
-int qemu_parse(int argc, char **argv, struct tg_job *j, struct tg_err *e);
-/* One byte 0x00 with the device. */
-int qemu_reply(int fd, int devfd);
 
 /* ---- leasedb.c */
 /* A request reads the keys only; a record is read and parsed when first
@@ -225,25 +198,11 @@ void leasedb_unlock_uplink(struct tg_leasedb *db, int uplink);
 const struct tg_lease *leasedb_get(struct tg_leasedb *db, unsigned i);
 /* 0 if slot i certainly holds no lease of uid (by its key alone). */
 int leasedb_may_hold_uid(const struct tg_leasedb *db, unsigned i, uint32_t uid);
-/* Removes leases whose device is gone, undoing what they left on the host,
- * each with an audit record. Slots another request holds are skipped.
- * Returns how many were removed. */
-unsigned leasedb_cull(struct tg_leasedb *db, struct nc *nc);
-/* The same for slot i alone: 1 if it was removed. */
-int leasedb_cull_slot(struct tg_leasedb *db, struct nc *nc, unsigned i);
-/* Persistent devices whose granting rule is gone or changed are deleted
- * (`tapgate gc`). Returns how many. */
-/* A group rule's device whose owner left the group (m) is deleted too;
- * m may be NULL (membership not looked at). */
-unsigned leasedb_revoke(struct tg_leasedb *db, struct nc *nc, const struct tg_policy *p,
-			const struct tg_members *m);
-/* Removes lease i (its slot held) and what it left on the host (a
- * persistent device too), with an audit record op/removed/reason. */
-int leasedb_remove(struct tg_leasedb *db, struct nc *nc, unsigned i, const char *op,
-		   const char *reason);
-/* Undoes what lease i left outside its device (proxy entry, uplink
- * forwarding). 0, or -1 if the uplink could not be locked. */
-int leasedb_undo_outside(struct nc *nc, struct tg_leasedb *db, unsigned i);
+/* Slot i, for a moment (reclaim, revoke): never waited for, and never the
+ * one this request works on (a lock of our own would be granted again and
+ * then dropped). 0 with the slot read again, or -1 if it is held. */
+int leasedb_lock_other(struct tg_leasedb *db, unsigned i);
+void leasedb_unlock_other(struct tg_leasedb *db, unsigned i);
 /* Writes slot i: its record, and its key when that changes
  * (tg_lease_store). */
 int leasedb_put(struct tg_leasedb *db, unsigned i, const struct tg_lease *l);
@@ -254,17 +213,6 @@ int leasedb_claim(struct tg_leasedb *db, const struct tg_lease *l);
 unsigned leasedb_count(struct tg_leasedb *db, uint32_t uid, const struct tg_rule *rule);
 /* The slot whose lease holds guest address addr, or -1. */
 int leasedb_guest_slot(struct tg_leasedb *db, uint32_t addr);
-/* What to do with lease l: its link looked up and judged
- * (tg_lease_judge; a pending lease only with its slot lock taken). A
- * lookup that fails otherwise than "no such device" gives TG_UNKNOWN: the
- * lease is kept, an audit record op=gc result=error says so, and
- * leasedb_unchecked() counts it. */
-enum tg_lease_verdict leasedb_judge(struct nc *nc, const struct tg_lease *l);
-/* How many leases this run could not check; *err the first errno. */
-unsigned leasedb_unchecked(int *err);
-/* A request's cull: all leases on a small host; else the caller's own and a
- * few others in turn. Returns how many were removed. */
-unsigned leasedb_cull_for(struct tg_leasedb *db, struct nc *nc, uint32_t uid);
 /* The uplink forwarding value recorded by another live lease, or -1. */
 int leasedb_uplink_fwd(struct tg_leasedb *db, int uplink, int except_slot);
 
@@ -302,6 +250,53 @@ int provision_guest(struct nc *nc, struct tg_leasedb *db, unsigned slot, const s
 		    uint32_t guest, struct tg_err *e);
 /* 0, or -1 if the uplink's part could not be undone now (still recorded). */
 int unprovision_guest(struct nc *nc, struct tg_leasedb *db, unsigned slot);
+/* Removes lease i (its slot lock held) and what it left on the host, with
+ * an audit record op/removed/reason; del_link: also the device at its
+ * ifindex, if the link there is still the one leased (a persistent device
+ * does not vanish with a descriptor). A pending `create` is also looked
+ * for by name. 0, or -1 if something could not be undone now (the lease
+ * is kept, for a later run). */
+int unprovision(struct nc *nc, struct tg_leasedb *db, unsigned i, const char *op,
+		const char *reason, int del_link);
+
+/* ---- reclaim.c: before the decision, stale leases reclaimed and the
+ * snapshot it reads taken; after it, the guest address claimed. */
+/* What to do with lease l: its link looked up and judged
+ * (tg_lease_judge; a pending lease only with its slot lock taken). A
+ * lookup that fails otherwise than "no such device" gives TG_UNKNOWN: the
+ * lease is kept, an audit record op=gc result=error says so, and
+ * reclaim_unchecked() counts it. */
+enum tg_lease_verdict reclaim_judge(struct nc *nc, const struct tg_lease *l);
+/* How many leases this run could not check; *err the first errno. */
+unsigned reclaim_unchecked(int *err);
+/* Reclaims slot i if its lease is stale (skipped if another request holds
+ * it): 1 if it was removed. */
+int reclaim_slot(struct tg_leasedb *db, struct nc *nc, unsigned i);
+/* Every stale lease (gc). Returns how many were removed. */
+unsigned reclaim_all(struct tg_leasedb *db, struct nc *nc);
+/* A request's: all leases on a small host, else the caller's own and a few
+ * others in turn; and with req (a decision to come), those holding an
+ * address it may be given (the one asked for; the lowest of each net a
+ * rule may pick from). Returns how many were removed. */
+unsigned reclaim_for(struct tg_leasedb *db, struct nc *nc, const struct tg_policy *p,
+		     const struct tg_caller *c, const struct tg_request *req);
+/* Persistent devices whose granting rule is gone or changed are deleted
+ * (`tapgate gc`); a group rule's device whose owner left the group (m) too.
+ * Returns how many. */
+unsigned reclaim_revoked(struct tg_leasedb *db, struct nc *nc, const struct tg_policy *p,
+			 const struct tg_members *m);
+/* What the decision on req reads (after reclaim_for): the caller's live
+ * leases under each of its rules and, for a guest address, the addresses
+ * leases and the host use where it may lie. Never fails: what cannot be
+ * read makes host4_unknown. */
+void snapshot_take(struct tg_snapshot *s, struct tg_leasedb *db, struct nc *nc,
+		   const struct tg_policy *p, const struct tg_caller *c,
+		   const struct tg_request *req);
+/* Makes guest address addr, chosen from s, this request's: its lock taken
+ * (held to exit: another request sees it in use), then, under it, no lease
+ * holding it and the host not using it. 0, or -1 with addr added to s (the
+ * decision is then taken again: the host changed since s was taken). */
+int guest_claim(struct tg_leasedb *db, struct nc *nc, uint32_t addr, struct tg_snapshot *s);
 
 /* ---- audit.c: key=value records to syslog, authpriv, ident tapgate. */
 struct tg_audit {

@@ -26,16 +26,13 @@
  * slot lock; others read it without a lock, and see it before or after a
  * write (common/lease.c orders the writes so). */
 #include "helper.h"
-#include "netconf.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <linux/ip.h>
 
 /* Where each kind of lock lies in the lock file: one byte each. */
 #define LOCK_USER   ((off_t)0 << 32)
@@ -147,17 +144,14 @@ int leasedb_lock_slot(struct tg_leasedb *db, unsigned i, int wait)
 	return leasedb_reload(db, i);
 }
 
-/* Another slot, for a moment (cull, revoke): never waited for, and never
- * the one this request works on (a lock of our own would be granted again
- * and then dropped). */
-static int lock_other(struct tg_leasedb *db, unsigned i)
+int leasedb_lock_other(struct tg_leasedb *db, unsigned i)
 {
 	if ((int)i == db->mine || try_lock(db, LOCK_SLOT + i) != 0)
 		return -1;
 	return leasedb_reload(db, i);
 }
 
-static void unlock_other(struct tg_leasedb *db, unsigned i)
+void leasedb_unlock_other(struct tg_leasedb *db, unsigned i)
 {
 	unlock(db, LOCK_SLOT + i);
 }
@@ -254,14 +248,14 @@ int leasedb_claim(struct tg_leasedb *db, const struct tg_lease *l)
 	for (unsigned i = 0; i < TG_LEASE_MAX_SLOTS; i++) {
 		if (i < db->nslots && db->key[i].used)
 			continue;
-		if (lock_other(db, i) != 0)
+		if (leasedb_lock_other(db, i) != 0)
 			continue;
 		if (i < db->nslots && db->key[i].used) {
-			unlock_other(db, i);
+			leasedb_unlock_other(db, i);
 			continue;
 		}
 		if (leasedb_put(db, i, l) != 0) {
-			unlock_other(db, i);
+			leasedb_unlock_other(db, i);
 			return -2;
 		}
 		db->mine = (int)i;
@@ -309,276 +303,4 @@ int leasedb_uplink_fwd(struct tg_leasedb *db, int uplink, int except_slot)
 			return l->uplink_fwd;
 	}
 	return -1;
-}
-
-int leasedb_undo_outside(struct nc *nc, struct tg_leasedb *db, unsigned slot)
-{
-	const struct tg_lease *l = leasedb_get(db, slot);
-	int upl = l->uplink, saved = l->uplink_fwd;
-
-	if (!upl)
-		return 0;
-	/* The guest's proxy entry is this lease's alone (no other lease can
-	 * hold its address while this record does). */
-	if (l->guest)
-		nc_del_proxy(nc, upl, l->guest);
-	if (saved == -1)
-		return 0;
-	/* Whether another lease still wants the uplink forwarding is read
-	 * under the uplink's lock, as the leases that switch it on write it. */
-	if (leasedb_lock_uplink(db, upl) != 0)
-		return -1;
-	if (leasedb_refresh(db) == 0 && leasedb_uplink_fwd(db, upl, (int)slot) == -1)
-		nc_set_devconf(nc, upl, IPV4_DEVCONF_FORWARDING, (uint32_t)saved);
-	leasedb_unlock_uplink(db, upl);
-	return 0;
-}
-
-/* Leases this run could not check (TG_UNKNOWN), and the first error. */
-static unsigned unchecked;
-static int unchecked_err;
-
-unsigned leasedb_unchecked(int *err)
-{
-	*err = unchecked_err;
-	return unchecked;
-}
-
-enum tg_lease_verdict leasedb_judge(struct nc *nc, const struct tg_lease *l)
-{
-	static struct tg_ident owner;
-	struct tg_link_state st = {.err = 0};
-	enum tg_lease_verdict v;
-	char reason[120];
-
-	if (l->state != TG_LEASE_PENDING)
-		nc_tun_state(nc, l->ifindex, l->ifname, &st);
-	v = tg_lease_judge(l, &st);
-	if (v != TG_UNKNOWN)
-		return v;
-	/* Kept, and said: an error that is not "no such device" must not
-	 * pass for one, nor go unnoticed. */
-	if (unchecked++ == 0)
-		unchecked_err = -st.err;
-	snprintf(reason, sizeof(reason), "cannot check the device: %s; lease kept",
-		 strerror(-st.err));
-	memset(&owner, 0, sizeof(owner));
-	owner.uid = l->uid;
-	struct tg_audit a = {.op = "gc",
-			     .result = "error",
-			     .id = &owner,
-			     .kind = l->kind,
-			     .ifname = l->ifname,
-			     .ifindex = l->ifindex,
-			     .guest = l->guest,
-			     .gateway = l->gateway,
-			     .bridge = l->bridge,
-			     .reason = reason};
-	audit_emit(&a);
-	return v;
-}
-
-/* A helper of `create` killed after TUNSETPERSIST and before the record
- * has the ifindex leaves a persistent device that only the record's name
- * points at; the name was written before the device was made. It is
- * deleted if it is that: a persistent tun/tap device of the lease's owner
- * (attached or not: the owner may attach to it by name, and must not keep
- * an unleased device that way), and no other lease names it (a helper that
- * found the name taken and was killed before it wrote the next one leaves a
- * record naming somebody's device). */
-static int reconcile_by_name(struct tg_leasedb *db, struct nc *nc, unsigned i,
-			     const struct tg_lease *l)
-{
-	int ix, r;
-
-	if (leasedb_refresh(db) != 0)
-		return -1;
-	for (unsigned j = 0; j < db->nslots; j++) {
-		if (j == i || !leasedb_may_hold_uid(db, j, l->uid))
-			continue;
-		const struct tg_lease *o = leasedb_get(db, j);
-		if (o->state != TG_LEASE_FREE && strcmp(o->ifname, l->ifname) == 0)
-			return 0;
-	}
-	if ((r = nc_tun_persistent_of(nc, l->ifname, l->uid, &ix)) <= 0)
-		return r;
-	return nc_del_link(nc, ix) == 0 || nc_link_is(nc, ix, l->ifname) == 0 ? 0 : -1;
-}
-
-/* Removes lease i (its slot lock held); del_link: also the device at its
- * ifindex, but only if the link there is still the one leased. */
-static int remove_lease(struct tg_leasedb *db, struct nc *nc, unsigned i, const char *op,
-			const char *reason, int del_link)
-{
-	static const struct tg_lease none = {.state = TG_LEASE_FREE};
-	static struct tg_ident owner;
-	struct tg_lease l = *leasedb_get(db, i);
-
-	int is = del_link ? nc_link_is(nc, l.ifindex, l.ifname) : 0;
-
-	/* Not knowing whether the device is there is no reason to drop the
-	 * lease that would let a later run delete it. */
-	if (is < 0)
-		return -1;
-	if (is == 1)
-		nc_del_link(nc, l.ifindex);
-	if (l.state == TG_LEASE_PENDING && l.persist && l.ifname[0] &&
-	    reconcile_by_name(db, nc, i, &l) != 0)
-		return -1;
-	if (leasedb_undo_outside(nc, db, i) != 0 || leasedb_put(db, i, &none) != 0)
-		return -1;
-	memset(&owner, 0, sizeof(owner));
-	owner.uid = l.uid;
-	struct tg_audit a = {
-	    .op = op,
-	    .result = "removed",
-	    .id = &owner,
-	    .kind = l.kind,
-	    .ifname = l.ifname,
-	    .ifindex = l.ifindex,
-	    .guest = l.guest,
-	    .gateway = l.gateway,
-	    .bridge = l.bridge,
-	    .reason = reason,
-	};
-	audit_emit(&a);
-	return 0;
-}
-
-int leasedb_remove(struct tg_leasedb *db, struct nc *nc, unsigned i, const char *op,
-		   const char *reason)
-{
-	/* A persistent device does not vanish with a descriptor: delete it. */
-	return remove_lease(db, nc, i, op, reason, leasedb_get(db, i)->persist);
-}
-
-static int remove_stale(struct tg_leasedb *db, struct nc *nc, unsigned i, enum tg_lease_verdict v)
-{
-	switch (v) {
-	case TG_STALE_GONE:
-		return remove_lease(db, nc, i, "gc", "device gone", 0);
-	case TG_STALE_DIED:
-		return remove_lease(db, nc, i, "gc", "request died part-way", 0);
-	case TG_STALE_ORPHAN:
-		/* Granted non-persistent: the holder made it persistent and
-		 * is gone. The device goes, and with it what is bound to it. */
-		return remove_lease(db, nc, i, "gc",
-				    "made persistent by its holder, who is gone; device deleted",
-				    1);
-	default:
-		return -1;
-	}
-}
-
-int leasedb_cull_slot(struct tg_leasedb *db, struct nc *nc, unsigned i)
-{
-	static const struct tg_lease none = {.state = TG_LEASE_FREE};
-	const struct tg_lease *l = leasedb_get(db, i);
-	enum tg_lease_verdict v;
-	int removed = 0;
-
-	if ((int)i == db->mine || i >= db->nslots || !db->key[i].used)
-		return 0;
-	/* A live lease is judged first without its lock: one that holds
-	 * needs nobody's lock, and a helper of another user that is stopped
-	 * while culling cannot make an owner's healthy lease wait. */
-	if (l->state == TG_LEASE_LIVE && ((v = leasedb_judge(nc, l)) == TG_KEEP || v == TG_UNKNOWN))
-		return 0;
-	/* Held: a request is at work on it (perhaps stopped); not ours to
-	 * judge. Free: whoever wrote it is done or dead. */
-	if (lock_other(db, i) != 0)
-		return 0;
-	l = leasedb_get(db, i);
-	/* A used key over a free record is what a helper killed between
-	 * its two writes leaves (a damaged record counts as free): cleared,
-	 * so that the slot can be reused. */
-	if (db->key[i].used && l->state == TG_LEASE_FREE)
-		leasedb_put(db, i, &none);
-	else if (l->state != TG_LEASE_FREE && (v = leasedb_judge(nc, l)) != TG_KEEP &&
-		 v != TG_UNKNOWN)
-		removed = remove_stale(db, nc, i, v) == 0;
-	unlock_other(db, i);
-	return removed;
-}
-
-unsigned leasedb_cull(struct tg_leasedb *db, struct nc *nc)
-{
-	unsigned removed = 0;
-
-	for (unsigned i = 0; i < db->nslots; i++)
-		removed += (unsigned)leasedb_cull_slot(db, nc, i);
-	return removed;
-}
-
-/* Leases a request culls itself. Checking a lease costs one netlink round
- * trip, so a request checks what can change its answer (the caller's own
- * leases: its count against max, its names) and a few others in turn;
- * leases holding a wanted address are checked when it is asked for
- * (main.c). On a host with few leases that is all of them. */
-#define CULL_ALL_BELOW 32
-#define CULL_OTHERS    8
-
-unsigned leasedb_cull_for(struct tg_leasedb *db, struct nc *nc, uint32_t uid)
-{
-	unsigned used = 0, removed = 0, others = 0, start;
-
-	for (unsigned i = 0; i < db->nslots; i++)
-		used += db->key[i].used != 0;
-	if (used < CULL_ALL_BELOW)
-		return leasedb_cull(db, nc);
-	start = (unsigned)getpid() % db->nslots;
-	for (unsigned k = 0; k < db->nslots; k++) {
-		unsigned i = (start + k) % db->nslots;
-
-		if (!db->key[i].used)
-			continue;
-		if (db->key[i].uid != uid && others++ >= CULL_OTHERS)
-			continue;
-		removed += (unsigned)leasedb_cull_slot(db, nc, i);
-	}
-	return removed;
-}
-
-/* The owner is absent, so its processes' groups say nothing: gc asks the
- * group files (members_resolve). Only a definite "not a member" counts;
- * unknown membership keeps the device, as a failed lookup does. A record
- * from before rule ids (rule_id 0) is only attributed to the first rule
- * that could have granted it, maybe not the one that did: not judged by
- * that rule's members, so an upgrade revokes nothing. */
-static int owner_left_group(const struct tg_policy *p, const struct tg_rule *rule,
-			    const struct tg_members *m, const struct tg_lease *l)
-{
-	if ((rule->who != TG_WHO_GROUP && rule->who != TG_WHO_GID) || l->rule_id == 0)
-		return 0;
-	return members_has(m, (size_t)(rule - p->rules), l->uid) == 0;
-}
-
-unsigned leasedb_revoke(struct tg_leasedb *db, struct nc *nc, const struct tg_policy *p,
-			const struct tg_members *m)
-{
-	unsigned removed = 0;
-
-	for (unsigned i = 0; i < db->nslots; i++) {
-		const struct tg_lease *l = leasedb_get(db, i);
-		const struct tg_rule *rule;
-
-		if (l->state != TG_LEASE_LIVE || !l->persist)
-			continue;
-		rule = tg_policy_rule_of_lease(p, l);
-		/* Kept while the rule is there, and while its group is: a
-		 * name service that fails says nothing about either. */
-		if (rule && rule->persist &&
-		    (rule->who != TG_WHO_GROUP || rule->who_known || rule->who_failed) &&
-		    !owner_left_group(p, rule, m, l))
-			continue;
-		/* Held: its owner is at work on it (destroying it, perhaps);
-		 * the next gc looks again. */
-		if (lock_other(db, i) != 0)
-			continue;
-		if (leasedb_get(db, i)->state == TG_LEASE_LIVE)
-			removed +=
-			    leasedb_remove(db, nc, i, "gc", "the policy no longer allows it") == 0;
-		unlock_other(db, i);
-	}
-	return removed;
 }

@@ -1,10 +1,12 @@
 /* tapgate-helper: the setuid-root half of tapgate.
  *
- * The whole privileged path, in order:
+ * The whole privileged path, in order, the same for every front end
+ * (frontend.h: main() calls a front end only through its table entry, and
+ * an op only through the action table below):
  *   1. early_hygiene: environment already wiped before any library ran
  *      (early.c), fds 0-2, umask, rlimits, signals, not dumpable;
- *   2. argv parsed by the front end it names (native, uml_net, QEMU) only to
- *      learn whether a tun descriptor is needed;
+ *   2. argv parsed by the front end that recognises it (native, uml_net,
+ *      QEMU), which says what is asked;
  *   3. as root: open the policy, the lease database, /dev/net/tun, the log,
  *      the Linux audit socket;
  *   4. become the caller with CAP_NET_ADMIN alone (and CAP_AUDIT_WRITE for
@@ -12,13 +14,15 @@
  *   5. read the policy, resolve the caller's name and the policy's group
  *      names, open the netlink socket;
  *   6. seccomp allow-list for everything after;
- *   7. lock the caller's own leases, cull stale ones, decide, claim a lease
- *      slot, provision, audit, commit, drop every lock, answer in the front
- *      end's format, exit (leasedb.c: what is locked, and why no request
- *      can stall another user's).
+ *   7. lock the caller's own leases, reclaim stale ones and take the
+ *      snapshot of the host (reclaim.c), decide on it (policy.c, pure),
+ *      claim the guest address, claim a lease slot, provision, audit,
+ *      commit, drop every lock, answer in the front end's format, exit
+ *      (leasedb.c: what is locked, and why no request can stall another
+ *      user's).
  * Nothing is ever executed. */
 #include "bridgeport.h"
-#include "helper.h"
+#include "frontend.h"
 #include "netconf.h"
 #include "tg_config.h"
 
@@ -32,101 +36,28 @@
 
 static struct tg_leasedb db; /* large: kept out of the stack */
 
-static const char *const op_names[] = {
-    [TG_OP_OPEN] = "open",	 [TG_OP_GC] = "gc",	    [TG_OP_CREATE] = "create",
-    [TG_OP_DESTROY] = "destroy", [TG_OP_UML_UP] = "uml-up", [TG_OP_UML_ADD] = "uml-add",
-    [TG_OP_UML_DEL] = "uml-del", [TG_OP_QEMU] = "qemu",
-};
-
-struct host_ctx {
-	struct nc *nc;
-	struct tg_leasedb *db;
-};
-
-static int addr_taken(void *ctx, uint32_t addr)
-{
-	struct host_ctx *h = ctx;
-	int slot;
-
-	/* Held by another request at work on it (perhaps stopped): in use.
-	 * Ours from here, the leases are read again: what was written before
-	 * we held it is seen. */
-	if (leasedb_lock_addr(h->db, addr) != 0 || leasedb_refresh(h->db) != 0)
-		return TG_ADDR_LEASED;
-	/* A stale lease must not hold an address: checked when asked. One
-	 * that cannot be checked, or that another request holds, keeps it. */
-	slot = leasedb_guest_slot(h->db, addr);
-	if (slot >= 0 && !leasedb_cull_slot(h->db, h->nc, (unsigned)slot))
-		return TG_ADDR_LEASED;
-	/* An error reading the host's addresses counts as taken. */
-	return nc_addr_on_host(h->nc, addr) != 0 ? TG_ADDR_ON_HOST : TG_ADDR_FREE;
-}
-
-static void add_host_range(void *arg, uint32_t lo, uint32_t hi)
-{
-	tg_ranges_add(arg, lo, hi, 0);
-}
-
-/* What may be in use within [lo, hi], for picking an address: every
- * address a lease key names (a superset of what live leases hold; each is
- * asked about with addr_taken, which culls a stale one), the host's
- * addresses and local routes. O(slots + host addresses). */
-static int used(void *ctx, uint32_t lo, uint32_t hi, struct tg_ranges *out)
-{
-	struct host_ctx *h = ctx;
-
-	for (unsigned i = 0; i < h->db->nslots; i++) {
-		uint32_t g = h->db->key[i].guest;
-		if (h->db->key[i].used && g >= lo && g <= hi)
-			tg_ranges_add(out, g, g, 1);
-	}
-	return nc_host_ranges(h->nc, lo, hi, add_host_range, out) == 0 ? 0 : -1;
-}
-
-static unsigned count(void *ctx, uint32_t uid, const struct tg_rule *rule)
-{
-	struct host_ctx *h = ctx;
-
-	return leasedb_count(h->db, uid, rule);
-}
-
 /* The run's context, shared by every step. */
 struct run {
+	const struct tg_frontend *fe;
 	struct nc *nc;
 	struct tg_privfiles pf;
 	struct tg_ident id;
 	struct tg_job job;
 	struct tg_policy pol;
-	struct host_ctx hc;
-	struct tg_hostview hv;
+	int have_policy;
+	struct tg_err polerr;	   /* why there is none */
+	struct tg_members members; /* gc: who is in each rule's group */
+	struct tg_caller caller;
+	struct tg_request req;	 /* what the decision is asked */
+	struct tg_snapshot snap; /* what it is taken on */
 };
 
-/* Answers a failure in the front end's format. QEMU wants exit 1 for
- * everything; the others get the code that says what went wrong. */
+/* Answers a failure in the front end's format, with the exit status its
+ * client expects. */
 static int answer_err(const struct run *r, const struct tg_err *e)
 {
-	char text[300];
-	int fd = r->job.reply_fd;
-
 	leasedb_close(&db); /* nothing shared is held while the caller is told */
-	snprintf(text, sizeof(text), "tapgate: %s\n", e->msg);
-	switch (r->job.op) {
-	case TG_OP_UML_UP:
-		if (uml_reply_up(fd, NULL, text, -1) != 0)
-			tg_say(2, "%s", text);
-		return (int)e->code;
-	case TG_OP_UML_ADD:
-	case TG_OP_UML_DEL:
-		if (uml_reply_text(fd, text) != 0)
-			tg_say(2, "%s", text);
-		return (int)e->code;
-	case TG_OP_QEMU:
-		tg_say(2, "tapgate-helper: %s\n", e->msg);
-		return 1;
-	default:
-		reply_err(fd, e);
-		return (int)e->code;
-	}
+	return r->fe->answer_err(&r->job, e);
 }
 
 /* Ends a run that did not grant: the audit record, then the answer. */
@@ -168,30 +99,26 @@ static int refuse(const struct run *r, struct tg_audit *a, char *reason, size_t 
 	return refused(r, a, reason);
 }
 
-static int answer_granted(const struct run *r, const struct tg_lease *l)
+/* A device, in the front end's format: its queues, then their vhost
+ * descriptors, in one message. */
+static int answer_device(const struct run *r, const struct tg_lease *l)
 {
-	char text[200], gw[16];
 	int fds[TG_REPLY_MAX_FDS];
 	unsigned nfds = 0;
 
-	switch (r->job.op) {
-	case TG_OP_UML_UP:
-		snprintf(text, sizeof(text), "tapgate: %s up, gateway %s\n", l->ifname,
-			 tg_format_ipv4(l->gateway, gw));
-		return uml_reply_up(r->job.reply_fd, l->ifname, text, r->pf.tun_fd);
-	case TG_OP_QEMU:
-		return qemu_reply(r->job.reply_fd, r->pf.tun_fd);
-	case TG_OP_CREATE:
-		/* Persistent: the caller opens it by name; no descriptor. */
-		return reply_ok(r->job.reply_fd, l, TG_POLICY_FILE, NULL, 0);
-	default:
-		/* The queues, then their vhost descriptors, in one message. */
-		for (unsigned i = 0; i < r->pf.ntun; i++)
-			fds[nfds++] = r->pf.tun_fds[i];
-		for (unsigned i = 0; r->job.vhost && i < r->pf.nvhost; i++)
-			fds[nfds++] = r->pf.vhost_fds[i];
-		return reply_ok(r->job.reply_fd, l, TG_POLICY_FILE, fds, nfds);
-	}
+	for (unsigned i = 0; i < r->pf.ntun; i++)
+		fds[nfds++] = r->pf.tun_fds[i];
+	for (unsigned i = 0; r->job.vhost && i < r->pf.nvhost; i++)
+		fds[nfds++] = r->pf.vhost_fds[i];
+	return r->fe->answer_granted(
+	    &r->job,
+	    &(struct tg_answer){.lease = l, .rule_file = TG_POLICY_FILE, .fds = fds, .nfds = nfds});
+}
+
+/* What was done, one line, in the front end's format. */
+static void answer_text(const struct run *r, const char *text)
+{
+	r->fe->answer_granted(&r->job, &(struct tg_answer){.text = text});
 }
 
 static struct tg_caller caller_of(const struct tg_ident *id)
@@ -201,6 +128,21 @@ static struct tg_caller caller_of(const struct tg_ident *id)
 				  .user_failed = id->user_failed,
 				  .ngroups = (size_t)id->ngroups,
 				  .gids = id->gids32};
+}
+
+/* What the policy is asked: the job, as the decision sees it. */
+static struct tg_request request_of(const struct tg_job *j)
+{
+	return (struct tg_request){.kind = j->kind,
+				   .bridge = j->bridge[0] ? j->bridge : NULL,
+				   .has_ip = j->has_ip,
+				   .ip = j->ip,
+				   .has_gateway = j->has_gateway,
+				   .gateway = j->gateway,
+				   .no_guest = j->op->guest_later,
+				   .persist = j->op->persist,
+				   .queues = j->queues,
+				   .vhost = j->vhost};
 }
 
 /* A device audited as granted that is not handed over after all: the
@@ -217,7 +159,7 @@ static int undo_grant(struct run *r, struct tg_audit *a, unsigned slot, const st
 		audit_emit(a);
 	}
 	if (db.mine == (int)slot || leasedb_lock_slot(&db, slot, 1) == 0)
-		leasedb_remove(&db, r->nc, slot, a->op, e->msg);
+		unprovision(r->nc, &db, slot, a->op, e->msg, leasedb_get(&db, slot)->persist);
 	/* Our descriptors, one per queue and the only ones: closing them
 	 * destroys a non-persistent device and all bound to it. */
 	for (unsigned i = 0; i < r->pf.ntun; i++)
@@ -225,12 +167,16 @@ static int undo_grant(struct run *r, struct tg_audit *a, unsigned slot, const st
 	return answer_err(r, e);
 }
 
+/* How often a guest address the host took after the snapshot is decided
+ * around before the request gives up. */
+#define CLAIM_TRIES 64
+
 /* open, uml_net `tuntap up`, QEMU: a new device. */
 static int do_device(struct run *r)
 {
 	const struct tg_job *j = &r->job;
 	struct tg_err e = {.code = TG_EXIT_OK};
-	struct tg_audit a = {.op = op_names[j->op],
+	struct tg_audit a = {.op = j->op->name,
 			     .result = "refused",
 			     .id = &r->id,
 			     .rule_file = TG_POLICY_FILE,
@@ -241,36 +187,40 @@ static int do_device(struct run *r)
 			     .queues = j->queues,
 			     .vnet_hdr = j->vnet_hdr,
 			     .vhost = j->vhost};
-	struct tg_request req = {.kind = j->kind,
-				 .bridge = j->bridge[0] ? j->bridge : NULL,
-				 .has_ip = j->has_ip,
-				 .ip = j->ip,
-				 .has_gateway = j->has_gateway,
-				 .gateway = j->gateway,
-				 .no_guest = j->op == TG_OP_UML_UP,
-				 .persist = j->op == TG_OP_CREATE,
-				 .queues = j->queues,
-				 .vhost = j->vhost};
-	struct tg_caller c = caller_of(&r->id);
 	struct tg_decision d;
 	struct tg_lease l;
+	char reason[200], net[16];
 	int slot;
 
-	if (tg_policy_decide(&r->pol, &c, &req, &r->hv, &d) != TG_GRANTED) {
-		a.rule_file = d.rule ? tg_rule_file(&r->pol, d.rule) : TG_POLICY_FILE;
-		a.rule_line = d.rule ? d.rule->line : 0;
-		return refused(r, &a, d.reason);
+	/* Decided on the snapshot; a guest address chosen is then claimed,
+	 * and if the host took it meanwhile, decided again without it. */
+	for (unsigned tries = 0;; tries++) {
+		if (tg_policy_decide(&r->pol, &r->caller, &r->req, &r->snap, &d) != TG_GRANTED) {
+			a.rule_file = d.rule ? tg_rule_file(&r->pol, d.rule) : TG_POLICY_FILE;
+			a.rule_line = d.rule ? d.rule->line : 0;
+			return refused(r, &a, d.reason);
+		}
+		if (!d.guest || guest_claim(&db, r->nc, d.guest, &r->snap) == 0)
+			break;
+		if (tries == CLAIM_TRIES) {
+			a.rule_file = tg_rule_file(&r->pol, d.rule);
+			a.rule_line = d.rule->line;
+			return refuse(
+			    r, &a, reason, sizeof(reason),
+			    "the host's addresses in %s/%u changed while picking one; try "
+			    "again",
+			    tg_format_ipv4(d.rule->net, net), d.rule->prefix);
+		}
 	}
 	struct tg_grant g = {.rule = d.rule,
 			     .kind = j->kind,
 			     .guest = d.guest,
 			     .gateway = d.rule->has_gateway ? d.rule->gateway : 0,
 			     .vnet_hdr = j->vnet_hdr,
-			     .persist = j->op == TG_OP_CREATE,
+			     .persist = j->op->persist,
 			     .queues = r->pf.ntun,
 			     .queue_fds = r->pf.tun_fds,
-			     .pin_mac = j->op == TG_OP_OPEN ||
-					(j->op == TG_OP_CREATE && tg_guest_mac_ok(j->mac))};
+			     .pin_mac = j->op->pin_mac || tg_guest_mac_ok(j->mac)};
 	snprintf(g.bridge, sizeof(g.bridge), "%s", j->bridge);
 	memcpy(g.mac, j->mac, sizeof(g.mac));
 	a.rule_file = tg_rule_file(&r->pol, d.rule);
@@ -314,7 +264,7 @@ static int do_device(struct run *r)
 	if (provision_commit(&db, (unsigned)slot, &l, &e) != 0)
 		return undo_grant(r, &a, (unsigned)slot, &e, 1);
 	leasedb_close(&db);
-	if (answer_granted(r, &l) == 0)
+	if (answer_device(r, &l) == 0)
 		return TG_EXIT_OK;
 	tg_seterr(&e, TG_EXIT_HOST, "cannot send the device back: %s", strerror(errno));
 	return undo_grant(r, &a, (unsigned)slot, &e, 1);
@@ -366,12 +316,13 @@ static int busy(const struct run *r, struct tg_audit *a, const char *dev)
 	return finish(r, a, &e);
 }
 
-/* uml_net add/del: the guest's address on a device from `tuntap up`. */
+/* A guest address added to or removed from the caller's routed device
+ * (uml_net add/del, on a device from `tuntap up`). */
 static int do_guest_addr(struct run *r)
 {
 	const struct tg_job *j = &r->job;
 	struct tg_err e = {.code = TG_EXIT_OK};
-	struct tg_audit a = {.op = op_names[j->op],
+	struct tg_audit a = {.op = j->op->name,
 			     .result = "refused",
 			     .id = &r->id,
 			     .rule_file = TG_POLICY_FILE,
@@ -382,7 +333,6 @@ static int do_guest_addr(struct run *r)
 	int slot = own_lease(r, j->dev, is_routed);
 	const struct tg_lease *l = slot >= 0 ? leasedb_get(&db, (unsigned)slot) : NULL;
 	const struct tg_rule *rule = l ? tg_policy_rule_of_lease(&r->pol, l) : NULL;
-	struct tg_caller c = caller_of(&r->id);
 
 	tg_format_ipv4(j->ip, ip);
 	if (slot == -2)
@@ -395,7 +345,7 @@ static int do_guest_addr(struct run *r)
 	/* Where the rule is now; where it was when granted if it is gone. */
 	a.rule_file = rule ? tg_rule_file(&r->pol, rule) : TG_POLICY_FILE;
 	a.rule_line = rule ? rule->line : l->rule_line;
-	if (j->op == TG_OP_UML_DEL) {
+	if (j->op->action == TG_ACT_GUEST_DEL) {
 		if (l->guest != j->ip)
 			return refuse(r, &a, reason, sizeof(reason),
 				      "tapgate added nothing for %s on %s", ip, j->dev);
@@ -408,25 +358,30 @@ static int do_guest_addr(struct run *r)
 		a.result = "removed";
 		audit_emit(&a);
 		leasedb_close(&db);
-		uml_reply_text(j->reply_fd, "tapgate: guest address removed\n");
+		answer_text(r, "tapgate: guest address removed\n");
 		return TG_EXIT_OK;
 	}
 	/* The rule that granted the device must still be there and still be
 	 * this caller's: a policy edited since then takes effect now. */
-	if (!rule || !rule->routed || !tg_rule_matches_caller(rule, &c) ||
+	if (!rule || !rule->routed || !tg_rule_matches_caller(rule, &r->caller) ||
 	    rule->gateway != l->gateway)
 		return refuse(r, &a, reason, sizeof(reason), "the policy no longer allows %s",
 			      j->dev);
 	if (l->guest == j->ip) {
 		leasedb_close(&db);
-		uml_reply_text(j->reply_fd, "tapgate: guest address already set\n");
+		answer_text(r, "tapgate: guest address already set\n");
 		return TG_EXIT_OK;
 	}
 	if (l->guest)
 		return refuse(r, &a, reason, sizeof(reason),
 			      "%s already has a guest address; remove it first", j->dev);
-	if (tg_policy_check_guest(&r->pol, rule, j->ip, &r->hv, reason, sizeof(reason)) !=
-	    TG_GRANTED)
+	/* Checked on the snapshot; then claimed, and if the host took it
+	 * meanwhile, checked again with that known. */
+	if (tg_policy_check_guest(&r->pol, rule, j->ip, &r->snap, reason, sizeof(reason)) !=
+		TG_GRANTED ||
+	    (guest_claim(&db, r->nc, j->ip, &r->snap) != 0 &&
+	     tg_policy_check_guest(&r->pol, rule, j->ip, &r->snap, reason, sizeof(reason)) !=
+		 TG_GRANTED))
 		return refused(r, &a, reason);
 	a.result = "error";
 	if (provision_guest(r->nc, &db, (unsigned)slot, rule, j->ip, &e) != 0)
@@ -439,36 +394,54 @@ static int do_guest_addr(struct run *r)
 		return answer_err(r, &e);
 	}
 	leasedb_close(&db);
-	uml_reply_text(j->reply_fd, "tapgate: guest address routed\n");
+	answer_text(r, "tapgate: guest address routed\n");
 	return TG_EXIT_OK;
 }
 
 /* `tapgate destroy NAME`: the caller's own persistent device. */
 static int do_destroy(struct run *r)
 {
-	struct tg_audit a = {.op = "destroy", .id = &r->id, .ifname = r->job.dev};
-	char reason[120];
+	struct tg_audit a = {.op = r->job.op->name, .id = &r->id, .ifname = r->job.dev};
+	char reason[120], text[80];
 	int slot = own_lease(r, r->job.dev, is_persistent);
 
 	if (slot == -2)
 		return busy(r, &a, r->job.dev);
-	if (slot >= 0 &&
-	    leasedb_remove(&db, r->nc, (unsigned)slot, "destroy", "destroyed by its owner") == 0) {
+	if (slot >= 0 && unprovision(r->nc, &db, (unsigned)slot, r->job.op->name,
+				     "destroyed by its owner", 1) == 0) {
 		leasedb_close(&db);
-		tg_say(1, "tapgate: destroyed %s\n", r->job.dev);
+		snprintf(text, sizeof(text), "tapgate: destroyed %s\n", r->job.dev);
+		answer_text(r, text);
 		return TG_EXIT_OK;
 	}
 	return refuse(r, &a, reason, sizeof(reason),
 		      "%s is not a persistent device of yours (see tapgate list)", r->job.dev);
 }
 
-static int do_gc(unsigned n)
+/* `tapgate gc`: every stale lease culled, and the persistent devices the
+ * policy no longer allows revoked. It takes no user's lock: it skips what
+ * requests at work hold. It works without a usable policy (culling needs
+ * none); it only skips revoking then. */
+static int do_gc(struct run *r)
 {
+	struct tg_audit a = {.op = r->job.op->name, .result = "error", .id = &r->id};
+	struct tg_err e;
+	char text[80];
+	unsigned n;
 	int err;
-	unsigned bad = leasedb_unchecked(&err);
 
+	if (leasedb_open(&db, r->pf.lock_fd, r->pf.lease_fd, NULL, &e) != 0)
+		return finish(r, &a, &e);
+	n = reclaim_all(&db, r->nc);
+	if (r->have_policy)
+		n += reclaim_revoked(&db, r->nc, &r->pol, &r->members);
+	else
+		tg_say(2, "tapgate-helper: %s; persistent devices not checked\n", r->polerr.msg);
+	unsigned bad = reclaim_unchecked(&err);
 	leasedb_close(&db);
-	tg_say(1, "tapgate: gc removed %u stale lease%s\n", n, n == 1 ? "" : "s");
+	snprintf(text, sizeof(text), "tapgate: gc removed %u stale lease%s\n", n,
+		 n == 1 ? "" : "s");
+	answer_text(r, text);
 	if (bad == 0)
 		return TG_EXIT_OK;
 	tg_say(2,
@@ -487,19 +460,23 @@ static int do_gc(unsigned n)
  * (common/lease.c), which the client parses and shows. Nothing is changed
  * and nothing decided, so there is no audit record. Read without the lock:
  * a view must not wait for a request at work. */
-static int do_list(const struct run *r)
+static int do_list(struct run *r)
 {
 	static char out[TG_LEASE_MAX_SLOTS * (TG_LEASE_SLOT + 8)];
+	struct tg_audit a = {.op = r->job.op->name, .result = "error", .id = &r->id};
+	struct tg_err e;
 	char slot[TG_LEASE_SLOT];
 	size_t len = 0, n;
 
+	if (leasedb_read(&db, r->pf.lease_fd, &e) != 0)
+		return finish(r, &a, &e);
 	for (unsigned i = 0; i < db.nslots; i++) {
 		if (!db.key[i].used || (r->id.uid != 0 && !leasedb_may_hold_uid(&db, i, r->id.uid)))
 			continue;
 		const struct tg_lease *l = leasedb_get(&db, i);
 		if (l->state == TG_LEASE_FREE || (r->id.uid != 0 && l->uid != r->id.uid))
 			continue;
-		enum tg_lease_verdict v = leasedb_judge(r->nc, l);
+		enum tg_lease_verdict v = reclaim_judge(r->nc, l);
 		/* A device that went alone ("gone") leaves nothing to tidy: the
 		 * next run frees its record. One that left something outside it
 		 * (uplink entries, a persistent orphan) waits for gc ("stale"). */
@@ -531,48 +508,42 @@ static int do_list(const struct run *r)
 	return TG_EXIT_OK;
 }
 
-/* Which front end argv names, parsed. */
-static int parse_job(int argc, char **argv, struct tg_job *j, struct tg_err *e)
-{
-	if (uml_invoked(argv[0]))
-		return uml_parse(argc - 1, argv + 1, j, e);
-	if (qemu_invoked(argc - 1, argv + 1))
-		return qemu_parse(argc - 1, argv + 1, j, e);
-	return request_parse(argc - 1, argv + 1, j, e);
-}
-
-/* The reply channel each front end promises, checked before any work. */
-static int check_channel(const struct tg_job *j, struct tg_err *e)
-{
-	switch (j->op) {
-	case TG_OP_GC:
-	case TG_OP_DESTROY:
-	case TG_OP_LIST:
-		return 0;
-	case TG_OP_UML_UP:
-		return reply_fd_check(j->reply_fd, SOCK_DGRAM, SOCK_DGRAM, e);
-	case TG_OP_UML_ADD:
-	case TG_OP_UML_DEL:
-		/* UML's os_pipe() is socketpair(AF_UNIX, SOCK_STREAM): exactly
-		 * that. A FIFO nobody reads would block the answer forever. */
-		return reply_fd_check(j->reply_fd, SOCK_STREAM, SOCK_STREAM, e);
-	case TG_OP_QEMU:
-		return reply_fd_check(j->reply_fd, SOCK_STREAM, SOCK_STREAM, e);
-	default:
-		return reply_fd_check(j->reply_fd, SOCK_SEQPACKET, SOCK_STREAM, e);
-	}
-}
-
-static int needs_device(const struct tg_job *j)
-{
-	return j->op == TG_OP_OPEN || j->op == TG_OP_CREATE || j->op == TG_OP_UML_UP ||
-	       j->op == TG_OP_QEMU;
-}
+/* What each action needs and which handler carries it out. */
+enum lease_access {
+	LEASES_OWN,  /* the caller's user lock, its stale leases culled first */
+	LEASES_SELF, /* the handler reads them as it needs (gc, list) */
+};
+static const struct action {
+	int (*run)(struct run *r);
+	int makes_device;  /* a tun descriptor is opened as root */
+	int needs_policy;  /* gc and list work without a usable one */
+	int needs_members; /* gc: group members are read before confinement */
+	enum lease_access leases;
+	int decides; /* the policy decides on a snapshot of the host */
+} actions[] = {
+    [TG_ACT_DEVICE] = {do_device, 1, 1, 0, LEASES_OWN, 1},
+    [TG_ACT_GUEST_ADD] = {do_guest_addr, 0, 1, 0, LEASES_OWN, 1},
+    [TG_ACT_GUEST_DEL] = {do_guest_addr, 0, 1, 0, LEASES_OWN, 0},
+    [TG_ACT_DESTROY] = {do_destroy, 0, 1, 0, LEASES_OWN, 0},
+    [TG_ACT_GC] = {do_gc, 0, 0, 1, LEASES_SELF, 0},
+    [TG_ACT_LIST] = {do_list, 0, 0, 0, LEASES_SELF, 0},
+};
 
 /* How many queues the device is to have: one unless asked. */
 static unsigned queues_of(const struct tg_job *j)
 {
 	return j->queues > 1 ? j->queues : 1;
+}
+
+/* Before the request is looked at, a failure is answered on the reply
+ * channel only if the request parsed and its channel is sound; else on
+ * stderr. */
+static void early_channel(struct run *r, int parsed)
+{
+	struct tg_err chk;
+
+	if (parsed != 0 || r->fe->check_channel(&r->job, &chk) != 0)
+		r->job.reply_fd = -1;
 }
 
 /* A failure before the request is looked at (opening root's files,
@@ -583,14 +554,11 @@ static unsigned queues_of(const struct tg_job *j)
  * it is tried here. */
 static int early_fail(struct run *r, int parsed, const struct tg_err *e)
 {
-	struct tg_err chk;
-	struct tg_audit a = {.op = parsed == 0 && r->job.op ? op_names[r->job.op] : "request",
-			     .result = "error",
-			     .id = &r->id};
+	struct tg_audit a = {
+	    .op = parsed == 0 ? r->job.op->name : "request", .result = "error", .id = &r->id};
 
 	audit_init(r->pf.log_fd >= 0 ? r->pf.log_fd : log_open());
-	if (parsed != 0 || check_channel(&r->job, &chk) != 0)
-		r->job.reply_fd = -1;
+	early_channel(r, parsed);
 	return finish(r, &a, e);
 }
 
@@ -598,23 +566,25 @@ int main(int argc, char **argv)
 {
 	static struct run r;
 	struct tg_err e = {.code = TG_EXIT_OK}, perr = {.code = TG_EXIT_OK};
+	const struct action *act = NULL;
 	int parsed, rc;
 
 	const char *limit = early_hygiene(argc, argv);
-	parsed = parse_job(argc, argv, &r.job, &perr);
+	r.fe = frontend_of(argc, argv);
+	parsed = r.fe->parse(argc - 1, argv + 1, &r.job, &perr);
+	if (parsed == 0)
+		act = &actions[r.job.op->action];
 	if (limit && geteuid() == 0) {
 		/* Audited with what is known: the caller's ids. */
-		struct tg_audit a = {.op = parsed == 0 ? op_names[r.job.op] : "request",
-				     .result = "error",
-				     .id = &r.id};
+		struct tg_audit a = {
+		    .op = parsed == 0 ? r.job.op->name : "request", .result = "error", .id = &r.id};
 		ident_read(&r.id, &e);
 		audit_init(log_open());
 		tg_seterr(&e, TG_EXIT_HOST,
 			  "the caller's hard limit on %s is lower than tapgate-helper needs and "
 			  "cannot be raised; run it with default resource limits",
 			  limit);
-		if (parsed != 0 || check_channel(&r.job, &perr) != 0)
-			r.job.reply_fd = -1;
+		early_channel(&r, parsed);
 		return finish(&r, &a, &e);
 	}
 	if (geteuid() != 0) {
@@ -624,14 +594,13 @@ int main(int argc, char **argv)
 		    &e, TG_EXIT_HOST,
 		    "tapgate-helper is not running as root; install it setuid root (mode 4755) "
 		    "on a file system mounted without nosuid");
-		if (parsed != 0 || check_channel(&r.job, &perr) != 0)
-			r.job.reply_fd = -1;
+		early_channel(&r, parsed);
 		return answer_err(&r, &e);
 	}
 	r.pf.log_fd = -1;
 	if (ident_read(&r.id, &e) != 0 ||
-	    privfiles_open(&r.pf, parsed == 0 && needs_device(&r.job) ? queues_of(&r.job) : 0,
-			   parsed == 0 && r.job.vhost ? queues_of(&r.job) : 0, &e) != 0 ||
+	    privfiles_open(&r.pf, act && act->makes_device ? queues_of(&r.job) : 0,
+			   act && r.job.vhost ? queues_of(&r.job) : 0, &e) != 0 ||
 	    privdrop(&r.id, audit_kernel_open(), &e) != 0)
 		return early_fail(&r, parsed, &e);
 	audit_init(r.pf.log_fd);
@@ -639,22 +608,20 @@ int main(int argc, char **argv)
 	 * are looked up (NSS opens files and sockets). The file is root's and
 	 * was opened as root with every component checked (privfiles.c);
 	 * parsing it is pure. A policy error is answered later, audited. */
-	struct tg_err polerr = {.code = TG_EXIT_OK};
-	int have_policy = policy_load(&r.pf, &r.pol, &polerr) == 0;
-	if (ident_resolve_names(&r.id, have_policy ? &r.pol : NULL, &e) != 0)
+	r.have_policy = policy_load(&r.pf, &r.pol, &r.polerr) == 0;
+	if (ident_resolve_names(&r.id, r.have_policy ? &r.pol : NULL, &e) != 0)
 		return early_fail(&r, parsed, &e);
 	/* gc alone asks who is in each rule's group (it reads the group
 	 * files, closed to us after confine()); requests go by the caller's
 	 * own groups. */
-	struct tg_members members = {0};
-	if (parsed == 0 && r.job.op == TG_OP_GC && have_policy)
-		members_resolve(&members, &r.pol);
+	if (act && act->needs_members && r.have_policy)
+		members_resolve(&r.members, &r.pol);
 	if ((rc = nc_open(&r.nc)) != 0) {
 		tg_seterr(&e, TG_EXIT_HOST, "cannot open a netlink socket: %s", strerror(-rc));
 		return early_fail(&r, parsed, &e);
 	}
 	/* sysfs is closed to us once Landlock and the filter are on. */
-	if (parsed == 0 && r.job.bridge[0])
+	if (act && r.job.bridge[0])
 		bridgeport_prepare(r.job.bridge);
 	if ((rc = conf6_landlock(r.pf.conf6_fd)) != 0) {
 		tg_seterr(&e, TG_EXIT_HOST, "cannot restrict file access with Landlock: %s",
@@ -665,62 +632,35 @@ int main(int argc, char **argv)
 		return early_fail(&r, parsed, &e);
 
 	struct tg_audit a = {
-	    .op = r.job.op ? op_names[r.job.op] : "request", .result = "refused", .id = &r.id};
+	    .op = r.job.op ? r.job.op->name : "request", .result = "refused", .id = &r.id};
 	if (parsed != 0) {
 		/* Malformed: answered on the reply channel if that much is
 		 * sound, else on stderr. */
-		if (check_channel(&r.job, &e) != 0)
+		if (r.fe->check_channel(&r.job, &e) != 0)
 			r.job.reply_fd = -1;
 		return finish(&r, &a, &perr);
 	}
-	if (check_channel(&r.job, &e) != 0) {
+	if (r.fe->check_channel(&r.job, &e) != 0) {
 		r.job.reply_fd = -1;
 		return finish(&r, &a, &e);
 	}
-	/* gc works without a usable policy (culling needs none); it only
-	 * skips revoking persistent devices then. list needs none either. */
-	if (!have_policy && r.job.op != TG_OP_GC && r.job.op != TG_OP_LIST) {
+	if (!r.have_policy && act->needs_policy) {
 		a.result = "error";
-		return finish(&r, &a, &polerr);
+		return finish(&r, &a, &r.polerr);
 	}
-	if (r.job.op == TG_OP_LIST) {
-		/* A view: culls nothing, and does not wait for the lock. */
-		if (leasedb_read(&db, r.pf.lease_fd, &e) != 0) {
+	if (act->leases == LEASES_OWN) {
+		if (leasedb_open(&db, r.pf.lock_fd, r.pf.lease_fd, &r.id.uid, &e) != 0) {
 			a.result = "error";
 			return finish(&r, &a, &e);
 		}
-		return do_list(&r);
+		/* Reclaim, then look, then decide (in the handler). */
+		r.caller = caller_of(&r.id);
+		r.req = request_of(&r.job);
+		reclaim_for(&db, r.nc, &r.pol, &r.caller, act->decides ? &r.req : NULL);
+		if (act->decides)
+			snapshot_take(&r.snap, &db, r.nc, &r.pol, &r.caller, &r.req);
 	}
-	/* gc takes no user's lock: it skips what requests at work hold. */
-	if (leasedb_open(&db, r.pf.lock_fd, r.pf.lease_fd, r.job.op == TG_OP_GC ? NULL : &r.id.uid,
-			 &e) != 0) {
-		a.result = "error";
-		return finish(&r, &a, &e);
-	}
-	r.hc = (struct host_ctx){.nc = r.nc, .db = &db};
-	r.hv = (struct tg_hostview){
-	    .addr_taken = addr_taken, .count = count, .ctx = &r.hc, .used = used};
-	unsigned culled =
-	    r.job.op == TG_OP_GC ? leasedb_cull(&db, r.nc) : leasedb_cull_for(&db, r.nc, r.id.uid);
-	switch (r.job.op) {
-	case TG_OP_GC:
-		if (have_policy)
-			culled += leasedb_revoke(&db, r.nc, &r.pol, &members);
-		else
-			tg_say(2, "tapgate-helper: %s; persistent devices not checked\n",
-			       polerr.msg);
-		rc = do_gc(culled);
-		break;
-	case TG_OP_DESTROY:
-		rc = do_destroy(&r);
-		break;
-	case TG_OP_UML_ADD:
-	case TG_OP_UML_DEL:
-		rc = do_guest_addr(&r);
-		break;
-	default:
-		rc = do_device(&r);
-	}
+	rc = act->run(&r);
 	leasedb_close(&db);
 	return rc;
 }

@@ -167,7 +167,7 @@ void members_resolve(struct tg_members *m, const struct tg_policy *p)
 		const struct tg_rule *r = &p->rules[i];
 
 		/* A `:group` that did not resolve is judged as before
-		 * (leasedb_revoke): gone revokes, failed keeps. */
+		 * (reclaim_revoked): gone revokes, failed keeps. */
 		if (r->who == TG_WHO_GID ||
 		    (r->who == TG_WHO_GROUP && r->who_known && !r->who_failed)) {
 			m->of[i].known = members_of_group(r, &m->of[i], &cap[i]) == 0;

@@ -4,7 +4,8 @@
  * outlive the device (the proxy entry on the uplink, the uplink's
  * forwarding switch) is written before it is done, so that if we are killed
  * at any point the next helper run or `tapgate gc` finds the record and
- * undoes it (a persistent device by its name: leasedb.c). Everything else
+ * undoes it (reclaim.c; a persistent device by its name: unprovision()
+ * below). Everything else
  * (address, host route, per-device settings, bridge port) belongs to the
  * device and vanishes with it when its last descriptor closes. The record
  * becomes live only after the grant is audited (main.c). */
@@ -65,6 +66,31 @@ static int kernel_err(struct tg_err *e, const char *what, int r)
 {
 	tg_seterr(e, TG_EXIT_HOST, "%s: %s", what, strerror(r < 0 ? -r : r));
 	return -1;
+}
+
+/* Undoes what lease slot left outside its device (proxy entry, uplink
+ * forwarding). 0, or -1 if the uplink could not be locked. */
+static int unprovision_outside(struct nc *nc, struct tg_leasedb *db, unsigned slot)
+{
+	const struct tg_lease *l = leasedb_get(db, slot);
+	int upl = l->uplink, saved = l->uplink_fwd;
+
+	if (!upl)
+		return 0;
+	/* The guest's proxy entry is this lease's alone (no other lease can
+	 * hold its address while this record does). */
+	if (l->guest)
+		nc_del_proxy(nc, upl, l->guest);
+	if (saved == -1)
+		return 0;
+	/* Whether another lease still wants the uplink forwarding is read
+	 * under the uplink's lock, as the leases that switch it on write it. */
+	if (leasedb_lock_uplink(db, upl) != 0)
+		return -1;
+	if (leasedb_refresh(db) == 0 && leasedb_uplink_fwd(db, upl, (int)slot) == -1)
+		nc_set_devconf(nc, upl, IPV4_DEVCONF_FORWARDING, (uint32_t)saved);
+	leasedb_unlock_uplink(db, upl);
+	return 0;
 }
 
 /* The proxy entry for the guest on the uplink, and its forwarding switch
@@ -225,7 +251,7 @@ int unprovision_guest(struct nc *nc, struct tg_leasedb *db, unsigned slot)
 	nc_del_host_route(nc, l.ifindex, l.guest);
 	/* Still recorded if the uplink could not be locked: undone with the
 	 * lease, or by asking again. */
-	if (leasedb_undo_outside(nc, db, slot) != 0)
+	if (unprovision_outside(nc, db, slot) != 0)
 		return -1;
 	l.guest = 0;
 	l.uplink = 0;
@@ -326,7 +352,7 @@ undo:
 		nc_del_link(nc, l->ifindex);
 	/* What the uplink could not be locked for stays recorded: the
 	 * pending record is undone by a later run once we are gone. */
-	if (leasedb_undo_outside(nc, db, slot) == 0)
+	if (unprovision_outside(nc, db, slot) == 0)
 		leasedb_put(db, slot, &none);
 	return -1;
 }
@@ -336,5 +362,70 @@ int provision_commit(struct tg_leasedb *db, unsigned slot, struct tg_lease *l, s
 	l->state = TG_LEASE_LIVE;
 	if (leasedb_put(db, slot, l) != 0)
 		return kernel_err(e, "cannot write the lease database", errno);
+	return 0;
+}
+
+/* A helper of `create` killed after TUNSETPERSIST and before the record
+ * has the ifindex leaves a persistent device that only the record's name
+ * points at; the name was written before the device was made. It is
+ * deleted if it is that: a persistent tun/tap device of the lease's owner
+ * (attached or not: the owner may attach to it by name, and must not keep
+ * an unleased device that way), and no other lease names it (a helper that
+ * found the name taken and was killed before it wrote the next one leaves a
+ * record naming somebody's device). */
+static int reconcile_by_name(struct tg_leasedb *db, struct nc *nc, unsigned i,
+			     const struct tg_lease *l)
+{
+	int ix, r;
+
+	if (leasedb_refresh(db) != 0)
+		return -1;
+	for (unsigned j = 0; j < db->nslots; j++) {
+		if (j == i || !leasedb_may_hold_uid(db, j, l->uid))
+			continue;
+		const struct tg_lease *o = leasedb_get(db, j);
+		if (o->state != TG_LEASE_FREE && strcmp(o->ifname, l->ifname) == 0)
+			return 0;
+	}
+	if ((r = nc_tun_persistent_of(nc, l->ifname, l->uid, &ix)) <= 0)
+		return r;
+	return nc_del_link(nc, ix) == 0 || nc_link_is(nc, ix, l->ifname) == 0 ? 0 : -1;
+}
+
+int unprovision(struct nc *nc, struct tg_leasedb *db, unsigned i, const char *op,
+		const char *reason, int del_link)
+{
+	static const struct tg_lease none = {.state = TG_LEASE_FREE};
+	static struct tg_ident owner;
+	struct tg_lease l = *leasedb_get(db, i);
+
+	int is = del_link ? nc_link_is(nc, l.ifindex, l.ifname) : 0;
+
+	/* Not knowing whether the device is there is no reason to drop the
+	 * lease that would let a later run delete it. */
+	if (is < 0)
+		return -1;
+	if (is == 1)
+		nc_del_link(nc, l.ifindex);
+	if (l.state == TG_LEASE_PENDING && l.persist && l.ifname[0] &&
+	    reconcile_by_name(db, nc, i, &l) != 0)
+		return -1;
+	if (unprovision_outside(nc, db, i) != 0 || leasedb_put(db, i, &none) != 0)
+		return -1;
+	memset(&owner, 0, sizeof(owner));
+	owner.uid = l.uid;
+	struct tg_audit a = {
+	    .op = op,
+	    .result = "removed",
+	    .id = &owner,
+	    .kind = l.kind,
+	    .ifname = l.ifname,
+	    .ifindex = l.ifindex,
+	    .guest = l.guest,
+	    .gateway = l.gateway,
+	    .bridge = l.bridge,
+	    .reason = reason,
+	};
+	audit_emit(&a);
 	return 0;
 }

@@ -1,7 +1,7 @@
 /* The native request, from argv. Every byte is the caller's: each option
  * has exactly one spelling (--name=value), may appear once, and every value
  * is parsed by the strict parsers in common/addr.c. */
-#include "helper.h"
+#include "frontend.h"
 
 #include <string.h>
 #include <sys/socket.h>
@@ -9,6 +9,12 @@
 #include <sys/un.h>
 
 #define ARG_MAX_LEN 64
+
+static const struct tg_op op_open = {.name = "open", .action = TG_ACT_DEVICE, .pin_mac = 1};
+static const struct tg_op op_create = {.name = "create", .action = TG_ACT_DEVICE, .persist = 1};
+static const struct tg_op op_destroy = {.name = "destroy", .action = TG_ACT_DESTROY};
+static const struct tg_op op_gc = {.name = "gc", .action = TG_ACT_GC};
+static const struct tg_op op_list = {.name = "list", .action = TG_ACT_LIST};
 
 static const char *value(const char *arg, const char *name)
 {
@@ -95,7 +101,7 @@ static int parse_open(int argc, char **argv, struct tg_job *r, struct tg_err *e)
 		tg_seterr(e, TG_EXIT_USAGE, "a tun device cannot join a bridge; use --tap");
 		return -1;
 	}
-	if (r->op == TG_OP_CREATE && (r->queues > 1 || r->vhost || r->vnet_hdr)) {
+	if (r->op->persist && (r->queues > 1 || r->vhost || r->vnet_hdr)) {
 		tg_seterr(e, TG_EXIT_USAGE,
 			  "a persistent device is opened by name: --queues, --vnet-hdr and "
 			  "--vhost are for open");
@@ -112,27 +118,27 @@ bad:
 	return -1;
 }
 
-int request_parse(int argc, char **argv, struct tg_job *r, struct tg_err *e)
+static int request_parse(int argc, char **argv, struct tg_job *r, struct tg_err *e)
 {
 	const char *v;
 
 	memset(r, 0, sizeof(*r));
 	r->reply_fd = -1;
 	if (argc >= 1 && (strcmp(argv[0], "open") == 0 || strcmp(argv[0], "create") == 0)) {
-		r->op = argv[0][0] == 'o' ? TG_OP_OPEN : TG_OP_CREATE;
+		r->op = argv[0][0] == 'o' ? &op_open : &op_create;
 		return parse_open(argc - 1, argv + 1, r, e);
 	}
 	if (argc == 1 && strcmp(argv[0], "gc") == 0) {
-		r->op = TG_OP_GC;
+		r->op = &op_gc;
 		return 0;
 	}
 	if (argc == 1 && strcmp(argv[0], "list") == 0) {
-		r->op = TG_OP_LIST;
+		r->op = &op_list;
 		return 0;
 	}
 	if (argc == 2 && strcmp(argv[0], "destroy") == 0 &&
 	    (v = value(argv[1], "--ifname")) != NULL && tg_valid_ifname(v)) {
-		r->op = TG_OP_DESTROY;
+		r->op = &op_destroy;
 		strcpy(r->dev, v);
 		return 0;
 	}
@@ -173,3 +179,45 @@ int reply_fd_check(int fd, int type1, int type2, struct tg_err *e)
 	}
 	return 0;
 }
+
+/* gc, destroy and list answer on stdout; a device goes over the caller's
+ * socket: a seqpacket one from libtapgate, a stream one from an older
+ * client. */
+static int native_check_channel(const struct tg_job *j, struct tg_err *e)
+{
+	if (j->op && j->op->action != TG_ACT_DEVICE)
+		return 0;
+	return reply_fd_check(j->reply_fd, SOCK_SEQPACKET, SOCK_STREAM, e);
+}
+
+static int native_answer_granted(const struct tg_job *j, const struct tg_answer *a)
+{
+	if (!a->lease) {
+		tg_say(1, "%s", a->text);
+		return 0;
+	}
+	/* Persistent: the caller opens it by name; no descriptor. */
+	if (j->op->persist)
+		return reply_ok(j->reply_fd, a->lease, a->rule_file, NULL, 0);
+	return reply_ok(j->reply_fd, a->lease, a->rule_file, a->fds, a->nfds);
+}
+
+static int native_answer_err(const struct tg_job *j, const struct tg_err *e)
+{
+	reply_err(j->reply_fd, e);
+	return (int)e->code;
+}
+
+/* What no other front end recognises. */
+static int native_recognise(int argc, char **argv)
+{
+	return 1;
+}
+
+const struct tg_frontend tg_frontend_native = {
+    .recognise = native_recognise,
+    .parse = request_parse,
+    .check_channel = native_check_channel,
+    .answer_granted = native_answer_granted,
+    .answer_err = native_answer_err,
+};

@@ -7,7 +7,7 @@
  *     uml_net 4 del DEV ADDR NETMASK
  *
  * Older versions, ethertap and slip are refused with a message. */
-#include "helper.h"
+#include "frontend.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -20,11 +20,16 @@
 /* UML reads the reply into one page less one byte; the name takes 16. */
 #define UML_TEXT_MAX (4095 - 16)
 
-int uml_invoked(const char *argv0)
-{
-	const char *base = strrchr(argv0, '/');
+static const struct tg_op op_up = {.name = "uml-up", .action = TG_ACT_DEVICE, .guest_later = 1};
+static const struct tg_op op_add = {.name = "uml-add", .action = TG_ACT_GUEST_ADD};
+static const struct tg_op op_del = {.name = "uml-del", .action = TG_ACT_GUEST_DEL};
 
-	return strcmp(base ? base + 1 : argv0, "uml_net") == 0;
+/* argv[0] names uml_net. */
+static int uml_recognise(int argc, char **argv)
+{
+	const char *base = strrchr(argv[0], '/');
+
+	return strcmp(base ? base + 1 : argv[0], "uml_net") == 0;
 }
 
 static int addr_args(char **argv, struct tg_job *j, struct tg_err *e)
@@ -44,7 +49,7 @@ static int addr_args(char **argv, struct tg_job *j, struct tg_err *e)
 	return 0;
 }
 
-int uml_parse(int argc, char **argv, struct tg_job *j, struct tg_err *e)
+static int uml_parse(int argc, char **argv, struct tg_job *j, struct tg_err *e)
 {
 	memset(j, 0, sizeof(*j));
 	j->reply_fd = 1;
@@ -55,7 +60,7 @@ int uml_parse(int argc, char **argv, struct tg_job *j, struct tg_err *e)
 		return -1;
 	}
 	if (argc == 4 && strcmp(argv[1], "tuntap") == 0 && strcmp(argv[2], "up") == 0) {
-		j->op = TG_OP_UML_UP;
+		j->op = &op_up;
 		if (tg_parse_ipv4(argv[3], &j->gateway) != 0) {
 			tg_seterr(e, TG_EXIT_USAGE, "uml_net: bad gateway address");
 			return -1;
@@ -64,7 +69,7 @@ int uml_parse(int argc, char **argv, struct tg_job *j, struct tg_err *e)
 		return 0;
 	}
 	if (argc == 5 && (strcmp(argv[1], "add") == 0 || strcmp(argv[1], "del") == 0)) {
-		j->op = argv[1][0] == 'a' ? TG_OP_UML_ADD : TG_OP_UML_DEL;
+		j->op = argv[1][0] == 'a' ? &op_add : &op_del;
 		return addr_args(argv + 2, j, e);
 	}
 	if (argc >= 2 && strcmp(argv[1], "tuntap") == 0 && argc == 3) {
@@ -92,7 +97,7 @@ int uml_reply_up(int fd, const char *ifname, const char *text, int devfd)
 }
 
 /* Never waits: the socket is the caller's, who could fill it and keep us
- * (check_channel() made sure it is a stream socket). */
+ * (uml_check_channel() made sure it is a stream socket). */
 static int send_all(int fd, const void *p, size_t n)
 {
 	const char *c = p;
@@ -117,3 +122,52 @@ int uml_reply_text(int fd, const char *text)
 		return -1;
 	return send_all(fd, text, (size_t)len);
 }
+
+/* `tuntap up` hands a datagram socket; add and del UML's os_pipe(), which
+ * is socketpair(AF_UNIX, SOCK_STREAM): exactly that. A FIFO nobody reads
+ * would block the answer forever. */
+static int uml_check_channel(const struct tg_job *j, struct tg_err *e)
+{
+	if (!j->op) {
+		tg_seterr(e, TG_EXIT_USAGE, "uml_net: not a call this helper knows");
+		return -1;
+	}
+	if (j->op == &op_up)
+		return reply_fd_check(j->reply_fd, SOCK_DGRAM, SOCK_DGRAM, e);
+	return reply_fd_check(j->reply_fd, SOCK_STREAM, SOCK_STREAM, e);
+}
+
+static int uml_answer_granted(const struct tg_job *j, const struct tg_answer *a)
+{
+	char text[200], gw[16];
+
+	if (j->op != &op_up)
+		return uml_reply_text(j->reply_fd, a->text);
+	snprintf(text, sizeof(text), "tapgate: %s up, gateway %s\n", a->lease->ifname,
+		 tg_format_ipv4(a->lease->gateway, gw));
+	return uml_reply_up(j->reply_fd, a->lease->ifname, text, a->fds[0]);
+}
+
+/* UML shows the text it gets; what it cannot get goes to stderr. */
+static int uml_answer_err(const struct tg_job *j, const struct tg_err *e)
+{
+	char text[300];
+	int fd = j->reply_fd;
+
+	if (!j->op) {
+		tg_say(2, "tapgate-helper: %s\n", e->msg);
+		return (int)e->code;
+	}
+	snprintf(text, sizeof(text), "tapgate: %s\n", e->msg);
+	if ((j->op == &op_up ? uml_reply_up(fd, NULL, text, -1) : uml_reply_text(fd, text)) != 0)
+		tg_say(2, "%s", text);
+	return (int)e->code;
+}
+
+const struct tg_frontend tg_frontend_uml = {
+    .recognise = uml_recognise,
+    .parse = uml_parse,
+    .check_channel = uml_check_channel,
+    .answer_granted = uml_answer_granted,
+    .answer_err = uml_answer_err,
+};

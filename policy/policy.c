@@ -735,7 +735,7 @@ static int bridged_allows(const struct tg_rule *rule, const struct tg_request *r
 /* Checks a guest address named by the caller against a routed rule: for
  * tg_policy_decide (an address asked for) and tg_policy_check_guest (an
  * address named once the device exists). file is already made safe. */
-static int address_allowed(const struct tg_rule *rule, uint32_t ip, const struct tg_hostview *h,
+static int address_allowed(const struct tg_rule *rule, uint32_t ip, const struct tg_snapshot *s,
 			   const char *file, char *why)
 {
 	char a[ADDR_BUF], net[ADDR_BUF], blk[ADDR_BUF];
@@ -771,20 +771,18 @@ static int address_allowed(const struct tg_rule *rule, uint32_t ip, const struct
 		say(why, "%s is the gateway of %s:%u; choose another address", a, file, rule->line);
 		return 0;
 	}
-	switch (h->addr_taken(h->ctx, ip)) {
-	case TG_ADDR_FREE:
-		break;
-	case TG_ADDR_LEASED:
+	if (tg_ranges_has(&s->leased4, ip)) {
 		say(why, "%s is leased to another tapgate device; choose another address", a);
 		return 0;
-	default:
+	}
+	if (s->host4_unknown || tg_ranges_has(&s->host4, ip)) {
 		say(why, "%s is already in use on this host; choose another address", a);
 		return 0;
 	}
 	return 1;
 }
 
-void tg_ranges_add(struct tg_ranges *r, uint32_t lo, uint32_t hi, int ask)
+void tg_ranges_add(struct tg_ranges *r, uint32_t lo, uint32_t hi)
 {
 	if (r->n == r->cap) {
 		size_t ncap = r->cap == 0 ? 64 : r->cap * 2;
@@ -797,7 +795,7 @@ void tg_ranges_add(struct tg_ranges *r, uint32_t lo, uint32_t hi, int ask)
 		r->v = grown;
 		r->cap = ncap;
 	}
-	r->v[r->n++] = (struct tg_range){.lo = lo, .hi = hi, .ask = ask};
+	r->v[r->n++] = (struct tg_range){.lo = lo, .hi = hi};
 }
 
 void tg_ranges_free(struct tg_ranges *r)
@@ -806,13 +804,27 @@ void tg_ranges_free(struct tg_ranges *r)
 	*r = (struct tg_ranges){0};
 }
 
-/* Ask-0 ranges first, each group by its first address. */
+int tg_ranges_has(const struct tg_ranges *r, uint32_t addr)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (r->v[i].lo <= addr && addr <= r->v[i].hi)
+			return 1;
+	return 0;
+}
+
+unsigned tg_snapshot_live(const struct tg_snapshot *s, const struct tg_rule *rule)
+{
+	for (size_t i = 0; i < s->nlive; i++)
+		if (s->live[i].rule == rule)
+			return s->live[i].n;
+	return 0;
+}
+
+/* By first address. */
 static int range_order(const void *a, const void *b)
 {
 	const struct tg_range *x = a, *y = b;
 
-	if (x->ask != y->ask)
-		return x->ask - y->ask;
 	return x->lo < y->lo ? -1 : x->lo > y->lo;
 }
 
@@ -844,68 +856,27 @@ static void sort_ranges(struct tg_range *v, size_t n)
 	}
 }
 
-#define PICK_MAX_SURPRISES 64
-
-int tg_pick_first_free(uint32_t lo, uint32_t hi, struct tg_ranges *used,
-		       int (*taken)(void *ctx, uint32_t addr), void *ctx, uint32_t *out)
+int tg_pick_first_free(uint32_t lo, uint32_t hi, struct tg_ranges *used, uint32_t *out)
 {
-	size_t nd = 0, d = 0, k;
-	unsigned surprises = 0;
 	uint32_t a = lo;
 
 	if (lo > hi || hi == UINT32_MAX)
 		return 0;
-	/* Clipped to [lo, hi], sorted, then the ask-0 ranges merged in place
-	 * into disjoint runs v[0..nd); the ask-1 addresses follow, sorted. */
-	for (size_t i = 0; i < used->n; i++) {
-		struct tg_range *r = &used->v[i];
-		if (r->hi < lo || r->lo > hi || r->lo > r->hi) {
-			*r =
-			    (struct tg_range){.lo = 1, .hi = 0, .ask = 2}; /* sorts last, ignored */
-			continue;
-		}
-		r->lo = r->lo < lo ? lo : r->lo;
-		r->hi = r->hi > hi ? hi : r->hi;
-	}
 	sort_ranges(used->v, used->n);
-	for (k = 0; k < used->n && used->v[k].ask == 0; k++) {
-		if (nd > 0 && used->v[k].lo <= used->v[nd - 1].hi + 1) {
-			if (used->v[k].hi > used->v[nd - 1].hi)
-				used->v[nd - 1].hi = used->v[k].hi;
-		} else {
-			used->v[nd++] = used->v[k];
-		}
-	}
-	size_t ask = k; /* the ask-1 addresses are v[k..) until ask 2 */
-
-	/* a <= hi < UINT32_MAX throughout, so a + 1 and run.hi + 1 cannot wrap. */
-	while (a <= hi) {
-		while (d < nd && used->v[d].hi < a)
-			d++;
-		if (d < nd && used->v[d].lo <= a) {
-			if (used->v[d].hi == hi)
-				return 0;
-			a = used->v[d].hi + 1;
+	/* a <= hi < UINT32_MAX throughout, so run.hi + 1 cannot wrap. */
+	for (size_t k = 0; k < used->n && used->v[k].lo <= a; k++) {
+		if (used->v[k].hi < a)
 			continue;
-		}
-		if (taken(ctx, a) == TG_ADDR_FREE) {
-			*out = a;
-			return 1;
-		}
-		while (ask < used->n && used->v[ask].ask == 1 && used->v[ask].hi < a)
-			ask++;
-		int expected = ask < used->n && used->v[ask].ask == 1 && used->v[ask].lo <= a;
-		if (!expected && ++surprises > PICK_MAX_SURPRISES)
-			return -1;
-		if (a == hi)
+		if (used->v[k].hi >= hi)
 			return 0;
-		a++;
+		a = used->v[k].hi + 1;
 	}
-	return 0;
+	*out = a;
+	return 1;
 }
 
 /* The first address of the net, in ascending order, that may be handed out. */
-static int pick_address(const struct tg_rule *rule, const struct tg_hostview *h,
+static int pick_address(const struct tg_rule *rule, const struct tg_snapshot *s,
 			const struct names *nm, char *why, uint32_t *guest)
 {
 	char net[ADDR_BUF];
@@ -914,44 +885,34 @@ static int pick_address(const struct tg_rule *rule, const struct tg_hostview *h,
 	int r;
 
 	tg_format_ipv4(rule->net, net);
-	if (h->used == NULL) {
-		/* The parser keeps prefixes at /30 or shorter, so net + 1 <
-		 * bcast and the loop cannot wrap. */
-		for (uint32_t a = rule->net + 1; a < bcast; a++) {
-			if (a != rule->gateway && !h->addr_taken(h->ctx, a)) {
-				*guest = a;
-				return 1;
-			}
-		}
-		r = 0;
-	} else {
-		tg_ranges_add(&used, rule->gateway, rule->gateway, 0);
-		if (h->used(h->ctx, rule->net + 1, bcast - 1, &used) != 0 || used.failed) {
-			tg_ranges_free(&used);
-			say(why, "cannot read which addresses of %s/%u the host uses", net,
-			    rule->prefix);
-			return 0;
-		}
-		r = tg_pick_first_free(rule->net + 1, bcast - 1, &used, h->addr_taken, h->ctx,
-				       guest);
-		tg_ranges_free(&used);
-		if (r == 1)
-			return 1;
+	if (s->host4_unknown) {
+		say(why, "cannot read which addresses of %s/%u the host uses", net, rule->prefix);
+		return 0;
 	}
-	if (r < 0)
-		say(why, "the host's addresses in %s/%u changed while picking one; try again", net,
-		    rule->prefix);
-	else
-		say(why,
-		    "no free address in %s/%u (%s:%u); run 'tapgate gc' or ask for a larger net",
-		    net, rule->prefix, tg_rule_file(nm->p, rule), rule->line);
+	tg_ranges_add(&used, rule->gateway, rule->gateway);
+	for (size_t i = 0; i < s->leased4.n; i++)
+		tg_ranges_add(&used, s->leased4.v[i].lo, s->leased4.v[i].hi);
+	for (size_t i = 0; i < s->host4.n; i++)
+		tg_ranges_add(&used, s->host4.v[i].lo, s->host4.v[i].hi);
+	if (used.failed) {
+		tg_ranges_free(&used);
+		say(why, "out of memory picking an address of %s/%u", net, rule->prefix);
+		return 0;
+	}
+	/* The parser keeps prefixes at /30 or shorter, so net + 1 < bcast. */
+	r = tg_pick_first_free(rule->net + 1, bcast - 1, &used, guest);
+	tg_ranges_free(&used);
+	if (r == 1)
+		return 1;
+	say(why, "no free address in %s/%u (%s:%u); run 'tapgate gc' or ask for a larger net", net,
+	    rule->prefix, tg_rule_file(nm->p, rule), rule->line);
 	return 0;
 }
 
 /* Whether a rule that matches the caller, kind and mode allows all of the
  * request; if not, why not in `why`. */
 static int rule_allows(const struct tg_rule *rule, const struct tg_caller *c,
-		       const struct tg_request *r, const struct tg_hostview *h,
+		       const struct tg_request *r, const struct tg_snapshot *s,
 		       const struct names *nm, char *why, uint32_t *guest)
 {
 	unsigned live;
@@ -987,7 +948,7 @@ static int rule_allows(const struct tg_rule *rule, const struct tg_caller *c,
 	}
 	/* The count comes before the address: a user at the limit whose own
 	 * guests fill the net should hear about the limit, not about the net. */
-	live = h->count(h->ctx, c->uid, rule);
+	live = tg_snapshot_live(s, rule);
 	if (live >= rule->max) {
 		say(why,
 		    "%s already has %u device%s under %s:%u (max %u); close one or run "
@@ -1001,16 +962,16 @@ static int rule_allows(const struct tg_rule *rule, const struct tg_caller *c,
 	if (!rule->routed || r->no_guest)
 		return 1;
 	if (r->has_ip) {
-		if (!address_allowed(rule, r->ip, h, tg_rule_file(nm->p, rule), why))
+		if (!address_allowed(rule, r->ip, s, tg_rule_file(nm->p, rule), why))
 			return 0;
 		*guest = r->ip;
 		return 1;
 	}
-	return pick_address(rule, h, nm, why, guest);
+	return pick_address(rule, s, nm, why, guest);
 }
 
 enum tg_verdict tg_policy_decide(const struct tg_policy *p, const struct tg_caller *c,
-				 const struct tg_request *r, const struct tg_hostview *h,
+				 const struct tg_request *r, const struct tg_snapshot *s,
 				 struct tg_decision *d)
 {
 	struct names nm;
@@ -1069,7 +1030,7 @@ enum tg_verdict tg_policy_decide(const struct tg_policy *p, const struct tg_call
 			undecided = rule;
 			break;
 		}
-		if (rule_allows(rule, c, r, h, &nm, why, &guest)) {
+		if (rule_allows(rule, c, r, s, &nm, why, &guest)) {
 			d->rule = rule;
 			d->guest = guest;
 			d->reason[0] = '\0';
@@ -1124,7 +1085,7 @@ enum tg_verdict tg_policy_decide(const struct tg_policy *p, const struct tg_call
 }
 
 enum tg_verdict tg_policy_check_guest(const struct tg_policy *p, const struct tg_rule *rule,
-				      uint32_t addr, const struct tg_hostview *h, char *reason,
+				      uint32_t addr, const struct tg_snapshot *s, char *reason,
 				      size_t reasonlen)
 {
 	char file[sizeof(p->file)];
@@ -1148,7 +1109,7 @@ enum tg_verdict tg_policy_check_guest(const struct tg_policy *p, const struct tg
 		    tg_rule_file(p, rule), rule->line, a);
 		ok = 0;
 	} else {
-		ok = address_allowed(rule, addr, h, tg_rule_file(p, rule), why);
+		ok = address_allowed(rule, addr, s, tg_rule_file(p, rule), why);
 	}
 	if (reasonlen > 0)
 		snprintf(reason, reasonlen, "%s", ok ? "" : why);

@@ -3,8 +3,10 @@
  *     permit WHO KIND [OPTION ...]
  *
  * Parsing and deciding are pure functions of the text, the caller's identity
- * and a small view of host state supplied through tg_hostview, so the same
- * code runs in the setuid helper and in the unprivileged `tapgate check`. */
+ * and a read-only snapshot of host state taken before the decision
+ * (tg_snapshot), so the same code runs in the setuid helper and in the
+ * unprivileged `tapgate check`, and unit tests decide with no kernel and no
+ * files. */
 #ifndef TG_POLICY_H
 #define TG_POLICY_H
 
@@ -134,54 +136,50 @@ struct tg_request {
 	int vhost;	 /* the helper is to open /dev/vhost-net, one per queue */
 };
 
-/* Addresses a pick must step over: a run [lo, hi] that is in use (ask 0:
- * a host address, a local route), or one address a lease may hold (ask 1:
- * addr_taken() decides, and may find the lease stale). */
+/* A set of addresses: runs [lo, hi]. */
 struct tg_range {
 	uint32_t lo, hi;
-	int ask;
 };
 struct tg_ranges {
 	struct tg_range *v;
 	size_t n, cap;
 	int failed; /* an allocation failed: the set is incomplete */
 };
-void tg_ranges_add(struct tg_ranges *r, uint32_t lo, uint32_t hi, int ask);
+void tg_ranges_add(struct tg_ranges *r, uint32_t lo, uint32_t hi);
 void tg_ranges_free(struct tg_ranges *r);
+/* 1 if a run of r covers addr. */
+int tg_ranges_has(const struct tg_ranges *r, uint32_t addr);
 
-/* The first address of [lo, hi] (hi < 255.255.255.255) that no ask-0 range
- * covers and that taken() reports TG_ADDR_FREE. Its cost is O(n log n) for
- * the n ranges plus one taken() call per ask-1 address stepped over, never
- * O(hi - lo): a local route covering millions of addresses is one range.
- * An address outside every range that taken() still reports in use (the
- * host changed since the ranges were read) is stepped over, at most 64
- * times. Returns 1 with *out, 0 if every address is in use, -1 after 64
- * such surprises. The ranges are sorted in place. */
-int tg_pick_first_free(uint32_t lo, uint32_t hi, struct tg_ranges *used,
-		       int (*taken)(void *ctx, uint32_t addr), void *ctx, uint32_t *out);
+/* The first address of [lo, hi] (hi < 255.255.255.255) that no range of
+ * used covers. O(n log n) for the n ranges, never O(hi - lo): a local
+ * route covering millions of addresses is one range. Returns 1 with *out,
+ * 0 if every address is in use. The ranges are sorted in place. */
+int tg_pick_first_free(uint32_t lo, uint32_t hi, struct tg_ranges *used, uint32_t *out);
 
-/* What the decision needs to know about the host. addr_taken and count are
- * required. */
-struct tg_hostview {
-	/* TG_ADDR_FREE, TG_ADDR_LEASED if a tapgate lease holds addr, else
-	 * non-zero (TG_ADDR_ON_HOST) if any interface of the host has it or
-	 * that cannot be known. */
-	int (*addr_taken)(void *ctx, uint32_t addr);
-	/* Live leases of uid granted by that rule (tg_rule_id), wherever it
-	 * now is in the file. */
-	unsigned (*count)(void *ctx, uint32_t uid, const struct tg_rule *rule);
-	void *ctx;
-	/* Optional: adds to out what may be in use within [lo, hi]: the host's
-	 * addresses and local routes there, the addresses leases may hold.
-	 * Returns 0, or -1 if that cannot be read. With it, picking an address
-	 * costs O(leases + host addresses); without it (tapgate check), every
-	 * address is asked about in turn. */
-	int (*used)(void *ctx, uint32_t lo, uint32_t hi, struct tg_ranges *out);
+/* The caller's live leases under one rule (counted by the rule's identity,
+ * tg_rule_id, wherever it now is in the file). */
+struct tg_live {
+	const struct tg_rule *rule;
+	unsigned n;
 };
 
-enum tg_verdict { TG_GRANTED = 0, TG_REFUSED = 1 };
+/* What the decision knows about the host: read before it, by the helper
+ * after reclaiming stale leases (helper/reclaim.c) and by `tapgate check`
+ * (client/check.c), and only read by it. Addresses are kept per family. */
+struct tg_snapshot {
+	struct tg_ranges leased4; /* IPv4 guest addresses leases hold */
+	struct tg_ranges host4;	  /* the host's IPv4 addresses and local routes */
+	int host4_unknown;	  /* they could not be read: every address counts
+				     as the host's */
+	/* The caller's live leases, one entry per rule that matches the
+	 * caller; a rule without one has none. */
+	const struct tg_live *live;
+	size_t nlive;
+};
+/* How many live leases of the caller s says rule has. */
+unsigned tg_snapshot_live(const struct tg_snapshot *s, const struct tg_rule *rule);
 
-enum { TG_ADDR_FREE = 0, TG_ADDR_ON_HOST = 1, TG_ADDR_LEASED = 2 };
+enum tg_verdict { TG_GRANTED = 0, TG_REFUSED = 1 };
 
 struct tg_decision {
 	const struct tg_rule *rule; /* granting rule; or on refusal the rule the
@@ -194,7 +192,7 @@ struct tg_decision {
  * request wins. On refusal the reason comes from the first rule that matched
  * caller, kind and mode, so the message names the limit that actually bit. */
 enum tg_verdict tg_policy_decide(const struct tg_policy *p, const struct tg_caller *c,
-				 const struct tg_request *r, const struct tg_hostview *h,
+				 const struct tg_request *r, const struct tg_snapshot *s,
 				 struct tg_decision *d);
 
 /* The guest-address checks of a routed rule alone (inside net, not its
@@ -202,7 +200,7 @@ enum tg_verdict tg_policy_decide(const struct tg_policy *p, const struct tg_call
  * after the device exists (uml_net `add`). TG_GRANTED, or TG_REFUSED with
  * reason filled like tg_policy_decide's. */
 enum tg_verdict tg_policy_check_guest(const struct tg_policy *p, const struct tg_rule *rule,
-				      uint32_t addr, const struct tg_hostview *h, char *reason,
+				      uint32_t addr, const struct tg_snapshot *s, char *reason,
 				      size_t reasonlen);
 
 /* A rule's identity: what it says, not where it is. The text of the rule

@@ -79,6 +79,25 @@ static unsigned fake_count(void *ctx, uint32_t uid, const struct tg_rule *rule)
 	return ((uid * 2654435761u) ^ (line * 40503u) ^ h->seed) % h->mod;
 }
 
+/* The snapshot of h the decision for caller c under p reads: the taken
+ * addresses as the host's, each rule's live count for c. live has room for
+ * every rule. */
+static void snap_of(const struct host *h, const struct tg_policy *p, uint32_t uid,
+		    struct tg_live *live, struct tg_snapshot *s)
+{
+	*s = (struct tg_snapshot){.live = live, .nlive = p->nrules};
+	for (size_t i = 0; i < h->ntaken; i++)
+		tg_ranges_add(&s->host4, h->taken[i], h->taken[i]);
+	for (size_t i = 0; i < p->nrules; i++)
+		live[i] = (struct tg_live){&p->rules[i], fake_count((void *)h, uid, &p->rules[i])};
+}
+
+static void snap_free(struct tg_snapshot *s)
+{
+	tg_ranges_free(&s->host4);
+	free((void *)s->live);
+}
+
 /* ---- reading the tail ------------------------------------------------- */
 
 struct tail {
@@ -366,11 +385,13 @@ static enum tg_verdict decide(const struct tg_policy *p, const struct tg_caller 
 			      const struct tg_request *q, const struct host *h,
 			      struct tg_decision *d)
 {
-	struct tg_hostview hv = {fake_taken, fake_count, (void *)h, NULL};
+	struct tg_snapshot s;
 	enum tg_verdict v;
 
+	snap_of(h, p, c->uid, calloc(p->nrules + 1, sizeof(struct tg_live)), &s);
 	memset(d, 0x5a, sizeof(*d));
-	v = tg_policy_decide(p, c, q, &hv, d);
+	v = tg_policy_decide(p, c, q, &s, d);
+	snap_free(&s);
 	CHECK(v == TG_GRANTED || v == TG_REFUSED);
 	CHECK(printable_line(d->reason, sizeof(d->reason)));
 	CHECK(d->rule == NULL || (d->rule >= p->rules && d->rule < p->rules + p->nrules));
@@ -458,15 +479,16 @@ first_match:
 static void check_guest(const struct tg_policy *p, const struct tg_rule *r, uint32_t addr,
 			const struct host *h)
 {
-	struct tg_hostview hv = {fake_taken, fake_count, (void *)h, NULL};
+	struct tg_snapshot s;
 	char reason[sizeof(((struct tg_decision *)0)->reason)];
 	size_t small = 1 + addr % 16;
 	char *tiny = malloc(small);
 	enum tg_verdict v, v2;
 	int want;
 
+	snap_of(h, p, 0, calloc(p->nrules + 1, sizeof(struct tg_live)), &s);
 	memset(reason, 0x7f, sizeof(reason));
-	v = tg_policy_check_guest(p, r, addr, &hv, reason, sizeof(reason));
+	v = tg_policy_check_guest(p, r, addr, &s, reason, sizeof(reason));
 	CHECK(v == TG_GRANTED || v == TG_REFUSED);
 	CHECK(memchr(reason, '\0', sizeof(reason)) != NULL);
 	if (r == NULL || !r->routed) {
@@ -483,10 +505,11 @@ static void check_guest(const struct tg_policy *p, const struct tg_rule *r, uint
 	else
 		CHECK(printable_line(reason, sizeof(reason)) && reason[0] != '\0');
 	/* A small buffer: same verdict, nothing written past it. */
-	v2 = tg_policy_check_guest(p, r, addr, &hv, tiny, small);
+	v2 = tg_policy_check_guest(p, r, addr, &s, tiny, small);
 	CHECK(v2 == v && memchr(tiny, '\0', small) != NULL);
 	free(tiny);
-	CHECK(tg_policy_check_guest(p, r, addr, &hv, NULL, 0) == v);
+	CHECK(tg_policy_check_guest(p, r, addr, &s, NULL, 0) == v);
+	snap_free(&s);
 }
 
 struct caller_buf {

@@ -7,8 +7,7 @@
  * selects the uml_net front end. A trailing NUL ends the last argument and
  * does not start an empty one. Every argument is a separate heap block of
  * exactly its size, so that ASan sees any read past its end. The front end
- * is chosen as main.c's parse_job() does. That function is static there, so
- * its three lines are repeated below.
+ * is chosen as main.c chooses it, with frontend_of().
  *
  * Invariants (common/proto.h, helper.h, CONTRACT.md):
  *   - returns 0 or -1;
@@ -18,7 +17,7 @@
  *   - 0: the job is one the front end documents, with every field in range:
  *       native open|create: --fd 3..1023, tap or tun, --ip and --bridge
  *         exclusive, no bridge on tun, each argument <= 64 bytes and once;
- *       native gc: alone; destroy --ifname=NAME: a valid name;
+ *       native gc, list: alone; destroy --ifname=NAME: a valid name;
  *       uml_net: argv[0] is uml_net, then "4 tuntap up GATE" or "4 add|del DEV
  *         ADDR MASK", reply on fd 1, a tap;
  *       qemu: --br=NAME (valid) and --fd=N (0..1023), optional --use-vnet;
@@ -28,7 +27,7 @@
  *     options in reverse order parse to it too, because order does not
  *     matter.
  */
-#include "../../helper/helper.h"
+#include "../../helper/frontend.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -53,19 +52,32 @@ static int printable_line(const char *s, size_t max)
 
 enum front { NATIVE, UML, QEMU };
 
-/* main.c's parse_job(). */
+/* The front ends of helper/frontend.c's table, told apart. */
+extern const struct tg_frontend tg_frontend_uml, tg_frontend_qemu;
+
+/* As main.c parses: the front end frontend_of() picks. */
 static int parse_job(int argc, char **argv, struct tg_job *j, struct tg_err *e, enum front *f)
 {
-	if (uml_invoked(argv[0])) {
-		*f = UML;
-		return uml_parse(argc - 1, argv + 1, j, e);
-	}
-	if (qemu_invoked(argc - 1, argv + 1)) {
-		*f = QEMU;
-		return qemu_parse(argc - 1, argv + 1, j, e);
-	}
-	*f = NATIVE;
-	return request_parse(argc - 1, argv + 1, j, e);
+	const struct tg_frontend *fe = frontend_of(argc, argv);
+
+	*f = fe == &tg_frontend_uml ? UML : fe == &tg_frontend_qemu ? QEMU : NATIVE;
+	return fe->parse(argc - 1, argv + 1, j, e);
+}
+
+/* The ops the front ends document, by the name each gives its op. */
+enum op { OP_OPEN, OP_CREATE, OP_GC, OP_LIST, OP_DESTROY, OP_UML_UP, OP_UML_ADD, OP_UML_DEL, OP_QEMU };
+
+static enum op op_of(const struct tg_job *j)
+{
+	static const char *const names[] = {"open",   "create", "gc",	   "list", "destroy",
+					    "uml-up", "uml-add", "uml-del", "qemu"};
+
+	CHECK(j->op != NULL);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(j->op->name, names[i]) == 0)
+			return (enum op)i;
+	CHECK(!"unknown op");
+	return OP_OPEN;
 }
 
 static int parse(int argc, char **argv, struct tg_job *j, enum front *f)
@@ -115,17 +127,18 @@ static void check_job(int argc, char **argv, const struct tg_job *j, enum front 
 	char fd[32], ip[48], br[48], gw[16], dev[16], mac[32], m[18];
 	char *a[8], *rev[8];
 	int n = 0;
+	enum op op = op_of(j);
 
 	CHECK(name_ok(j->bridge, sizeof(j->bridge), 1));
 	CHECK(name_ok(j->dev, sizeof(j->dev), 1));
 	for (int i = 1; i < argc; i++)
 		CHECK(strlen(argv[i]) <= 64 || f != NATIVE);
 	a[n++] = argv[0];
-	switch (j->op) {
-	case TG_OP_OPEN:
-	case TG_OP_CREATE:
+	switch (op) {
+	case OP_OPEN:
+	case OP_CREATE:
 		CHECK(f == NATIVE);
-		CHECK(strcmp(argv[1], j->op == TG_OP_OPEN ? "open" : "create") == 0);
+		CHECK(strcmp(argv[1], op == OP_OPEN ? "open" : "create") == 0);
 		CHECK(j->reply_fd >= 3 && j->reply_fd <= 1023);
 		CHECK(j->kind == TG_TAP || j->kind == TG_TUN);
 		CHECK(!(j->has_ip && j->bridge[0]));
@@ -152,18 +165,22 @@ static void check_job(int argc, char **argv, const struct tg_job *j, enum front 
 			a[n++] = mac;
 		}
 		break;
-	case TG_OP_GC:
+	case OP_GC:
 		CHECK(f == NATIVE && argc == 2 && strcmp(argv[1], "gc") == 0);
 		a[n++] = "gc";
 		break;
-	case TG_OP_DESTROY:
+	case OP_LIST:
+		CHECK(f == NATIVE && argc == 2 && strcmp(argv[1], "list") == 0);
+		a[n++] = "list";
+		break;
+	case OP_DESTROY:
 		CHECK(f == NATIVE && argc == 3 && strcmp(argv[1], "destroy") == 0);
 		CHECK(j->dev[0] != '\0');
 		a[n++] = "destroy";
 		snprintf(br, sizeof(br), "--ifname=%s", j->dev);
 		a[n++] = br;
 		break;
-	case TG_OP_UML_UP:
+	case OP_UML_UP:
 		CHECK(f == UML && argc == 5);
 		CHECK(j->reply_fd == 1 && j->kind == TG_TAP && j->has_gateway);
 		a[n++] = "4";
@@ -171,18 +188,18 @@ static void check_job(int argc, char **argv, const struct tg_job *j, enum front 
 		a[n++] = "up";
 		a[n++] = tg_format_ipv4(j->gateway, gw);
 		break;
-	case TG_OP_UML_ADD:
-	case TG_OP_UML_DEL:
+	case OP_UML_ADD:
+	case OP_UML_DEL:
 		CHECK(f == UML && argc == 6);
 		CHECK(j->reply_fd == 1 && j->kind == TG_TAP && j->has_ip && j->dev[0] != '\0');
 		a[n++] = "4";
-		a[n++] = j->op == TG_OP_UML_ADD ? "add" : "del";
+		a[n++] = op == OP_UML_ADD ? "add" : "del";
 		snprintf(dev, sizeof(dev), "%s", j->dev);
 		a[n++] = dev;
 		a[n++] = tg_format_ipv4(j->ip, ip);
 		a[n++] = "255.255.255.255";
 		break;
-	case TG_OP_QEMU:
+	case OP_QEMU:
 		CHECK(f == QEMU);
 		CHECK(j->reply_fd >= 0 && j->reply_fd <= 1023);
 		CHECK(j->kind == TG_TAP && j->bridge[0] != '\0');
