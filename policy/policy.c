@@ -160,6 +160,41 @@ static int parse_who(struct parser *ps, const char *word, struct tg_rule *r)
 	return 0;
 }
 
+/* An IPv6 net: the guests' addresses come from it, one each; the host side
+ * is always fe80::1, so no address of the prefix is the host's. */
+static int parse_net6(struct parser *ps, const char *val, struct tg_rule *r)
+{
+	const char *name;
+
+	if (r->has_net6)
+		return fail(ps, "net given twice",
+			    "a second IPv6 net '%s'; a rule has at most one IPv4 and one IPv6 net",
+			    show(ps, val));
+	switch (tg_parse_prefix6(val, &r->net6, &r->prefix6)) {
+	case 0:
+		break;
+	case -2:
+		return fail(ps, "net has host bits set",
+			    "net %s has host bits set; write the prefix with them zero",
+			    show(ps, val));
+	case -3:
+		return fail(ps, "IPv6 prefix length",
+			    "net %s: an IPv6 net needs a prefix from /64 to /127", show(ps, val));
+	default:
+		return fail(ps, "malformed net",
+			    "malformed net '%s'; expected an IPv6 prefix such as 2001:db8:1::/64",
+			    show(ps, val));
+	}
+	name = tg_ipv6_special(&r->net6);
+	if (name != NULL)
+		return fail(ps, "special-purpose net",
+			    "net %s is %s; a routed IPv6 net must be global unicast or unique "
+			    "local",
+			    val, name);
+	r->has_net6 = 1;
+	return 0;
+}
+
 static int parse_net(struct parser *ps, const char *val, struct tg_rule *r)
 {
 	char buf[ADDR_BUF];
@@ -169,6 +204,12 @@ static int parse_net(struct parser *ps, const char *val, struct tg_rule *r)
 	unsigned long len;
 	unsigned bprefix;
 
+	if (strchr(val, ':') != NULL)
+		return parse_net6(ps, val, r);
+	if (r->routed)
+		return fail(ps, "net given twice",
+			    "a second IPv4 net '%s'; a rule has at most one IPv4 and one IPv6 net",
+			    show(ps, val));
 	if (tg_parse_cidr(val, &r->net, &r->prefix) == 0) {
 		if (r->prefix > 30)
 			return fail(ps, "net too small",
@@ -245,7 +286,9 @@ static int parse_option(struct parser *ps, const char *word, char **cursor, stru
 			    "unknown option '%s'; expected net, gateway, uplink, forward, bridge, "
 			    "max, persist, queues, vhost, isolated or vlan",
 			    show(ps, word));
-	if ((*seen & options[i].bit) != 0 && options[i].bit != OPT_BRIDGE)
+	/* net: once per family, which parse_net checks. */
+	if ((*seen & options[i].bit) != 0 && options[i].bit != OPT_BRIDGE &&
+	    options[i].bit != OPT_NET)
 		return fail(ps, "option given twice",
 			    "option '%s' given twice; each option but bridge may appear once",
 			    word);
@@ -334,11 +377,11 @@ static int check_rule(struct parser *ps, const struct tg_rule *r, unsigned seen)
 		return fail(ps, "option needs bridge",
 			    "option '%s' needs `bridge NAME`: it only applies to bridged rules",
 			    r->isolated ? "isolated" : "vlan");
-	if (r->routed && r->nbridges > 0)
+	if (tg_rule_is_routed(r) && r->nbridges > 0)
 		return fail(ps, "rule both routed and bridged",
 			    "a rule is routed (net) or bridged (bridge), not both; write two "
 			    "rules");
-	if (!r->routed) {
+	if (!tg_rule_is_routed(r)) {
 		const char *orphan = (seen & OPT_GATEWAY)   ? "gateway"
 				     : (seen & OPT_UPLINK)  ? "uplink"
 				     : (seen & OPT_FORWARD) ? "forward"
@@ -353,6 +396,12 @@ static int check_rule(struct parser *ps, const struct tg_rule *r, unsigned seen)
 				    "rule needs `net CIDR` (routed) or `bridge NAME` (bridged)");
 		return 0;
 	}
+	if (!r->routed && r->has_gateway)
+		return fail(ps, "gateway needs an IPv4 net",
+			    "gateway is the host's IPv4 address and needs an IPv4 `net`; the "
+			    "IPv6 host side is always fe80::1");
+	if (!r->routed)
+		return 0;
 	if (!r->has_gateway)
 		return fail(ps, "routed rule needs gateway", "routed rule needs `gateway ADDR`");
 	tg_format_ipv4(r->gateway, a);
@@ -620,6 +669,11 @@ void tg_policy_free(struct tg_policy *p)
 	p->rules = NULL;
 	p->files = NULL;
 	p->nrules = p->rules_cap = p->nfiles = 0;
+}
+
+int tg_rule_is_routed(const struct tg_rule *rule)
+{
+	return rule->routed || rule->has_net6;
 }
 
 int tg_rule_matches_caller(const struct tg_rule *rule, const struct tg_caller *c)
@@ -904,6 +958,75 @@ int tg_pick_first_free(uint32_t lo, uint32_t hi, struct tg_ranges *used,
 	return 0;
 }
 
+/* An IPv6 guest address named by the caller, against a rule with an IPv6
+ * net. file is already made safe. */
+static int address6_allowed(const struct tg_rule *rule, const struct tg_in6 *ip,
+			    const struct tg_hostview *h, const char *file, char *why)
+{
+	char a[TG_ADDR6_BUF], net[TG_ADDR6_BUF];
+	const char *reserved;
+
+	tg_format_ipv6(ip, a);
+	tg_format_ipv6(&rule->net6, net);
+	if (!tg_ipv6_in_prefix(ip, &rule->net6, rule->prefix6)) {
+		say(why, "%s is outside %s/%u allowed by %s:%u; choose an address inside it", a,
+		    net, rule->prefix6, file, rule->line);
+		return 0;
+	}
+	reserved = tg_ipv6_reserved(ip, &rule->net6, rule->prefix6);
+	if (reserved != NULL) {
+		say(why, "%s is the %s address of %s/%u (%s:%u); choose another address", a,
+		    reserved, net, rule->prefix6, file, rule->line);
+		return 0;
+	}
+	if (h->addr6_taken == NULL) {
+		say(why, "cannot tell whether %s is in use on this host", a);
+		return 0;
+	}
+	switch (h->addr6_taken(h->ctx, ip)) {
+	case TG_ADDR_FREE:
+		return 1;
+	case TG_ADDR_LEASED:
+		say(why, "%s is leased to another tapgate device; choose another address", a);
+		return 0;
+	default:
+		say(why, "%s is already in use on this host; choose another address", a);
+		return 0;
+	}
+}
+
+/* Addresses tried before an IPv6 pick gives up: more than the leases a
+ * namespace can hold, plus room for the host's own addresses. */
+#define PICK6_MAX_TRIES (TG_LEASE_MAX_SLOTS + 1024)
+
+/* The first address of the IPv6 net, in ascending order, that may be
+ * handed out. Prefix::1 is skipped (on a LAN prefix it is by custom the
+ * router's), except in a /127, where it is the only address there is. */
+static int pick_address6(const struct tg_rule *rule, const struct tg_hostview *h,
+			 const struct names *nm, char *why, struct tg_in6 *guest)
+{
+	char net[TG_ADDR6_BUF];
+	struct tg_in6 a = rule->net6;
+	int step_ok = tg_ipv6_step(&a, rule->prefix6, rule->prefix6 == 127 ? 1 : 2) == 0;
+
+	tg_format_ipv6(&rule->net6, net);
+	if (h->addr6_taken == NULL) {
+		say(why, "cannot tell which addresses of %s/%u are in use", net, rule->prefix6);
+		return 0;
+	}
+	for (unsigned tries = 0; step_ok && tries < PICK6_MAX_TRIES; tries++) {
+		if (tg_ipv6_reserved(&a, &rule->net6, rule->prefix6) == NULL &&
+		    h->addr6_taken(h->ctx, &a) == TG_ADDR_FREE) {
+			*guest = a;
+			return 1;
+		}
+		step_ok = tg_ipv6_step(&a, rule->prefix6, 1) == 0;
+	}
+	say(why, "no free address in %s/%u (%s:%u); run 'tapgate gc' or ask for a larger net", net,
+	    rule->prefix6, tg_rule_file(nm->p, rule), rule->line);
+	return 0;
+}
+
 /* The first address of the net, in ascending order, that may be handed out. */
 static int pick_address(const struct tg_rule *rule, const struct tg_hostview *h,
 			const struct names *nm, char *why, uint32_t *guest)
@@ -952,13 +1075,27 @@ static int pick_address(const struct tg_rule *rule, const struct tg_hostview *h,
  * request; if not, why not in `why`. */
 static int rule_allows(const struct tg_rule *rule, const struct tg_caller *c,
 		       const struct tg_request *r, const struct tg_hostview *h,
-		       const struct names *nm, char *why, uint32_t *guest)
+		       const struct names *nm, char *why, uint32_t *guest, struct tg_in6 *guest6)
 {
 	unsigned live;
 
 	*guest = 0;
-	if (!rule->routed && !bridged_allows(rule, r, nm, why))
+	memset(guest6, 0, sizeof(*guest6));
+	if (!tg_rule_is_routed(rule) && !bridged_allows(rule, r, nm, why))
 		return 0;
+	if (tg_rule_is_routed(rule) && !rule->routed &&
+	    (r->has_ip || r->has_gateway || r->no_guest)) {
+		say(why,
+		    "%s:%u grants IPv6 only: ask without an IPv4 address (uml_net speaks IPv4 "
+		    "only)",
+		    tg_rule_file(nm->p, rule), rule->line);
+		return 0;
+	}
+	if (r->has_ip6 && !rule->has_net6) {
+		say(why, "%s:%u grants no IPv6 (it has no IPv6 net); ask without --ip6",
+		    tg_rule_file(nm->p, rule), rule->line);
+		return 0;
+	}
 	if (rule->routed && r->has_gateway && r->gateway != rule->gateway) {
 		char want[ADDR_BUF], have[ADDR_BUF];
 
@@ -998,15 +1135,24 @@ static int rule_allows(const struct tg_rule *rule, const struct tg_caller *c,
 	}
 	/* uml_net `tuntap up` learns the guest address only later, from `add`,
 	 * which checks it with tg_policy_check_guest(). */
-	if (!rule->routed || r->no_guest)
+	if (!tg_rule_is_routed(rule) || r->no_guest)
 		return 1;
-	if (r->has_ip) {
+	if (rule->routed && r->has_ip) {
 		if (!address_allowed(rule, r->ip, h, tg_rule_file(nm->p, rule), why))
 			return 0;
 		*guest = r->ip;
+	} else if (rule->routed && !pick_address(rule, h, nm, why, guest)) {
+		return 0;
+	}
+	if (!rule->has_net6)
+		return 1;
+	if (r->has_ip6) {
+		if (!address6_allowed(rule, &r->ip6, h, tg_rule_file(nm->p, rule), why))
+			return 0;
+		*guest6 = r->ip6;
 		return 1;
 	}
-	return pick_address(rule, h, nm, why, guest);
+	return pick_address6(rule, h, nm, why, guest6);
 }
 
 enum tg_verdict tg_policy_decide(const struct tg_policy *p, const struct tg_caller *c,
@@ -1041,6 +1187,7 @@ enum tg_verdict tg_policy_decide(const struct tg_policy *p, const struct tg_call
 		/* Only the first applicable rule's reason is kept. */
 		char *why = d->rule == NULL ? d->reason : scratch;
 		uint32_t guest;
+		struct tg_in6 guest6;
 
 		int undecided_here = tg_rule_undecided(rule, c);
 
@@ -1049,7 +1196,7 @@ enum tg_verdict tg_policy_decide(const struct tg_policy *p, const struct tg_call
 		caller_matched |= !undecided_here;
 		if (rule->kind != r->kind)
 			continue;
-		if ((r->bridge == NULL) != (rule->routed != 0)) {
+		if ((r->bridge == NULL) != (tg_rule_is_routed(rule) != 0)) {
 			if (other_mode == NULL && !undecided_here)
 				other_mode = rule;
 			continue;
@@ -1069,9 +1216,11 @@ enum tg_verdict tg_policy_decide(const struct tg_policy *p, const struct tg_call
 			undecided = rule;
 			break;
 		}
-		if (rule_allows(rule, c, r, h, &nm, why, &guest)) {
+		if (rule_allows(rule, c, r, h, &nm, why, &guest, &guest6)) {
 			d->rule = rule;
 			d->guest = guest;
+			d->guest6 = guest6;
+			d->has_guest6 = rule->has_net6 && !r->no_guest;
 			d->reason[0] = '\0';
 			return TG_GRANTED;
 		}
@@ -1101,7 +1250,7 @@ enum tg_verdict tg_policy_decide(const struct tg_policy *p, const struct tg_call
 		    tg_format_ipv4(r->gateway, want), nm.name,
 		    tg_format_ipv4(other_gateway->gateway, have), tg_rule_file(p, other_gateway),
 		    other_gateway->line);
-	} else if (other_mode != NULL && other_mode->routed)
+	} else if (other_mode != NULL && tg_rule_is_routed(other_mode))
 		say(d->reason,
 		    "no rule permits %s a bridged %s device (%s:%u allows routed ones: ask "
 		    "without a bridge)",
@@ -1141,11 +1290,15 @@ enum tg_verdict tg_policy_check_guest(const struct tg_policy *p, const struct tg
 		    "again",
 		    file);
 		ok = 0;
-	} else if (!rule->routed) {
+	} else if (!tg_rule_is_routed(rule)) {
 		say(why,
 		    "%s:%u is a bridged rule: it hands out no guest address; %s needs a routed "
 		    "rule",
 		    tg_rule_file(p, rule), rule->line, a);
+		ok = 0;
+	} else if (!rule->routed) {
+		say(why, "%s:%u grants IPv6 only; uml_net speaks IPv4 only", tg_rule_file(p, rule),
+		    rule->line);
 		ok = 0;
 	} else {
 		ok = address_allowed(rule, addr, h, tg_rule_file(p, rule), why);
@@ -1194,6 +1347,11 @@ void tg_rule_canonical(const struct tg_rule *r, char *buf, size_t len)
 	PUT(" %s", tg_kind_name(r->kind));
 	if (r->routed)
 		PUT(" net %s/%u", tg_format_ipv4(r->net, a), r->prefix);
+	if (r->has_net6) {
+		char a6[TG_ADDR6_BUF];
+
+		PUT(" net %s/%u", tg_format_ipv6(&r->net6, a6), r->prefix6);
+	}
 	if (r->has_gateway)
 		PUT(" gateway %s", tg_format_ipv4(r->gateway, a));
 	if (r->uplink[0] != '\0')
@@ -1256,12 +1414,14 @@ int tg_rule_could_grant(const struct tg_rule *r, const struct tg_lease *l)
 {
 	if (r->kind != l->kind)
 		return 0;
-	if (!r->routed) {
+	if (!tg_rule_is_routed(r)) {
 		for (unsigned i = 0; i < r->nbridges; i++)
 			if (strcmp(r->bridges[i], l->bridge) == 0)
 				return 1;
 		return 0;
 	}
 	return l->bridge[0] == '\0' && l->gateway == r->gateway &&
-	       (l->guest == 0 || (l->guest & tg_prefix_mask(r->prefix)) == r->net);
+	       (l->guest == 0 || (r->routed && (l->guest & tg_prefix_mask(r->prefix)) == r->net)) &&
+	       (tg_ipv6_is_zero(&l->guest6) ||
+		(r->has_net6 && tg_ipv6_in_prefix(&l->guest6, &r->net6, r->prefix6)));
 }

@@ -34,9 +34,12 @@ struct tg_rule {
 	int who_failed;			/* TG_WHO_GROUP: the lookup failed: membership is
 					   unknown, neither yes nor no (see below) */
 	enum tg_kind kind;
-	int routed;   /* has `net` */
+	int routed;   /* has an IPv4 `net` */
 	uint32_t net; /* host order */
 	unsigned prefix;
+	int has_net6; /* has an IPv6 `net` (then routed too, see tg_rule_is_routed) */
+	struct tg_in6 net6;
+	unsigned prefix6; /* 64..127 */
 	int has_gateway;
 	uint32_t gateway;
 	char uplink[TG_IFNAMSIZ]; /* "" if none */
@@ -125,6 +128,8 @@ struct tg_request {
 	const char *bridge; /* non-NULL: bridged mode */
 	int has_ip;	    /* routed: guest address chosen by caller */
 	uint32_t ip;
+	int has_ip6; /* routed: guest IPv6 address chosen by caller */
+	struct tg_in6 ip6;
 	int has_gateway; /* uml_net: the caller names the gateway it expects */
 	uint32_t gateway;
 	int no_guest;	 /* uml_net `tuntap up`: no guest address yet; it is
@@ -177,6 +182,9 @@ struct tg_hostview {
 	 * costs O(leases + host addresses); without it (tapgate check), every
 	 * address is asked about in turn. */
 	int (*used)(void *ctx, uint32_t lo, uint32_t hi, struct tg_ranges *out);
+	/* The same for an IPv6 guest address; required when a rule has an
+	 * IPv6 net. */
+	int (*addr6_taken)(void *ctx, const struct tg_in6 *addr);
 };
 
 enum tg_verdict { TG_GRANTED = 0, TG_REFUSED = 1 };
@@ -187,7 +195,9 @@ struct tg_decision {
 	const struct tg_rule *rule; /* granting rule; or on refusal the rule the
 				       reason came from, NULL if none matched */
 	uint32_t guest;		    /* routed: address to hand out */
-	char reason[200];	    /* on refusal: one line, what and what to do */
+	int has_guest6;		    /* routed with an IPv6 net: guest6 is set */
+	struct tg_in6 guest6;
+	char reason[200]; /* on refusal: one line, what and what to do */
 };
 
 /* First rule in file order that matches the caller and allows all of the
@@ -235,6 +245,9 @@ const struct tg_rule *tg_policy_rule_of_lease(const struct tg_policy *p, const s
 
 /* The rule on that line, or NULL. */
 const struct tg_rule *tg_policy_rule_at(const struct tg_policy *p, unsigned line);
+
+/* 1 if the rule is routed: it has a `net`, IPv4, IPv6 or both. */
+int tg_rule_is_routed(const struct tg_rule *rule);
 
 /* 1 if the rule's WHO names this caller (for sure). */
 int tg_rule_matches_caller(const struct tg_rule *rule, const struct tg_caller *c);

@@ -366,7 +366,7 @@ static enum tg_verdict decide(const struct tg_policy *p, const struct tg_caller 
 			      const struct tg_request *q, const struct host *h,
 			      struct tg_decision *d)
 {
-	struct tg_hostview hv = {fake_taken, fake_count, (void *)h, NULL};
+	struct tg_hostview hv = {fake_taken, fake_count, (void *)h, NULL, NULL};
 	enum tg_verdict v;
 
 	memset(d, 0x5a, sizeof(*d));
@@ -458,7 +458,7 @@ first_match:
 static void check_guest(const struct tg_policy *p, const struct tg_rule *r, uint32_t addr,
 			const struct host *h)
 {
-	struct tg_hostview hv = {fake_taken, fake_count, (void *)h, NULL};
+	struct tg_hostview hv = {fake_taken, fake_count, (void *)h, NULL, NULL};
 	char reason[sizeof(((struct tg_decision *)0)->reason)];
 	size_t small = 1 + addr % 16;
 	char *tiny = malloc(small);
