@@ -55,6 +55,24 @@ static int addr_taken(void *ctx, uint32_t addr)
 	return found;
 }
 
+static int addr6_taken(void *ctx, const struct tg_in6 *addr)
+{
+	struct view *v = ctx;
+	struct ifaddrs *ifa, *i;
+	int found = 0;
+
+	for (size_t k = 0; k < v->nleases; k++)
+		if (tg_ipv6_equal(&v->leases[k].guest6, addr))
+			return TG_ADDR_LEASED;
+	if (getifaddrs(&ifa) != 0)
+		return 0;
+	for (i = ifa; i && !found; i = i->ifa_next)
+		found = i->ifa_addr && i->ifa_addr->sa_family == AF_INET6 &&
+			memcmp(&((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, addr->b, 16) == 0;
+	freeifaddrs(ifa);
+	return found;
+}
+
 static unsigned count(void *ctx, uint32_t uid, const struct tg_rule *rule)
 {
 	struct view *v = ctx;
@@ -561,19 +579,20 @@ static void print_findings_json(const struct findings *f, const char *file, size
 
 static int usage(void)
 {
-	fprintf(stderr, "tapgate check: usage: tapgate check [FILE] [--as USER [--tun] [--ip ADDR "
-			"| --bridge NAME]]; see tapgate check --help\n");
+	fprintf(stderr, "tapgate check: usage: tapgate check [FILE] [--as USER [--tun] [--ip ADDR] "
+			"[--ip6 ADDR] | --bridge NAME]]; see tapgate check --help\n");
 	return TG_EXIT_USAGE;
 }
 
 static int explain(const struct tg_policy *p, const struct as_user *u, const struct tg_request *r)
 {
 	struct view v = {NULL, 0};
-	struct tg_hostview hv = {.addr_taken = addr_taken, .count = count, .ctx = &v};
+	struct tg_hostview hv = {
+	    .addr_taken = addr_taken, .count = count, .ctx = &v, .addr6_taken = addr6_taken};
 	struct tg_caller c = {
 	    .uid = u->uid, .user = u->name, .ngroups = (size_t)u->ngroups, .gids = u->gids};
 	struct tg_decision d;
-	char err[200], a[16], b[16];
+	char err[200], a[16], b[16], g6[TG_ADDR6_BUF];
 
 	if (tg_leasefile_read(&v.leases, &v.nleases, err, sizeof(err)) != 0)
 		fprintf(stderr, "tapgate check: %s; leases not considered\n", err);
@@ -587,15 +606,19 @@ static int explain(const struct tg_policy *p, const struct as_user *u, const str
 	       tg_kind_name(r->kind));
 	if (r->bridge)
 		printf(" on bridge %s\n", r->bridge);
-	else
-		printf(" guest %s gateway %s\n", tg_format_ipv4(d.guest, a),
+	else if (d.rule->routed)
+		printf(" guest %s gateway %s", tg_format_ipv4(d.guest, a),
 		       tg_format_ipv4(d.rule->gateway, b));
+	if (d.has_guest6)
+		printf(" guest6 %s gateway6 fe80::1", tg_format_ipv6(&d.guest6, g6));
+	if (!r->bridge)
+		printf("\n");
 	return TG_EXIT_OK;
 }
 
 int tg_cmd_check(int argc, char **argv)
 {
-	const char *file = TG_POLICY_FILE, *as = NULL, *ip = NULL, *bridge = NULL;
+	const char *file = TG_POLICY_FILE, *as = NULL, *ip = NULL, *bridge = NULL, *ip6 = NULL;
 	struct tg_request r = {.kind = TG_TAP};
 	struct tg_policy p;
 	struct as_user u;
@@ -609,6 +632,8 @@ int tg_cmd_check(int argc, char **argv)
 			as = argv[++i];
 		else if (strcmp(argv[i], "--ip") == 0 && i + 1 < argc && !ip)
 			ip = argv[++i];
+		else if (strcmp(argv[i], "--ip6") == 0 && i + 1 < argc && !ip6)
+			ip6 = argv[++i];
 		else if (strcmp(argv[i], "--bridge") == 0 && i + 1 < argc && !bridge)
 			bridge = argv[++i];
 		else if (strcmp(argv[i], "--tun") == 0 && !tun)
@@ -618,7 +643,7 @@ int tg_cmd_check(int argc, char **argv)
 		else
 			return usage();
 	}
-	if ((!as && (ip || bridge || tun)) || (ip && bridge) || (as && json))
+	if ((!as && (ip || ip6 || bridge || tun)) || ((ip || ip6) && bridge) || (as && json))
 		return usage();
 	/* Names as the helper sees them: from /etc/passwd and /etc/group. */
 	if (tg_names_from_files() != 0) {
@@ -629,6 +654,11 @@ int tg_cmd_check(int argc, char **argv)
 		fprintf(stderr, "tapgate check: --ip wants a dotted IPv4 address like 10.77.0.2\n");
 		return TG_EXIT_USAGE;
 	}
+	if (ip6 && tg_parse_ipv6(ip6, &r.ip6) != 0) {
+		fprintf(stderr, "tapgate check: --ip6 wants an IPv6 address like 2001:db8:1::2\n");
+		return TG_EXIT_USAGE;
+	}
+	r.has_ip6 = ip6 != NULL;
 	if (bridge && !tg_valid_ifname(bridge)) {
 		fprintf(stderr, "tapgate check: --bridge wants an interface name\n");
 		return TG_EXIT_USAGE;

@@ -237,6 +237,22 @@ static int valid_addr(const char *v)
 	return inet_pton(AF_INET, v, &a) == 1;
 }
 
+static int valid_addr6(const char *v)
+{
+	struct in6_addr a;
+
+	return strlen(v) < TAPGATE_ADDR6STRLEN && inet_pton(AF_INET6, v, &a) == 1;
+}
+
+/* The same IPv6 address, however each is spelt. */
+static int same_addr6(const char *x, const char *y)
+{
+	struct in6_addr a, b;
+
+	return inet_pton(AF_INET6, x, &a) == 1 && inet_pton(AF_INET6, y, &b) == 1 &&
+	       memcmp(&a, &b, sizeof(a)) == 0;
+}
+
 /* "xx:xx:xx:xx:xx:xx", lower case, as the helper writes it. */
 static int valid_mac(const char *v)
 {
@@ -258,9 +274,20 @@ static int valid_rule(const char *v)
 }
 
 /* The keys of a success reply, in the order the helper writes them. */
-enum key { K_IFNAME, K_IFINDEX, K_KIND, K_GUEST, K_GATEWAY, K_BRIDGE, K_MAC, K_RULE };
-static const char *const key_names[] = {"ifname",  "ifindex", "kind", "guest",
-					"gateway", "bridge",  "mac",  "rule"};
+enum key {
+	K_IFNAME,
+	K_IFINDEX,
+	K_KIND,
+	K_GUEST,
+	K_GATEWAY,
+	K_GUEST6,
+	K_GATEWAY6,
+	K_BRIDGE,
+	K_MAC,
+	K_RULE
+};
+static const char *const key_names[] = {"ifname", "ifindex",  "kind",	"guest", "gateway",
+					"guest6", "gateway6", "bridge", "mac",	 "rule"};
 #define NKEYS (int)(sizeof(key_names) / sizeof(key_names[0]))
 
 /* The key=value lines after "tapgate 1 ok", into dev. NULL, or what is
@@ -309,6 +336,15 @@ static const char *parse_device(char *lines, struct tapgate_device *dev)
 			if (!valid_addr(v) || copy(dev->gateway, sizeof(dev->gateway), v))
 				return "bad gateway";
 			break;
+		case K_GUEST6:
+			if (!valid_addr6(v) || copy(dev->guest6, sizeof(dev->guest6), v))
+				return "bad guest6";
+			break;
+		case K_GATEWAY6:
+			if (strcmp(v, "fe80::1") != 0 ||
+			    copy(dev->gateway6, sizeof(dev->gateway6), v))
+				return "bad gateway6";
+			break;
 		case K_BRIDGE:
 			if (!valid_ifname(v) || copy(dev->bridge, sizeof(dev->bridge), v))
 				return "bad bridge";
@@ -333,7 +369,9 @@ static const char *parse_device(char *lines, struct tapgate_device *dev)
 	/* Every rule is routed (net and gateway) or bridged, never both. */
 	if (!(seen & 1u << K_GUEST) != !(seen & 1u << K_GATEWAY))
 		return "guest and gateway must come together";
-	if (!(seen & 1u << K_GUEST) == !(seen & 1u << K_BRIDGE))
+	if (!(seen & 1u << K_GUEST6) != !(seen & 1u << K_GATEWAY6))
+		return "guest6 and gateway6 must come together";
+	if (!(seen & (1u << K_GUEST | 1u << K_GUEST6)) == !(seen & 1u << K_BRIDGE))
 		return "not either routed or bridged";
 	if ((seen & 1u << K_MAC) && !(seen & 1u << K_BRIDGE))
 		return "a MAC without a bridge";
@@ -384,6 +422,8 @@ static const char *check_request(const struct tapgate_request *req,
 		return "other bridge than requested";
 	if (req->ip && strcmp(dev->guest, req->ip) != 0)
 		return "other guest address than requested";
+	if (req->ip6 && !same_addr6(dev->guest6, req->ip6))
+		return "other guest IPv6 address than requested";
 	return NULL;
 }
 
@@ -514,7 +554,7 @@ static int conclude(const struct tapgate_request *req, const struct datapath *dp
 static int ask_helper(const struct tapgate_request *req, const struct datapath *dp,
 		      struct tapgate_device *dev, int *fds, char *err, size_t errlen)
 {
-	char fdopt[16], qopt[24], *ipopt = NULL, *bropt = NULL, *macopt = NULL;
+	char fdopt[16], qopt[24], *ipopt = NULL, *ip6opt = NULL, *bropt = NULL, *macopt = NULL;
 	const char *argv[11];
 	int argc = 0, sv[2] = {-1, -1}, report[2] = {-1, -1};
 	struct outcome o = {.nfds = 0};
@@ -539,6 +579,8 @@ static int ask_helper(const struct tapgate_request *req, const struct datapath *
 	argv[argc++] = fdopt;
 	argv[argc++] = req->kind == TAPGATE_TAP ? "--tap" : "--tun";
 	if (req->ip && (argv[argc++] = ipopt = option("--ip", req->ip)) == NULL)
+		goto nomem;
+	if (req->ip6 && (argv[argc++] = ip6opt = option("--ip6", req->ip6)) == NULL)
 		goto nomem;
 	if (req->bridge && (argv[argc++] = bropt = option("--bridge", req->bridge)) == NULL)
 		goto nomem;
@@ -604,6 +646,7 @@ out:
 			close(report[i]);
 	}
 	free(ipopt);
+	free(ip6opt);
 	free(bropt);
 	free(macopt);
 	return rc;

@@ -28,6 +28,8 @@ extern "C" {
 #define TAPGATE_ADDRSTRLEN 16  /* "255.255.255.255" and its NUL */
 #define TAPGATE_RULESIZ	   300 /* "policy-file:line" and its NUL */
 #define TAPGATE_MACSTRLEN  18  /* "xx:xx:xx:xx:xx:xx" and its NUL */
+/* "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff" and its NUL */
+#define TAPGATE_ADDR6STRLEN 40
 
 enum tapgate_kind {
 	TAPGATE_TAP = 1, /* Ethernet frames */
@@ -53,6 +55,9 @@ struct tapgate_request {
 	const char *mac;    /* bridged: the guest's MAC "xx:xx:xx:xx:xx:xx"
 			       (unicast, locally administered); NULL: the
 			       helper picks one */
+	/* Routed, under a rule with an IPv6 net: the guest's IPv6 address;
+	 * NULL: the helper picks. */
+	const char *ip6;
 };
 
 struct tapgate_device {
@@ -66,6 +71,10 @@ struct tapgate_device {
 	char rule[TAPGATE_RULESIZ];	  /* the policy line that granted it */
 	char mac[TAPGATE_MACSTRLEN];	  /* bridged: the only source MAC the port
 					     lets the guest send from; else "" */
+	/* Routed under a rule with an IPv6 net: the guest's IPv6 address and
+	 * its router, always "fe80::1"; else "". */
+	char guest6[TAPGATE_ADDR6STRLEN];
+	char gateway6[TAPGATE_ADDR6STRLEN];
 };
 
 /* Asks the helper for a device. Returns TAPGATE_OK and fills dev, or returns

@@ -160,7 +160,7 @@ static const char *state_name(enum tg_lease_state s)
 void tg_lease_format(const struct tg_lease *l, char *slot)
 {
 	char guest[16] = "-", gateway[16] = "-", guest6[TG_ADDR6_BUF];
-	char v6[TG_ADDR6_BUF + 40] = "";
+	char v6[TG_ADDR6_BUF + 10] = "";
 	int n = 0;
 
 	memset(slot, ' ', TG_LEASE_SLOT - 1);
@@ -174,8 +174,7 @@ void tg_lease_format(const struct tg_lease *l, char *slot)
 	/* Only a record with an IPv6 guest has the IPv6 fields, so every other
 	 * record reads as before, also to a reader older than them. */
 	if (!tg_ipv6_is_zero(&l->guest6))
-		snprintf(v6, sizeof(v6), "guest6=%s uplink_fwd6=%d ",
-			 tg_format_ipv6(&l->guest6, guest6), l->uplink_fwd6);
+		snprintf(v6, sizeof(v6), "guest6=%s ", tg_format_ipv6(&l->guest6, guest6));
 	/* Every field is bounded (names < 16, numbers) so the record always
 	 * fits; snprintf's count is checked anyway rather than trusted. */
 	char line[TG_LEASE_SLOT];
@@ -362,15 +361,11 @@ int tg_lease_parse(const char *slot, struct tg_lease *l)
 	l->created = n;
 	if (persist_field(&cur, v2, l) != 0)
 		return -1;
-	/* v2 records with an IPv6 guest carry it (and the uplink's saved
-	 * IPv6 forwarding switch) last, before the end marker. */
-	l->uplink_fwd6 = -1;
-	if (v2 && cur != NULL && strncmp(cur, "guest6=", 7) == 0) {
-		if (tg_parse_ipv6(field(&cur, "guest6"), &l->guest6) != 0 ||
-		    tg_ipv6_is_zero(&l->guest6) || num(field(&cur, "uplink_fwd6"), -1, 1, &n))
-			return -1;
-		l->uplink_fwd6 = (int)n;
-	}
+	/* v2 records with an IPv6 guest carry it last, before the end
+	 * marker. */
+	if (v2 && cur != NULL && strncmp(cur, "guest6=", 7) == 0 &&
+	    (tg_parse_ipv6(field(&cur, "guest6"), &l->guest6) != 0 || tg_ipv6_is_zero(&l->guest6)))
+		return -1;
 	/* The end marker makes a record cut short by a torn write fail to
 	 * parse, even when the cut falls inside the last number. */
 	v = strsep(&cur, " ");

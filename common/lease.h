@@ -59,8 +59,6 @@ struct tg_lease {
 	int uplink;	      /* ifindex carrying a proxy neighbour for guest; 0 none */
 	int uplink_fwd;	      /* uplink forwarding value before tapgate changed it; -1 unchanged */
 	struct tg_in6 guest6; /* routed with an IPv6 net: the guest's; all zero none */
-	int uplink_fwd6;      /* the uplink's IPv6 force_forwarding before tapgate changed
-				 it; -1 unchanged */
 	char bridge[TG_IFNAMSIZ]; /* bridged: the bridge; "" otherwise */
 	int64_t created;	  /* unix time */
 	int persist;		  /* persistent device (`tapgate create`) */

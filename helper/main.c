@@ -62,6 +62,20 @@ static int addr_taken(void *ctx, uint32_t addr)
 	return nc_addr_on_host(h->nc, addr) != 0 ? TG_ADDR_ON_HOST : TG_ADDR_FREE;
 }
 
+/* The same for an IPv6 guest address. */
+static int addr6_taken(void *ctx, const struct tg_in6 *addr)
+{
+	struct host_ctx *h = ctx;
+	int slot;
+
+	if (leasedb_lock_addr6(h->db, addr) != 0 || leasedb_refresh(h->db) != 0)
+		return TG_ADDR_LEASED;
+	slot = leasedb_guest6_slot(h->db, addr);
+	if (slot >= 0 && !leasedb_cull_slot(h->db, h->nc, (unsigned)slot))
+		return TG_ADDR_LEASED;
+	return nc_addr6_on_host(h->nc, addr) != 0 ? TG_ADDR_ON_HOST : TG_ADDR_FREE;
+}
+
 static void add_host_range(void *arg, uint32_t lo, uint32_t hi)
 {
 	tg_ranges_add(arg, lo, hi, 0);
@@ -236,6 +250,7 @@ static int do_device(struct run *r)
 			     .rule_file = TG_POLICY_FILE,
 			     .kind = j->kind,
 			     .guest = j->has_ip ? j->ip : 0,
+			     .guest6 = j->has_ip6 ? &j->ip6 : NULL,
 			     .gateway = j->gateway,
 			     .bridge = j->bridge,
 			     .queues = j->queues,
@@ -245,6 +260,8 @@ static int do_device(struct run *r)
 				 .bridge = j->bridge[0] ? j->bridge : NULL,
 				 .has_ip = j->has_ip,
 				 .ip = j->ip,
+				 .has_ip6 = j->has_ip6,
+				 .ip6 = j->ip6,
 				 .has_gateway = j->has_gateway,
 				 .gateway = j->gateway,
 				 .no_guest = j->op == TG_OP_UML_UP,
@@ -265,6 +282,8 @@ static int do_device(struct run *r)
 			     .kind = j->kind,
 			     .guest = d.guest,
 			     .gateway = d.rule->has_gateway ? d.rule->gateway : 0,
+			     .has_guest6 = d.has_guest6,
+			     .guest6 = d.guest6,
 			     .vnet_hdr = j->vnet_hdr,
 			     .persist = j->op == TG_OP_CREATE,
 			     .queues = r->pf.ntun,
@@ -276,6 +295,7 @@ static int do_device(struct run *r)
 	a.rule_file = tg_rule_file(&r->pol, d.rule);
 	a.rule_line = d.rule->line;
 	a.guest = g.guest;
+	a.guest6 = g.has_guest6 ? &g.guest6 : NULL;
 	a.gateway = g.gateway;
 	a.result = "error";
 	if (j->vhost && r->pf.nvhost < r->pf.ntun) {
@@ -698,8 +718,11 @@ int main(int argc, char **argv)
 		return finish(&r, &a, &e);
 	}
 	r.hc = (struct host_ctx){.nc = r.nc, .db = &db};
-	r.hv = (struct tg_hostview){
-	    .addr_taken = addr_taken, .count = count, .ctx = &r.hc, .used = used};
+	r.hv = (struct tg_hostview){.addr_taken = addr_taken,
+				    .count = count,
+				    .ctx = &r.hc,
+				    .used = used,
+				    .addr6_taken = addr6_taken};
 	unsigned culled =
 	    r.job.op == TG_OP_GC ? leasedb_cull(&db, r.nc) : leasedb_cull_for(&db, r.nc, r.id.uid);
 	switch (r.job.op) {
