@@ -66,6 +66,7 @@ struct link {
 	int tun_persist;   /* kind "tun": IFLA_TUN_PERSIST; -1 not said */
 	int carrier;	   /* IFLA_CARRIER; -1 not said */
 	int64_t tun_owner; /* kind "tun": IFLA_TUN_OWNER; -1 none or not said */
+	int force_fwd6;	   /* IPv6 force_forwarding; -1 not said (before 6.17) */
 };
 
 /* libnl's own error codes only arise locally (allocation, socket calls,
@@ -377,6 +378,24 @@ static void parse_inet_conf(struct nlattr *af_spec, struct link *l)
 	l->nconf = n;
 }
 
+/* DEVCONF_FORCE_FORWARDING of linux/ipv6.h since 6.17 (Debian 12's
+ * headers predate it): its entry in IFLA_INET6_CONF, an array of s32 by
+ * DEVCONF_* index. RTM_GETNETCONF does not report it. */
+#define TG_DEVCONF_FORCE_FORWARDING 59
+
+static void parse_inet6_conf(struct nlattr *af_spec, struct link *l)
+{
+	struct nlattr *inet6 = nla_find(nla_data(af_spec), nla_len(af_spec), AF_INET6);
+	struct nlattr *conf =
+	    inet6 ? nla_find(nla_data(inet6), nla_len(inet6), IFLA_INET6_CONF) : NULL;
+	int32_t v;
+
+	if (!conf || nla_len(conf) < (int)((TG_DEVCONF_FORCE_FORWARDING + 1) * sizeof(v)))
+		return;
+	memcpy(&v, (char *)nla_data(conf) + TG_DEVCONF_FORCE_FORWARDING * sizeof(v), sizeof(v));
+	l->force_fwd6 = v;
+}
+
 static int parse_link(struct nlmsghdr *h, void *arg)
 {
 	static const struct nla_policy policy[IFLA_MAX + 1] = {
@@ -392,6 +411,7 @@ static int parse_link(struct nlmsghdr *h, void *arg)
 	l->tun_persist = -1;
 	l->carrier = -1;
 	l->tun_owner = -1;
+	l->force_fwd6 = -1;
 	if (h->nlmsg_type != RTM_NEWLINK)
 		return -EPROTO;
 	if (nlmsg_parse(h, sizeof(struct ifinfomsg), tb, IFLA_MAX, policy) < 0 || !tb[IFLA_IFNAME])
@@ -402,8 +422,10 @@ static int parse_link(struct nlmsghdr *h, void *arg)
 		l->mtu = nla_get_u32(tb[IFLA_MTU]);
 	if (tb[IFLA_LINKINFO])
 		parse_kind(tb[IFLA_LINKINFO], l);
-	if (tb[IFLA_AF_SPEC])
+	if (tb[IFLA_AF_SPEC]) {
 		parse_inet_conf(tb[IFLA_AF_SPEC], l);
+		parse_inet6_conf(tb[IFLA_AF_SPEC], l);
+	}
 	if (tb[IFLA_CARRIER])
 		l->carrier = nla_get_u8(tb[IFLA_CARRIER]) != 0;
 	return 0;
@@ -1263,31 +1285,23 @@ int nc_del_proxy6(struct nc *nc, int ifindex, const struct tg_in6 *addr)
 	return err == -ENOENT || err == -ENODEV ? 0 : err;
 }
 
-/* NETCONFA_FORCE_FORWARDING of linux/netconf.h since 6.17; Debian 12's
- * headers predate it. */
-#define TG_NETCONFA_FORCE_FORWARDING 9
-
 static int parse_netconf6(struct nlmsghdr *h, void *arg)
 {
-	static const struct nla_policy policy[TG_NETCONFA_FORCE_FORWARDING + 1] = {
+	static const struct nla_policy policy[NETCONFA_MAX + 1] = {
 	    [NETCONFA_IFINDEX] = {.type = NLA_S32},
 	    [NETCONFA_FORWARDING] = {.type = NLA_S32},
 	    [NETCONFA_PROXY_NEIGH] = {.type = NLA_S32},
-	    [TG_NETCONFA_FORCE_FORWARDING] = {.type = NLA_S32},
 	};
-	struct nlattr *tb[TG_NETCONFA_FORCE_FORWARDING + 1];
+	struct nlattr *tb[NETCONFA_MAX + 1];
 	struct nc_conf6 *c = arg;
 
 	if (h->nlmsg_type != RTM_NEWNETCONF)
 		return -EPROTO;
-	if (nlmsg_parse(h, sizeof(struct netconfmsg), tb, TG_NETCONFA_FORCE_FORWARDING, policy) <
-		0 ||
+	if (nlmsg_parse(h, sizeof(struct netconfmsg), tb, NETCONFA_MAX, policy) < 0 ||
 	    !tb[NETCONFA_FORWARDING] || !tb[NETCONFA_PROXY_NEIGH])
 		return -EPROTO;
 	c->forwarding = nla_get_s32(tb[NETCONFA_FORWARDING]);
 	c->proxy_ndp = nla_get_s32(tb[NETCONFA_PROXY_NEIGH]);
-	c->force_forwarding =
-	    tb[TG_NETCONFA_FORCE_FORWARDING] ? nla_get_s32(tb[TG_NETCONFA_FORCE_FORWARDING]) : -1;
 	c->found = 1;
 	return 0;
 }
@@ -1302,5 +1316,14 @@ int nc_get_conf6(struct nc *nc, int ifindex, struct nc_conf6 *c)
 	if (!msg || nla_put_s32(msg, NETCONFA_IFINDEX, ifindex) < 0)
 		return build_failed(msg);
 	err = transact(nc, msg, parse_netconf6, c);
-	return err == 0 && !c->found ? -EPROTO : err;
+	if (err == 0 && !c->found)
+		err = -EPROTO;
+	c->force_forwarding = -1;
+	if (err == 0 && ifindex > 0) {
+		struct link l;
+
+		err = link_by_index(nc, ifindex, &l);
+		c->force_forwarding = l.force_fwd6;
+	}
+	return err;
 }

@@ -95,7 +95,8 @@ int nc_add_proxy6(struct nc *nc, int ifindex, const struct tg_in6 *addr);
 int nc_del_proxy6(struct nc *nc, int ifindex, const struct tg_in6 *addr);
 int nc_has_proxy6(struct nc *nc, int ifindex, const struct tg_in6 *addr);
 /* A device's (or with NETCONFA_IFINDEX_ALL the namespace's) IPv6
- * switches, through RTM_GETNETCONF. */
+ * switches: RTM_GETNETCONF, and for a device RTM_GETLINK for
+ * force_forwarding (-1 for the namespace). */
 struct nc_conf6 {
 	int found;
 	int forwarding;
