@@ -579,8 +579,9 @@ static void print_findings_json(const struct findings *f, const char *file, size
 
 static int usage(void)
 {
-	fprintf(stderr, "tapgate check: usage: tapgate check [FILE] [--as USER [--tun] [--ip ADDR] "
-			"[--ip6 ADDR] | --bridge NAME]]; see tapgate check --help\n");
+	fprintf(stderr,
+		"tapgate check: usage: tapgate check [FILE] [--as USER [--tun] [[--ip ADDR] "
+		"[--ip6 ADDR] | --bridge NAME]]; see tapgate check --help\n");
 	return TG_EXIT_USAGE;
 }
 

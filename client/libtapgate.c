@@ -292,7 +292,7 @@ static const char *const key_names[] = {"ifname", "ifindex",  "kind",	"guest", "
 
 /* The key=value lines after "tapgate 1 ok", into dev. NULL, or what is
  * wrong. */
-static const char *parse_device(char *lines, struct tapgate_device *dev)
+static const char *parse_device(char *lines, struct tapgate_device *dev, struct tapgate_ipv6 *v6)
 {
 	unsigned seen = 0;
 	int next = 0;
@@ -337,12 +337,12 @@ static const char *parse_device(char *lines, struct tapgate_device *dev)
 				return "bad gateway";
 			break;
 		case K_GUEST6:
-			if (!valid_addr6(v) || copy(dev->guest6, sizeof(dev->guest6), v))
+			if (!valid_addr6(v) || copy(v6->guest6, sizeof(v6->guest6), v))
 				return "bad guest6";
 			break;
 		case K_GATEWAY6:
 			if (strcmp(v, "fe80::1") != 0 ||
-			    copy(dev->gateway6, sizeof(dev->gateway6), v))
+			    copy(v6->gateway6, sizeof(v6->gateway6), v))
 				return "bad gateway6";
 			break;
 		case K_BRIDGE:
@@ -381,8 +381,8 @@ static const char *parse_device(char *lines, struct tapgate_device *dev)
 /* The whole reply text (NUL-terminated by the caller, len bytes). Sets *code
  * to the status it announces and, for errors, *message to its line. NULL,
  * or what is wrong. */
-static const char *parse_reply(char *text, size_t len, struct tapgate_device *dev, int *code,
-			       const char **message)
+static const char *parse_reply(char *text, size_t len, struct tapgate_device *dev,
+			       struct tapgate_ipv6 *v6, int *code, const char **message)
 {
 	char *rest, *first;
 
@@ -392,7 +392,7 @@ static const char *parse_reply(char *text, size_t len, struct tapgate_device *de
 	first = strsep(&rest, "\n");
 	if (strcmp(first, REPLY_OK) == 0) {
 		*code = TAPGATE_OK;
-		return parse_device(rest, dev);
+		return parse_device(rest, dev, v6);
 	}
 	if (strncmp(first, REPLY_ERROR, strlen(REPLY_ERROR)) != 0)
 		return "unknown first line";
@@ -414,7 +414,7 @@ static const char *parse_reply(char *text, size_t len, struct tapgate_device *de
 
 /* NULL if dev says what was asked for and fd is the device it names. */
 static const char *check_request(const struct tapgate_request *req,
-				 const struct tapgate_device *dev)
+				 const struct tapgate_device *dev, const struct tapgate_ipv6 *v6)
 {
 	if (dev->kind != req->kind)
 		return "other kind than requested";
@@ -422,7 +422,7 @@ static const char *check_request(const struct tapgate_request *req,
 		return "other bridge than requested";
 	if (req->ip && strcmp(dev->guest, req->ip) != 0)
 		return "other guest address than requested";
-	if (req->ip6 && !same_addr6(dev->guest6, req->ip6))
+	if (v6->ip6 && !same_addr6(v6->guest6, v6->ip6))
 		return "other guest IPv6 address than requested";
 	return NULL;
 }
@@ -465,9 +465,10 @@ static const char *check_queue(const struct tapgate_device *dev, const struct da
 
 /* fds: the queues, then with helper_vhost their vhost descriptors. */
 static const char *check_device(const struct tapgate_request *req, const struct tapgate_device *dev,
-				const struct datapath *dp, const int *fds)
+				const struct tapgate_ipv6 *v6, const struct datapath *dp,
+				const int *fds)
 {
-	const char *fault = check_request(req, dev);
+	const char *fault = check_request(req, dev, v6);
 
 	for (unsigned i = 0; fault == NULL && i < dp->queues; i++)
 		fault = check_queue(dev, dp, fds[i]);
@@ -492,7 +493,8 @@ struct outcome {
 
 /* One decision from the reply, the child's fate and the exec report. */
 static int conclude(const struct tapgate_request *req, const struct datapath *dp,
-		    struct tapgate_device *dev, struct outcome *o, char *err, size_t errlen)
+		    struct tapgate_device *dev, struct tapgate_ipv6 *v6, struct outcome *o,
+		    char *err, size_t errlen)
 {
 	const char *message = NULL, *fault = o->fault;
 	int known = o->known, status = o->status, exec_errno = o->exec_errno;
@@ -522,19 +524,19 @@ static int conclude(const struct tapgate_request *req, const struct datapath *dp
 		    "tapgate-helper ended without a reply; is it installed setuid root?");
 	o->buf[o->n] = '\0';
 	if (fault == NULL)
-		fault = parse_reply(o->buf, (size_t)o->n, dev, &code, &message);
+		fault = parse_reply(o->buf, (size_t)o->n, dev, v6, &code, &message);
 	if (fault == NULL && known && WEXITSTATUS(status) != code)
 		return tg_lib_fail(err, errlen, TAPGATE_HOST,
 				   "tapgate-helper replied status %d but exited with %d; reinstall "
 				   "tapgate so that library and helper match",
 				   code, WEXITSTATUS(status));
 	if (fault == NULL && code == TAPGATE_OK && req->persist)
-		fault =
-		    o->nfds > 0 ? "a descriptor for a persistent device" : check_request(req, dev);
+		fault = o->nfds > 0 ? "a descriptor for a persistent device"
+				    : check_request(req, dev, v6);
 	else if (fault == NULL && code == TAPGATE_OK)
 		fault = o->nfds != dp->queues * (dp->helper_vhost ? 2u : 1u)
 			    ? "another number of descriptors than asked for"
-			    : check_device(req, dev, dp, o->fds);
+			    : check_device(req, dev, v6, dp, o->fds);
 	if (fault == NULL && code != TAPGATE_OK && o->nfds > 0)
 		fault = "a descriptor with an error";
 	if (fault != NULL)
@@ -552,7 +554,8 @@ static int conclude(const struct tapgate_request *req, const struct datapath *dp
  * reply carried: the queues, then with dp->helper_vhost their vhost
  * descriptors. */
 static int ask_helper(const struct tapgate_request *req, const struct datapath *dp,
-		      struct tapgate_device *dev, int *fds, char *err, size_t errlen)
+		      struct tapgate_device *dev, struct tapgate_ipv6 *v6, int *fds, char *err,
+		      size_t errlen)
 {
 	char fdopt[16], qopt[24], *ipopt = NULL, *ip6opt = NULL, *bropt = NULL, *macopt = NULL;
 	const char *argv[11];
@@ -580,7 +583,7 @@ static int ask_helper(const struct tapgate_request *req, const struct datapath *
 	argv[argc++] = req->kind == TAPGATE_TAP ? "--tap" : "--tun";
 	if (req->ip && (argv[argc++] = ipopt = option("--ip", req->ip)) == NULL)
 		goto nomem;
-	if (req->ip6 && (argv[argc++] = ip6opt = option("--ip6", req->ip6)) == NULL)
+	if (v6->ip6 && (argv[argc++] = ip6opt = option("--ip6", v6->ip6)) == NULL)
 		goto nomem;
 	if (req->bridge && (argv[argc++] = bropt = option("--bridge", req->bridge)) == NULL)
 		goto nomem;
@@ -623,7 +626,7 @@ static int ask_helper(const struct tapgate_request *req, const struct datapath *
 		o.recv_errno = errno;
 	o.known = wait_helper(pid, &o.status) == 0;
 	o.exec_errno = exec_error(report[0]);
-	rc = conclude(req, dp, dev, &o, err, errlen);
+	rc = conclude(req, dp, dev, v6, &o, err, errlen);
 	for (unsigned i = 0; i < o.nfds; i++) {
 		if (rc != TAPGATE_OK)
 			close(o.fds[i]);
@@ -656,9 +659,10 @@ int tapgate_open(const struct tapgate_request *req, struct tapgate_device *dev, 
 		 size_t errlen)
 {
 	static const struct datapath one = {.queues = 1};
+	struct tapgate_ipv6 v6 = {.ip6 = NULL};
 	int fds[MAX_FDS];
 
-	return ask_helper(req, &one, dev, fds, err, errlen);
+	return ask_helper(req, &one, dev, &v6, fds, err, errlen);
 }
 
 /* Opens /dev/vhost-net n times into fds, as the caller. 0, or -1 with none
@@ -680,6 +684,15 @@ int tapgate_open_queues(const struct tapgate_request *req, unsigned queues, unsi
 			struct tapgate_device *dev, struct tapgate_queues *q, char *err,
 			size_t errlen)
 {
+	return tapgate_open_ipv6(req, NULL, queues, flags, dev, q, err, errlen);
+}
+
+int tapgate_open_ipv6(const struct tapgate_request *req, struct tapgate_ipv6 *v6, unsigned queues,
+		      unsigned flags, struct tapgate_device *dev, struct tapgate_queues *q,
+		      char *err, size_t errlen)
+{
+	/* The reply's IPv6 lines go here when the caller did not ask. */
+	struct tapgate_ipv6 scratch = {.ip6 = NULL};
 	struct datapath dp = {.queues = queues};
 	int fds[MAX_FDS], own_vhost[TAPGATE_MAX_QUEUES], rc;
 
@@ -709,7 +722,10 @@ int tapgate_open_queues(const struct tapgate_request *req, unsigned queues, unsi
 	/* Whoever may open /dev/vhost-net needs no privilege for it; only
 	 * otherwise is the helper asked, and the policy decides. */
 	dp.helper_vhost = (flags & TAPGATE_VHOST) && open_vhost(queues, own_vhost) != 0;
-	rc = ask_helper(req, &dp, dev, fds, err, errlen);
+	if (v6 == NULL)
+		v6 = &scratch;
+	v6->guest6[0] = v6->gateway6[0] = '\0';
+	rc = ask_helper(req, &dp, dev, v6, fds, err, errlen);
 	if (rc != TAPGATE_OK) {
 		for (unsigned i = 0; (flags & TAPGATE_VHOST) && !dp.helper_vhost && i < queues; i++)
 			close(own_vhost[i]);

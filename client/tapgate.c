@@ -318,6 +318,7 @@ static int cmd_run(int argc, char **argv)
 	struct run_opts o = {0};
 	struct tapgate_request req;
 	struct tapgate_device dev;
+	struct tapgate_ipv6 v6;
 	struct tapgate_queues q;
 	unsigned long fdnum = 3, queues = 1;
 	char err[300], fdtext[8], fds[TAPGATE_MAX_QUEUES * 5], vhostfds[TAPGATE_MAX_QUEUES * 5],
@@ -342,12 +343,11 @@ static int cmd_run(int argc, char **argv)
 	req = (struct tapgate_request){.kind = o.tun ? TAPGATE_TUN : TAPGATE_TAP,
 				       .ip = o.ip,
 				       .bridge = o.bridge,
-				       .mac = o.mac,
-				       .ip6 = o.ip6};
-	rc =
-	    tapgate_open_queues(&req, (unsigned)queues,
-				(o.vnet_hdr ? TAPGATE_VNET_HDR : 0) | (o.vhost ? TAPGATE_VHOST : 0),
-				&dev, &q, err, sizeof(err));
+				       .mac = o.mac};
+	v6 = (struct tapgate_ipv6){.ip6 = o.ip6};
+	rc = tapgate_open_ipv6(&req, &v6, (unsigned)queues,
+			       (o.vnet_hdr ? TAPGATE_VNET_HDR : 0) | (o.vhost ? TAPGATE_VHOST : 0),
+			       &dev, &q, err, sizeof(err));
 	if (rc != TAPGATE_OK) {
 		tg_error(cmd_name, "%s", err);
 		return rc;
@@ -368,8 +368,8 @@ static int cmd_run(int argc, char **argv)
 	    export("TAPGATE_KIND", dev.kind == TAPGATE_TUN ? "tun" : "tap") != 0 ||
 	    export("TAPGATE_GUEST_IP", dev.guest) != 0 ||
 	    export("TAPGATE_GATEWAY", dev.gateway) != 0 || export("TAPGATE_MAC", dev.mac) != 0 ||
-	    export("TAPGATE_GUEST_IP6", dev.guest6) != 0 ||
-	    export("TAPGATE_GATEWAY6", dev.gateway6) != 0)
+	    export("TAPGATE_GUEST_IP6", v6.guest6) != 0 ||
+	    export("TAPGATE_GATEWAY6", v6.gateway6) != 0)
 		return host_error("cannot set the environment");
 
 	cargv = calloc((size_t)(argc - cmd + 1), sizeof(*cargv));
@@ -381,7 +381,7 @@ static int cmd_run(int argc, char **argv)
 				  .vhostfds = vhostfds,
 				  .ifname = dev.ifname,
 				  .mac = dev.mac,
-				  .ip6 = dev.guest6};
+				  .ip6 = v6.guest6};
 	for (i = cmd + 1; i < argc; i++)
 		if ((cargv[i - cmd] = expand(argv[i], &ph)) == NULL)
 			break;

@@ -55,9 +55,6 @@ struct tapgate_request {
 	const char *mac;    /* bridged: the guest's MAC "xx:xx:xx:xx:xx:xx"
 			       (unicast, locally administered); NULL: the
 			       helper picks one */
-	/* Routed, under a rule with an IPv6 net: the guest's IPv6 address;
-	 * NULL: the helper picks. */
-	const char *ip6;
 };
 
 struct tapgate_device {
@@ -71,10 +68,6 @@ struct tapgate_device {
 	char rule[TAPGATE_RULESIZ];	  /* the policy line that granted it */
 	char mac[TAPGATE_MACSTRLEN];	  /* bridged: the only source MAC the port
 					     lets the guest send from; else "" */
-	/* Routed under a rule with an IPv6 net: the guest's IPv6 address and
-	 * its router, always "fe80::1"; else "". */
-	char guest6[TAPGATE_ADDR6STRLEN];
-	char gateway6[TAPGATE_ADDR6STRLEN];
 };
 
 /* Asks the helper for a device. Returns TAPGATE_OK and fills dev, or returns
@@ -106,6 +99,23 @@ struct tapgate_queues {
 int tapgate_open_queues(const struct tapgate_request *req, unsigned queues, unsigned flags,
 			struct tapgate_device *dev, struct tapgate_queues *q, char *err,
 			size_t errlen);
+
+/* IPv6, for a device under a rule with an IPv6 net. Kept apart from
+ * tapgate_request and tapgate_device so that programs built before it
+ * keep working with this library. */
+struct tapgate_ipv6 {
+	const char *ip6; /* in: the guest's IPv6 address; NULL: the helper picks */
+	/* out: the guest's IPv6 address and its router, always "fe80::1";
+	 * "" when the device has no IPv6 (the rule has no IPv6 net). */
+	char guest6[TAPGATE_ADDR6STRLEN];
+	char gateway6[TAPGATE_ADDR6STRLEN];
+};
+
+/* tapgate_open_queues() with IPv6: v6->ip6 asked for, v6->guest6 and
+ * v6->gateway6 filled. v6 NULL is tapgate_open_queues() itself. */
+int tapgate_open_ipv6(const struct tapgate_request *req, struct tapgate_ipv6 *v6, unsigned queues,
+		      unsigned flags, struct tapgate_device *dev, struct tapgate_queues *q,
+		      char *err, size_t errlen);
 
 /* Flags for tapgate_sandbox(). */
 #define TAPGATE_SANDBOX_CLOSE_FDS 0x1u /* close every descriptor but 0, 1, 2 and devfd */
