@@ -34,7 +34,7 @@
 
 /* The snapshot the decision reads, taken the unprivileged way: the
  * leases of the lease file (none if it cannot be read: said), the host's
- * IPv4 addresses from getifaddrs. */
+ * addresses of both families from getifaddrs. */
 static void take_snapshot(struct tg_snapshot *s, const struct tg_policy *p, uint32_t uid,
 			  const struct tg_lease *leases, size_t nleases, struct tg_live *live)
 {
@@ -44,6 +44,9 @@ static void take_snapshot(struct tg_snapshot *s, const struct tg_policy *p, uint
 	for (size_t k = 0; k < nleases; k++)
 		if (leases[k].guest)
 			tg_ranges_add(&s->leased4, leases[k].guest, leases[k].guest);
+	for (size_t k = 0; k < nleases; k++)
+		if (!tg_ipv6_is_zero(&leases[k].guest6))
+			tg_addrs6_add(&s->leased6, &leases[k].guest6);
 	/* The caller's live leases under each rule, as the helper counts them. */
 	for (size_t r = 0; r < p->nrules; r++) {
 		const struct tg_rule *rule = &p->rules[r];
@@ -62,6 +65,11 @@ static void take_snapshot(struct tg_snapshot *s, const struct tg_policy *p, uint
 			uint32_t a = ntohl(((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr);
 
 			tg_ranges_add(&s->host4, a, a);
+		} else if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET6) {
+			struct tg_in6 a;
+
+			memcpy(a.b, &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, sizeof(a.b));
+			tg_addrs6_add(&s->host6, &a);
 		}
 	}
 	freeifaddrs(ifa);
@@ -560,8 +568,9 @@ static void print_findings_json(const struct findings *f, const char *file, size
 
 static int usage(void)
 {
-	fprintf(stderr, "tapgate check: usage: tapgate check [FILE] [--as USER [--tun] [--ip ADDR "
-			"| --bridge NAME]]; see tapgate check --help\n");
+	fprintf(stderr,
+		"tapgate check: usage: tapgate check [FILE] [--as USER [--tun] [[--ip ADDR] "
+		"[--ip6 ADDR] | --bridge NAME]]; see tapgate check --help\n");
 	return TG_EXIT_USAGE;
 }
 
@@ -574,7 +583,7 @@ static int explain(const struct tg_policy *p, const struct as_user *u, const str
 	struct tg_caller c = {
 	    .uid = u->uid, .user = u->name, .ngroups = (size_t)u->ngroups, .gids = u->gids};
 	struct tg_decision d;
-	char err[200], a[16], b[16];
+	char err[200], a[16], b[16], g6[TG_ADDR6_BUF];
 
 	if (!live) {
 		fprintf(stderr, "tapgate check: out of memory\n");
@@ -585,8 +594,7 @@ static int explain(const struct tg_policy *p, const struct as_user *u, const str
 	take_snapshot(&s, p, u->uid, leases, nleases, live);
 	enum tg_verdict verdict = tg_policy_decide(p, &c, r, &s, &d);
 	free(leases);
-	tg_ranges_free(&s.leased4);
-	tg_ranges_free(&s.host4);
+	tg_snapshot_free(&s);
 	free(live);
 	if (verdict != TG_GRANTED) {
 		printf("refused: %s\n", d.reason);
@@ -596,15 +604,19 @@ static int explain(const struct tg_policy *p, const struct as_user *u, const str
 	       tg_kind_name(r->kind));
 	if (r->bridge)
 		printf(" on bridge %s\n", r->bridge);
-	else
-		printf(" guest %s gateway %s\n", tg_format_ipv4(d.guest, a),
+	else if (d.rule->routed)
+		printf(" guest %s gateway %s", tg_format_ipv4(d.guest, a),
 		       tg_format_ipv4(d.rule->gateway, b));
+	if (d.has_guest6)
+		printf(" guest6 %s gateway6 fe80::1", tg_format_ipv6(&d.guest6, g6));
+	if (!r->bridge)
+		printf("\n");
 	return TG_EXIT_OK;
 }
 
 int tg_cmd_check(int argc, char **argv)
 {
-	const char *file = TG_POLICY_FILE, *as = NULL, *ip = NULL, *bridge = NULL;
+	const char *file = TG_POLICY_FILE, *as = NULL, *ip = NULL, *bridge = NULL, *ip6 = NULL;
 	struct tg_request r = {.kind = TG_TAP};
 	struct tg_policy p;
 	struct as_user u;
@@ -618,6 +630,8 @@ int tg_cmd_check(int argc, char **argv)
 			as = argv[++i];
 		else if (strcmp(argv[i], "--ip") == 0 && i + 1 < argc && !ip)
 			ip = argv[++i];
+		else if (strcmp(argv[i], "--ip6") == 0 && i + 1 < argc && !ip6)
+			ip6 = argv[++i];
 		else if (strcmp(argv[i], "--bridge") == 0 && i + 1 < argc && !bridge)
 			bridge = argv[++i];
 		else if (strcmp(argv[i], "--tun") == 0 && !tun)
@@ -627,7 +641,7 @@ int tg_cmd_check(int argc, char **argv)
 		else
 			return usage();
 	}
-	if ((!as && (ip || bridge || tun)) || (ip && bridge) || (as && json))
+	if ((!as && (ip || ip6 || bridge || tun)) || ((ip || ip6) && bridge) || (as && json))
 		return usage();
 	/* Names as the helper sees them: from /etc/passwd and /etc/group. */
 	if (tg_names_from_files() != 0) {
@@ -638,6 +652,11 @@ int tg_cmd_check(int argc, char **argv)
 		fprintf(stderr, "tapgate check: --ip wants a dotted IPv4 address like 10.77.0.2\n");
 		return TG_EXIT_USAGE;
 	}
+	if (ip6 && tg_parse_ipv6(ip6, &r.ip6) != 0) {
+		fprintf(stderr, "tapgate check: --ip6 wants an IPv6 address like 2001:db8:1::2\n");
+		return TG_EXIT_USAGE;
+	}
+	r.has_ip6 = ip6 != NULL;
 	if (bridge && !tg_valid_ifname(bridge)) {
 		fprintf(stderr, "tapgate check: --bridge wants an interface name\n");
 		return TG_EXIT_USAGE;

@@ -19,7 +19,8 @@ struct command {
 
 static const struct command commands[] = {
     {"run",
-     "tapgate run [--tun] [--ip ADDR | --bridge NAME [--mac ADDR]] [--fd N] [--sandbox] "
+     "tapgate run [--tun] [[--ip ADDR] [--ip6 ADDR] | --bridge NAME [--mac ADDR]] [--fd N] "
+     "[--sandbox] "
      "[--queues Q] [--vnet-hdr] [--vhost] -- COMMAND [ARG ...]",
      "execute COMMAND with a device open at fd N (default 3)",
      "Gets a device from tapgate-helper, as the policy allows, and executes COMMAND\n"
@@ -28,6 +29,9 @@ static const struct command commands[] = {
      "  --tun          an IP-level tun device instead of an Ethernet tap\n"
      "  --ip ADDR      routed mode with guest address ADDR; without it (and\n"
      "                 without --bridge) the helper picks the first free one\n"
+     "  --ip6 ADDR     routed mode, a rule with an IPv6 net: the guest's IPv6\n"
+     "                 address; without it the helper picks the first free one\n"
+     "                 (never the prefix's ::0, ::1 or a reserved anycast one)\n"
      "  --bridge NAME  bridged mode: attach the tap to bridge NAME\n"
      "  --mac ADDR     bridged: the guest's MAC (unicast, locally administered,\n"
      "                 unused); without it the helper picks one. The port passes\n"
@@ -41,10 +45,12 @@ static const struct command commands[] = {
      "                 by tapgate, or by the helper if the rule says `vhost`)\n"
      "\n"
      "In each ARG, {fd} becomes N, {fds} the queue fds N:N+1:..., {vhostfds} the\n"
-     "vhost fds, {ifname} the device's name and {mac} the guest's MAC (bridged).\n"
+     "vhost fds, {ifname} the device's name, {mac} the guest's MAC (bridged) and\n"
+     "{ip6} the guest's IPv6 address.\n"
      "COMMAND's environment gets TAPGATE_FD, TAPGATE_FDS, TAPGATE_VHOSTFDS (with\n"
      "--vhost), TAPGATE_IFNAME, TAPGATE_KIND (tap or tun), in routed mode\n"
-     "TAPGATE_GUEST_IP and TAPGATE_GATEWAY, in bridged mode TAPGATE_MAC. COMMAND\n"
+     "TAPGATE_GUEST_IP and TAPGATE_GATEWAY, with an IPv6 net TAPGATE_GUEST_IP6 and\n"
+     "TAPGATE_GATEWAY6 (fe80::1), in bridged mode TAPGATE_MAC. COMMAND\n"
      "is looked up in PATH before the helper is asked, so a typo costs no device.\n"
      "\n"
      "Example:\n"
@@ -89,7 +95,9 @@ static const struct command commands[] = {
      "Runs tapgate-helper to remove what programs that ended left behind: lease\n"
      "records, proxy neighbour entries on uplinks, and persistent devices the\n"
      "policy no longer allows. Prints how many records it removed.\n"},
-    {"check", "tapgate check [FILE] [--json | --as USER [--tun] [--ip ADDR | --bridge NAME]]",
+    {"check",
+     "tapgate check [FILE] [--json | --as USER [--tun] [[--ip ADDR] [--ip6 ADDR] | --bridge "
+     "NAME]]",
      "check a policy file, or say what would be decided",
      "Checks the policy FILE (default " TG_POLICY_FILE ") and the *.conf files\n"
      "of policy.d/ beside it as the helper reads them, with the helper's file\n"
@@ -105,6 +113,7 @@ static const struct command commands[] = {
      "                 by which line; the request is described by:\n"
      "  --tun          a tun device instead of a tap\n"
      "  --ip ADDR      routed mode with guest address ADDR\n"
+     "  --ip6 ADDR     routed mode with guest IPv6 address ADDR\n"
      "  --bridge NAME  bridged mode on bridge NAME\n"
      "\n"
      "Exit status: 0 no errors (with --as: granted), 1 errors (with --as:\n"

@@ -237,6 +237,22 @@ static int valid_addr(const char *v)
 	return inet_pton(AF_INET, v, &a) == 1;
 }
 
+static int valid_addr6(const char *v)
+{
+	struct in6_addr a;
+
+	return strlen(v) < TAPGATE_ADDR6STRLEN && inet_pton(AF_INET6, v, &a) == 1;
+}
+
+/* The same IPv6 address, however each is spelt. */
+static int same_addr6(const char *x, const char *y)
+{
+	struct in6_addr a, b;
+
+	return inet_pton(AF_INET6, x, &a) == 1 && inet_pton(AF_INET6, y, &b) == 1 &&
+	       memcmp(&a, &b, sizeof(a)) == 0;
+}
+
 /* "xx:xx:xx:xx:xx:xx", lower case, as the helper writes it. */
 static int valid_mac(const char *v)
 {
@@ -258,14 +274,25 @@ static int valid_rule(const char *v)
 }
 
 /* The keys of a success reply, in the order the helper writes them. */
-enum key { K_IFNAME, K_IFINDEX, K_KIND, K_GUEST, K_GATEWAY, K_BRIDGE, K_MAC, K_RULE };
-static const char *const key_names[] = {"ifname",  "ifindex", "kind", "guest",
-					"gateway", "bridge",  "mac",  "rule"};
+enum key {
+	K_IFNAME,
+	K_IFINDEX,
+	K_KIND,
+	K_GUEST,
+	K_GATEWAY,
+	K_GUEST6,
+	K_GATEWAY6,
+	K_BRIDGE,
+	K_MAC,
+	K_RULE
+};
+static const char *const key_names[] = {"ifname", "ifindex",  "kind",	"guest", "gateway",
+					"guest6", "gateway6", "bridge", "mac",	 "rule"};
 #define NKEYS (int)(sizeof(key_names) / sizeof(key_names[0]))
 
 /* The key=value lines after "tapgate 1 ok", into dev. NULL, or what is
  * wrong. */
-static const char *parse_device(char *lines, struct tapgate_device *dev)
+static const char *parse_device(char *lines, struct tapgate_device *dev, struct tapgate_ipv6 *v6)
 {
 	unsigned seen = 0;
 	int next = 0;
@@ -309,6 +336,15 @@ static const char *parse_device(char *lines, struct tapgate_device *dev)
 			if (!valid_addr(v) || copy(dev->gateway, sizeof(dev->gateway), v))
 				return "bad gateway";
 			break;
+		case K_GUEST6:
+			if (!valid_addr6(v) || copy(v6->guest6, sizeof(v6->guest6), v))
+				return "bad guest6";
+			break;
+		case K_GATEWAY6:
+			if (strcmp(v, "fe80::1") != 0 ||
+			    copy(v6->gateway6, sizeof(v6->gateway6), v))
+				return "bad gateway6";
+			break;
 		case K_BRIDGE:
 			if (!valid_ifname(v) || copy(dev->bridge, sizeof(dev->bridge), v))
 				return "bad bridge";
@@ -333,7 +369,9 @@ static const char *parse_device(char *lines, struct tapgate_device *dev)
 	/* Every rule is routed (net and gateway) or bridged, never both. */
 	if (!(seen & 1u << K_GUEST) != !(seen & 1u << K_GATEWAY))
 		return "guest and gateway must come together";
-	if (!(seen & 1u << K_GUEST) == !(seen & 1u << K_BRIDGE))
+	if (!(seen & 1u << K_GUEST6) != !(seen & 1u << K_GATEWAY6))
+		return "guest6 and gateway6 must come together";
+	if (!(seen & (1u << K_GUEST | 1u << K_GUEST6)) == !(seen & 1u << K_BRIDGE))
 		return "not either routed or bridged";
 	if ((seen & 1u << K_MAC) && !(seen & 1u << K_BRIDGE))
 		return "a MAC without a bridge";
@@ -343,8 +381,8 @@ static const char *parse_device(char *lines, struct tapgate_device *dev)
 /* The whole reply text (NUL-terminated by the caller, len bytes). Sets *code
  * to the status it announces and, for errors, *message to its line. NULL,
  * or what is wrong. */
-static const char *parse_reply(char *text, size_t len, struct tapgate_device *dev, int *code,
-			       const char **message)
+static const char *parse_reply(char *text, size_t len, struct tapgate_device *dev,
+			       struct tapgate_ipv6 *v6, int *code, const char **message)
 {
 	char *rest, *first;
 
@@ -354,7 +392,7 @@ static const char *parse_reply(char *text, size_t len, struct tapgate_device *de
 	first = strsep(&rest, "\n");
 	if (strcmp(first, REPLY_OK) == 0) {
 		*code = TAPGATE_OK;
-		return parse_device(rest, dev);
+		return parse_device(rest, dev, v6);
 	}
 	if (strncmp(first, REPLY_ERROR, strlen(REPLY_ERROR)) != 0)
 		return "unknown first line";
@@ -376,7 +414,7 @@ static const char *parse_reply(char *text, size_t len, struct tapgate_device *de
 
 /* NULL if dev says what was asked for and fd is the device it names. */
 static const char *check_request(const struct tapgate_request *req,
-				 const struct tapgate_device *dev)
+				 const struct tapgate_device *dev, const struct tapgate_ipv6 *v6)
 {
 	if (dev->kind != req->kind)
 		return "other kind than requested";
@@ -384,6 +422,8 @@ static const char *check_request(const struct tapgate_request *req,
 		return "other bridge than requested";
 	if (req->ip && strcmp(dev->guest, req->ip) != 0)
 		return "other guest address than requested";
+	if (v6->ip6 && !same_addr6(v6->guest6, v6->ip6))
+		return "other guest IPv6 address than requested";
 	return NULL;
 }
 
@@ -425,9 +465,10 @@ static const char *check_queue(const struct tapgate_device *dev, const struct da
 
 /* fds: the queues, then with helper_vhost their vhost descriptors. */
 static const char *check_device(const struct tapgate_request *req, const struct tapgate_device *dev,
-				const struct datapath *dp, const int *fds)
+				const struct tapgate_ipv6 *v6, const struct datapath *dp,
+				const int *fds)
 {
-	const char *fault = check_request(req, dev);
+	const char *fault = check_request(req, dev, v6);
 
 	for (unsigned i = 0; fault == NULL && i < dp->queues; i++)
 		fault = check_queue(dev, dp, fds[i]);
@@ -452,7 +493,8 @@ struct outcome {
 
 /* One decision from the reply, the child's fate and the exec report. */
 static int conclude(const struct tapgate_request *req, const struct datapath *dp,
-		    struct tapgate_device *dev, struct outcome *o, char *err, size_t errlen)
+		    struct tapgate_device *dev, struct tapgate_ipv6 *v6, struct outcome *o,
+		    char *err, size_t errlen)
 {
 	const char *message = NULL, *fault = o->fault;
 	int known = o->known, status = o->status, exec_errno = o->exec_errno;
@@ -482,19 +524,19 @@ static int conclude(const struct tapgate_request *req, const struct datapath *dp
 		    "tapgate-helper ended without a reply; is it installed setuid root?");
 	o->buf[o->n] = '\0';
 	if (fault == NULL)
-		fault = parse_reply(o->buf, (size_t)o->n, dev, &code, &message);
+		fault = parse_reply(o->buf, (size_t)o->n, dev, v6, &code, &message);
 	if (fault == NULL && known && WEXITSTATUS(status) != code)
 		return tg_lib_fail(err, errlen, TAPGATE_HOST,
 				   "tapgate-helper replied status %d but exited with %d; reinstall "
 				   "tapgate so that library and helper match",
 				   code, WEXITSTATUS(status));
 	if (fault == NULL && code == TAPGATE_OK && req->persist)
-		fault =
-		    o->nfds > 0 ? "a descriptor for a persistent device" : check_request(req, dev);
+		fault = o->nfds > 0 ? "a descriptor for a persistent device"
+				    : check_request(req, dev, v6);
 	else if (fault == NULL && code == TAPGATE_OK)
 		fault = o->nfds != dp->queues * (dp->helper_vhost ? 2u : 1u)
 			    ? "another number of descriptors than asked for"
-			    : check_device(req, dev, dp, o->fds);
+			    : check_device(req, dev, v6, dp, o->fds);
 	if (fault == NULL && code != TAPGATE_OK && o->nfds > 0)
 		fault = "a descriptor with an error";
 	if (fault != NULL)
@@ -512,9 +554,10 @@ static int conclude(const struct tapgate_request *req, const struct datapath *dp
  * reply carried: the queues, then with dp->helper_vhost their vhost
  * descriptors. */
 static int ask_helper(const struct tapgate_request *req, const struct datapath *dp,
-		      struct tapgate_device *dev, int *fds, char *err, size_t errlen)
+		      struct tapgate_device *dev, struct tapgate_ipv6 *v6, int *fds, char *err,
+		      size_t errlen)
 {
-	char fdopt[16], qopt[24], *ipopt = NULL, *bropt = NULL, *macopt = NULL;
+	char fdopt[16], qopt[24], *ipopt = NULL, *ip6opt = NULL, *bropt = NULL, *macopt = NULL;
 	const char *argv[11];
 	int argc = 0, sv[2] = {-1, -1}, report[2] = {-1, -1};
 	struct outcome o = {.nfds = 0};
@@ -539,6 +582,8 @@ static int ask_helper(const struct tapgate_request *req, const struct datapath *
 	argv[argc++] = fdopt;
 	argv[argc++] = req->kind == TAPGATE_TAP ? "--tap" : "--tun";
 	if (req->ip && (argv[argc++] = ipopt = option("--ip", req->ip)) == NULL)
+		goto nomem;
+	if (v6->ip6 && (argv[argc++] = ip6opt = option("--ip6", v6->ip6)) == NULL)
 		goto nomem;
 	if (req->bridge && (argv[argc++] = bropt = option("--bridge", req->bridge)) == NULL)
 		goto nomem;
@@ -581,7 +626,7 @@ static int ask_helper(const struct tapgate_request *req, const struct datapath *
 		o.recv_errno = errno;
 	o.known = wait_helper(pid, &o.status) == 0;
 	o.exec_errno = exec_error(report[0]);
-	rc = conclude(req, dp, dev, &o, err, errlen);
+	rc = conclude(req, dp, dev, v6, &o, err, errlen);
 	for (unsigned i = 0; i < o.nfds; i++) {
 		if (rc != TAPGATE_OK)
 			close(o.fds[i]);
@@ -604,6 +649,7 @@ out:
 			close(report[i]);
 	}
 	free(ipopt);
+	free(ip6opt);
 	free(bropt);
 	free(macopt);
 	return rc;
@@ -613,9 +659,10 @@ int tapgate_open(const struct tapgate_request *req, struct tapgate_device *dev, 
 		 size_t errlen)
 {
 	static const struct datapath one = {.queues = 1};
+	struct tapgate_ipv6 v6 = {.ip6 = NULL};
 	int fds[MAX_FDS];
 
-	return ask_helper(req, &one, dev, fds, err, errlen);
+	return ask_helper(req, &one, dev, &v6, fds, err, errlen);
 }
 
 /* Opens /dev/vhost-net n times into fds, as the caller. 0, or -1 with none
@@ -637,6 +684,15 @@ int tapgate_open_queues(const struct tapgate_request *req, unsigned queues, unsi
 			struct tapgate_device *dev, struct tapgate_queues *q, char *err,
 			size_t errlen)
 {
+	return tapgate_open_ipv6(req, NULL, queues, flags, dev, q, err, errlen);
+}
+
+int tapgate_open_ipv6(const struct tapgate_request *req, struct tapgate_ipv6 *v6, unsigned queues,
+		      unsigned flags, struct tapgate_device *dev, struct tapgate_queues *q,
+		      char *err, size_t errlen)
+{
+	/* The reply's IPv6 lines go here when the caller did not ask. */
+	struct tapgate_ipv6 scratch = {.ip6 = NULL};
 	struct datapath dp = {.queues = queues};
 	int fds[MAX_FDS], own_vhost[TAPGATE_MAX_QUEUES], rc;
 
@@ -666,7 +722,10 @@ int tapgate_open_queues(const struct tapgate_request *req, unsigned queues, unsi
 	/* Whoever may open /dev/vhost-net needs no privilege for it; only
 	 * otherwise is the helper asked, and the policy decides. */
 	dp.helper_vhost = (flags & TAPGATE_VHOST) && open_vhost(queues, own_vhost) != 0;
-	rc = ask_helper(req, &dp, dev, fds, err, errlen);
+	if (v6 == NULL)
+		v6 = &scratch;
+	v6->guest6[0] = v6->gateway6[0] = '\0';
+	rc = ask_helper(req, &dp, dev, v6, fds, err, errlen);
 	if (rc != TAPGATE_OK) {
 		for (unsigned i = 0; (flags & TAPGATE_VHOST) && !dp.helper_vhost && i < queues; i++)
 			close(own_vhost[i]);

@@ -23,7 +23,7 @@ static const char *const header[NCOLS] = {"IFNAME",  "KIND",   "STATE", "GUEST",
 					  "GATEWAY", "BRIDGE", "UID",	"CREATED"};
 
 struct row {
-	char cell[NCOLS][32];
+	char cell[NCOLS][64]; /* GUEST: "a.b.c.d,IPV6" when dual stack */
 };
 
 /* The helper's verdicts. */
@@ -62,10 +62,18 @@ static void fill(struct row *r, const struct tg_lease *l, int live)
 	snprintf(r->cell[C_IFNAME], sizeof(r->cell[0]), "%s", l->ifname[0] ? l->ifname : "-");
 	snprintf(r->cell[C_KIND], sizeof(r->cell[0]), "%s", tg_kind_name(l->kind));
 	snprintf(r->cell[C_STATE], sizeof(r->cell[0]), "%s", state(l, live));
+	/* Both families in one word, so that the columns stay as they were. */
 	if (l->guest)
 		tg_format_ipv4(l->guest, r->cell[C_GUEST]);
 	else
-		strcpy(r->cell[C_GUEST], "-");
+		strcpy(r->cell[C_GUEST], tg_ipv6_is_zero(&l->guest6) ? "-" : "");
+	if (!tg_ipv6_is_zero(&l->guest6)) {
+		char g6[TG_ADDR6_BUF];
+		size_t n = strlen(r->cell[C_GUEST]);
+
+		snprintf(r->cell[C_GUEST] + n, sizeof(r->cell[0]) - n, "%s%s", n ? "," : "",
+			 tg_format_ipv6(&l->guest6, g6));
+	}
 	if (l->gateway)
 		tg_format_ipv4(l->gateway, r->cell[C_GATEWAY]);
 	else
@@ -82,7 +90,7 @@ static void fill(struct row *r, const struct tg_lease *l, int live)
 static void print_json(const struct tg_lease *l, int live, int first)
 {
 	const char *st = state(l, live);
-	char a[16];
+	char a[16], g6[TG_ADDR6_BUF];
 
 	printf("%s{\"ifname\":", first ? "" : ",");
 	tg_json_string(stdout, l->ifname);
@@ -96,6 +104,11 @@ static void print_json(const struct tg_lease *l, int live, int first)
 	printf(",\"gateway\":");
 	if (l->gateway)
 		printf("\"%s\"", tg_format_ipv4(l->gateway, a));
+	else
+		printf("null");
+	printf(",\"guest6\":");
+	if (!tg_ipv6_is_zero(&l->guest6))
+		printf("\"%s\"", tg_format_ipv6(&l->guest6, g6));
 	else
 		printf("null");
 	printf(",\"bridge\":");

@@ -26,7 +26,7 @@ static const char *cmd_name;
 
 struct run_opts {
 	int tun, sandbox, vnet_hdr, vhost;
-	const char *ip, *bridge, *fd, *queues, *mac;
+	const char *ip, *bridge, *fd, *queues, *mac, *ip6;
 };
 
 /* For an option that takes a value, as `--name VALUE` or `--name=VALUE`:
@@ -83,6 +83,7 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 			continue;
 		}
 		if ((r = take(argc, argv, &i, "--ip", &o->ip)) != 0 ||
+		    (r = take(argc, argv, &i, "--ip6", &o->ip6)) != 0 ||
 		    (r = take(argc, argv, &i, "--bridge", &o->bridge)) != 0 ||
 		    (r = take(argc, argv, &i, "--mac", &o->mac)) != 0 ||
 		    (r = take(argc, argv, &i, "--fd", &o->fd)) != 0 ||
@@ -103,10 +104,10 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 
 /* What {NAME} in an ARG becomes. */
 struct placeholders {
-	const char *fd, *fds, *vhostfds, *ifname, *mac;
+	const char *fd, *fds, *vhostfds, *ifname, *mac, *ip6;
 };
 
-/* Writes arg with every {fd}, {fds}, {vhostfds}, {ifname} and {mac} replaced into
+/* Writes arg with every {fd}, {fds}, {vhostfds}, {ifname}, {mac} and {ip6} replaced into
  * out, unless out is NULL, and returns the length: run once to measure,
  * once to fill. */
 static size_t substitute(const char *arg, const struct placeholders *ph, char *out)
@@ -114,11 +115,8 @@ static size_t substitute(const char *arg, const struct placeholders *ph, char *o
 	const struct {
 		const char *name;
 		const char *value;
-	} words[] = {{"{fd}", ph->fd},
-		     {"{fds}", ph->fds},
-		     {"{vhostfds}", ph->vhostfds},
-		     {"{ifname}", ph->ifname},
-		     {"{mac}", ph->mac}};
+	} words[] = {{"{fd}", ph->fd},	       {"{fds}", ph->fds}, {"{vhostfds}", ph->vhostfds},
+		     {"{ifname}", ph->ifname}, {"{mac}", ph->mac}, {"{ip6}", ph->ip6}};
 	size_t n = 0;
 
 	while (*arg) {
@@ -290,8 +288,14 @@ static int device_opts_ok(const struct run_opts *o)
 	unsigned long queues;
 	uint8_t mac[6];
 
+	struct tg_in6 ip6;
+
 	if (o->ip && o->bridge)
 		why = "--ip and --bridge exclude each other";
+	else if (o->ip6 && o->bridge)
+		why = "--ip6 and --bridge exclude each other";
+	else if (o->ip6 && tg_parse_ipv6(o->ip6, &ip6) != 0)
+		why = "--ip6 wants an IPv6 address like 2001:db8:1::2";
 	else if (o->queues &&
 		 (tg_parse_uint(o->queues, TAPGATE_MAX_QUEUES, &queues) != 0 || queues == 0))
 		why = "--queues wants a number from 1 to 16";
@@ -314,6 +318,7 @@ static int cmd_run(int argc, char **argv)
 	struct run_opts o = {0};
 	struct tapgate_request req;
 	struct tapgate_device dev;
+	struct tapgate_ipv6 v6;
 	struct tapgate_queues q;
 	unsigned long fdnum = 3, queues = 1;
 	char err[300], fdtext[8], fds[TAPGATE_MAX_QUEUES * 5], vhostfds[TAPGATE_MAX_QUEUES * 5],
@@ -339,10 +344,10 @@ static int cmd_run(int argc, char **argv)
 				       .ip = o.ip,
 				       .bridge = o.bridge,
 				       .mac = o.mac};
-	rc =
-	    tapgate_open_queues(&req, (unsigned)queues,
-				(o.vnet_hdr ? TAPGATE_VNET_HDR : 0) | (o.vhost ? TAPGATE_VHOST : 0),
-				&dev, &q, err, sizeof(err));
+	v6 = (struct tapgate_ipv6){.ip6 = o.ip6};
+	rc = tapgate_open_ipv6(&req, &v6, (unsigned)queues,
+			       (o.vnet_hdr ? TAPGATE_VNET_HDR : 0) | (o.vhost ? TAPGATE_VHOST : 0),
+			       &dev, &q, err, sizeof(err));
 	if (rc != TAPGATE_OK) {
 		tg_error(cmd_name, "%s", err);
 		return rc;
@@ -362,15 +367,21 @@ static int cmd_run(int argc, char **argv)
 	    export("TAPGATE_IFNAME", dev.ifname) != 0 ||
 	    export("TAPGATE_KIND", dev.kind == TAPGATE_TUN ? "tun" : "tap") != 0 ||
 	    export("TAPGATE_GUEST_IP", dev.guest) != 0 ||
-	    export("TAPGATE_GATEWAY", dev.gateway) != 0 || export("TAPGATE_MAC", dev.mac) != 0)
+	    export("TAPGATE_GATEWAY", dev.gateway) != 0 || export("TAPGATE_MAC", dev.mac) != 0 ||
+	    export("TAPGATE_GUEST_IP6", v6.guest6) != 0 ||
+	    export("TAPGATE_GATEWAY6", v6.gateway6) != 0)
 		return host_error("cannot set the environment");
 
 	cargv = calloc((size_t)(argc - cmd + 1), sizeof(*cargv));
 	if (cargv == NULL)
 		return host_error("cannot build the command line");
 	cargv[0] = argv[cmd];
-	struct placeholders ph = {
-	    .fd = fdtext, .fds = fds, .vhostfds = vhostfds, .ifname = dev.ifname, .mac = dev.mac};
+	struct placeholders ph = {.fd = fdtext,
+				  .fds = fds,
+				  .vhostfds = vhostfds,
+				  .ifname = dev.ifname,
+				  .mac = dev.mac,
+				  .ip6 = v6.guest6};
 	for (i = cmd + 1; i < argc; i++)
 		if ((cargv[i - cmd] = expand(argv[i], &ph)) == NULL)
 			break;

@@ -28,6 +28,8 @@ extern "C" {
 #define TAPGATE_ADDRSTRLEN 16  /* "255.255.255.255" and its NUL */
 #define TAPGATE_RULESIZ	   300 /* "policy-file:line" and its NUL */
 #define TAPGATE_MACSTRLEN  18  /* "xx:xx:xx:xx:xx:xx" and its NUL */
+/* "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff" and its NUL */
+#define TAPGATE_ADDR6STRLEN 40
 
 enum tapgate_kind {
 	TAPGATE_TAP = 1, /* Ethernet frames */
@@ -97,6 +99,23 @@ struct tapgate_queues {
 int tapgate_open_queues(const struct tapgate_request *req, unsigned queues, unsigned flags,
 			struct tapgate_device *dev, struct tapgate_queues *q, char *err,
 			size_t errlen);
+
+/* IPv6, for a device under a rule with an IPv6 net. Kept apart from
+ * tapgate_request and tapgate_device so that programs built before it
+ * keep working with this library. */
+struct tapgate_ipv6 {
+	const char *ip6; /* in: the guest's IPv6 address; NULL: the helper picks */
+	/* out: the guest's IPv6 address and its router, always "fe80::1";
+	 * "" when the device has no IPv6 (the rule has no IPv6 net). */
+	char guest6[TAPGATE_ADDR6STRLEN];
+	char gateway6[TAPGATE_ADDR6STRLEN];
+};
+
+/* tapgate_open_queues() with IPv6: v6->ip6 asked for, v6->guest6 and
+ * v6->gateway6 filled. v6 NULL is tapgate_open_queues() itself. */
+int tapgate_open_ipv6(const struct tapgate_request *req, struct tapgate_ipv6 *v6, unsigned queues,
+		      unsigned flags, struct tapgate_device *dev, struct tapgate_queues *q,
+		      char *err, size_t errlen);
 
 /* Flags for tapgate_sandbox(). */
 #define TAPGATE_SANDBOX_CLOSE_FDS 0x1u /* close every descriptor but 0, 1, 2 and devfd */

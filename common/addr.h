@@ -35,6 +35,43 @@ const char *tg_ipv4_special(uint32_t net, unsigned prefix, uint32_t *block, unsi
 /* Writes "a.b.c.d" into buf (at least 16 bytes). Returns buf. */
 char *tg_format_ipv4(uint32_t addr, char *buf);
 
+/* IPv6 addresses, in network byte order as the kernel takes them. */
+#define TG_ADDR6_BUF 40 /* the longest form a format writes, and its NUL */
+struct tg_in6 {
+	uint8_t b[16];
+};
+
+/* An IPv6 address of hex digits and colons only: no dotted IPv4 tail, no
+ * zone ("%eth0"), at most 39 characters; groups of 1-4 digits, "::" at
+ * most once. Returns 0, or -1 if malformed. */
+int tg_parse_ipv6(const char *s, struct tg_in6 *out);
+/* "ADDR/N", N 64..127 written without leading zeros; host bits must be
+ * zero. Returns 0, -1 if malformed, -2 if well formed but the host bits
+ * are not zero, -3 if N is outside 64..127. */
+int tg_parse_prefix6(const char *s, struct tg_in6 *net, unsigned *prefix);
+/* Lower case, the longest run of zero groups as "::" (RFC 5952). buf holds
+ * TG_ADDR6_BUF bytes. Returns buf. */
+char *tg_format_ipv6(const struct tg_in6 *a, char *buf);
+int tg_ipv6_is_zero(const struct tg_in6 *a);
+int tg_ipv6_equal(const struct tg_in6 *a, const struct tg_in6 *b);
+/* 1 if a lies in net/prefix. */
+int tg_ipv6_in_prefix(const struct tg_in6 *a, const struct tg_in6 *net, unsigned prefix);
+/* a with its host bits (after prefix) zero. */
+struct tg_in6 tg_ipv6_net_of(const struct tg_in6 *a, unsigned prefix);
+/* A routed IPv6 prefix must be global unicast (2000::/3) or unique local
+ * (fc00::/7): NULL if it is, else the name of what it is instead. */
+const char *tg_ipv6_special(const struct tg_in6 *net);
+/* Addresses of net/prefix no guest may have: the subnet-router anycast
+ * address (the host bits all zero, RFC 4291) and the reserved subnet
+ * anycast addresses of RFC 2526: for a /64 the interface identifiers
+ * fdff:ffff:ffff:ff80 to fdff:ffff:ffff:ffff, and for any prefix of /120
+ * or shorter the 128 highest host values. NULL if a is none of them, else
+ * what it is. a must lie in the prefix. */
+const char *tg_ipv6_reserved(const struct tg_in6 *a, const struct tg_in6 *net, unsigned prefix);
+/* The address n after a within its prefix (the host bits only): 0, or -1
+ * if that would leave the prefix. */
+int tg_ipv6_step(struct tg_in6 *a, unsigned prefix, uint32_t n);
+
 /* Decimal 0..max, no sign, no leading zeros, no spaces. 0 or -1. */
 int tg_parse_uint(const char *s, unsigned long max, unsigned long *out);
 

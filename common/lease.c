@@ -46,12 +46,32 @@ unsigned tg_lease_nslots(off_t size)
 	return n > TG_LEASE_MAX_SLOTS ? TG_LEASE_MAX_SLOTS : (unsigned)n;
 }
 
+void tg_lease_guest6_tag(const struct tg_in6 *a, uint8_t tag[3])
+{
+	uint32_t h = 2166136261u; /* FNV-1a 32, folded to 24 bits */
+
+	for (size_t i = 0; i < sizeof(a->b); i++)
+		h = (h ^ a->b[i]) * 16777619u;
+	h = (h >> 24 ^ h) & 0xffffff;
+	h = h != 0 ? h : 1;
+	tag[0] = (uint8_t)(h >> 16);
+	tag[1] = (uint8_t)(h >> 8);
+	tag[2] = (uint8_t)h;
+}
+
+static int tag_is_zero(const uint8_t tag[3])
+{
+	return (tag[0] | tag[1] | tag[2]) == 0;
+}
+
 struct tg_lease_key tg_lease_key_of(const struct tg_lease *l)
 {
 	if (l->state == TG_LEASE_FREE)
 		return (struct tg_lease_key){.used = 0};
-	return (struct tg_lease_key){
-	    .uid = l->uid, .guest = l->guest, .uplink = l->uplink, .used = 1};
+	struct tg_lease_key k = {.uid = l->uid, .guest = l->guest, .uplink = l->uplink, .used = 1};
+	if (!tg_ipv6_is_zero(&l->guest6))
+		tg_lease_guest6_tag(&l->guest6, k.guest6);
+	return k;
 }
 
 struct tg_lease_key tg_lease_key_merge(const struct tg_lease_key *old, const struct tg_lease *l)
@@ -61,6 +81,8 @@ struct tg_lease_key tg_lease_key_merge(const struct tg_lease_key *old, const str
 	if (k.used && old->used) {
 		k.guest = k.guest ? k.guest : old->guest;
 		k.uplink = k.uplink ? k.uplink : old->uplink;
+		if (tag_is_zero(k.guest6))
+			memcpy(k.guest6, old->guest6, sizeof(k.guest6));
 	}
 	return k;
 }
@@ -137,7 +159,8 @@ static const char *state_name(enum tg_lease_state s)
 
 void tg_lease_format(const struct tg_lease *l, char *slot)
 {
-	char guest[16] = "-", gateway[16] = "-";
+	char guest[16] = "-", gateway[16] = "-", guest6[TG_ADDR6_BUF];
+	char v6[TG_ADDR6_BUF + 10] = "";
 	int n = 0;
 
 	memset(slot, ' ', TG_LEASE_SLOT - 1);
@@ -148,6 +171,10 @@ void tg_lease_format(const struct tg_lease *l, char *slot)
 		tg_format_ipv4(l->guest, guest);
 	if (l->gateway)
 		tg_format_ipv4(l->gateway, gateway);
+	/* Only a record with an IPv6 guest has the IPv6 fields, so every other
+	 * record reads as before, also to a reader older than them. */
+	if (!tg_ipv6_is_zero(&l->guest6))
+		snprintf(v6, sizeof(v6), "guest6=%s ", tg_format_ipv6(&l->guest6, guest6));
 	/* Every field is bounded (names < 16, numbers) so the record always
 	 * fits; snprintf's count is checked anyway rather than trusted. */
 	char line[TG_LEASE_SLOT];
@@ -155,11 +182,11 @@ void tg_lease_format(const struct tg_lease *l, char *slot)
 	    line, sizeof(line),
 	    "v2 state=%s uid=%u pid=%d rule=%u kind=%s ifname=%s ifindex=%d guest=%s "
 	    "gateway=%s uplink=%d uplink_fwd=%d bridge=%s created=%lld persist=%d rid=%016llx "
-	    "end",
+	    "%send",
 	    state_name(l->state), l->uid, (int)l->pid, l->rule_line, tg_kind_name(l->kind),
 	    l->ifname[0] ? l->ifname : "-", l->ifindex, guest, gateway, l->uplink, l->uplink_fwd,
 	    l->bridge[0] ? l->bridge : "-", (long long)l->created, l->persist ? 1 : 0,
-	    (unsigned long long)l->rule_id);
+	    (unsigned long long)l->rule_id, v6);
 	if (n > 0 && (size_t)n < TG_LEASE_SLOT - 1)
 		memcpy(slot, line, (size_t)n);
 }
@@ -333,6 +360,11 @@ int tg_lease_parse(const char *slot, struct tg_lease *l)
 		return -1;
 	l->created = n;
 	if (persist_field(&cur, v2, l) != 0)
+		return -1;
+	/* v2 records with an IPv6 guest carry it last, before the end
+	 * marker. */
+	if (v2 && cur != NULL && strncmp(cur, "guest6=", 7) == 0 &&
+	    (tg_parse_ipv6(field(&cur, "guest6"), &l->guest6) != 0 || tg_ipv6_is_zero(&l->guest6)))
 		return -1;
 	/* The end marker makes a record cut short by a torn write fail to
 	 * parse, even when the cut falls inside the last number. */

@@ -53,11 +53,12 @@ struct tg_lease {
 	unsigned rule_line; /* the policy line that granted it, for messages only */
 	enum tg_kind kind;
 	char ifname[TG_IFNAMSIZ];
-	int ifindex;	  /* 0 while pending and not yet created */
-	uint32_t guest;	  /* routed: guest address; 0 otherwise */
-	uint32_t gateway; /* routed: host-side address; 0 otherwise */
-	int uplink;	  /* ifindex carrying a proxy neighbour for guest; 0 none */
-	int uplink_fwd;	  /* uplink forwarding value before tapgate changed it; -1 unchanged */
+	int ifindex;	      /* 0 while pending and not yet created */
+	uint32_t guest;	      /* routed: guest address; 0 otherwise */
+	uint32_t gateway;     /* routed: host-side address; 0 otherwise */
+	int uplink;	      /* ifindex carrying a proxy neighbour for guest; 0 none */
+	int uplink_fwd;	      /* uplink forwarding value before tapgate changed it; -1 unchanged */
+	struct tg_in6 guest6; /* routed with an IPv6 net: the guest's; all zero none */
 	char bridge[TG_IFNAMSIZ]; /* bridged: the bridge; "" otherwise */
 	int64_t created;	  /* unix time */
 	int persist;		  /* persistent device (`tapgate create`) */
@@ -109,11 +110,16 @@ struct tg_lease_key {
 	uint32_t guest; /* a guest address the record holds or held; 0 none */
 	int32_t uplink; /* an uplink ifindex the record names or named; 0 none */
 	uint8_t used;
-	uint8_t pad[3]; /* 0 */
+	uint8_t guest6[3]; /* tg_lease_guest6_tag() of an IPv6 guest address the
+			      record holds or held; 0 none */
 };
 #define TG_LEASE_KEY_SIZE    16
 #define TG_LEASE_INDEX_BYTES (TG_LEASE_MAX_SLOTS * TG_LEASE_KEY_SIZE)
 _Static_assert(sizeof(struct tg_lease_key) == TG_LEASE_KEY_SIZE, "a key is 16 bytes, no padding");
+
+/* 24 bits of an IPv6 guest address for the key, never 0 (which says none):
+ * a filter, so two addresses may share one. */
+void tg_lease_guest6_tag(const struct tg_in6 *a, uint8_t tag[3]);
 
 off_t tg_lease_key_offset(unsigned i);
 off_t tg_lease_slot_offset(unsigned i);
@@ -125,7 +131,7 @@ unsigned tg_lease_nslots(off_t size);
 struct tg_lease_key tg_lease_key_of(const struct tg_lease *l);
 /* The key to write when a slot whose key is old gets record l: all zero
  * when l is free; else l's uid, used, and l's guest and uplink where they
- * are non-zero, the old key's where l's are 0 (the union of the two
+ * (and IPv6 guest) are non-zero, the old key's where l's are 0 (the union of the two
  * records, so that the key covers whichever of them the slot holds). */
 struct tg_lease_key tg_lease_key_merge(const struct tg_lease_key *old, const struct tg_lease *l);
 /* Writes l into slot i of the lease file fd, and its key if that changes;

@@ -2,7 +2,7 @@
  *
  * The client makes an AF_UNIX SOCK_SEQPACKET socketpair, and runs
  *
- *     tapgate-helper open --fd=N --tap|--tun [--ip=ADDR] [--bridge=NAME [--mac=ADDR]]
+ *     tapgate-helper open --fd=N --tap|--tun [--ip=ADDR] [--ip6=ADDR] [--bridge=NAME [--mac=ADDR]]
  *                         [--queues=Q] [--vnet-hdr] [--vhost]
  *     tapgate-helper gc
  *
@@ -15,9 +15,11 @@
  *     tapgate 1 ok                      first line on success, then
  *     ifname=tg1000-0                   key=value lines, in this order,
  *     ifindex=12                        keys absent when not applicable:
- *     kind=tap                          guest, gateway (routed), bridge,
- *     guest=10.77.0.2                   mac (bridged)
- *     gateway=10.77.0.1
+ *     kind=tap                          guest, gateway (routed, IPv4),
+ *     guest=10.77.0.2                   guest6, gateway6 (routed, IPv6),
+ *     gateway=10.77.0.1                 bridge, mac (bridged)
+ *     guest6=2001:db8:1::2
+ *     gateway6=fe80::1
  *     rule=/etc/tapgate/policy.conf:3
  *
  * with the device's descriptors in one SCM_RIGHTS message: one per queue

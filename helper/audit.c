@@ -134,6 +134,11 @@ static void add_fields(struct buf *b, const struct tg_audit *a,
 	if (a->ifindex > 0)
 		add(b, " ifindex=%d", a->ifindex);
 	add_addr(b, "guest", a->guest);
+	if (a->guest6 != NULL) {
+		char g6[TG_ADDR6_BUF];
+
+		add(b, " guest6=%s", tg_format_ipv6(a->guest6, g6));
+	}
 	add_addr(b, "gateway", a->gateway);
 	put(b, "bridge", a->bridge && a->bridge[0] ? a->bridge : NULL);
 	if (a->queues > 1)

@@ -5,9 +5,11 @@
  * A new device starts with the namespace's IPv6 defaults: accept_ra,
  * autoconf and accept_redirects on. A guest that sends one Router
  * Advertisement through its descriptor would then become the host's IPv6
- * default router and give the host a SLAAC address. No rule grants IPv6,
- * so the device gets none: disable_ipv6, and the three switches off too in
- * case anything turns IPv6 back on.
+ * default router and give the host a SLAAC address. A device whose rule
+ * grants no IPv6 gets none: disable_ipv6, and the three switches off too in
+ * case anything turns IPv6 back on. One whose rule has an IPv6 net gets
+ * the three switches off and IPv6 on (conf6_enable); its one host address,
+ * fe80::1, comes through rtnetlink (provision.c).
  *
  * The directory /proc/sys/net/ipv6/conf is opened before the seccomp filter
  * (conf6_open); after it, openat() is allowed only relative to that
@@ -78,6 +80,42 @@ int conf6_lockdown(int dirfd, const char *ifname)
 		if ((r = set(dirfd, ifname, off[i], "0")) != 0)
 			return r;
 	return set(dirfd, ifname, "disable_ipv6", "1");
+}
+
+int conf6_enable(int dirfd, const char *ifname)
+{
+	static const char *const off[] = {"accept_ra", "autoconf", "accept_redirects"};
+	int r;
+
+	if (dirfd == -1)
+		return -EAFNOSUPPORT;
+	if (strchr(ifname, '/') || ifname[0] == '.' || !ifname[0])
+		return -EINVAL;
+	for (size_t i = 0; i < sizeof(off) / sizeof(off[0]); i++)
+		if ((r = set(dirfd, ifname, off[i], "0")) != 0)
+			return r;
+	return set(dirfd, ifname, "disable_ipv6", "0");
+}
+
+int conf6_force_forwarding(int dirfd, const char *ifname, int value)
+{
+	char path[64];
+	int fd, r = 0;
+
+	if (dirfd == -1)
+		return -EAFNOSUPPORT;
+	if (strchr(ifname, '/') || ifname[0] == '.' || !ifname[0])
+		return -EINVAL;
+	/* Unlike set(), a missing file is an answer: a kernel before 6.17. */
+	snprintf(path, sizeof(path), "%s/force_forwarding", ifname);
+	fd = openat(dirfd, path, CONF6_FLAGS);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, value ? "1" : "0", 1) != 1)
+		r = -errno;
+	if (close(fd) != 0 && r == 0)
+		r = -errno;
+	return r;
 }
 
 /* Every file system right of Landlock ABI 1 is handled, so denied unless a

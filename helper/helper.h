@@ -128,6 +128,12 @@ int conf6_open(struct tg_err *e);
 /* accept_ra, autoconf, accept_redirects 0 and disable_ipv6 1 on ifname.
  * 0 or -errno. */
 int conf6_lockdown(int dirfd, const char *ifname);
+/* For a device granted IPv6: accept_ra, autoconf, accept_redirects 0,
+ * then disable_ipv6 0. 0 or -errno (-EAFNOSUPPORT: no IPv6 here). */
+int conf6_enable(int dirfd, const char *ifname);
+/* ifname's force_forwarding (kernel 6.17+) set to value: 0, -ENOENT if
+ * the kernel has no such switch, or -errno. */
+int conf6_force_forwarding(int dirfd, const char *ifname, int value);
 /* Where the kernel has Landlock: from now on no file may be opened but for
  * writing beneath dirfd (-1: nothing to do). 0, or -errno. */
 int conf6_landlock(int dirfd);
@@ -142,6 +148,8 @@ struct tg_job {
 	enum tg_kind kind;
 	int has_ip;
 	uint32_t ip; /* native --ip; uml add/del ADDR */
+	int has_ip6;
+	struct tg_in6 ip6; /* native --ip6 */
 	int has_gateway;
 	uint32_t gateway; /* uml up GATE */
 	char bridge[16];  /* "" = routed */
@@ -215,13 +223,20 @@ unsigned leasedb_count(struct tg_leasedb *db, uint32_t uid, const struct tg_rule
 int leasedb_guest_slot(struct tg_leasedb *db, uint32_t addr);
 /* The uplink forwarding value recorded by another live lease, or -1. */
 int leasedb_uplink_fwd(struct tg_leasedb *db, int uplink, int except_slot);
+/* The slot whose lease holds IPv6 guest address addr, or -1. */
+int leasedb_guest6_slot(struct tg_leasedb *db, const struct tg_in6 *addr);
+/* IPv6 guest address addr, for this request until it exits (as
+ * leasedb_lock_addr). */
+int leasedb_lock_addr6(struct tg_leasedb *db, const struct tg_in6 *addr);
 
 /* ---- provision.c */
 struct tg_grant {
 	const struct tg_rule *rule;
 	enum tg_kind kind;
 	uint32_t guest, gateway; /* routed; guest 0 for uml_net up */
-	char bridge[16];	 /* bridged */
+	int has_guest6;		 /* routed with an IPv6 net: guest6 */
+	struct tg_in6 guest6;
+	char bridge[16]; /* bridged */
 	int vnet_hdr;
 	int persist;	      /* `tapgate create` */
 	unsigned queues;      /* 1, or a multiqueue device with this many */
@@ -297,6 +312,9 @@ void snapshot_take(struct tg_snapshot *s, struct tg_leasedb *db, struct nc *nc,
  * holding it and the host not using it. 0, or -1 with addr added to s (the
  * decision is then taken again: the host changed since s was taken). */
 int guest_claim(struct tg_leasedb *db, struct nc *nc, uint32_t addr, struct tg_snapshot *s);
+/* The same for an IPv6 guest address. */
+int guest6_claim(struct tg_leasedb *db, struct nc *nc, const struct tg_in6 *addr,
+		 struct tg_snapshot *s);
 
 /* ---- audit.c: key=value records to syslog, authpriv, ident tapgate. */
 struct tg_audit {
@@ -309,6 +327,7 @@ struct tg_audit {
 	const char *ifname;
 	int ifindex;
 	uint32_t guest, gateway;
+	const struct tg_in6 *guest6; /* NULL: none */
 	const char *bridge;
 	unsigned queues; /* shown when more than 1 */
 	int vnet_hdr, vhost;

@@ -17,7 +17,10 @@
  *                cull skips it. A pending record whose slot lock can be
  *                taken belongs to a helper that died part-way;
  *   address a    held by the helper that found guest address a free, until
- *                exit; another request sees a taken lock as "leased";
+ *                exit; another request sees a taken lock as "leased"; an
+ *                IPv6 address by a 32-bit digest of it (two may share a
+ *                byte: one is then wrongly "leased" for a moment, never
+ *                wrongly free);
  *   uplink u     held around reading and saving u's forwarding switch and
  *                its proxy entries (bounded wait: see SECURITY.md).
  *
@@ -39,6 +42,7 @@
 #define LOCK_ADDR   ((off_t)1 << 32)
 #define LOCK_UPLINK ((off_t)2 << 32)
 #define LOCK_SLOT   ((off_t)3 << 32)
+#define LOCK_ADDR6  ((off_t)4 << 32)
 
 static int ofd_lock(int fd, short type, off_t start, off_t len)
 {
@@ -119,6 +123,16 @@ int leasedb_lock_addr(struct tg_leasedb *db, uint32_t addr)
 {
 	db->locked = 1;
 	return try_lock(db, LOCK_ADDR + addr);
+}
+
+int leasedb_lock_addr6(struct tg_leasedb *db, const struct tg_in6 *addr)
+{
+	uint32_t h = 2166136261u; /* FNV-1a 32 */
+
+	for (size_t i = 0; i < sizeof(addr->b); i++)
+		h = (h ^ addr->b[i]) * 16777619u;
+	db->locked = 1;
+	return try_lock(db, LOCK_ADDR6 + h);
 }
 
 int leasedb_lock_uplink(struct tg_leasedb *db, int uplink)
@@ -288,6 +302,21 @@ int leasedb_guest_slot(struct tg_leasedb *db, uint32_t addr)
 			continue;
 		const struct tg_lease *l = leasedb_get(db, i);
 		if (l->state != TG_LEASE_FREE && l->guest == addr)
+			return (int)i;
+	}
+	return -1;
+}
+
+int leasedb_guest6_slot(struct tg_leasedb *db, const struct tg_in6 *addr)
+{
+	uint8_t tag[3];
+
+	tg_lease_guest6_tag(addr, tag);
+	for (unsigned i = 0; i < db->nslots; i++) {
+		if (!db->key[i].used || memcmp(db->key[i].guest6, tag, sizeof(tag)) != 0)
+			continue;
+		const struct tg_lease *l = leasedb_get(db, i);
+		if (l->state != TG_LEASE_FREE && tg_ipv6_equal(&l->guest6, addr))
 			return (int)i;
 	}
 	return -1;

@@ -137,6 +137,8 @@ static struct tg_request request_of(const struct tg_job *j)
 				   .bridge = j->bridge[0] ? j->bridge : NULL,
 				   .has_ip = j->has_ip,
 				   .ip = j->ip,
+				   .has_ip6 = j->has_ip6,
+				   .ip6 = j->ip6,
 				   .has_gateway = j->has_gateway,
 				   .gateway = j->gateway,
 				   .no_guest = j->op->guest_later,
@@ -182,6 +184,7 @@ static int do_device(struct run *r)
 			     .rule_file = TG_POLICY_FILE,
 			     .kind = j->kind,
 			     .guest = j->has_ip ? j->ip : 0,
+			     .guest6 = j->has_ip6 ? &j->ip6 : NULL,
 			     .gateway = j->gateway,
 			     .bridge = j->bridge,
 			     .queues = j->queues,
@@ -200,22 +203,30 @@ static int do_device(struct run *r)
 			a.rule_line = d.rule ? d.rule->line : 0;
 			return refused(r, &a, d.reason);
 		}
-		if (!d.guest || guest_claim(&db, r->nc, d.guest, &r->snap) == 0)
+		int lost4 = d.guest && guest_claim(&db, r->nc, d.guest, &r->snap) != 0;
+		int lost6 =
+		    !lost4 && d.has_guest6 && guest6_claim(&db, r->nc, &d.guest6, &r->snap) != 0;
+		if (!lost4 && !lost6)
 			break;
 		if (tries == CLAIM_TRIES) {
+			char net6[TG_ADDR6_BUF];
+
 			a.rule_file = tg_rule_file(&r->pol, d.rule);
 			a.rule_line = d.rule->line;
-			return refuse(
-			    r, &a, reason, sizeof(reason),
-			    "the host's addresses in %s/%u changed while picking one; try "
-			    "again",
-			    tg_format_ipv4(d.rule->net, net), d.rule->prefix);
+			return refuse(r, &a, reason, sizeof(reason),
+				      "the host's addresses in %s/%u changed while picking one; "
+				      "try again",
+				      lost4 ? tg_format_ipv4(d.rule->net, net)
+					    : tg_format_ipv6(&d.rule->net6, net6),
+				      lost4 ? d.rule->prefix : d.rule->prefix6);
 		}
 	}
 	struct tg_grant g = {.rule = d.rule,
 			     .kind = j->kind,
 			     .guest = d.guest,
 			     .gateway = d.rule->has_gateway ? d.rule->gateway : 0,
+			     .has_guest6 = d.has_guest6,
+			     .guest6 = d.guest6,
 			     .vnet_hdr = j->vnet_hdr,
 			     .persist = j->op->persist,
 			     .queues = r->pf.ntun,
@@ -226,6 +237,7 @@ static int do_device(struct run *r)
 	a.rule_file = tg_rule_file(&r->pol, d.rule);
 	a.rule_line = d.rule->line;
 	a.guest = g.guest;
+	a.guest6 = g.has_guest6 ? &g.guest6 : NULL;
 	a.gateway = g.gateway;
 	a.result = "error";
 	if (j->vhost && r->pf.nvhost < r->pf.ntun) {

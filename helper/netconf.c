@@ -66,6 +66,7 @@ struct link {
 	int tun_persist;   /* kind "tun": IFLA_TUN_PERSIST; -1 not said */
 	int carrier;	   /* IFLA_CARRIER; -1 not said */
 	int64_t tun_owner; /* kind "tun": IFLA_TUN_OWNER; -1 none or not said */
+	int force_fwd6;	   /* IPv6 force_forwarding; -1 not said (before 6.17) */
 };
 
 /* libnl's own error codes only arise locally (allocation, socket calls,
@@ -377,6 +378,24 @@ static void parse_inet_conf(struct nlattr *af_spec, struct link *l)
 	l->nconf = n;
 }
 
+/* DEVCONF_FORCE_FORWARDING of linux/ipv6.h since 6.17 (Debian 12's
+ * headers predate it): its entry in IFLA_INET6_CONF, an array of s32 by
+ * DEVCONF_* index. RTM_GETNETCONF does not report it. */
+#define TG_DEVCONF_FORCE_FORWARDING 59
+
+static void parse_inet6_conf(struct nlattr *af_spec, struct link *l)
+{
+	struct nlattr *inet6 = nla_find(nla_data(af_spec), nla_len(af_spec), AF_INET6);
+	struct nlattr *conf =
+	    inet6 ? nla_find(nla_data(inet6), nla_len(inet6), IFLA_INET6_CONF) : NULL;
+	int32_t v;
+
+	if (!conf || nla_len(conf) < (int)((TG_DEVCONF_FORCE_FORWARDING + 1) * sizeof(v)))
+		return;
+	memcpy(&v, (char *)nla_data(conf) + TG_DEVCONF_FORCE_FORWARDING * sizeof(v), sizeof(v));
+	l->force_fwd6 = v;
+}
+
 static int parse_link(struct nlmsghdr *h, void *arg)
 {
 	static const struct nla_policy policy[IFLA_MAX + 1] = {
@@ -392,6 +411,7 @@ static int parse_link(struct nlmsghdr *h, void *arg)
 	l->tun_persist = -1;
 	l->carrier = -1;
 	l->tun_owner = -1;
+	l->force_fwd6 = -1;
 	if (h->nlmsg_type != RTM_NEWLINK)
 		return -EPROTO;
 	if (nlmsg_parse(h, sizeof(struct ifinfomsg), tb, IFLA_MAX, policy) < 0 || !tb[IFLA_IFNAME])
@@ -402,8 +422,10 @@ static int parse_link(struct nlmsghdr *h, void *arg)
 		l->mtu = nla_get_u32(tb[IFLA_MTU]);
 	if (tb[IFLA_LINKINFO])
 		parse_kind(tb[IFLA_LINKINFO], l);
-	if (tb[IFLA_AF_SPEC])
+	if (tb[IFLA_AF_SPEC]) {
 		parse_inet_conf(tb[IFLA_AF_SPEC], l);
+		parse_inet6_conf(tb[IFLA_AF_SPEC], l);
+	}
 	if (tb[IFLA_CARRIER])
 		l->carrier = nla_get_u8(tb[IFLA_CARRIER]) != 0;
 	return 0;
@@ -1107,5 +1129,223 @@ int nc_set_port_vlan(struct nc *nc, int ifindex, unsigned vid, unsigned default_
 	/* The port joined with the bridge's default PVID: not its VLAN. */
 	if (err == 0 && default_pvid != 0 && default_pvid != vid)
 		err = port_vlan(nc, RTM_DELLINK, ifindex, 0, default_pvid);
+	return err;
+}
+
+/* ---- IPv6 (a routed device granted an IPv6 net) ---- */
+
+struct addr6_walk {
+	void (*add)(void *arg, const struct tg_in6 *a);
+	void *arg;
+};
+
+static int parse_addr6(struct nlmsghdr *h, void *arg)
+{
+	static const struct nla_policy policy[IFA_MAX + 1] = {
+	    [IFA_LOCAL] = {.minlen = 16},
+	    [IFA_ADDRESS] = {.minlen = 16},
+	};
+	struct nlattr *tb[IFA_MAX + 1];
+	struct addr6_walk *w = arg;
+	struct tg_in6 a;
+
+	if (h->nlmsg_type != RTM_NEWADDR)
+		return -EPROTO;
+	if (nlmsg_parse(h, sizeof(struct ifaddrmsg), tb, IFA_MAX, policy) < 0)
+		return -EPROTO;
+	if (((struct ifaddrmsg *)nlmsg_data(h))->ifa_family != AF_INET6)
+		return 0;
+	for (int k = IFA_ADDRESS; k <= IFA_LOCAL; k++) {
+		if (tb[k]) {
+			memcpy(a.b, nla_data(tb[k]), sizeof(a.b));
+			w->add(w->arg, &a);
+		}
+	}
+	return 0;
+}
+
+/* IPv6 has no lookup as cheap as nc_addr_on_host's: one dump of the
+ * namespace's IPv6 addresses (every device, up or down). */
+int nc_host_addrs6(struct nc *nc, void (*add)(void *arg, const struct tg_in6 *a), void *arg)
+{
+	struct ifaddrmsg ifa = {.ifa_family = AF_INET6};
+	struct addr6_walk w = {add, arg};
+	struct nl_msg *msg = request(RTM_GETADDR, NLM_F_DUMP, &ifa, sizeof(ifa));
+
+	if (!msg)
+		return build_failed(msg);
+	return transact(nc, msg, parse_addr6, &w);
+}
+
+struct addr6_probe {
+	const struct tg_in6 *want;
+	int found;
+};
+
+static void probe_addr6(void *arg, const struct tg_in6 *a)
+{
+	struct addr6_probe *p = arg;
+
+	p->found |= tg_ipv6_equal(a, p->want);
+}
+
+int nc_addr6_on_host(struct nc *nc, const struct tg_in6 *addr)
+{
+	struct addr6_probe p = {.want = addr};
+	int err = nc_host_addrs6(nc, probe_addr6, &p);
+
+	return err < 0 ? err : p.found;
+}
+
+int nc_set_addr_gen_none(struct nc *nc, int ifindex)
+{
+	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC, .ifi_index = ifindex};
+	struct nl_msg *msg;
+	struct nlattr *af, *inet6;
+
+	if (ifindex <= 0)
+		return -ENODEV;
+	msg = request(RTM_SETLINK, 0, &ifi, sizeof(ifi));
+	if (!msg || !(af = nla_nest_start(msg, IFLA_AF_SPEC)) ||
+	    !(inet6 = nla_nest_start(msg, AF_INET6)) ||
+	    nla_put_u8(msg, IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE) < 0)
+		return build_failed(msg);
+	nla_nest_end(msg, inet6);
+	nla_nest_end(msg, af);
+	return transact(nc, msg, NULL, NULL);
+}
+
+int nc_add_router_ll(struct nc *nc, int ifindex)
+{
+	static const uint8_t fe80_1[16] = {0xfe, 0x80, [15] = 1};
+	struct ifaddrmsg ifa = {
+	    .ifa_family = AF_INET6,
+	    .ifa_prefixlen = 64,
+	    .ifa_flags = IFA_F_NODAD,
+	    .ifa_scope = RT_SCOPE_LINK,
+	    .ifa_index = (unsigned)ifindex,
+	};
+	struct nl_msg *msg;
+
+	if (ifindex <= 0)
+		return -ENODEV;
+	msg = request(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, &ifa, sizeof(ifa));
+	if (!msg || nla_put(msg, IFA_LOCAL, 16, fe80_1) < 0 ||
+	    nla_put(msg, IFA_ADDRESS, 16, fe80_1) < 0)
+		return build_failed(msg);
+	return transact(nc, msg, NULL, NULL);
+}
+
+int nc_add_host_route6(struct nc *nc, int ifindex, const struct tg_in6 *dst)
+{
+	struct rtmsg rtm = {
+	    .rtm_family = AF_INET6,
+	    .rtm_dst_len = 128,
+	    .rtm_table = RT_TABLE_MAIN,
+	    .rtm_protocol = RTPROT_STATIC,
+	    .rtm_scope = RT_SCOPE_UNIVERSE,
+	    .rtm_type = RTN_UNICAST,
+	};
+	struct nl_msg *msg;
+
+	if (ifindex <= 0)
+		return -ENODEV;
+	msg = request(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, &rtm, sizeof(rtm));
+	if (!msg || nla_put(msg, RTA_DST, 16, dst->b) < 0 ||
+	    nla_put_u32(msg, RTA_OIF, (uint32_t)ifindex) < 0)
+		return build_failed(msg);
+	return transact(nc, msg, NULL, NULL);
+}
+
+static int neigh6_request(struct nc *nc, int type, int flags, int ifindex,
+			  const struct tg_in6 *addr, int (*parse)(struct nlmsghdr *, void *),
+			  void *arg)
+{
+	struct ndmsg ndm = {
+	    .ndm_family = AF_INET6,
+	    .ndm_ifindex = ifindex,
+	    .ndm_flags = NTF_PROXY,
+	    .ndm_state = type == RTM_NEWNEIGH ? NUD_PERMANENT : 0,
+	};
+	struct nl_msg *msg;
+
+	if (ifindex <= 0)
+		return -EINVAL;
+	msg = request(type, flags, &ndm, sizeof(ndm));
+	if (!msg || nla_put(msg, NDA_DST, 16, addr->b) < 0)
+		return build_failed(msg);
+	return transact(nc, msg, parse, arg);
+}
+
+int nc_has_proxy6(struct nc *nc, int ifindex, const struct tg_in6 *addr)
+{
+	int found = 0;
+	int err = neigh6_request(nc, RTM_GETNEIGH, 0, ifindex, addr, proxy_found, &found);
+
+	if (err == -ENOENT)
+		return 0;
+	return err < 0 ? err : found;
+}
+
+/* As nc_add_proxy: exclusivity checked first. */
+int nc_add_proxy6(struct nc *nc, int ifindex, const struct tg_in6 *addr)
+{
+	int err = nc_has_proxy6(nc, ifindex, addr);
+
+	if (err < 0)
+		return err;
+	if (err > 0)
+		return -EEXIST;
+	return neigh6_request(nc, RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_EXCL, ifindex, addr, NULL,
+			      NULL);
+}
+
+int nc_del_proxy6(struct nc *nc, int ifindex, const struct tg_in6 *addr)
+{
+	int err = neigh6_request(nc, RTM_DELNEIGH, 0, ifindex, addr, NULL, NULL);
+
+	return err == -ENOENT || err == -ENODEV ? 0 : err;
+}
+
+static int parse_netconf6(struct nlmsghdr *h, void *arg)
+{
+	static const struct nla_policy policy[NETCONFA_MAX + 1] = {
+	    [NETCONFA_IFINDEX] = {.type = NLA_S32},
+	    [NETCONFA_FORWARDING] = {.type = NLA_S32},
+	    [NETCONFA_PROXY_NEIGH] = {.type = NLA_S32},
+	};
+	struct nlattr *tb[NETCONFA_MAX + 1];
+	struct nc_conf6 *c = arg;
+
+	if (h->nlmsg_type != RTM_NEWNETCONF)
+		return -EPROTO;
+	if (nlmsg_parse(h, sizeof(struct netconfmsg), tb, NETCONFA_MAX, policy) < 0 ||
+	    !tb[NETCONFA_FORWARDING] || !tb[NETCONFA_PROXY_NEIGH])
+		return -EPROTO;
+	c->forwarding = nla_get_s32(tb[NETCONFA_FORWARDING]);
+	c->proxy_ndp = nla_get_s32(tb[NETCONFA_PROXY_NEIGH]);
+	c->found = 1;
+	return 0;
+}
+
+int nc_get_conf6(struct nc *nc, int ifindex, struct nc_conf6 *c)
+{
+	struct netconfmsg ncm = {.ncm_family = AF_INET6};
+	struct nl_msg *msg = request(RTM_GETNETCONF, 0, &ncm, sizeof(ncm));
+	int err;
+
+	memset(c, 0, sizeof(*c));
+	if (!msg || nla_put_s32(msg, NETCONFA_IFINDEX, ifindex) < 0)
+		return build_failed(msg);
+	err = transact(nc, msg, parse_netconf6, c);
+	if (err == 0 && !c->found)
+		err = -EPROTO;
+	c->force_forwarding = -1;
+	if (err == 0 && ifindex > 0) {
+		struct link l;
+
+		err = link_by_index(nc, ifindex, &l);
+		c->force_forwarding = l.force_fwd6;
+	}
 	return err;
 }

@@ -78,6 +78,36 @@ int nc_del_proxy(struct nc *nc, int ifindex, uint32_t addr);
 /* 1 if the proxy entry exists. */
 int nc_has_proxy(struct nc *nc, int ifindex, uint32_t addr);
 
+/* ---- IPv6 on a routed device ---- */
+
+/* Calls add for every IPv6 address of every interface of the namespace.
+ * 0 or -errno. */
+int nc_host_addrs6(struct nc *nc, void (*add)(void *arg, const struct tg_in6 *a), void *arg);
+/* 1 if any interface of the namespace has addr, 0 if none, or -errno. */
+int nc_addr6_on_host(struct nc *nc, const struct tg_in6 *addr);
+/* IFLA_INET6_ADDR_GEN_MODE none: the device makes no link-local address
+ * of its own when it comes up. */
+int nc_set_addr_gen_none(struct nc *nc, int ifindex);
+/* fe80::1/64 on the device, without duplicate address detection: the
+ * guest's router, answering at once. */
+int nc_add_router_ll(struct nc *nc, int ifindex);
+/* dst/128 via the device, main table, proto static. */
+int nc_add_host_route6(struct nc *nc, int ifindex, const struct tg_in6 *dst);
+/* IPv6 proxy neighbour entries, as the IPv4 ones above. */
+int nc_add_proxy6(struct nc *nc, int ifindex, const struct tg_in6 *addr);
+int nc_del_proxy6(struct nc *nc, int ifindex, const struct tg_in6 *addr);
+int nc_has_proxy6(struct nc *nc, int ifindex, const struct tg_in6 *addr);
+/* A device's (or with NETCONFA_IFINDEX_ALL the namespace's) IPv6
+ * switches: RTM_GETNETCONF, and for a device RTM_GETLINK for
+ * force_forwarding (-1 for the namespace). */
+struct nc_conf6 {
+	int found;
+	int forwarding;
+	int proxy_ndp;
+	int force_forwarding; /* -1: the kernel has none (before 6.17) */
+};
+int nc_get_conf6(struct nc *nc, int ifindex, struct nc_conf6 *c);
+
 /* ---- bridge ports (helper/bridgeport.c) ---- */
 
 /* IFLA_ADDRESS: the device's own MAC (the device must be down). */

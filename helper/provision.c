@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <linux/ip.h>
+#include <linux/netconf.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -81,6 +82,8 @@ static int unprovision_outside(struct nc *nc, struct tg_leasedb *db, unsigned sl
 	 * hold its address while this record does). */
 	if (l->guest)
 		nc_del_proxy(nc, upl, l->guest);
+	if (!tg_ipv6_is_zero(&l->guest6))
+		nc_del_proxy6(nc, upl, &l->guest6);
 	if (saved == -1)
 		return 0;
 	/* Whether another lease still wants the uplink forwarding is read
@@ -202,12 +205,116 @@ static int check_rp_filter(struct nc *nc, struct tg_err *e)
 	return 0;
 }
 
-static int configure_routed(struct nc *nc, struct tg_leasedb *db, unsigned slot,
+/* The uplink's IPv6 switches are the admin's, never flipped here: the
+ * kernel answers a proxy entry only on an uplink with proxy_ndp and
+ * forwarding on, and forwards from the LAN to the guest only when the
+ * uplink has force_forwarding (or all.forwarding) on; turning forwarding
+ * on for an interface changes how it treats Router Advertisements. So a
+ * request that needs a switch that is off is refused, before anything is
+ * published, with the sysctl to set. */
+static int check_uplink6(struct nc *nc, const struct tg_rule *rule, struct tg_err *e)
+{
+	struct nc_conf6 up, all;
+	int upl, r;
+
+	if ((r = nc_ifindex(nc, rule->uplink, &upl)) != 0) {
+		tg_seterr(e, TG_EXIT_HOST, "uplink %s named by the policy does not exist",
+			  rule->uplink);
+		return -1;
+	}
+	if ((r = nc_get_conf6(nc, upl, &up)) != 0 ||
+	    (r = nc_get_conf6(nc, NETCONFA_IFINDEX_ALL, &all)) != 0)
+		return kernel_err(e, "cannot read the uplink's IPv6 settings", r);
+	if (!up.proxy_ndp || !up.forwarding) {
+		tg_seterr(e, TG_EXIT_REFUSED,
+			  "uplink %s cannot publish the guest's IPv6 address: set "
+			  "net.ipv6.conf.%s.proxy_ndp=1 and net.ipv6.conf.%s.forwarding=1 (with "
+			  "accept_ra=2 if it autoconfigures)",
+			  rule->uplink, rule->uplink, rule->uplink);
+		return -1;
+	}
+	if (rule->forward && !all.forwarding && up.force_forwarding != 1) {
+		tg_seterr(e, TG_EXIT_REFUSED,
+			  "uplink %s does not forward IPv6 to the guest: set "
+			  "net.ipv6.conf.%s.force_forwarding=1",
+			  rule->uplink, rule->uplink);
+		return -1;
+	}
+	return 0;
+}
+
+/* Before the device goes up: no address of its own making, fe80::1 as the
+ * guest's router, and with `forward` IPv6 forwarding of what the guest
+ * sends, on this device alone. */
+static int configure_ipv6(struct nc *nc, int conf6_fd, const struct tg_grant *g, struct tg_lease *l,
+			  struct tg_err *e)
+{
+	struct nc_conf6 all;
+	int r;
+
+	if ((r = nc_set_addr_gen_none(nc, l->ifindex)) != 0)
+		return kernel_err(e, "cannot turn off the device's own IPv6 addresses", r);
+	if ((r = nc_add_router_ll(nc, l->ifindex)) != 0)
+		return kernel_err(e, "cannot put fe80::1 on the device", r);
+	if (!g->rule->forward)
+		return 0;
+	r = conf6_force_forwarding(conf6_fd, l->ifname, 1);
+	if (r != -ENOENT)
+		return r == 0 ? 0 : kernel_err(e, "cannot enable IPv6 forwarding on the device", r);
+	/* A kernel before 6.17 forwards IPv6 only host-wide, which would
+	 * change Router Advertisement handling on every interface: granted
+	 * only where the admin already chose that. */
+	if ((r = nc_get_conf6(nc, NETCONFA_IFINDEX_ALL, &all)) != 0)
+		return kernel_err(e, "cannot read net.ipv6.conf.all.forwarding", r);
+	if (all.forwarding)
+		return 0;
+	tg_seterr(e, TG_EXIT_REFUSED,
+		  "this kernel has no per-device IPv6 forwarding (6.17+), and "
+		  "net.ipv6.conf.all.forwarding is 0: tapgate does not turn it on; ask the admin");
+	return -1;
+}
+
+/* The guest's IPv6 address: its host route, and with `uplink` the proxy
+ * entry on the uplink (check_uplink6 has passed). */
+static int attach_guest6(struct nc *nc, struct tg_leasedb *db, unsigned slot,
+			 const struct tg_rule *rule, struct tg_lease *l, struct tg_err *e)
+{
+	int r, upl;
+
+	if ((r = nc_add_host_route6(nc, l->ifindex, &l->guest6)) != 0)
+		return kernel_err(e, "cannot add the host route to the guest's IPv6 address", r);
+	if (!rule->uplink[0])
+		return 0;
+	if ((r = nc_ifindex(nc, rule->uplink, &upl)) != 0)
+		return kernel_err(e, "cannot find the uplink", r);
+	/* Somebody else's entry: refused before the lease names it. */
+	if ((r = nc_has_proxy6(nc, upl, &l->guest6)) != 0) {
+		if (r < 0)
+			return kernel_err(e, "cannot read the uplink's proxy entries", r);
+		tg_seterr(e, TG_EXIT_HOST,
+			  "%s already has a proxy entry for the guest's IPv6 address; not taking "
+			  "it over",
+			  rule->uplink);
+		return -1;
+	}
+	l->uplink = upl;
+	if (leasedb_put(db, slot, l) != 0)
+		return kernel_err(e, "cannot write the lease database", errno);
+	if ((r = nc_add_proxy6(nc, upl, &l->guest6)) != 0)
+		return kernel_err(e, "cannot publish the guest's IPv6 address on the uplink", r);
+	return 0;
+}
+
+static int configure_routed(struct nc *nc, struct tg_leasedb *db, unsigned slot, int conf6_fd,
 			    const struct tg_grant *g, struct tg_lease *l, struct tg_err *e)
 {
 	int ix = l->ifindex, r;
 
-	if ((r = nc_add_addr32(nc, ix, g->gateway)) != 0)
+	if (g->has_guest6 && g->rule->uplink[0] && check_uplink6(nc, g->rule, e) != 0)
+		return -1;
+	if (g->has_guest6 && configure_ipv6(nc, conf6_fd, g, l, e) != 0)
+		return -1;
+	if (g->gateway && (r = nc_add_addr32(nc, ix, g->gateway)) != 0)
 		return kernel_err(e, "cannot put the gateway address on the device", r);
 	/* Proxy ARP lets the guest reach the LAN through us; strict reverse
 	 * path filtering drops anything the guest sends from an address that
@@ -223,7 +330,9 @@ static int configure_routed(struct nc *nc, struct tg_leasedb *db, unsigned slot,
 		return kernel_err(e, "cannot set the device's IPv4 settings", r);
 	if ((r = nc_set_up(nc, ix)) != 0)
 		return kernel_err(e, "cannot bring the device up", r);
-	return l->guest ? attach_guest(nc, db, slot, g->rule, l, e) : 0;
+	if (l->guest && attach_guest(nc, db, slot, g->rule, l, e) != 0)
+		return -1;
+	return g->has_guest6 ? attach_guest6(nc, db, slot, g->rule, l, e) : 0;
 }
 
 /* The lease has no guest here (main.c refuses a second one): a guest goes
@@ -295,6 +404,7 @@ int provision_reserve(struct tg_leasedb *db, const struct tg_ident *id, const st
 	    .kind = g->kind,
 	    .guest = g->guest,
 	    .gateway = g->gateway,
+	    .guest6 = g->guest6,
 	    .uplink_fwd = -1,
 	    .created = (int64_t)time(NULL),
 	    .persist = g->persist,
@@ -337,14 +447,18 @@ int provision(struct nc *nc, struct tg_leasedb *db, unsigned slot, int tun_fd, i
 		kernel_err(e, "cannot write the lease database", errno);
 		goto undo;
 	}
-	/* Down still, and no IPv6: neither a routed device nor a bridge port
-	 * gets a host address of that family (conf6.c says why). */
-	if ((r = conf6_lockdown(conf6_fd, l->ifname)) != 0) {
-		kernel_err(e, "cannot turn IPv6 off on the device", r);
+	/* Down still, and no IPv6 unless the rule grants it: then only
+	 * fe80::1 (conf6.c says why). */
+	if ((r = g->has_guest6 ? conf6_enable(conf6_fd, l->ifname)
+			       : conf6_lockdown(conf6_fd, l->ifname)) != 0) {
+		kernel_err(e,
+			   g->has_guest6 ? "cannot set up IPv6 on the device"
+					 : "cannot turn IPv6 off on the device",
+			   r);
 		goto undo;
 	}
 	if ((g->bridge[0] ? configure_bridged(nc, g, l, e)
-			  : configure_routed(nc, db, slot, g, l, e)) != 0)
+			  : configure_routed(nc, db, slot, conf6_fd, g, l, e)) != 0)
 		goto undo;
 	return 0;
 undo:
@@ -422,6 +536,7 @@ int unprovision(struct nc *nc, struct tg_leasedb *db, unsigned i, const char *op
 	    .ifname = l.ifname,
 	    .ifindex = l.ifindex,
 	    .guest = l.guest,
+	    .guest6 = tg_ipv6_is_zero(&l.guest6) ? NULL : &l.guest6,
 	    .gateway = l.gateway,
 	    .bridge = l.bridge,
 	    .reason = reason,

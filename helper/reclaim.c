@@ -204,6 +204,12 @@ static int may_route(const struct tg_rule *rule, const struct tg_caller *c, enum
 	return rule->routed && rule->kind == kind && tg_rule_matches_caller(rule, c);
 }
 
+/* The same for a rule with an IPv6 net. */
+static int may_route6(const struct tg_rule *rule, const struct tg_caller *c, enum tg_kind kind)
+{
+	return rule->has_net6 && rule->kind == kind && tg_rule_matches_caller(rule, c);
+}
+
 /* The stale leases at the bottom of rule's net, in address order, up to
  * the first address no lease holds: the addresses a pick tries first. */
 static unsigned reclaim_net(struct tg_leasedb *db, struct nc *nc, const struct tg_rule *rule)
@@ -222,6 +228,25 @@ static unsigned reclaim_net(struct tg_leasedb *db, struct nc *nc, const struct t
 	return 0;
 }
 
+/* The same for rule's IPv6 net: the stale leases on the addresses a pick
+ * tries first (from prefix::2, prefix::1 in a /127), up to the first one
+ * no lease holds. Bounded like the pick itself. */
+static unsigned reclaim_net6(struct tg_leasedb *db, struct nc *nc, const struct tg_rule *rule)
+{
+	struct tg_in6 a = rule->net6;
+	int ok = tg_ipv6_step(&a, rule->prefix6, rule->prefix6 == 127 ? 1 : 2) == 0;
+
+	for (unsigned n = 0; ok && n < db->nslots;
+	     n++, ok = tg_ipv6_step(&a, rule->prefix6, 1) == 0) {
+		int slot = leasedb_guest6_slot(db, &a);
+		if (slot < 0)
+			return 0;
+		if (reclaim_slot(db, nc, (unsigned)slot))
+			return 1;
+	}
+	return 0;
+}
+
 unsigned reclaim_for(struct tg_leasedb *db, struct nc *nc, const struct tg_policy *p,
 		     const struct tg_caller *c, const struct tg_request *req)
 {
@@ -232,11 +257,20 @@ unsigned reclaim_for(struct tg_leasedb *db, struct nc *nc, const struct tg_polic
 		return removed;
 	if (req->has_ip) {
 		slot = leasedb_guest_slot(db, req->ip);
-		return removed + (slot >= 0 ? (unsigned)reclaim_slot(db, nc, (unsigned)slot) : 0);
+		removed += slot >= 0 ? (unsigned)reclaim_slot(db, nc, (unsigned)slot) : 0;
+	} else {
+		for (size_t i = 0; i < p->nrules; i++)
+			if (may_route(&p->rules[i], c, req->kind))
+				removed += reclaim_net(db, nc, &p->rules[i]);
 	}
-	for (size_t i = 0; i < p->nrules; i++)
-		if (may_route(&p->rules[i], c, req->kind))
-			removed += reclaim_net(db, nc, &p->rules[i]);
+	if (req->has_ip6) {
+		slot = leasedb_guest6_slot(db, &req->ip6);
+		removed += slot >= 0 ? (unsigned)reclaim_slot(db, nc, (unsigned)slot) : 0;
+	} else {
+		for (size_t i = 0; i < p->nrules; i++)
+			if (may_route6(&p->rules[i], c, req->kind))
+				removed += reclaim_net6(db, nc, &p->rules[i]);
+	}
 	return removed;
 }
 
@@ -261,6 +295,35 @@ static void add_leased(struct tg_snapshot *s, struct tg_leasedb *db, uint32_t lo
 	}
 }
 
+static void add_host_addr6(void *arg, const struct tg_in6 *a)
+{
+	tg_addrs6_add(arg, a);
+}
+
+/* The IPv6 part: the addresses leases hold (all of them: an IPv6 net is
+ * too large to clip to, and leases are few) and the host's. */
+static void snapshot_guest6(struct tg_snapshot *s, struct tg_leasedb *db, struct nc *nc,
+			    const struct tg_policy *p, const struct tg_caller *c,
+			    const struct tg_request *req)
+{
+	int any = req->has_ip6;
+
+	for (size_t i = 0; !any && i < p->nrules; i++)
+		any = may_route6(&p->rules[i], c, req->kind);
+	if (!any)
+		return;
+	for (unsigned i = 0; i < db->nslots; i++) {
+		if (!db->key[i].used)
+			continue;
+		const struct tg_lease *l = leasedb_get(db, i);
+		if (l->state != TG_LEASE_FREE && !tg_ipv6_is_zero(&l->guest6))
+			tg_addrs6_add(&s->leased6, &l->guest6);
+	}
+	if (nc_host_addrs6(nc, add_host_addr6, &s->host6) != 0 || s->leased6.failed ||
+	    s->host6.failed)
+		s->host6_unknown = 1;
+}
+
 void snapshot_take(struct tg_snapshot *s, struct tg_leasedb *db, struct nc *nc,
 		   const struct tg_policy *p, const struct tg_caller *c,
 		   const struct tg_request *req)
@@ -278,6 +341,7 @@ void snapshot_take(struct tg_snapshot *s, struct tg_leasedb *db, struct nc *nc,
 	s->nlive = n;
 	if (!wants_guest(req))
 		return;
+	snapshot_guest6(s, db, nc, p, c, req);
 	if (req->has_ip) {
 		add_leased(s, db, req->ip, req->ip);
 		/* An error counts as in use. */
@@ -316,6 +380,21 @@ int guest_claim(struct tg_leasedb *db, struct nc *nc, uint32_t addr, struct tg_s
 	/* An error reading the host's addresses counts as in use. */
 	if (nc_addr_on_host(nc, addr) != 0) {
 		tg_ranges_add(&s->host4, addr, addr);
+		return -1;
+	}
+	return 0;
+}
+
+int guest6_claim(struct tg_leasedb *db, struct nc *nc, const struct tg_in6 *addr,
+		 struct tg_snapshot *s)
+{
+	if (leasedb_lock_addr6(db, addr) != 0 || leasedb_refresh(db) != 0 ||
+	    leasedb_guest6_slot(db, addr) >= 0) {
+		tg_addrs6_add(&s->leased6, addr);
+		return -1;
+	}
+	if (nc_addr6_on_host(nc, addr) != 0) {
+		tg_addrs6_add(&s->host6, addr);
 		return -1;
 	}
 	return 0;

@@ -60,6 +60,12 @@ int reply_ok(int fd, const struct tg_lease *l, const char *rule_file, const int 
 	if (l->guest)
 		n += snprintf(text + n, sizeof(text) - (size_t)n, "guest=%s\ngateway=%s\n",
 			      tg_format_ipv4(l->guest, a), tg_format_ipv4(l->gateway, b));
+	if (!tg_ipv6_is_zero(&l->guest6)) {
+		char g6[TG_ADDR6_BUF];
+
+		n += snprintf(text + n, sizeof(text) - (size_t)n, "guest6=%s\ngateway6=fe80::1\n",
+			      tg_format_ipv6(&l->guest6, g6));
+	}
 	if (l->bridge[0])
 		n += snprintf(text + n, sizeof(text) - (size_t)n, "bridge=%s\n", l->bridge);
 	if (l->bridge[0] && tg_guest_mac_ok(l->mac))

@@ -28,6 +28,7 @@ static const char *value(const char *arg, const char *name)
 static int parse_open(int argc, char **argv, struct tg_job *r, struct tg_err *e)
 {
 	int seen_fd = 0, seen_kind = 0, seen_ip = 0, seen_bridge = 0, seen_vnet = 0, seen_mac = 0;
+	int seen_ip6 = 0;
 	const char *v;
 
 	for (int i = 0; i < argc; i++) {
@@ -53,6 +54,13 @@ static int parse_open(int argc, char **argv, struct tg_job *r, struct tg_err *e)
 				return -1;
 			}
 			r->has_ip = 1;
+		} else if ((v = value(a, "--ip6")) != NULL) {
+			if (seen_ip6++ || tg_parse_ipv6(v, &r->ip6) != 0) {
+				tg_seterr(e, TG_EXIT_USAGE,
+					  "--ip6 wants an IPv6 address like 2001:db8:1::2");
+				return -1;
+			}
+			r->has_ip6 = 1;
 		} else if ((v = value(a, "--bridge")) != NULL) {
 			if (seen_bridge++ || !tg_valid_ifname(v)) {
 				tg_seterr(
@@ -89,8 +97,9 @@ static int parse_open(int argc, char **argv, struct tg_job *r, struct tg_err *e)
 		tg_seterr(e, TG_EXIT_USAGE, "open needs --fd=N and --tap or --tun");
 		return -1;
 	}
-	if (seen_ip && seen_bridge) {
-		tg_seterr(e, TG_EXIT_USAGE, "--ip and --bridge exclude each other");
+	if ((seen_ip || seen_ip6) && seen_bridge) {
+		tg_seterr(e, TG_EXIT_USAGE, "--%s and --bridge exclude each other",
+			  seen_ip ? "ip" : "ip6");
 		return -1;
 	}
 	if (seen_mac && !seen_bridge) {
@@ -114,7 +123,8 @@ static int parse_open(int argc, char **argv, struct tg_job *r, struct tg_err *e)
 bad:
 	tg_seterr(e, TG_EXIT_USAGE,
 		  "bad or repeated option; usage: tapgate-helper open --fd=N --tap|--tun "
-		  "[--ip=ADDR|--bridge=NAME [--mac=ADDR]] [--queues=N] [--vnet-hdr] [--vhost]");
+		  "[--ip=ADDR] [--ip6=ADDR]|--bridge=NAME [--mac=ADDR]] [--queues=N] [--vnet-hdr] "
+		  "[--vhost]");
 	return -1;
 }
 
@@ -143,7 +153,8 @@ static int request_parse(int argc, char **argv, struct tg_job *r, struct tg_err 
 		return 0;
 	}
 	tg_seterr(e, TG_EXIT_USAGE,
-		  "usage: tapgate-helper open|create --fd=N --tap|--tun [--ip=ADDR|--bridge=NAME "
+		  "usage: tapgate-helper open|create --fd=N --tap|--tun [--ip=ADDR] "
+		  "[--ip6=ADDR]|--bridge=NAME "
 		  "[--mac=ADDR]] [--queues=N] [--vnet-hdr] [--vhost] | destroy --ifname=NAME | gc "
 		  "| list (normally run by the tapgate command)");
 	return -1;

@@ -160,6 +160,41 @@ static int parse_who(struct parser *ps, const char *word, struct tg_rule *r)
 	return 0;
 }
 
+/* An IPv6 net: the guests' addresses come from it, one each; the host side
+ * is always fe80::1, so no address of the prefix is the host's. */
+static int parse_net6(struct parser *ps, const char *val, struct tg_rule *r)
+{
+	const char *name;
+
+	if (r->has_net6)
+		return fail(ps, "net given twice",
+			    "a second IPv6 net '%s'; a rule has at most one IPv4 and one IPv6 net",
+			    show(ps, val));
+	switch (tg_parse_prefix6(val, &r->net6, &r->prefix6)) {
+	case 0:
+		break;
+	case -2:
+		return fail(ps, "net has host bits set",
+			    "net %s has host bits set; write the prefix with them zero",
+			    show(ps, val));
+	case -3:
+		return fail(ps, "IPv6 prefix length",
+			    "net %s: an IPv6 net needs a prefix from /64 to /127", show(ps, val));
+	default:
+		return fail(ps, "malformed net",
+			    "malformed net '%s'; expected an IPv6 prefix such as 2001:db8:1::/64",
+			    show(ps, val));
+	}
+	name = tg_ipv6_special(&r->net6);
+	if (name != NULL)
+		return fail(ps, "special-purpose net",
+			    "net %s is %s; a routed IPv6 net must be global unicast or unique "
+			    "local",
+			    val, name);
+	r->has_net6 = 1;
+	return 0;
+}
+
 static int parse_net(struct parser *ps, const char *val, struct tg_rule *r)
 {
 	char buf[ADDR_BUF];
@@ -169,6 +204,12 @@ static int parse_net(struct parser *ps, const char *val, struct tg_rule *r)
 	unsigned long len;
 	unsigned bprefix;
 
+	if (strchr(val, ':') != NULL)
+		return parse_net6(ps, val, r);
+	if (r->routed)
+		return fail(ps, "net given twice",
+			    "a second IPv4 net '%s'; a rule has at most one IPv4 and one IPv6 net",
+			    show(ps, val));
 	if (tg_parse_cidr(val, &r->net, &r->prefix) == 0) {
 		if (r->prefix > 30)
 			return fail(ps, "net too small",
@@ -245,7 +286,9 @@ static int parse_option(struct parser *ps, const char *word, char **cursor, stru
 			    "unknown option '%s'; expected net, gateway, uplink, forward, bridge, "
 			    "max, persist, queues, vhost, isolated or vlan",
 			    show(ps, word));
-	if ((*seen & options[i].bit) != 0 && options[i].bit != OPT_BRIDGE)
+	/* net: once per family, which parse_net checks. */
+	if ((*seen & options[i].bit) != 0 && options[i].bit != OPT_BRIDGE &&
+	    options[i].bit != OPT_NET)
 		return fail(ps, "option given twice",
 			    "option '%s' given twice; each option but bridge may appear once",
 			    word);
@@ -334,11 +377,11 @@ static int check_rule(struct parser *ps, const struct tg_rule *r, unsigned seen)
 		return fail(ps, "option needs bridge",
 			    "option '%s' needs `bridge NAME`: it only applies to bridged rules",
 			    r->isolated ? "isolated" : "vlan");
-	if (r->routed && r->nbridges > 0)
+	if (tg_rule_is_routed(r) && r->nbridges > 0)
 		return fail(ps, "rule both routed and bridged",
 			    "a rule is routed (net) or bridged (bridge), not both; write two "
 			    "rules");
-	if (!r->routed) {
+	if (!tg_rule_is_routed(r)) {
 		const char *orphan = (seen & OPT_GATEWAY)   ? "gateway"
 				     : (seen & OPT_UPLINK)  ? "uplink"
 				     : (seen & OPT_FORWARD) ? "forward"
@@ -353,6 +396,12 @@ static int check_rule(struct parser *ps, const struct tg_rule *r, unsigned seen)
 				    "rule needs `net CIDR` (routed) or `bridge NAME` (bridged)");
 		return 0;
 	}
+	if (!r->routed && r->has_gateway)
+		return fail(ps, "gateway needs an IPv4 net",
+			    "gateway is the host's IPv4 address and needs an IPv4 `net`; the "
+			    "IPv6 host side is always fe80::1");
+	if (!r->routed)
+		return 0;
 	if (!r->has_gateway)
 		return fail(ps, "routed rule needs gateway", "routed rule needs `gateway ADDR`");
 	tg_format_ipv4(r->gateway, a);
@@ -622,6 +671,11 @@ void tg_policy_free(struct tg_policy *p)
 	p->nrules = p->rules_cap = p->nfiles = 0;
 }
 
+int tg_rule_is_routed(const struct tg_rule *rule)
+{
+	return rule->routed || rule->has_net6;
+}
+
 int tg_rule_matches_caller(const struct tg_rule *rule, const struct tg_caller *c)
 {
 	size_t i;
@@ -812,6 +866,44 @@ int tg_ranges_has(const struct tg_ranges *r, uint32_t addr)
 	return 0;
 }
 
+void tg_addrs6_add(struct tg_addrs6 *set, const struct tg_in6 *a)
+{
+	if (set->n == set->cap) {
+		size_t ncap = set->cap == 0 ? 16 : set->cap * 2;
+		struct tg_in6 *grown = realloc(set->v, ncap * sizeof(*grown));
+
+		if (!grown) {
+			set->failed = 1;
+			return;
+		}
+		set->v = grown;
+		set->cap = ncap;
+	}
+	set->v[set->n++] = *a;
+}
+
+int tg_addrs6_has(const struct tg_addrs6 *set, const struct tg_in6 *a)
+{
+	for (size_t i = 0; i < set->n; i++)
+		if (tg_ipv6_equal(&set->v[i], a))
+			return 1;
+	return 0;
+}
+
+void tg_addrs6_free(struct tg_addrs6 *set)
+{
+	free(set->v);
+	*set = (struct tg_addrs6){0};
+}
+
+void tg_snapshot_free(struct tg_snapshot *s)
+{
+	tg_ranges_free(&s->leased4);
+	tg_ranges_free(&s->host4);
+	tg_addrs6_free(&s->leased6);
+	tg_addrs6_free(&s->host6);
+}
+
 unsigned tg_snapshot_live(const struct tg_snapshot *s, const struct tg_rule *rule)
 {
 	for (size_t i = 0; i < s->nlive; i++)
@@ -875,6 +967,69 @@ int tg_pick_first_free(uint32_t lo, uint32_t hi, struct tg_ranges *used, uint32_
 	return 1;
 }
 
+/* An IPv6 guest address named by the caller, against a rule with an IPv6
+ * net. file is already made safe. */
+static int address6_allowed(const struct tg_rule *rule, const struct tg_in6 *ip,
+			    const struct tg_snapshot *s, const char *file, char *why)
+{
+	char a[TG_ADDR6_BUF], net[TG_ADDR6_BUF];
+	const char *reserved;
+
+	tg_format_ipv6(ip, a);
+	tg_format_ipv6(&rule->net6, net);
+	if (!tg_ipv6_in_prefix(ip, &rule->net6, rule->prefix6)) {
+		say(why, "%s is outside %s/%u allowed by %s:%u; choose an address inside it", a,
+		    net, rule->prefix6, file, rule->line);
+		return 0;
+	}
+	reserved = tg_ipv6_reserved(ip, &rule->net6, rule->prefix6);
+	if (reserved != NULL) {
+		say(why, "%s is the %s address of %s/%u (%s:%u); choose another address", a,
+		    reserved, net, rule->prefix6, file, rule->line);
+		return 0;
+	}
+	if (tg_addrs6_has(&s->leased6, ip)) {
+		say(why, "%s is leased to another tapgate device; choose another address", a);
+		return 0;
+	}
+	if (s->host6_unknown || tg_addrs6_has(&s->host6, ip)) {
+		say(why, "%s is already in use on this host; choose another address", a);
+		return 0;
+	}
+	return 1;
+}
+
+/* The first address of the IPv6 net, in ascending order, that may be
+ * handed out. Prefix::1 is skipped (on a LAN prefix it is by custom the
+ * router's), except in a /127, where it is the only address there is.
+ * Every address stepped over is reserved or in one of the snapshot's sets,
+ * so the walk ends within their size plus the reserved ones. */
+static int pick_address6(const struct tg_rule *rule, const struct tg_snapshot *s,
+			 const struct names *nm, char *why, struct tg_in6 *guest)
+{
+	char net[TG_ADDR6_BUF];
+	struct tg_in6 a = rule->net6;
+	int step_ok = tg_ipv6_step(&a, rule->prefix6, rule->prefix6 == 127 ? 1 : 2) == 0;
+	size_t tries = s->leased6.n + s->host6.n + 256;
+
+	tg_format_ipv6(&rule->net6, net);
+	if (s->host6_unknown) {
+		say(why, "cannot read which addresses of %s/%u the host uses", net, rule->prefix6);
+		return 0;
+	}
+	for (; step_ok && tries > 0; tries--) {
+		if (tg_ipv6_reserved(&a, &rule->net6, rule->prefix6) == NULL &&
+		    !tg_addrs6_has(&s->leased6, &a) && !tg_addrs6_has(&s->host6, &a)) {
+			*guest = a;
+			return 1;
+		}
+		step_ok = tg_ipv6_step(&a, rule->prefix6, 1) == 0;
+	}
+	say(why, "no free address in %s/%u (%s:%u); run 'tapgate gc' or ask for a larger net", net,
+	    rule->prefix6, tg_rule_file(nm->p, rule), rule->line);
+	return 0;
+}
+
 /* The first address of the net, in ascending order, that may be handed out. */
 static int pick_address(const struct tg_rule *rule, const struct tg_snapshot *s,
 			const struct names *nm, char *why, uint32_t *guest)
@@ -913,13 +1068,27 @@ static int pick_address(const struct tg_rule *rule, const struct tg_snapshot *s,
  * request; if not, why not in `why`. */
 static int rule_allows(const struct tg_rule *rule, const struct tg_caller *c,
 		       const struct tg_request *r, const struct tg_snapshot *s,
-		       const struct names *nm, char *why, uint32_t *guest)
+		       const struct names *nm, char *why, uint32_t *guest, struct tg_in6 *guest6)
 {
 	unsigned live;
 
 	*guest = 0;
-	if (!rule->routed && !bridged_allows(rule, r, nm, why))
+	memset(guest6, 0, sizeof(*guest6));
+	if (!tg_rule_is_routed(rule) && !bridged_allows(rule, r, nm, why))
 		return 0;
+	if (tg_rule_is_routed(rule) && !rule->routed &&
+	    (r->has_ip || r->has_gateway || r->no_guest)) {
+		say(why,
+		    "%s:%u grants IPv6 only: ask without an IPv4 address (uml_net speaks IPv4 "
+		    "only)",
+		    tg_rule_file(nm->p, rule), rule->line);
+		return 0;
+	}
+	if (r->has_ip6 && !rule->has_net6) {
+		say(why, "%s:%u grants no IPv6 (it has no IPv6 net); ask without --ip6",
+		    tg_rule_file(nm->p, rule), rule->line);
+		return 0;
+	}
 	if (rule->routed && r->has_gateway && r->gateway != rule->gateway) {
 		char want[ADDR_BUF], have[ADDR_BUF];
 
@@ -959,15 +1128,24 @@ static int rule_allows(const struct tg_rule *rule, const struct tg_caller *c,
 	}
 	/* uml_net `tuntap up` learns the guest address only later, from `add`,
 	 * which checks it with tg_policy_check_guest(). */
-	if (!rule->routed || r->no_guest)
+	if (!tg_rule_is_routed(rule) || r->no_guest)
 		return 1;
-	if (r->has_ip) {
+	if (rule->routed && r->has_ip) {
 		if (!address_allowed(rule, r->ip, s, tg_rule_file(nm->p, rule), why))
 			return 0;
 		*guest = r->ip;
+	} else if (rule->routed && !pick_address(rule, s, nm, why, guest)) {
+		return 0;
+	}
+	if (!rule->has_net6)
+		return 1;
+	if (r->has_ip6) {
+		if (!address6_allowed(rule, &r->ip6, s, tg_rule_file(nm->p, rule), why))
+			return 0;
+		*guest6 = r->ip6;
 		return 1;
 	}
-	return pick_address(rule, s, nm, why, guest);
+	return pick_address6(rule, s, nm, why, guest6);
 }
 
 enum tg_verdict tg_policy_decide(const struct tg_policy *p, const struct tg_caller *c,
@@ -1002,6 +1180,7 @@ enum tg_verdict tg_policy_decide(const struct tg_policy *p, const struct tg_call
 		/* Only the first applicable rule's reason is kept. */
 		char *why = d->rule == NULL ? d->reason : scratch;
 		uint32_t guest;
+		struct tg_in6 guest6;
 
 		int undecided_here = tg_rule_undecided(rule, c);
 
@@ -1010,7 +1189,7 @@ enum tg_verdict tg_policy_decide(const struct tg_policy *p, const struct tg_call
 		caller_matched |= !undecided_here;
 		if (rule->kind != r->kind)
 			continue;
-		if ((r->bridge == NULL) != (rule->routed != 0)) {
+		if ((r->bridge == NULL) != (tg_rule_is_routed(rule) != 0)) {
 			if (other_mode == NULL && !undecided_here)
 				other_mode = rule;
 			continue;
@@ -1030,9 +1209,11 @@ enum tg_verdict tg_policy_decide(const struct tg_policy *p, const struct tg_call
 			undecided = rule;
 			break;
 		}
-		if (rule_allows(rule, c, r, s, &nm, why, &guest)) {
+		if (rule_allows(rule, c, r, s, &nm, why, &guest, &guest6)) {
 			d->rule = rule;
 			d->guest = guest;
+			d->guest6 = guest6;
+			d->has_guest6 = rule->has_net6 && !r->no_guest;
 			d->reason[0] = '\0';
 			return TG_GRANTED;
 		}
@@ -1062,7 +1243,7 @@ enum tg_verdict tg_policy_decide(const struct tg_policy *p, const struct tg_call
 		    tg_format_ipv4(r->gateway, want), nm.name,
 		    tg_format_ipv4(other_gateway->gateway, have), tg_rule_file(p, other_gateway),
 		    other_gateway->line);
-	} else if (other_mode != NULL && other_mode->routed)
+	} else if (other_mode != NULL && tg_rule_is_routed(other_mode))
 		say(d->reason,
 		    "no rule permits %s a bridged %s device (%s:%u allows routed ones: ask "
 		    "without a bridge)",
@@ -1102,11 +1283,15 @@ enum tg_verdict tg_policy_check_guest(const struct tg_policy *p, const struct tg
 		    "again",
 		    file);
 		ok = 0;
-	} else if (!rule->routed) {
+	} else if (!tg_rule_is_routed(rule)) {
 		say(why,
 		    "%s:%u is a bridged rule: it hands out no guest address; %s needs a routed "
 		    "rule",
 		    tg_rule_file(p, rule), rule->line, a);
+		ok = 0;
+	} else if (!rule->routed) {
+		say(why, "%s:%u grants IPv6 only; uml_net speaks IPv4 only", tg_rule_file(p, rule),
+		    rule->line);
 		ok = 0;
 	} else {
 		ok = address_allowed(rule, addr, s, tg_rule_file(p, rule), why);
@@ -1155,6 +1340,11 @@ void tg_rule_canonical(const struct tg_rule *r, char *buf, size_t len)
 	PUT(" %s", tg_kind_name(r->kind));
 	if (r->routed)
 		PUT(" net %s/%u", tg_format_ipv4(r->net, a), r->prefix);
+	if (r->has_net6) {
+		char a6[TG_ADDR6_BUF];
+
+		PUT(" net %s/%u", tg_format_ipv6(&r->net6, a6), r->prefix6);
+	}
 	if (r->has_gateway)
 		PUT(" gateway %s", tg_format_ipv4(r->gateway, a));
 	if (r->uplink[0] != '\0')
@@ -1217,12 +1407,14 @@ int tg_rule_could_grant(const struct tg_rule *r, const struct tg_lease *l)
 {
 	if (r->kind != l->kind)
 		return 0;
-	if (!r->routed) {
+	if (!tg_rule_is_routed(r)) {
 		for (unsigned i = 0; i < r->nbridges; i++)
 			if (strcmp(r->bridges[i], l->bridge) == 0)
 				return 1;
 		return 0;
 	}
 	return l->bridge[0] == '\0' && l->gateway == r->gateway &&
-	       (l->guest == 0 || (l->guest & tg_prefix_mask(r->prefix)) == r->net);
+	       (l->guest == 0 || (r->routed && (l->guest & tg_prefix_mask(r->prefix)) == r->net)) &&
+	       (tg_ipv6_is_zero(&l->guest6) ||
+		(r->has_net6 && tg_ipv6_in_prefix(&l->guest6, &r->net6, r->prefix6)));
 }

@@ -36,9 +36,12 @@ struct tg_rule {
 	int who_failed;			/* TG_WHO_GROUP: the lookup failed: membership is
 					   unknown, neither yes nor no (see below) */
 	enum tg_kind kind;
-	int routed;   /* has `net` */
+	int routed;   /* has an IPv4 `net` */
 	uint32_t net; /* host order */
 	unsigned prefix;
+	int has_net6; /* has an IPv6 `net` (then routed too, see tg_rule_is_routed) */
+	struct tg_in6 net6;
+	unsigned prefix6; /* 64..127 */
 	int has_gateway;
 	uint32_t gateway;
 	char uplink[TG_IFNAMSIZ]; /* "" if none */
@@ -127,6 +130,8 @@ struct tg_request {
 	const char *bridge; /* non-NULL: bridged mode */
 	int has_ip;	    /* routed: guest address chosen by caller */
 	uint32_t ip;
+	int has_ip6; /* routed: guest IPv6 address chosen by caller */
+	struct tg_in6 ip6;
 	int has_gateway; /* uml_net: the caller names the gateway it expects */
 	uint32_t gateway;
 	int no_guest;	 /* uml_net `tuntap up`: no guest address yet; it is
@@ -163,6 +168,17 @@ struct tg_live {
 	unsigned n;
 };
 
+/* A list of IPv6 addresses; failed: an allocation failed, the list is
+ * incomplete. */
+struct tg_addrs6 {
+	struct tg_in6 *v;
+	size_t n, cap;
+	int failed;
+};
+void tg_addrs6_add(struct tg_addrs6 *set, const struct tg_in6 *a);
+int tg_addrs6_has(const struct tg_addrs6 *set, const struct tg_in6 *a);
+void tg_addrs6_free(struct tg_addrs6 *set);
+
 /* What the decision knows about the host: read before it, by the helper
  * after reclaiming stale leases (helper/reclaim.c) and by `tapgate check`
  * (client/check.c), and only read by it. Addresses are kept per family. */
@@ -171,6 +187,9 @@ struct tg_snapshot {
 	struct tg_ranges host4;	  /* the host's IPv4 addresses and local routes */
 	int host4_unknown;	  /* they could not be read: every address counts
 				     as the host's */
+	struct tg_addrs6 leased6; /* IPv6 guest addresses leases hold */
+	struct tg_addrs6 host6;	  /* the host's IPv6 addresses */
+	int host6_unknown;	  /* as host4_unknown */
 	/* The caller's live leases, one entry per rule that matches the
 	 * caller; a rule without one has none. */
 	const struct tg_live *live;
@@ -178,6 +197,8 @@ struct tg_snapshot {
 };
 /* How many live leases of the caller s says rule has. */
 unsigned tg_snapshot_live(const struct tg_snapshot *s, const struct tg_rule *rule);
+/* Frees the address sets of a snapshot (not live, which the taker owns). */
+void tg_snapshot_free(struct tg_snapshot *s);
 
 enum tg_verdict { TG_GRANTED = 0, TG_REFUSED = 1 };
 
@@ -185,7 +206,9 @@ struct tg_decision {
 	const struct tg_rule *rule; /* granting rule; or on refusal the rule the
 				       reason came from, NULL if none matched */
 	uint32_t guest;		    /* routed: address to hand out */
-	char reason[200];	    /* on refusal: one line, what and what to do */
+	int has_guest6;		    /* routed with an IPv6 net: guest6 is set */
+	struct tg_in6 guest6;
+	char reason[200]; /* on refusal: one line, what and what to do */
 };
 
 /* First rule in file order that matches the caller and allows all of the
@@ -233,6 +256,9 @@ const struct tg_rule *tg_policy_rule_of_lease(const struct tg_policy *p, const s
 
 /* The rule on that line, or NULL. */
 const struct tg_rule *tg_policy_rule_at(const struct tg_policy *p, unsigned line);
+
+/* 1 if the rule is routed: it has a `net`, IPv4, IPv6 or both. */
+int tg_rule_is_routed(const struct tg_rule *rule);
 
 /* 1 if the rule's WHO names this caller (for sure). */
 int tg_rule_matches_caller(const struct tg_rule *rule, const struct tg_caller *c);

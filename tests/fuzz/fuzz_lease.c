@@ -99,7 +99,12 @@ static void check_key(const struct tg_lease_key *old, const struct tg_lease *l)
 	CHECK(k.used == 1 && k.uid == l->uid);
 	CHECK(!l->guest || k.guest == l->guest);
 	CHECK(!l->uplink || k.uplink == l->uplink);
-	CHECK(k.pad[0] == 0 && k.pad[1] == 0 && k.pad[2] == 0);
+	if (!tg_ipv6_is_zero(&l->guest6)) {
+		uint8_t tag[3];
+
+		tg_lease_guest6_tag(&l->guest6, tag);
+		CHECK(memcmp(k.guest6, tag, sizeof(tag)) == 0);
+	}
 }
 
 struct bytes {

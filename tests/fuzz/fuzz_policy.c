@@ -94,7 +94,7 @@ static void snap_of(const struct host *h, const struct tg_policy *p, uint32_t ui
 
 static void snap_free(struct tg_snapshot *s)
 {
-	tg_ranges_free(&s->host4);
+	tg_snapshot_free(s);
 	free((void *)s->live);
 }
 

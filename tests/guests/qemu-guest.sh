@@ -22,6 +22,11 @@
 #                       so that an expected failure does not cost seconds
 #   tg.hold=SECS        stay up SECS seconds after the ping (host state can be
 #                       looked at meanwhile), then power off
+#   tg.ip6=ADDR         also IPv6 address ADDR/128 on eth0 (no DAD), default
+#                       route via fe80::1, the host side tapgate sets up
+#   tg.ping6=A,B,...    IPv6 addresses to ping after the IPv4 ping (up to 5
+#                       tries of one echo each); `QINIT: PING6_OK A` or
+#                       `QINIT: PING6_FAIL A` for each
 # and prints `QINIT: queues rx-0 ... tx-0 ...` (the queues of eth0), `QINIT: PING_OK`
 # or `QINIT: PING_FAIL`, then `poweroff -f`.
 # Needs: apt-get, dpkg-deb, busybox-static, cpio (or busybox's), gzip.
@@ -211,7 +216,7 @@ say "module order: $(tr '\n' ' ' <"$W/order")"
 R=$W/root
 mkdir -p "$R/bin" "$R/proc" "$R/sys" "$R/dev" "$R/lib/modules" "$R/tmp"
 cp "$BUSYBOX" "$R/bin/busybox"
-for a in sh mount insmod ip ping poweroff cat sleep echo uptime; do
+for a in sh mount insmod ip ping ping6 poweroff cat sleep echo uptime; do
 	ln -s busybox "$R/bin/$a"
 done
 while read -r n; do
@@ -226,13 +231,15 @@ export PATH=/bin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
-IP=10.77.0.2/24 GW=10.77.0.1 EXPECT=ok HOLD=0
+IP=10.77.0.2/24 GW=10.77.0.1 EXPECT=ok HOLD=0 IP6= PING6=
 for w in $(cat /proc/cmdline); do
 	case $w in
 	tg.ip=*) IP=${w#tg.ip=} ;;
 	tg.gw=*) GW=${w#tg.gw=} ;;
 	tg.expect=*) EXPECT=${w#tg.expect=} ;;
 	tg.hold=*) HOLD=${w#tg.hold=} ;;
+	tg.ip6=*) IP6=${w#tg.ip6=} ;;
+	tg.ping6=*) PING6=${w#tg.ping6=} ;;
 	esac
 done
 read -r UP _ </proc/uptime
@@ -246,6 +253,8 @@ while ! ip link show eth0 >/dev/null 2>&1 && [ $i -lt 50 ]; do
 	sleep 0.1
 	i=$((i + 1))
 done
+# No DAD on eth0 (its link-local and tg.ip6): they work at once.
+[ -n "$IP6" ] && echo 0 >/proc/sys/net/ipv6/conf/eth0/accept_dad
 ip link set eth0 up || echo "QINIT: no eth0"
 Q=
 for q in /sys/class/net/eth0/queues/*; do Q="$Q ${q##*/}"; done
@@ -258,6 +267,25 @@ else
 	ping -c 3 -A -W 1 "$GW" && R=PING_OK || R=PING_FAIL
 fi
 echo "QINIT: $R"
+if [ -n "$IP6" ]; then
+	ip -6 addr add "$IP6/128" dev eth0
+	ip -6 route add default via fe80::1 dev eth0
+	ip -6 addr show dev eth0
+fi
+IFS=,
+set -- $PING6
+IFS=' '
+for a in "$@"; do
+	R=PING6_FAIL
+	for t in 1 2 3 4 5; do
+		case $a in
+		*%*) ping6 -c 1 -W 1 -I "${a#*%}" "${a%%%*}" >/dev/null 2>&1 && R=PING6_OK ;;
+		*) ping6 -c 1 -W 1 "$a" >/dev/null 2>&1 && R=PING6_OK ;;
+		esac
+		[ $R = PING6_OK ] && break
+	done
+	echo "QINIT: $R $a"
+done
 [ "$HOLD" != 0 ] && sleep "$HOLD"
 read -r UP _ </proc/uptime
 echo "QINIT: poweroff uptime=$UP"

@@ -332,8 +332,57 @@ static void test_mac(void)
 	CHECK(tg_parse_mac("01:00:5e:00:00:01", mac) == 0 && !tg_guest_mac_ok(mac));
 }
 
+static void test_ipv6(void)
+{
+	struct tg_in6 a, n;
+	unsigned len;
+	char buf[TG_ADDR6_BUF];
+
+	CHECK(tg_parse_ipv6("2001:DB8::1", &a) == 0);
+	CHECK(strcmp(tg_format_ipv6(&a, buf), "2001:db8::1") == 0);
+	CHECK(tg_parse_ipv6("::ffff:1.2.3.4", &a) == -1); /* no dotted tail */
+	CHECK(tg_parse_ipv6("fe80::1%eth0", &a) == -1);
+	CHECK(tg_parse_ipv6("2001:db8::1::2", &a) == -1);
+	CHECK(tg_parse_ipv6("12345::", &a) == -1);
+	CHECK(tg_parse_ipv6(" 2001:db8::1", &a) == -1);
+	CHECK(tg_parse_ipv6("", &a) == -1);
+	CHECK(tg_parse_prefix6("2001:db8:1::/64", &n, &len) == 0 && len == 64);
+	CHECK(tg_parse_prefix6("2001:db8:1::/064", &n, &len) == -1);
+	CHECK(tg_parse_prefix6("2001:db8:1::1/64", &n, &len) == -2);
+	CHECK(tg_parse_prefix6("2001:db8:1::/48", &n, &len) == -3);
+	CHECK(tg_parse_prefix6("2001:db8:1::/128", &n, &len) == -3);
+	CHECK(tg_parse_prefix6("2001:db8:1::2/127", &n, &len) == 0 && len == 127);
+	CHECK(tg_parse_prefix6("2001:db8:1::3/127", &n, &len) == -2);
+	tg_parse_prefix6("2001:db8:1::/64", &n, &len);
+	tg_parse_ipv6("2001:db8:1::ffff", &a);
+	CHECK(tg_ipv6_in_prefix(&a, &n, 64) && tg_ipv6_reserved(&a, &n, 64) == NULL);
+	tg_parse_ipv6("2001:db8:1:0:ffff:ffff:ffff:ff7f", &a);
+	CHECK(tg_ipv6_reserved(&a, &n, 64) == NULL);
+	tg_parse_ipv6("2001:db8:1:0:ffff:ffff:ffff:ff80", &a);
+	CHECK(tg_ipv6_reserved(&a, &n, 64) != NULL);
+	tg_parse_ipv6("2001:db8:1:0:fdff:ffff:ffff:ffaa", &a);
+	CHECK(tg_ipv6_reserved(&a, &n, 64) != NULL);
+	tg_parse_ipv6("2001:db8:1:0:fdff:ffff:ffff:ff7f", &a);
+	CHECK(tg_ipv6_reserved(&a, &n, 64) == NULL);
+	CHECK(tg_ipv6_reserved(&n, &n, 64) != NULL);
+	/* Steps stay inside the prefix. */
+	tg_parse_prefix6("2001:db8:1::fe/127", &n, &len);
+	a = n;
+	CHECK(tg_ipv6_step(&a, 127, 1) == 0 &&
+	      strcmp(tg_format_ipv6(&a, buf), "2001:db8:1::ff") == 0);
+	CHECK(tg_ipv6_step(&a, 127, 1) == -1);
+	CHECK(tg_ipv6_special(&n) == NULL);
+	tg_parse_ipv6("fd00::", &a);
+	CHECK(tg_ipv6_special(&a) == NULL);
+	tg_parse_ipv6("ff02::", &a);
+	CHECK(tg_ipv6_special(&a) != NULL);
+	tg_parse_ipv6("::", &a);
+	CHECK(tg_ipv6_special(&a) != NULL && tg_ipv6_is_zero(&a));
+}
+
 int main(void)
 {
+	test_ipv6();
 	test_ipv4();
 	test_cidr();
 	test_netmask();

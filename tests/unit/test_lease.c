@@ -76,7 +76,7 @@ static int same_lease(const struct tg_lease *a, const struct tg_lease *b)
 	       strcmp(a->ifname, b->ifname) == 0 && a->ifindex == b->ifindex &&
 	       a->guest == b->guest && a->gateway == b->gateway && a->uplink == b->uplink &&
 	       a->uplink_fwd == b->uplink_fwd && strcmp(a->bridge, b->bridge) == 0 &&
-	       a->created == b->created;
+	       a->created == b->created && tg_ipv6_equal(&a->guest6, &b->guest6);
 }
 
 /* Formats l, checks the slot's shape and its exact text (if want is not
@@ -222,6 +222,28 @@ static void test_round_trips(void)
 	ROUND_TRIP(&l, "v2 state=live uid=1000 pid=4242 rule=7 kind=tun ifname=tun7 ifindex=44 "
 		       "guest=10.88.0.2 gateway=10.88.0.1 uplink=2 uplink_fwd=1 bridge=- "
 		       "created=1700000000 persist=0 rid=0123456789abcdef end");
+
+	/* dual stack: the IPv6 fields come last, only when there is a guest6 */
+	l = base();
+	l.guest = IP(10, 0, 0, 2);
+	l.gateway = IP(10, 0, 0, 1);
+	l.uplink = 3;
+	l.uplink_fwd = -1;
+	tg_parse_ipv6("2001:db8:1::4", &l.guest6);
+	ROUND_TRIP(&l,
+		   "v2 state=live uid=1000 pid=4242 rule=7 kind=tap ifname=tap0 ifindex=12 "
+		   "guest=10.0.0.2 gateway=10.0.0.1 uplink=3 uplink_fwd=-1 bridge=- "
+		   "created=1700000000 persist=0 rid=0123456789abcdef guest6=2001:db8:1::4 end");
+	/* IPv6 only: no IPv4 guest, no gateway */
+	l.guest = l.gateway = 0;
+	ROUND_TRIP(&l, NULL);
+	{
+		struct tg_lease_key k = tg_lease_key_of(&l);
+		uint8_t tag[3];
+
+		tg_lease_guest6_tag(&l.guest6, tag);
+		CHECK(k.guest == 0 && memcmp(k.guest6, tag, 3) == 0 && (tag[0] | tag[1] | tag[2]));
+	}
 
 	/* live, routed, no uplink: forwarding untouched */
 	l = base();
@@ -726,7 +748,7 @@ static int key_is(const struct tg_lease_key *k, uint32_t uid, uint32_t guest, in
 		  int used)
 {
 	return k->uid == uid && k->guest == guest && k->uplink == uplink && k->used == used &&
-	       k->pad[0] == 0 && k->pad[1] == 0 && k->pad[2] == 0;
+	       k->guest6[0] == 0 && k->guest6[1] == 0 && k->guest6[2] == 0;
 }
 
 static void test_key_of_merge(void)

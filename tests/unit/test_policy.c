@@ -554,8 +554,8 @@ static void test_parse_errors(void)
 		   "forward, bridge, max, persist, queues, vhost, isolated or vlan");
 	EXPECT_ERR("\n# routed\npermit alice tap net 10.77.0.0/24 gateway 10.77.0.1 net "
 		   "10.66.0.0/24\n",
-		   "policy.conf:3: option 'net' given twice; each option but bridge may appear "
-		   "once");
+		   "policy.conf:3: a second IPv4 net '10.66.0.0/24'; a rule has at most one IPv4 "
+		   "and one IPv6 net");
 	EXPECT_ERR("permit alice tap net 10.77.0.0/24 gateway 10.77.0.1 gateway 10.77.0.1\n",
 		   "policy.conf:1: option 'gateway' given twice; each option but bridge may "
 		   "appear once");
@@ -2058,8 +2058,149 @@ static void test_pick_first_free(void)
 	tg_policy_free(&p);
 }
 
+/* ---- IPv6 ------------------------------------------------------------- */
+
+/* The fake host's IPv6 side: one address on the host, one leased. */
+static const char *v6_on_host = "2001:db8:1::2";
+static const char *v6_leased = "2001:db8:1::3";
+
+/* Decides r under text, on a snapshot that has v6_on_host on the host and
+ * v6_leased leased; *guest6 the IPv6 address granted, "" if none. */
+static enum tg_verdict decide6(const char *text, const struct tg_request *r, char *guest6,
+			       char *reason)
+{
+	struct tg_policy p;
+	struct tg_snapshot s = {0};
+	struct tg_decision d;
+	struct tg_in6 a;
+	enum tg_verdict v;
+
+	guest6[0] = reason[0] = '\0';
+	if (parse(text, &p) != 0) {
+		failed++;
+		return TG_REFUSED;
+	}
+	tg_parse_ipv6(v6_on_host, &a);
+	tg_addrs6_add(&s.host6, &a);
+	tg_parse_ipv6(v6_leased, &a);
+	tg_addrs6_add(&s.leased6, &a);
+	v = tg_policy_decide(&p, &alice, r, &s, &d);
+	if (v == TG_GRANTED && d.has_guest6)
+		tg_format_ipv6(&d.guest6, guest6);
+	strcpy(reason, d.reason);
+	tg_snapshot_free(&s);
+	tg_policy_free(&p);
+	return v;
+}
+
+static void test_ipv6(void)
+{
+	static const char dual[] = "permit alice tap net 10.77.0.0/24 gateway 10.77.0.1 "
+				   "net 2001:db8:1::/64 uplink eth0 forward\n";
+	static const char only6[] = "permit alice tun net 2001:db8:1::/64 forward\n";
+	struct tg_request r = {.kind = TG_TAP};
+	struct tg_policy p;
+	char g6[TG_ADDR6_BUF], why[200], text[TG_RULE_TEXT_MAX];
+
+	/* Parsing: both families in one rule, an IPv6-only rule. */
+	if (parse(dual, &p) == 0) {
+		CHECK(p.rules[0].routed && p.rules[0].has_net6 && p.rules[0].prefix6 == 64);
+		tg_rule_canonical(&p.rules[0], text, sizeof(text));
+		STREQ(text, "permit alice tap net 10.77.0.0/24 net 2001:db8:1::/64 gateway "
+			    "10.77.0.1 uplink eth0 forward");
+		tg_policy_free(&p);
+	}
+	if (parse(only6, &p) == 0) {
+		CHECK(!p.rules[0].routed && p.rules[0].has_net6 && tg_rule_is_routed(&p.rules[0]));
+		tg_policy_free(&p);
+	}
+	/* The IPv6 net is part of the rule's identity. */
+	{
+		struct tg_policy a, b;
+
+		if (parse("permit alice tun net 2001:db8:1::/64\n", &a) == 0 &&
+		    parse("permit alice tun net 2001:db8:2::/64\n", &b) == 0) {
+			CHECK(a.rules[0].id != b.rules[0].id);
+			tg_policy_free(&a);
+			tg_policy_free(&b);
+		}
+	}
+	EXPECT_ERR("permit alice tap net 2001:db8:1::/63\n",
+		   "policy.conf:1: net 2001:db8:1::/63: an IPv6 net needs a prefix from /64 to "
+		   "/127");
+	EXPECT_ERR("permit alice tap net 2001:db8:1::/128\n",
+		   "policy.conf:1: net 2001:db8:1::/128: an IPv6 net needs a prefix from /64 to "
+		   "/127");
+	EXPECT_ERR("permit alice tap net 2001:db8:1::1/64\n",
+		   "policy.conf:1: net 2001:db8:1::1/64 has host bits set; write the prefix with "
+		   "them zero");
+	EXPECT_ERR("permit alice tap net fe80::/64\n",
+		   "policy.conf:1: net fe80::/64 is link-local; a routed IPv6 net must be global "
+		   "unicast or unique local");
+	EXPECT_ERR("permit alice tap net 2001:db8:1::/64 net 2001:db8:2::/64\n",
+		   "policy.conf:1: a second IPv6 net '2001:db8:2::/64'; a rule has at most one "
+		   "IPv4 and one IPv6 net");
+	EXPECT_ERR("permit alice tap net 2001:db8:1::/64 gateway 10.77.0.1\n",
+		   "policy.conf:1: gateway is the host's IPv4 address and needs an IPv4 `net`; the "
+		   "IPv6 host side is always fe80::1");
+	EXPECT_ERR("permit alice tap net 2001:db8:1::/64 bridge br0\n",
+		   "policy.conf:1: a rule is routed (net) or bridged (bridge), not both; write two "
+		   "rules");
+	EXPECT_ERR("permit alice tap net 2001:db8:1:::/64\n",
+		   "policy.conf:1: malformed net '2001:db8:1:::/64'; expected an IPv6 prefix such "
+		   "as 2001:db8:1::/64");
+
+	/* Picking: ::0 (subnet-router anycast) and ::1 are skipped, ::2 is on
+	 * the host, ::3 leased: ::4. */
+	CHECK(decide6(dual, &r, g6, why) == TG_GRANTED);
+	STREQ(g6, "2001:db8:1::4");
+	r.kind = TG_TUN;
+	CHECK(decide6(only6, &r, g6, why) == TG_GRANTED);
+	STREQ(g6, "2001:db8:1::4");
+	/* Asked for. */
+	r.kind = TG_TAP;
+	r.has_ip6 = 1;
+	tg_parse_ipv6("2001:db8:1::77", &r.ip6);
+	CHECK(decide6(dual, &r, g6, why) == TG_GRANTED);
+	STREQ(g6, "2001:db8:1::77");
+	tg_parse_ipv6("2001:db8:2::77", &r.ip6);
+	CHECK(decide6(dual, &r, g6, why) == TG_REFUSED);
+	STREQ(why, "2001:db8:2::77 is outside 2001:db8:1::/64 allowed by policy.conf:1; choose an "
+		   "address inside it");
+	tg_parse_ipv6("2001:db8:1::", &r.ip6);
+	CHECK(decide6(dual, &r, g6, why) == TG_REFUSED);
+	STREQ(why, "2001:db8:1:: is the subnet-router anycast address of 2001:db8:1::/64 "
+		   "(policy.conf:1); choose another address");
+	tg_parse_ipv6("2001:db8:1:0:fdff:ffff:ffff:ff80", &r.ip6);
+	CHECK(decide6(dual, &r, g6, why) == TG_REFUSED);
+	STREQ(why, "2001:db8:1:0:fdff:ffff:ffff:ff80 is the reserved subnet anycast (RFC 2526) "
+		   "address of 2001:db8:1::/64 (policy.conf:1); choose another address");
+	tg_parse_ipv6("2001:db8:1:0:ffff:ffff:ffff:ffff", &r.ip6);
+	CHECK(decide6(dual, &r, g6, why) == TG_REFUSED);
+	tg_parse_ipv6("2001:db8:1::2", &r.ip6);
+	CHECK(decide6(dual, &r, g6, why) == TG_REFUSED);
+	STREQ(why, "2001:db8:1::2 is already in use on this host; choose another address");
+	tg_parse_ipv6("2001:db8:1::3", &r.ip6);
+	CHECK(decide6(dual, &r, g6, why) == TG_REFUSED);
+	STREQ(why, "2001:db8:1::3 is leased to another tapgate device; choose another address");
+	/* A rule without IPv6 refuses --ip6; an IPv6-only one refuses --ip. */
+	tg_parse_ipv6("2001:db8:1::77", &r.ip6);
+	CHECK(decide6("permit alice tap net 10.77.0.0/24 gateway 10.77.0.1\n", &r, g6, why) ==
+	      TG_REFUSED);
+	STREQ(why, "policy.conf:1 grants no IPv6 (it has no IPv6 net); ask without --ip6");
+	r = (struct tg_request){.kind = TG_TUN, .has_ip = 1, .ip = IP(10, 77, 0, 5)};
+	CHECK(decide6(only6, &r, g6, why) == TG_REFUSED);
+	STREQ(why, "policy.conf:1 grants IPv6 only: ask without an IPv4 address (uml_net speaks "
+		   "IPv4 only)");
+	/* A /127: its one address that is not the subnet-router anycast. */
+	r = (struct tg_request){.kind = TG_TUN};
+	CHECK(decide6("permit alice tun net 2001:db8:9::/127\n", &r, g6, why) == TG_GRANTED);
+	STREQ(g6, "2001:db8:9::1");
+}
+
 int main(void)
 {
+	test_ipv6();
 	test_parse_contract();
 	test_parse_forms();
 	test_parse_limits();
