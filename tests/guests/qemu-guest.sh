@@ -22,8 +22,12 @@
 #                       so that an expected failure does not cost seconds
 #   tg.hold=SECS        stay up SECS seconds after the ping (host state can be
 #                       looked at meanwhile), then power off
-# and prints `QINIT: queues rx-0 ... tx-0 ...` (the queues of eth0), `QINIT: PING_OK`
-# or `QINIT: PING_FAIL`, then `poweroff -f`.
+#   tg.newmac=MAC       after the ping, give eth0 the MAC MAC (a guest that
+#                       changes its MAC), forget its neighbours and ping once
+#                       more (ping -c 2 -W 1): `QINIT: NEWMAC_PING_OK` or
+#                       `QINIT: NEWMAC_PING_FAIL`, before tg.hold
+# and prints `QINIT: mac MAC` (eth0's), `QINIT: queues rx-0 ... tx-0 ...` (the queues
+# of eth0), `QINIT: PING_OK` or `QINIT: PING_FAIL`, then `poweroff -f`.
 # Needs: apt-get, dpkg-deb, busybox-static, cpio (or busybox's), gzip.
 set -eu
 
@@ -226,13 +230,14 @@ export PATH=/bin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
-IP=10.77.0.2/24 GW=10.77.0.1 EXPECT=ok HOLD=0
+IP=10.77.0.2/24 GW=10.77.0.1 EXPECT=ok HOLD=0 NEWMAC=
 for w in $(cat /proc/cmdline); do
 	case $w in
 	tg.ip=*) IP=${w#tg.ip=} ;;
 	tg.gw=*) GW=${w#tg.gw=} ;;
 	tg.expect=*) EXPECT=${w#tg.expect=} ;;
 	tg.hold=*) HOLD=${w#tg.hold=} ;;
+	tg.newmac=*) NEWMAC=${w#tg.newmac=} ;;
 	esac
 done
 read -r UP _ </proc/uptime
@@ -247,6 +252,7 @@ while ! ip link show eth0 >/dev/null 2>&1 && [ $i -lt 50 ]; do
 	i=$((i + 1))
 done
 ip link set eth0 up || echo "QINIT: no eth0"
+echo "QINIT: mac $(cat /sys/class/net/eth0/address)"
 Q=
 for q in /sys/class/net/eth0/queues/*; do Q="$Q ${q##*/}"; done
 echo "QINIT: queues$Q"
@@ -258,6 +264,13 @@ else
 	ping -c 3 -A -W 1 "$GW" && R=PING_OK || R=PING_FAIL
 fi
 echo "QINIT: $R"
+if [ -n "$NEWMAC" ]; then
+	ip link set eth0 address "$NEWMAC" || echo "QINIT: cannot set $NEWMAC"
+	ip neigh flush dev eth0
+	echo "QINIT: mac $(cat /sys/class/net/eth0/address)"
+	ping -c 2 -W 1 "$GW" && R=NEWMAC_PING_OK || R=NEWMAC_PING_FAIL
+	echo "QINIT: $R"
+fi
 [ "$HOLD" != 0 ] && sleep "$HOLD"
 read -r UP _ </proc/uptime
 echo "QINIT: poweroff uptime=$UP"
