@@ -130,7 +130,7 @@ case_run()
 	done_boot qr run
 	mac=$(guest_mac qr)
 	tg_assert_file_match '^QINIT: PING_OK' "$TW/qr.log" "run: the guest pings the peer"
-	tg_assert_match "^${mac:-none} master br0 static" "${fdb:-}" \
+	tg_assert_match "^${mac:-none} (sticky )?master br0 static" "${fdb:-}" \
 		"run: the guest's MAC (${mac:-none}, from {mac}) is the port's static FDB entry"
 	tg_audit_has "$(tg_kv result granted)" "$(tg_kv mac "${mac:-none}")"
 	after run
