@@ -12,7 +12,10 @@
 #   helper     `-netdev bridge,br=br0,helper=HELPER` (the qemu-bridge-helper
 #              front end): the guest pings the peer; the port has BPDU guard
 #              and root block. It is not locked (SECURITY.md, residual
-#              risks): what a MAC change inside does there is a NOTE.
+#              risks), so the guest then takes the MAC of a guest pinned on
+#              another port (a probe under `tapgate run --mac`): the pinned
+#              entry stays where it is, the forger's pings get no answer,
+#              and the peer still reaches the pinned guest.
 #   macchange  a guest under `tapgate run ... mac={mac}` pings the peer, then
 #              sets another MAC on eth0 inside: its pings fail, the peer
 #              sees no frame from the new MAC, the FDB has no entry for it,
@@ -32,6 +35,8 @@ fi
 tg_setup
 
 DEV0=tg${TG_UID}-0
+DEV1=tg${TG_UID}-1
+MAC_A=02:aa:00:00:00:0a
 G=$TW/guest
 NEWMAC=02:bb:00:00:00:0b
 
@@ -43,15 +48,15 @@ tg_in "$NS" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.di
 tg_bridge "$NS" br0 02:00:00:00:00:01
 tg_in "$NS" ip addr add 10.77.0.1/24 dev br0p1
 tg_policy "# t_bridgeqemu
-permit $TG_USER tap bridge br0"
+permit $TG_USER tap bridge br0 max 2"
 
 # The bridge as far as a guest could change it: its MAC, STP identity and
-# root, and FDB without the entries of the guest's device.
+# root, and FDB without the entries of the guests' devices.
 bridge_state()
 {
 	echo "mac $(tg_in "$NS" cat /sys/class/net/br0/address)"
 	tg_in "$NS" ip -d link show br0 | grep -oE '(bridge_id|designated_root|root_port|stp_state) [^ ]+'
-	tg_in "$NS" bridge fdb show br br0 | grep -v " dev $DEV0 " | sort
+	tg_in "$NS" bridge fdb show br br0 | grep -vE " dev tg$TG_UID-[0-9]+ " | sort
 }
 
 # boot NAME KARGS... -- NETARGS...: starts the guest as the test user, its
@@ -138,22 +143,40 @@ case_run()
 
 case_helper()
 {
-	echo "--- -netdev bridge,br=br0,helper=HELPER"
-	local out
+	echo "--- -netdev bridge,br=br0,helper=HELPER, then the guest forges a pinned MAC"
+	local out entry
+	tg_start pa "$TG_USER" "$NS" tapgate run --bridge br0 --mac "$MAC_A" -- "$PROBE" \
+		--src 10.77.0.10 --respond 120 --ready "$(tg_ready pa)" --hold-until "$(tg_hold pa)"
+	if ! tg_wait_ready pa; then
+		tg_fail "helper: the pinned guest did not start"
+		return
+	fi
 	WRAP=()
-	boot qh tg.ip=10.77.0.3/24 tg.gw=10.77.0.1 tg.newmac=$NEWMAC tg.hold=1 -- \
+	boot qh tg.ip=10.77.0.3/24 tg.gw=10.77.0.1 tg.newmac=$MAC_A tg.hold=1 -- \
 		-netdev "bridge,id=n0,br=br0,helper=$HELPER" -device "$NIC"
 	if wait_log qh '^QINIT: PING_'; then
-		out=$(tg_in "$NS" bridge -d link show dev "$DEV0")
+		out=$(tg_in "$NS" bridge -d link show dev "$DEV1")
 		tg_assert_match 'guard on' "$out" "helper: the port has BPDU guard"
 		tg_assert_match 'root_block on' "$out" "helper: the port has root block"
 	else
 		tg_fail "helper: the guest never pinged"
 	fi
+	if wait_log qh '^QINIT: NEWMAC_PING_'; then
+		entry=$(tg_in "$NS" bridge fdb show br br0 | grep "^$MAC_A " || true)
+	fi
 	done_boot qh helper
 	tg_assert_file_match '^QINIT: PING_OK' "$TW/qh.log" "helper: the guest pings the peer"
+	tg_assert_file_match '^QINIT: NEWMAC_PING_FAIL' "$TW/qh.log" \
+		"helper: on the pinned guest's MAC $MAC_A its pings get no answer"
+	tg_assert_match "^$MAC_A dev $DEV0 (sticky )?master br0 static" "${entry:-}" \
+		"helper: $MAC_A's entry stays on the pinned guest's port"
+	tg_assert_link_gone "$NS" "$DEV1" "QEMU exited"
+	tg_in "$NS" ip neigh flush dev br0p1
+	tg_run tg_in "$NS" ping -c 2 -W 2 10.77.0.10
+	tg_assert_eq 0 "$TG_RC" "helper: the peer still reaches the pinned guest"
 	tg_note "helper: port flags: $(grep -oE '(locked|learning) [a-z]+' <<<"${out:-}" | xargs);" \
-		"after a MAC change inside: $(sed -nE 's/^QINIT: (NEWMAC_PING_[A-Z]+).*/\1/p' "$TW/qh.log")"
+		"$MAC_A after the forgery: ${entry:-none}"
+	tg_release pa
 	after helper
 }
 
