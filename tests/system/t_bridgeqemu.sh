@@ -1,5 +1,5 @@
 #!/bin/bash
-# tg-cost: 70
+# tg-cost: 90
 # tg-timeout: 300
 # Issue 15 with real QEMU guests (TCG, tests/guests/qemu-guest.sh), as the
 # test user, on br0 (admin-set MAC, a standing port br0p0 whose other end
