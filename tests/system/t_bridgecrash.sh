@@ -87,15 +87,28 @@ restored()
 	fi
 }
 
+# PORT_CHECK (awk over `bridge -d link show`, -v pfx=tgUID- -v lock=0|1):
+# prints each of the user's devices that is up and a bridge port without
+# BPDU guard, root block or (lock=1) the lock. A killed helper may leave a
+# persistent device on the bridge before its flags are set, but it only
+# brings the device up once they are, and the user cannot bring it up.
+PORT_CHECK='
+/^[0-9]+: / { name = $2; sub(/[:@].*/, "", name); up = ($3 ~ /[<,]UP[,>]/); next }
+index(name, pfx) == 1 && up && (!/guard on/ || !/root_block on/ || (lock && !/locked on/)) {
+	print "unprotected " name ":" $0 }
+{ name = "" }'
+
 # The caller's loop, run as the user in one shell: BUDGET ATK KIND
-# LAUNCH-ARGS...; each request killed RANDOM ms (0-49) after it started
-# (kind run: `tapgate run` and its helper, as one process group); a
-# persistent device that came back is destroyed, so that the next create
-# is not refused for max. Prints "kills N".
+# PORT_CHECK UID LAUNCH-ARGS...; each request killed RANDOM ms (0-49) after
+# it started (kind run: `tapgate run` and its helper, as one process group);
+# then the user's ports are checked with PORT_CHECK; a persistent device
+# that came back is destroyed, so that the next create is not refused for
+# max. Prints "kills N unprotected M".
 KILL_LOOP='
-budget=$1 atk=$2 kind=$3
-shift 3
-end=$((SECONDS + budget)) n=0
+budget=$1 atk=$2 kind=$3 check=$4 uid=$5
+shift 5
+end=$((SECONDS + budget)) n=0 bad=0 lock=1
+[ "$kind" = qemu ] && lock=0
 while [ "$SECONDS" -lt "$end" ]; do
 	if [ "$kind" = run ]; then
 		setsid "$@" &
@@ -106,13 +119,18 @@ while [ "$SECONDS" -lt "$end" ]; do
 		"$atk" launch --timeout 20 --sig "$((RANDOM % 50)):KILL" "$@" >/dev/null 2>&1
 	fi
 	n=$((n + 1))
+	out=$(bridge -d link show | awk -v pfx="tg$uid-" -v lock="$lock" "$check")
+	if [ -n "$out" ]; then
+		bad=$((bad + 1))
+		echo "$out"
+	fi
 	if [ "$kind" = create ]; then
 		for dev in $(ip -o link show master br1 | sed -n "s/^[0-9]*: \(tg[^:@]*\).*/\1/p"); do
 			tapgate destroy "$dev" >/dev/null 2>&1
 		done
 	fi
 done
-echo "kills $n"
+echo "kills $n unprotected $bad"
 '
 
 # kills KIND ARGS...: KILL_LOOP for the budget.
@@ -120,9 +138,13 @@ kills()
 {
 	local kind=$1
 	shift
-	tg_as_user "$NS" bash -c "$KILL_LOOP" loop "$BUDGET" "$ATK" "$kind" "$@" >"$TW/k.out" 2>&1
-	tg_note "$kind: $(sed -n 's/^kills \([0-9]*\)$/\1/p' "$TW/k.out") requests killed at 0-49 ms" \
+	tg_as_user "$NS" bash -c "$KILL_LOOP" loop "$BUDGET" "$ATK" "$kind" "$PORT_CHECK" "$TG_UID" \
+		"$@" >"$TW/k.out" 2>&1
+	tg_note "$kind: $(sed -n 's/^kills \([0-9]*\) .*/\1/p' "$TW/k.out") requests killed at 0-49 ms" \
 		"(or ended first)"
+	tg_assert_eq 0 "$(sed -n 's/^kills [0-9]* unprotected \([0-9]*\)$/\1/p' "$TW/k.out")" \
+		"$kind: after each kill, no device of the user's is an up port without its flags"
+	grep '^unprotected ' "$TW/k.out" | head -n 5 | sed 's/^/     /' || true
 }
 
 # race KIND ARGV...: tgattack race.
