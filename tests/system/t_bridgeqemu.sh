@@ -146,7 +146,7 @@ case_helper()
 	echo "--- -netdev bridge,br=br0,helper=HELPER, then the guest forges a pinned MAC"
 	local out entry
 	tg_start pa "$TG_USER" "$NS" tapgate run --bridge br0 --mac "$MAC_A" -- "$PROBE" \
-		--src 10.77.0.10 --respond 120 --ready "$(tg_ready pa)" --hold-until "$(tg_hold pa)"
+		--src 10.77.0.10 --respond 300 --ready "$(tg_ready pa)" --hold-until "$(tg_hold pa)"
 	if ! tg_wait_ready pa; then
 		tg_fail "helper: the pinned guest did not start"
 		return
