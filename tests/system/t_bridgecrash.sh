@@ -16,6 +16,8 @@
 #   stepped  open and qemu stepped with SIGSTOP and killed at a step spread
 #            over a whole run (tgattack race)
 #
+# After each kill of the first four kinds, none of the user's devices is an
+# up bridge port without BPDU guard, root block and (but for qemu) the lock.
 # br0 has an admin-set MAC and STP on; br1 a MAC the kernel chose (that of
 # its standing port), which a device MAC below it would move. Bounded by
 # time (TG_BRIDGECRASH_SECONDS per kind, default 5), not by count: the
