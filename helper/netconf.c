@@ -1078,14 +1078,18 @@ int nc_set_brport(struct nc *nc, int ifindex, const struct nc_brport *p)
 	return transact(nc, msg, NULL, NULL);
 }
 
-/* `bridge fdb add MAC dev PORT master static [vlan VID]`: owned by the
- * port, so it goes when the port leaves the bridge. */
+/* `bridge fdb add MAC dev PORT master static sticky [vlan VID]`: owned by
+ * the port, so it goes when the port leaves the bridge. Sticky because the
+ * kernel moves even a static entry to any port that learns a frame from its
+ * MAC (br_fdb_update): another host's or guest's frame would take the
+ * guest's traffic and, its locked port no longer having the entry, drop its
+ * own frames. */
 int nc_add_fdb_static(struct nc *nc, int ifindex, const uint8_t mac[6], unsigned vid)
 {
 	struct ndmsg ndm = {
 	    .ndm_family = AF_BRIDGE,
 	    .ndm_ifindex = ifindex,
-	    .ndm_flags = NTF_MASTER,
+	    .ndm_flags = NTF_MASTER | NTF_STICKY,
 	    .ndm_state = NUD_NOARP,
 	};
 	struct nl_msg *msg;

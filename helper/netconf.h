@@ -133,7 +133,7 @@ struct nc_brport {
 	int isolated;
 };
 int nc_set_brport(struct nc *nc, int ifindex, const struct nc_brport *p);
-/* A static FDB entry for mac on the bridge port ifindex, in VLAN vid (0:
+/* A static, sticky FDB entry for mac on the bridge port ifindex, in VLAN vid (0:
  * none, a bridge without VLAN filtering). */
 int nc_add_fdb_static(struct nc *nc, int ifindex, const uint8_t mac[6], unsigned vid);
 /* The port's only VLAN is vid, its PVID, untagged: vid is added so, and the

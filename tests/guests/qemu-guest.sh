@@ -27,8 +27,12 @@
 #   tg.ping6=A,B,...    IPv6 addresses to ping after the IPv4 ping (up to 5
 #                       tries of one echo each); `QINIT: PING6_OK A` or
 #                       `QINIT: PING6_FAIL A` for each
-# and prints `QINIT: queues rx-0 ... tx-0 ...` (the queues of eth0), `QINIT: PING_OK`
-# or `QINIT: PING_FAIL`, then `poweroff -f`.
+#   tg.newmac=MAC       after the ping, give eth0 the MAC MAC (a guest that
+#                       changes its MAC), forget its neighbours and ping once
+#                       more (ping -c 2 -W 1): `QINIT: NEWMAC_PING_OK` or
+#                       `QINIT: NEWMAC_PING_FAIL`, before tg.hold
+# and prints `QINIT: mac MAC` (eth0's), `QINIT: queues rx-0 ... tx-0 ...` (the queues
+# of eth0), `QINIT: PING_OK` or `QINIT: PING_FAIL`, then `poweroff -f`.
 # Needs: apt-get, dpkg-deb, busybox-static, cpio (or busybox's), gzip.
 set -eu
 
@@ -231,7 +235,7 @@ export PATH=/bin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
-IP=10.77.0.2/24 GW=10.77.0.1 EXPECT=ok HOLD=0 IP6= PING6=
+IP=10.77.0.2/24 GW=10.77.0.1 EXPECT=ok HOLD=0 IP6= PING6= NEWMAC=
 for w in $(cat /proc/cmdline); do
 	case $w in
 	tg.ip=*) IP=${w#tg.ip=} ;;
@@ -240,6 +244,7 @@ for w in $(cat /proc/cmdline); do
 	tg.hold=*) HOLD=${w#tg.hold=} ;;
 	tg.ip6=*) IP6=${w#tg.ip6=} ;;
 	tg.ping6=*) PING6=${w#tg.ping6=} ;;
+	tg.newmac=*) NEWMAC=${w#tg.newmac=} ;;
 	esac
 done
 read -r UP _ </proc/uptime
@@ -256,6 +261,7 @@ done
 # No DAD on eth0 (its link-local and tg.ip6): they work at once.
 [ -n "$IP6" ] && echo 0 >/proc/sys/net/ipv6/conf/eth0/accept_dad
 ip link set eth0 up || echo "QINIT: no eth0"
+echo "QINIT: mac $(cat /sys/class/net/eth0/address)"
 Q=
 for q in /sys/class/net/eth0/queues/*; do Q="$Q ${q##*/}"; done
 echo "QINIT: queues$Q"
@@ -286,6 +292,13 @@ for a in "$@"; do
 	done
 	echo "QINIT: $R $a"
 done
+if [ -n "$NEWMAC" ]; then
+	ip link set eth0 address "$NEWMAC" || echo "QINIT: cannot set $NEWMAC"
+	ip neigh flush dev eth0
+	echo "QINIT: mac $(cat /sys/class/net/eth0/address)"
+	ping -c 2 -W 1 "$GW" && R=NEWMAC_PING_OK || R=NEWMAC_PING_FAIL
+	echo "QINIT: $R"
+fi
 [ "$HOLD" != 0 ] && sleep "$HOLD"
 read -r UP _ </proc/uptime
 echo "QINIT: poweroff uptime=$UP"

@@ -1,5 +1,5 @@
 #!/bin/bash
-# tg-cost: 120
+# tg-cost: 130
 # tg-timeout: 480
 # Bridged ports a guest cannot abuse (issue 15, the kernel-native part): the
 # port passes frames from the guest's own MAC only and keeps the FDB as it
@@ -111,7 +111,7 @@ case_lock()
 		"isolated off"; do
 		tg_assert_match "$flag" "$out" "lock: $DEV0 port has $flag"
 	done
-	tg_assert_match "^$MAC_B master br0 static" \
+	tg_assert_match "^$MAC_B (sticky )?master br0 static" \
 		"$(tg_in "$ns" bridge fdb show dev "$DEV0")" "lock: a static FDB entry pins $MAC_B"
 	tg_assert_match "^fe:" "$(mac_of "$ns" "$DEV0")" "lock: the device's own MAC is fe:..."
 
@@ -154,7 +154,7 @@ EOF
 		# What guest A's port brings (its static entry, its device's
 		# own and multicast MACs) is all that may have changed.
 		post=$(bridge_state "$ns" |
-			grep -vE "^($MAC_A dev $DEV1 master br0 static|.* dev $DEV1 (master br0|self) permanent)\$")
+			grep -vE "^($MAC_A dev $DEV1 (sticky )?master br0 static|.* dev $DEV1 (master br0|self) permanent)\$")
 		if [ "$pre" = "$post" ]; then
 			tg_pass "lock: bridge MAC, STP and FDB unchanged by the forged frames"
 		else
@@ -178,6 +178,43 @@ EOF
 	tg_assert_state "$ns" "$TW/lock.pre" "lock: state after exit and gc equals the state before"
 	tg_assert_eq "$(cat "$TW/lock.br0")" "$(bridge_state "$ns")" \
 		"lock: bridge MAC, STP and FDB exactly as before"
+}
+
+# A frame from a guest's MAC that arrives on a port that learns (the
+# uplink's here; a QEMU front-end guest's or an unlocked `tapgate create`
+# device's likewise) must not move the guest's pinned entry there: the
+# kernel roams a static entry too, and the guest would lose its traffic to
+# that port and its own frames (its locked port no longer has the entry).
+case_roam()
+{
+	echo "--- a guest's pinned MAC cannot be taken from a port that learns"
+	local ns peer
+	ns=$(bp_ns roam)
+	peer=$(mac_of "$ns" vp1)
+	tg_policy "permit $TG_USER tap bridge br0"
+	tg_snapshot "$ns" >"$TW/roam.pre"
+	tg_start ro "$TG_USER" "$ns" tapgate run --bridge br0 --mac "$MAC_A" -- "$PROBE" \
+		--src 10.77.0.10 --respond 60 --ready "$(tg_ready ro)" --hold-until "$(tg_hold ro)"
+	if tg_wait_ready ro; then
+		# The peer takes the guest's MAC and broadcasts an ARP request
+		# from it into the bridge through vp0, which learns.
+		tg_in "$ns" ip link set vp1 address "$MAC_A"
+		tg_in "$ns" ping -c 1 -W 1 10.77.0.254 >/dev/null 2>&1 || true
+		tg_in "$ns" ip link set vp1 address "$peer"
+		tg_assert_match "^$MAC_A dev $DEV0 (sticky )?master br0 static" \
+			"$(tg_in "$ns" bridge fdb show br br0 | grep "^$MAC_A " || true)" \
+			"roam: $MAC_A's entry stays on the guest's port"
+		tg_in "$ns" ip neigh flush dev vp1
+		tg_run tg_in "$ns" ping -c 2 -W 2 10.77.0.10
+		tg_assert_eq 0 "$TG_RC" "roam: the peer still reaches the guest"
+	else
+		tg_fail "roam: the guest did not start"
+	fi
+	tg_release ro
+	tg_as_user "$ns" tapgate gc >/dev/null 2>&1
+	tg_assert_state "$ns" "$TW/roam.pre" "roam: state after exit and gc equals the state before"
+	tg_assert_eq "" "$(tg_in "$ns" bridge fdb show br br0 | grep "^$MAC_A " || true)" \
+		"roam: no entry for $MAC_A is left on the bridge"
 }
 
 # A guest that picks no MAC gets one from the helper: unicast, locally
@@ -212,7 +249,7 @@ case_chosen()
 	tg_policy "permit $TG_USER tap bridge br0 persist"
 	tg_as_user "$ns" tapgate create --bridge br0 --mac "$MAC_A" >"$TW/cr.out" 2>&1
 	tg_assert_eq "0 $DEV0" "$TG_RC $(cat "$TW/cr.out")" "chosen: create --mac made $DEV0"
-	tg_assert_match "^$MAC_A master br0 static" "$(tg_in "$ns" bridge fdb show dev "$DEV0")" \
+	tg_assert_match "^$MAC_A (sticky )?master br0 static" "$(tg_in "$ns" bridge fdb show dev "$DEV0")" \
 		"chosen: create --mac pins $MAC_A"
 	tg_assert_match 'locked on' "$(tg_in "$ns" bridge -d link show dev "$DEV0")" \
 		"chosen: create --mac locks the port"
@@ -433,7 +470,7 @@ permit $TG_USER2 tap bridge br0 vlan 20"
 	tg_release v20
 }
 
-CASES=${TG_CASES:-"lock chosen bpdu brmac isolated refusals vlan"}
+CASES=${TG_CASES:-"lock roam chosen bpdu brmac isolated refusals vlan"}
 for c in $CASES; do
 	"case_$c"
 done
