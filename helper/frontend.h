@@ -70,7 +70,8 @@ struct tg_frontend {
  * recognise() says so; the native one takes the rest. */
 const struct tg_frontend *frontend_of(int argc, char **argv);
 
-/* 0 if fd is one end of an AF_UNIX socketpair of one of the given types. */
+/* reply.c: 0 if fd is one end of an AF_UNIX socketpair of one of the given
+ * types; -1 with e if not. */
 int reply_fd_check(int fd, int type1, int type2, struct tg_err *e);
 
 /* uml_net `tuntap up`: one datagram on fd: on success the 16-byte

@@ -14,7 +14,8 @@
  *   reclaim.c    stale leases reclaimed; the snapshot the decision reads
  *   provision.c  carrying out a granted request, and undoing it
  *   audit.c      one syslog record per decision (and one Linux audit record)
- *   reply.c      handing the device back over SCM_RIGHTS
+ *   reply.c      the reply channel checked; the device handed back over
+ *                SCM_RIGHTS
  *   main.c       the order in which all of the above happens
  */
 #ifndef TG_HELPER_H

@@ -1,13 +1,46 @@
 /* The answer to the native client (format in common/proto.h): one message,
- * with the device descriptor attached on success; and the one function every
- * front end uses to attach a descriptor. */
-#include "helper.h"
+ * with the device descriptor attached on success; and what every front end
+ * uses to check its reply channel and to attach a descriptor. */
+#include "frontend.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
+#include <sys/un.h>
 #include <unistd.h>
+
+int reply_fd_check(int fd, int type1, int type2, struct tg_err *e)
+{
+	struct stat st;
+	int domain = 0, type = 0;
+	socklen_t len = sizeof(int);
+
+	struct sockaddr_un peer;
+	socklen_t plen = sizeof(peer);
+
+	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode) ||
+	    getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0 || domain != AF_UNIX ||
+	    (len = sizeof(int), getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len)) != 0 ||
+	    (type != type1 && type != type2)) {
+		tg_seterr(e, TG_EXIT_USAGE, "descriptor %d is not the AF_UNIX %s socket expected",
+			  fd, type1 == SOCK_DGRAM ? "datagram" : "stream");
+		return -1;
+	}
+	/* Every client (libtapgate, UML, QEMU) hands over one end of a
+	 * socketpair, whose peer has no name. A socket connected to a named
+	 * one (the syslog socket, another user's daemon) would make our
+	 * answer, and the device, go somewhere the caller chose. */
+	if (getpeername(fd, (struct sockaddr *)&peer, &plen) != 0 || plen != sizeof(sa_family_t)) {
+		tg_seterr(e, TG_EXIT_USAGE,
+			  "descriptor %d is not one end of a socketpair; the answer goes only to "
+			  "the caller",
+			  fd);
+		return -1;
+	}
+	return 0;
+}
 
 int send_with_fds(int fd, struct iovec *iov, size_t iovlen, const int *fds, unsigned nfds)
 {

@@ -5,8 +5,6 @@
 
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 
 #define ARG_MAX_LEN 64
 
@@ -158,37 +156,6 @@ static int request_parse(int argc, char **argv, struct tg_job *r, struct tg_err 
 		  "[--mac=ADDR]] [--queues=N] [--vnet-hdr] [--vhost] | destroy --ifname=NAME | gc "
 		  "| list (normally run by the tapgate command)");
 	return -1;
-}
-
-int reply_fd_check(int fd, int type1, int type2, struct tg_err *e)
-{
-	struct stat st;
-	int domain = 0, type = 0;
-	socklen_t len = sizeof(int);
-
-	struct sockaddr_un peer;
-	socklen_t plen = sizeof(peer);
-
-	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode) ||
-	    getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0 || domain != AF_UNIX ||
-	    (len = sizeof(int), getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len)) != 0 ||
-	    (type != type1 && type != type2)) {
-		tg_seterr(e, TG_EXIT_USAGE, "descriptor %d is not the AF_UNIX %s socket expected",
-			  fd, type1 == SOCK_DGRAM ? "datagram" : "stream");
-		return -1;
-	}
-	/* Every client (libtapgate, UML, QEMU) hands over one end of a
-	 * socketpair, whose peer has no name. A socket connected to a named
-	 * one (the syslog socket, another user's daemon) would make our
-	 * answer, and the device, go somewhere the caller chose. */
-	if (getpeername(fd, (struct sockaddr *)&peer, &plen) != 0 || plen != sizeof(sa_family_t)) {
-		tg_seterr(e, TG_EXIT_USAGE,
-			  "descriptor %d is not one end of a socketpair; the answer goes only to "
-			  "the caller",
-			  fd);
-		return -1;
-	}
-	return 0;
 }
 
 /* gc, destroy and list answer on stdout; a device goes over the caller's
