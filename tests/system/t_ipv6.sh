@@ -93,6 +93,9 @@ case_refusals()
 	tg_assert_file_match 'net\.ipv6\.conf\.up0\.proxy_ndp=1' "$TW/err" \
 		"the message names the sysctl to set"
 	tg_assert_eq 0 "$(v6conf "$ns" up0 proxy_ndp)" "proxy_ndp on the uplink is left off"
+	tg_as_user "$ns" tapgate check "$POLICY" >"$TW/chk" 2>&1 || true
+	tg_assert_file_match 'uplink up0 has net\.ipv6\.conf\.up0\.proxy_ndp or forwarding off' \
+		"$TW/chk" "tapgate check warns about the uplink's switches"
 	tg_in "$ns" sysctl -qw net.ipv6.conf.up0.proxy_ndp=1
 	tg_in "$ns" sysctl -qw net.ipv6.conf.up0.force_forwarding=0
 	refused 1 "uplink without force_forwarding" tapgate run --ip6 2001:db8:1::5 -- true
@@ -101,6 +104,11 @@ case_refusals()
 	tg_assert_eq 0 "$(v6conf "$ns" up0 force_forwarding)" "force_forwarding on the uplink is left off"
 	tg_in "$ns" sysctl -qw net.ipv6.conf.up0.force_forwarding=1
 
+	# An IPv6-only rule is no bridged rule: nothing shadows it.
+	tg_policy "permit $TG_USER tap bridge br9
+permit $TG_USER tap net 2001:db8:1::/64"
+	tg_as_user "$ns" tapgate check "$POLICY" >"$TW/chk" 2>&1 || true
+	tg_assert_file_no_match 'shadowed' "$TW/chk" "tapgate check: an IPv6-only rule is not shadowed"
 	tg_policy "permit $TG_USER tap net 2001:db8:1::/48"
 	RESULT=error refused 1 "a /48 in the policy" tapgate run -- true
 	tg_as_user "$ns" tapgate check "$POLICY" >"$TW/chk" 2>&1 || true
