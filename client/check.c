@@ -349,10 +349,12 @@ static int lookup_user(const char *who, struct as_user *u)
 static int covers(const struct tg_rule *a, const struct tg_rule *b)
 {
 	if (a->who != b->who || a->who_id != b->who_id || strcmp(a->who_name, b->who_name) != 0 ||
-	    a->kind != b->kind || a->routed != b->routed || (b->persist && !a->persist) ||
-	    b->queues > a->queues || (b->vhost && !a->vhost))
+	    a->kind != b->kind || a->routed != b->routed || a->has_net6 != b->has_net6 ||
+	    (b->persist && !a->persist) || b->queues > a->queues || (b->vhost && !a->vhost))
 		return 0;
-	if (a->routed)
+	if (a->has_net6 && (a->prefix6 != b->prefix6 || !tg_ipv6_equal(&a->net6, &b->net6)))
+		return 0;
+	if (tg_rule_is_routed(a))
 		return a->net == b->net && a->prefix == b->prefix && a->gateway == b->gateway &&
 		       strcmp(a->uplink, b->uplink) == 0 && a->forward == b->forward;
 	for (unsigned i = 0; i < b->nbridges; i++) {
@@ -416,6 +418,43 @@ static void warn_bridge(struct findings *f, const char *file, unsigned line, con
 		      br, type[0] ? type : "unknown", br);
 }
 
+/* /proc/sys/net/ipv6/conf/IFACE/KEY as a number; -1 if it cannot be read
+ * (no such interface, no IPv6, no such switch in this kernel). */
+static int conf6_read(const char *iface, const char *key)
+{
+	char path[96], buf[16];
+	FILE *fp;
+	int v = -1;
+
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/%s", iface, key);
+	fp = fopen(path, "re");
+	if (fp == NULL)
+		return -1;
+	if (fgets(buf, sizeof(buf), fp) != NULL)
+		v = atoi(buf);
+	fclose(fp);
+	return v;
+}
+
+/* An IPv6 rule with an uplink is refused while the admin's switches on the
+ * uplink are off (helper/provision.c): say so now. */
+static void warn_uplink6(struct findings *f, const char *file, const struct tg_rule *r)
+{
+	const char *up = r->uplink;
+
+	if (conf6_read(up, "proxy_ndp") == 0 || conf6_read(up, "forwarding") == 0)
+		found(f, 0, file, r->line,
+		      "uplink %s has net.ipv6.conf.%s.proxy_ndp or forwarding off: IPv6 requests "
+		      "under this rule are refused until both are 1",
+		      up, up);
+	if (r->forward && conf6_read("all", "forwarding") == 0 &&
+	    conf6_read(up, "force_forwarding") == 0)
+		found(f, 0, file, r->line,
+		      "uplink %s has net.ipv6.conf.%s.force_forwarding off: IPv6 requests under "
+		      "this rule are refused until it is 1",
+		      up, up);
+}
+
 /* Everything that is not an error but probably not what was meant. */
 static void warn_rules(struct findings *f, struct tg_policy *p)
 {
@@ -465,10 +504,14 @@ static void warn_rules(struct findings *f, struct tg_policy *p)
 		}
 		for (unsigned i = 0; i < r->nbridges; i++)
 			warn_bridge(f, file, r->line, r->bridges[i]);
-		if (!r->routed)
+		if (!tg_rule_is_routed(r))
 			continue;
 		if (r->uplink[0] && if_nametoindex(r->uplink) == 0)
 			found(f, 0, file, r->line, "uplink %s does not exist", r->uplink);
+		else if (r->uplink[0] && r->has_net6)
+			warn_uplink6(f, file, r);
+		if (!r->routed)
+			continue;
 		for (struct ifaddrs *i = ifa; i; i = i->ifa_next) {
 			uint32_t h;
 
