@@ -27,6 +27,7 @@
  * write (common/lease.c orders the writes so). */
 #include "helper.h"
 #include "netconf.h"
+#include "nftables.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -422,6 +423,10 @@ static int remove_lease(struct tg_leasedb *db, struct nc *nc, unsigned i, const 
 		return -1;
 	if (is == 1)
 		nc_del_link(nc, l.ifindex);
+	/* The source lock's element and the rate chain outlive the device (a
+	 * failure here is left to gc's sweep). */
+	if (l.ifindex > 0)
+		nft_forget_device(l.ifindex);
 	if (l.state == TG_LEASE_PENDING && l.persist && l.ifname[0] &&
 	    reconcile_by_name(db, nc, i, &l) != 0)
 		return -1;

@@ -20,6 +20,7 @@
 #include "bridgeport.h"
 #include "helper.h"
 #include "netconf.h"
+#include "nftables.h"
 #include "tg_config.h"
 
 #include <errno.h>
@@ -653,6 +654,9 @@ int main(int argc, char **argv)
 		tg_seterr(&e, TG_EXIT_HOST, "cannot open a netlink socket: %s", strerror(-rc));
 		return early_fail(&r, parsed, &e);
 	}
+	/* Every job but list may add or remove a source lock element. */
+	if (parsed == 0 && r.job.op != TG_OP_LIST)
+		nft_open();
 	/* sysfs is closed to us once Landlock and the filter are on. */
 	if (parsed == 0 && r.job.bridge[0])
 		bridgeport_prepare(r.job.bridge);
@@ -709,6 +713,7 @@ int main(int argc, char **argv)
 		else
 			tg_say(2, "tapgate-helper: %s; persistent devices not checked\n",
 			       polerr.msg);
+		nft_sweep(r.nc);
 		rc = do_gc(culled);
 		break;
 	case TG_OP_DESTROY:

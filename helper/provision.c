@@ -11,6 +11,7 @@
 #include "bridgeport.h"
 #include "helper.h"
 #include "netconf.h"
+#include "nftables.h"
 #include "tundev.h"
 
 #include <errno.h>
@@ -195,6 +196,9 @@ static int configure_routed(struct nc *nc, struct tg_leasedb *db, unsigned slot,
 	    (r = nc_set_devconf(nc, ix, IPV4_DEVCONF_RP_FILTER, 1)) != 0 ||
 	    (r = nc_set_devconf(nc, ix, IPV4_DEVCONF_FORWARDING, g->rule->forward ? 1 : 0)) != 0)
 		return kernel_err(e, "cannot set the device's IPv4 settings", r);
+	/* The source lock, before the guest can send anything. */
+	if ((r = nft_lock_source(ix)) != 0)
+		return kernel_err(e, "cannot add the device to the nftables source lock", r);
 	if ((r = nc_set_up(nc, ix)) != 0)
 		return kernel_err(e, "cannot bring the device up", r);
 	return l->guest ? attach_guest(nc, db, slot, g->rule, l, e) : 0;
@@ -324,6 +328,8 @@ int provision(struct nc *nc, struct tg_leasedb *db, unsigned slot, int tun_fd, i
 undo:
 	if (g->persist && l->ifindex > 0)
 		nc_del_link(nc, l->ifindex);
+	if (l->ifindex > 0)
+		nft_forget_device(l->ifindex);
 	/* What the uplink could not be locked for stays recorded: the
 	 * pending record is undone by a later run once we are gone. */
 	if (leasedb_undo_outside(nc, db, slot) == 0)
