@@ -278,6 +278,7 @@ static int do_device(struct run *r)
 	a.rule_line = d.rule->line;
 	a.guest = g.guest;
 	a.gateway = g.gateway;
+	a.rate = d.rule->rate;
 	a.result = "error";
 	if (j->vhost && r->pf.nvhost < r->pf.ntun) {
 		tg_seterr(&e, TG_EXIT_HOST,

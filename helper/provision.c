@@ -262,6 +262,22 @@ static int configure_bridged(struct nc *nc, const struct tg_grant *g, struct tg_
 	return 0;
 }
 
+/* `rate`: both directions of the device, whatever its kind. To the guest
+ * is what the device sends: a tbf qdisc. From the guest is what it
+ * receives, before anything else sees it: nftables on its ingress hook (this
+ * kernel has no tc police or matchall). Both go with the device; the chain
+ * also with the lease (nft_forget_device). */
+static int limit_rate(struct nc *nc, const struct tg_lease *l, uint64_t bits, struct tg_err *e)
+{
+	int r;
+
+	if ((r = nc_add_tbf(nc, l->ifindex, bits / 8)) != 0)
+		return kernel_err(e, "cannot limit the rate to the guest (tbf qdisc)", r);
+	if ((r = nft_limit_ingress(l->ifindex, l->ifname, bits / 8)) != 0)
+		return kernel_err(e, "cannot limit the rate from the guest (nftables)", r);
+	return 0;
+}
+
 int provision_reserve(struct tg_leasedb *db, const struct tg_ident *id, const struct tg_grant *g,
 		      struct tg_lease *l, int *slotp, struct tg_err *e)
 {
@@ -321,6 +337,8 @@ int provision(struct nc *nc, struct tg_leasedb *db, unsigned slot, int tun_fd, i
 		kernel_err(e, "cannot turn IPv6 off on the device", r);
 		goto undo;
 	}
+	if (g->rule->rate && limit_rate(nc, l, g->rule->rate, e) != 0)
+		goto undo;
 	if ((g->bridge[0] ? configure_bridged(nc, g, l, e)
 			  : configure_routed(nc, db, slot, g, l, e)) != 0)
 		goto undo;

@@ -705,11 +705,13 @@ grep -H . ipv4/conf/*/forwarding ipv4/conf/*/proxy_arp ipv4/conf/*/rp_filter \
 	ipv6/conf/*/disable_ipv6 ipv6/conf/*/accept_ra ipv6/conf/*/autoconf \
 	ipv6/conf/*/forwarding ipv6/conf/*/proxy_ndp ipv6/conf/*/accept_redirects \
 	ipv4/ip_forward 2>/dev/null | sed "s|/|.|g; s/:/=/; s/^/sysctl /" | sort
-# nftables without counters; of tapgate'"'"'s own table only its elements (the
-# empty table stays once made: helper/nftables.c).
+# nftables without counters; of tapgate'"'"'s own tables (which stay, empty,
+# once made: helper/nftables.c) only the elements of inet tapgate and the
+# chains of netdev tapgate.
 nft -s list ruleset 2>/dev/null | awk "/^table / { t = \$0 }
 	t == \"table inet tapgate {\" { if (\$1 == \"elements\") e = 1
 		if (e) print \"nft tapgate \" \$0; if (e && /}/) e = 0; next }
+	t == \"table netdev tapgate {\" { if (/^\t/) print \"nft tapgate \" \$0; next }
 	{ print \"nft \" \$0 }"
 '
 
