@@ -661,9 +661,11 @@ int nft_forget_device(int ifindex)
 
 /* ---- gc ---- */
 
-/* How many elements one gc looks at; the rest wait for the next. */
+/* How many elements (or chains) one gc looks at; the rest wait for the
+ * next. */
 #define SWEEP_MAX 1024
 
+/* The ifindexes a dump found. */
 struct members {
 	uint32_t key[SWEEP_MAX];
 	unsigned n;
@@ -690,27 +692,24 @@ static void parse_elements(struct nlmsghdr *h, struct members *out)
 	}
 }
 
-/* The keys of set, by a dump (not a batch: nothing changes). No table or
- * no set is an empty set. */
-static int dump_set(const char *set, struct members *out)
+/* Sends b's one dump request (b is freed) and hands each reply to parse,
+ * until the kernel has said it is done. No such table or set is an empty dump. */
+static int dump(struct batch *b, void (*parse)(struct nlmsghdr *, struct members *),
+		struct members *out)
 {
 	static char buf[RECV_MAX];
-	struct batch b = {.n = 0};
-	struct nl_msg *m = add_msg(&b, (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETSETELEM, NLM_F_DUMP,
-				   NFPROTO_INET, 0);
-	uint32_t seq;
+	struct nlmsghdr *req = b->n == 1 && !b->failed ? nlmsg_hdr(b->msg[0]) : NULL;
+	uint32_t seq = req ? req->nlmsg_seq : 0;
 	int r = 0;
 
 	out->n = 0;
-	if (!m || nla_put_string(m, NFTA_SET_ELEM_LIST_TABLE, TABLE) < 0 ||
-	    nla_put_string(m, NFTA_SET_ELEM_LIST_SET, set) < 0)
+	if (!req)
 		r = -ENOMEM;
 	else if (sock < 0)
 		r = open_err;
-	else if (send(sock, nlmsg_hdr(m), nlmsg_hdr(m)->nlmsg_len, 0) < 0)
+	else if (send(sock, req, req->nlmsg_len, 0) < 0)
 		r = -errno;
-	seq = m ? nlmsg_hdr(m)->nlmsg_seq : 0;
-	batch_free(&b);
+	batch_free(b);
 	while (r == 0) {
 		struct sockaddr_nl from;
 		socklen_t fl = sizeof(from);
@@ -735,25 +734,70 @@ static int dump_set(const char *set, struct members *out)
 					      : -EPROTO;
 				return err == -ENOENT ? 0 : err;
 			}
-			parse_elements(h, out);
+			parse(h, out);
 		}
 	}
 	return r;
 }
 
+/* The ifindexes in the set `locked`. */
+static int dump_locked(struct members *out)
+{
+	struct batch b = {.n = 0};
+	struct nl_msg *m = add_msg(&b, (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETSETELEM, NLM_F_DUMP,
+				   NFPROTO_INET, 0);
+
+	if (m && (nla_put_string(m, NFTA_SET_ELEM_LIST_TABLE, TABLE) < 0 ||
+		  nla_put_string(m, NFTA_SET_ELEM_LIST_SET, LOCKED_SET) < 0))
+		b.failed = 1;
+	return dump(&b, parse_elements, out);
+}
+
+/* One NEWCHAIN of the dump: a rate chain of netdev tapgate, by its ifindex. */
+static void parse_rate_chain(struct nlmsghdr *h, struct members *out)
+{
+	struct nlattr *tb[NFTA_CHAIN_MAX + 1];
+	char name[24];
+	int ix;
+
+	if (nlmsg_parse(h, sizeof(struct nfgenmsg), tb, NFTA_CHAIN_MAX, NULL) < 0 ||
+	    !tb[NFTA_CHAIN_TABLE] || !tb[NFTA_CHAIN_NAME] || out->n == SWEEP_MAX ||
+	    nla_strcmp(tb[NFTA_CHAIN_TABLE], TABLE) != 0 ||
+	    sscanf(nla_get_string(tb[NFTA_CHAIN_NAME]), "rate-%d", &ix) != 1 || ix <= 0)
+		return;
+	rate_chain_name(name, sizeof(name), ix);
+	if (nla_strcmp(tb[NFTA_CHAIN_NAME], name) == 0)
+		out->key[out->n++] = (uint32_t)ix;
+}
+
+/* The ifindexes of the rate chains (a chain dump has no table filter). */
+static int dump_rate_chains(struct members *out)
+{
+	struct batch b = {.n = 0};
+
+	add_msg(&b, (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETCHAIN, NLM_F_DUMP, NFPROTO_NETDEV, 0);
+	return dump(&b, parse_rate_chain, out);
+}
+
+static int link_gone(struct nc *nc, uint32_t ifindex)
+{
+	struct tg_link_state st;
+
+	return nc_tun_state(nc, (int)ifindex, "", &st) == -ENODEV;
+}
+
 int nft_sweep(struct nc *nc)
 {
-	static struct members locked;
-	int r = dump_set(LOCKED_SET, &locked), removed = 0;
+	static struct members found;
+	int r, removed = 0;
 
-	if (r != 0)
+	if ((r = dump_locked(&found)) != 0)
 		return r;
-	for (unsigned i = 0; i < locked.n; i++) {
-		struct tg_link_state st;
-
-		if (nc_tun_state(nc, (int)locked.key[i], "", &st) == -ENODEV &&
-		    nft_unlock_source((int)locked.key[i]) == 0)
-			removed++;
-	}
+	for (unsigned i = 0; i < found.n; i++)
+		removed += link_gone(nc, found.key[i]) && nft_unlock_source((int)found.key[i]) == 0;
+	if ((r = dump_rate_chains(&found)) != 0)
+		return r;
+	for (unsigned i = 0; i < found.n; i++)
+		removed += link_gone(nc, found.key[i]) && rate_chain_del((int)found.key[i]) == 0;
 	return removed;
 }

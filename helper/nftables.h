@@ -31,10 +31,10 @@ int nft_limit_ingress(int ifindex, const char *ifname, uint64_t bytes_per_second
  * rate chain; what is not there is success. At every removal of a lease. */
 int nft_forget_device(int ifindex);
 
-/* gc: removes the elements of devices that no longer exist (a device made
- * by a helper killed before its lease had the ifindex). ifindexes are not
- * reused, so an element whose link is gone is stale. Returns how many were
- * removed, or a negative errno. */
+/* gc: removes the elements and rate chains of devices that no longer
+ * exist (left behind when a removal failed). ifindexes are not reused, so
+ * what names a link that is gone is stale. Returns how many were removed,
+ * or a negative errno. */
 int nft_sweep(struct nc *nc);
 
 #endif

@@ -6,9 +6,10 @@
 # then the host floods it as fast: what arrives at the other end, counted
 # over 3.5 s after a 1.5 s warm-up (nftables' bucket holds one second at
 # the rate), must be at most 10.5 Mbit/s and at least half the rate. A
-# bridged device gets the same objects. The tbf qdisc, the ingress chain
-# and the audit field are looked at; after teardown (gc) the chains are
-# gone and the namespace is as before.
+# bridged device gets the same objects. The tbf qdisc, the ingress chain,
+# the audit field and `tapgate check --as` are looked at; after teardown
+# (gc) the chains are gone, a stale one is swept, and the namespace is as
+# before.
 set -eu
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -120,8 +121,12 @@ tg_as_user "$NS" tapgate check --as "$TG_USER" --tun >"$TW/check.out" 2>&1
 tg_assert_file_match 'granted by .*: tun guest 10\.88\.0\.2 gateway 10\.88\.0\.1, limited to 10mbit each way' \
 	"$TW/check.out" "tapgate check --as says the limit"
 
+# A chain whose device is gone, as a failed removal would leave it: gc
+# sweeps it.
+tg_in "$NS" nft add chain netdev tapgate rate-999999 \
+	'{ type filter hook ingress device "br0p1" priority -500; }'
 tg_as_user "$NS" tapgate gc >"$TW/gc.out" 2>&1
 tg_assert_no_match 'chain' "$(tg_in "$NS" nft list table netdev tapgate)" \
-	"teardown (gc) removed both ingress chains"
+	"teardown (gc) removed both ingress chains, and swept a stale one"
 tg_assert_state "$NS" "$TW/pre" "the namespace is as before (the empty tables aside)"
 tg_finish
