@@ -74,6 +74,8 @@ HELPER_SRC = helper/main.c helper/early.c helper/privdrop.c helper/confine.c hel
              helper/tundev.c helper/netconf.c helper/leasedb.c helper/audit.c helper/reply.c \
              helper/privfiles.c helper/provision.c helper/umlnet.c helper/qemu.c \
              helper/conf6.c helper/bridgeport.c helper/frontend.c helper/reclaim.c
+# tapgate's nftables table (source lock, rate), raw nf_tables messages through libnl
+HELPER_SRC += helper/nftables.c
 LIB_SRC    = client/libtapgate.c client/sandbox.c
 CLIENT_SRC = client/tapgate.c client/help.c client/check.c client/list.c client/leasefile.c \
              client/journald.c

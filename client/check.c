@@ -646,14 +646,15 @@ static int explain(const struct tg_policy *p, const struct as_user *u, const str
 	printf("granted by %s:%u: %s", tg_rule_file(p, d.rule), d.rule->line,
 	       tg_kind_name(r->kind));
 	if (r->bridge)
-		printf(" on bridge %s\n", r->bridge);
+		printf(" on bridge %s", r->bridge);
 	else if (d.rule->routed)
 		printf(" guest %s gateway %s", tg_format_ipv4(d.guest, a),
 		       tg_format_ipv4(d.rule->gateway, b));
 	if (d.has_guest6)
 		printf(" guest6 %s gateway6 fe80::1", tg_format_ipv6(&d.guest6, g6));
-	if (!r->bridge)
-		printf("\n");
+	if (d.rule->rate)
+		printf(", limited to %s each way", tg_format_rate(d.rule->rate, a, sizeof(a)));
+	printf("\n");
 	return TG_EXIT_OK;
 }
 

@@ -151,6 +151,10 @@ static void add_fields(struct buf *b, const struct tg_audit *a,
 		char mac[18];
 		add(b, " mac=%s", tg_format_mac(a->mac, mac));
 	}
+	if (a->rate) {
+		char rate[24];
+		add(b, " rate=%s", tg_format_rate(a->rate, rate, sizeof(rate)));
+	}
 	put(b, "reason", a->reason && a->reason[0] ? a->reason : NULL);
 }
 

@@ -333,6 +333,7 @@ struct tg_audit {
 	unsigned queues; /* shown when more than 1 */
 	int vnet_hdr, vhost;
 	const uint8_t *mac; /* NULL: none */
+	uint64_t rate;	    /* bits per second (`rate`); 0: none */
 	const char *reason;
 };
 void audit_init(int log_fd);

@@ -24,6 +24,7 @@
 #include "bridgeport.h"
 #include "frontend.h"
 #include "netconf.h"
+#include "nftables.h"
 #include "tg_config.h"
 
 #include <errno.h>
@@ -239,6 +240,7 @@ static int do_device(struct run *r)
 	a.guest = g.guest;
 	a.guest6 = g.has_guest6 ? &g.guest6 : NULL;
 	a.gateway = g.gateway;
+	a.rate = d.rule->rate;
 	a.result = "error";
 	if (j->vhost && r->pf.nvhost < r->pf.ntun) {
 		tg_seterr(&e, TG_EXIT_HOST,
@@ -449,6 +451,7 @@ static int do_gc(struct run *r)
 		n += reclaim_revoked(&db, r->nc, &r->pol, &r->members);
 	else
 		tg_say(2, "tapgate-helper: %s; persistent devices not checked\n", r->polerr.msg);
+	nft_sweep(r->nc);
 	unsigned bad = reclaim_unchecked(&err);
 	leasedb_close(&db);
 	snprintf(text, sizeof(text), "tapgate: gc removed %u stale lease%s\n", n,
@@ -632,6 +635,9 @@ int main(int argc, char **argv)
 		tg_seterr(&e, TG_EXIT_HOST, "cannot open a netlink socket: %s", strerror(-rc));
 		return early_fail(&r, parsed, &e);
 	}
+	/* Every action but list may add or remove a source lock element. */
+	if (act && act->run != do_list)
+		nft_open();
 	/* sysfs is closed to us once Landlock and the filter are on. */
 	if (act && r.job.bridge[0])
 		bridgeport_prepare(r.job.bridge);

@@ -25,6 +25,7 @@
 #include <linux/neighbour.h>
 #include <linux/netconf.h>
 #include <linux/netlink.h>
+#include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
 
 #include <netlink/attr.h>
@@ -1352,4 +1353,39 @@ int nc_get_conf6(struct nc *nc, int ifindex, struct nc_conf6 *c)
 		c->force_forwarding = l.force_fwd6;
 	}
 	return err;
+}
+
+/* ---- rate (rule word `rate`): host to guest ---- */
+
+int nc_add_tbf(struct nc *nc, int ifindex, uint64_t bytes_per_second)
+{
+	struct tcmsg tc = {
+	    .tcm_family = AF_UNSPEC, .tcm_ifindex = ifindex, .tcm_parent = TC_H_ROOT};
+	struct tc_tbf_qopt q = {.rate.linklayer = TC_LINKLAYER_ETHERNET};
+	/* A bucket of 10 ms at the rate, but at least 64 KiB, so that any
+	 * single frame (and a GSO frame, which tbf cuts up) fits; a queue of
+	 * two buckets. */
+	uint64_t burst = bytes_per_second / 100 > 65536 ? bytes_per_second / 100 : 65536;
+	struct nl_msg *msg;
+	struct nlattr *opts;
+
+	if (ifindex <= 0)
+		return -ENODEV;
+	if (bytes_per_second == 0 || burst > UINT32_MAX / 2)
+		return -EINVAL;
+	/* The rate in the old 32-bit field when it fits, else in
+	 * TCA_TBF_RATE64 (and ~0 here, as tc does). */
+	q.rate.rate = bytes_per_second > UINT32_MAX ? UINT32_MAX : (uint32_t)bytes_per_second;
+	q.limit = (uint32_t)(2 * burst);
+	/* q.buffer stays 0: with TCA_TBF_BURST the kernel derives it. */
+	msg = request(RTM_NEWQDISC, NLM_F_CREATE | NLM_F_EXCL, &tc, sizeof(tc));
+	if (!msg || nla_put_string(msg, TCA_KIND, "tbf") < 0 ||
+	    !(opts = nla_nest_start(msg, TCA_OPTIONS)) ||
+	    nla_put(msg, TCA_TBF_PARMS, sizeof(q), &q) < 0 ||
+	    nla_put_u32(msg, TCA_TBF_BURST, (uint32_t)burst) < 0 ||
+	    (bytes_per_second > UINT32_MAX &&
+	     nla_put_u64(msg, TCA_TBF_RATE64, bytes_per_second) < 0))
+		return build_failed(msg);
+	nla_nest_end(msg, opts);
+	return transact(nc, msg, NULL, NULL);
 }

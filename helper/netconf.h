@@ -141,4 +141,10 @@ int nc_add_fdb_static(struct nc *nc, int ifindex, const uint8_t mac[6], unsigned
  * joined, removed. The bridge must filter VLANs. */
 int nc_set_port_vlan(struct nc *nc, int ifindex, unsigned vid, unsigned default_pvid);
 
+/* ---- rate (helper/provision.c) ---- */
+
+/* A tbf root qdisc on the device: what it sends (to the guest) is limited
+ * to bytes_per_second; it goes with the device. */
+int nc_add_tbf(struct nc *nc, int ifindex, uint64_t bytes_per_second);
+
 #endif

@@ -12,6 +12,7 @@
 #include "bridgeport.h"
 #include "helper.h"
 #include "netconf.h"
+#include "nftables.h"
 #include "tundev.h"
 
 #include <errno.h>
@@ -328,6 +329,9 @@ static int configure_routed(struct nc *nc, struct tg_leasedb *db, unsigned slot,
 	    (r = nc_set_devconf(nc, ix, IPV4_DEVCONF_RP_FILTER, 1)) != 0 ||
 	    (r = nc_set_devconf(nc, ix, IPV4_DEVCONF_FORWARDING, g->rule->forward ? 1 : 0)) != 0)
 		return kernel_err(e, "cannot set the device's IPv4 settings", r);
+	/* The source lock, before the guest can send anything. */
+	if ((r = nft_lock_source(ix)) != 0)
+		return kernel_err(e, "cannot add the device to the nftables source lock", r);
 	if ((r = nc_set_up(nc, ix)) != 0)
 		return kernel_err(e, "cannot bring the device up", r);
 	if (l->guest && attach_guest(nc, db, slot, g->rule, l, e) != 0)
@@ -390,6 +394,22 @@ static int configure_bridged(struct nc *nc, const struct tg_grant *g, struct tg_
 		return -1;
 	if ((r = nc_set_up(nc, l->ifindex)) != 0)
 		return kernel_err(e, "cannot bring the device up", r);
+	return 0;
+}
+
+/* `rate`: both directions of the device, whatever its kind. To the guest
+ * is what the device sends: a tbf qdisc. From the guest is what it
+ * receives, before anything else sees it: nftables on its ingress hook (this
+ * kernel has no tc police or matchall). Both go with the device; the chain
+ * also with the lease (nft_forget_device). */
+static int limit_rate(struct nc *nc, const struct tg_lease *l, uint64_t bits, struct tg_err *e)
+{
+	int r;
+
+	if ((r = nc_add_tbf(nc, l->ifindex, bits / 8)) != 0)
+		return kernel_err(e, "cannot limit the rate to the guest (tbf qdisc)", r);
+	if ((r = nft_limit_ingress(l->ifindex, l->ifname, bits / 8)) != 0)
+		return kernel_err(e, "cannot limit the rate from the guest (nftables)", r);
 	return 0;
 }
 
@@ -457,6 +477,8 @@ int provision(struct nc *nc, struct tg_leasedb *db, unsigned slot, int tun_fd, i
 			   r);
 		goto undo;
 	}
+	if (g->rule->rate && limit_rate(nc, l, g->rule->rate, e) != 0)
+		goto undo;
 	if ((g->bridge[0] ? configure_bridged(nc, g, l, e)
 			  : configure_routed(nc, db, slot, conf6_fd, g, l, e)) != 0)
 		goto undo;
@@ -464,6 +486,8 @@ int provision(struct nc *nc, struct tg_leasedb *db, unsigned slot, int tun_fd, i
 undo:
 	if (g->persist && l->ifindex > 0)
 		nc_del_link(nc, l->ifindex);
+	if (l->ifindex > 0)
+		nft_forget_device(l->ifindex);
 	/* What the uplink could not be locked for stays recorded: the
 	 * pending record is undone by a later run once we are gone. */
 	if (unprovision_outside(nc, db, slot) == 0)
@@ -521,6 +545,10 @@ int unprovision(struct nc *nc, struct tg_leasedb *db, unsigned i, const char *op
 		return -1;
 	if (is == 1)
 		nc_del_link(nc, l.ifindex);
+	/* The source lock's element and the rate chain outlive the device (a
+	 * failure here is left to gc's sweep). */
+	if (l.ifindex > 0)
+		nft_forget_device(l.ifindex);
 	if (l.state == TG_LEASE_PENDING && l.persist && l.ifname[0] &&
 	    reconcile_by_name(db, nc, i, &l) != 0)
 		return -1;

@@ -26,6 +26,7 @@ enum {
 	OPT_VHOST = 1 << 8,
 	OPT_ISOLATED = 1 << 9,
 	OPT_VLAN = 1 << 10,
+	OPT_RATE = 1 << 11,
 };
 
 static const struct {
@@ -38,7 +39,7 @@ static const struct {
     {"bridge", OPT_BRIDGE, "NAME"},  {"max", OPT_MAX, "N"},
     {"persist", OPT_PERSIST, NULL},  {"queues", OPT_QUEUES, "N"},
     {"vhost", OPT_VHOST, NULL},	     {"isolated", OPT_ISOLATED, NULL},
-    {"vlan", OPT_VLAN, "N"},
+    {"vlan", OPT_VLAN, "N"},	     {"rate", OPT_RATE, "N(k|m|g)bit"},
 };
 
 struct parser {
@@ -240,6 +241,54 @@ static int parse_net(struct parser *ps, const char *val, struct tg_rule *r)
 		    show(ps, val));
 }
 
+/* The most a rate may be, in its largest unit: 100gbit. */
+#define RATE_MAX_KBIT 100000000ul
+
+static const struct {
+	const char *suffix;
+	uint64_t bits;
+} rate_units[] = {{"gbit", 1000000000}, {"mbit", 1000000}, {"kbit", 1000}};
+
+/* `rate N(k|m|g)bit`: N a decimal number, the unit in lower case, from
+ * 1kbit to 100gbit; kept in bits per second. */
+static int parse_rate(struct parser *ps, const char *val, struct tg_rule *r)
+{
+	size_t len = strlen(val);
+	char num[24];
+	unsigned long n;
+
+	for (size_t i = 0; i < sizeof(rate_units) / sizeof(rate_units[0]); i++) {
+		size_t sl = strlen(rate_units[i].suffix);
+
+		if (len <= sl || len - sl >= sizeof(num) ||
+		    strcmp(val + len - sl, rate_units[i].suffix) != 0)
+			continue;
+		memcpy(num, val, len - sl);
+		num[len - sl] = '\0';
+		if (tg_parse_uint(num, RATE_MAX_KBIT, &n) != 0 || n == 0 ||
+		    n * (rate_units[i].bits / 1000) > RATE_MAX_KBIT)
+			break;
+		r->rate = (uint64_t)n * rate_units[i].bits;
+		return 0;
+	}
+	return fail(ps, "malformed rate",
+		    "malformed rate '%s'; expected a number and kbit, mbit or gbit, from 1kbit "
+		    "to 100gbit, e.g. 10mbit",
+		    show(ps, val));
+}
+
+const char *tg_format_rate(uint64_t bits, char *buf, size_t len)
+{
+	size_t i = 0;
+
+	/* The largest unit that says it exactly: 10000kbit is 10mbit. */
+	while (i + 1 < sizeof(rate_units) / sizeof(rate_units[0]) && bits % rate_units[i].bits)
+		i++;
+	snprintf(buf, len, "%llu%s", (unsigned long long)(bits / rate_units[i].bits),
+		 rate_units[i].suffix);
+	return buf;
+}
+
 static int parse_bridge(struct parser *ps, const char *val, struct tg_rule *r)
 {
 	if (!tg_valid_ifname(val))
@@ -279,12 +328,12 @@ static int parse_option(struct parser *ps, const char *word, char **cursor, stru
 		return fail(ps, "unknown option",
 			    "unknown option '%s' after '%s', which takes no value; expected net, "
 			    "gateway, uplink, forward, bridge, max, persist, queues, vhost, "
-			    "isolated or vlan",
+			    "isolated, vlan or rate",
 			    show(ps, word), *flag);
 	if (i == sizeof(options) / sizeof(options[0]))
 		return fail(ps, "unknown option",
 			    "unknown option '%s'; expected net, gateway, uplink, forward, bridge, "
-			    "max, persist, queues, vhost, isolated or vlan",
+			    "max, persist, queues, vhost, isolated, vlan or rate",
 			    show(ps, word));
 	/* net: once per family, which parse_net checks. */
 	if ((*seen & options[i].bit) != 0 && options[i].bit != OPT_BRIDGE &&
@@ -354,6 +403,8 @@ static int parse_option(struct parser *ps, const char *word, char **cursor, stru
 				    show(ps, val));
 		r->vlan = (unsigned)n;
 		return 0;
+	case OPT_RATE:
+		return parse_rate(ps, val, r);
 	default: /* OPT_MAX */
 		if (tg_parse_uint(val, TG_RULE_MAX_DEVICES, &n) != 0 || n == 0)
 			return fail(ps, "malformed max",
@@ -1371,6 +1422,8 @@ void tg_rule_canonical(const struct tg_rule *r, char *buf, size_t len)
 		PUT(" isolated");
 	if (r->vlan)
 		PUT(" vlan %u", r->vlan);
+	if (r->rate)
+		PUT(" rate %s", tg_format_rate(r->rate, a, sizeof(a)));
 #undef PUT
 }
 

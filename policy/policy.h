@@ -54,6 +54,7 @@ struct tg_rule {
 	int vhost;	 /* `vhost`: the helper may open /dev/vhost-net for the caller */
 	int isolated;	 /* `isolated` (bridged): the port is an isolated port */
 	unsigned vlan;	 /* `vlan N` (bridged): the port's only VLAN, untagged; 0 none */
+	uint64_t rate;	 /* `rate N(k|m|g)bit`: bits per second, each way; 0 none */
 	uint64_t id;	 /* tg_rule_id(), computed once when parsed */
 };
 
@@ -236,6 +237,9 @@ enum tg_verdict tg_policy_check_guest(const struct tg_policy *p, const struct tg
  * removes a persistent device once no rule with that id allows it. */
 #define TG_RULE_TEXT_MAX 512
 void tg_rule_canonical(const struct tg_rule *rule, char *buf, size_t len);
+/* A rate (bits per second, as parsed) as the policy writes it, in the
+ * largest unit that is exact: "10mbit", "1500kbit". */
+const char *tg_format_rate(uint64_t bits, char *buf, size_t len);
 /* FNV-1a 64 of tg_rule_canonical(); never 0, which leases use for "a
  * record written before rules had ids". */
 uint64_t tg_rule_id(const struct tg_rule *rule);

@@ -705,6 +705,14 @@ grep -H . ipv4/conf/*/forwarding ipv4/conf/*/proxy_arp ipv4/conf/*/rp_filter \
 	ipv6/conf/*/disable_ipv6 ipv6/conf/*/accept_ra ipv6/conf/*/autoconf \
 	ipv6/conf/*/forwarding ipv6/conf/*/proxy_ndp ipv6/conf/*/accept_redirects \
 	ipv4/ip_forward 2>/dev/null | sed "s|/|.|g; s/:/=/; s/^/sysctl /" | sort
+# nftables without counters; of tapgate'"'"'s own tables (which stay, empty,
+# once made: helper/nftables.c) only the elements of inet tapgate and the
+# chains of netdev tapgate.
+nft -s list ruleset 2>/dev/null | awk "/^table / { t = \$0 }
+	t == \"table inet tapgate {\" { if (\$1 == \"elements\") e = 1
+		if (e) print \"nft tapgate \" \$0; if (e && /}/) e = 0; next }
+	t == \"table netdev tapgate {\" { if (/^\t/) print \"nft tapgate \" \$0; next }
+	{ print \"nft \" \$0 }"
 '
 
 # tg_settle NS: waits (max 5 s) until no IPv6 address is tentative, so that
@@ -804,6 +812,19 @@ tg_sysctl()
 tg_link_flags()
 {
 	tg_in "$1" ip -o link show dev "$2" 2>/dev/null | sed -nE 's/^[0-9]+: [^ ]+ <([^>]*)>.*/\1/p'
+}
+
+# tg_spoofed NS: packets dropped for a forged source so far: the source
+# lock's counter (table inet tapgate, which drops them before routing) plus
+# what reverse-path filtering dropped (IPReversePathFilter).
+tg_spoofed()
+{
+	local lock rpf
+	lock=$(tg_in "$1" nft list chain inet tapgate srclock 2>/dev/null |
+		sed -nE 's/.*fib saddr .*counter packets ([0-9]+) .*/\1/p')
+	rpf=$(tg_netstat "$1" TcpExt IPReversePathFilter)
+	[ "$rpf" = missing ] && rpf=0
+	echo $((${lock:-0} + rpf))
 }
 
 # tg_netstat NS NAME: a counter from /proc/net/netstat or /proc/net/snmp

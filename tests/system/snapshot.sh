@@ -1,8 +1,8 @@
 # host_snapshot: the machine's own state that the tests must leave as they
 # found it, read (never written) in a stable order: links, addresses, routes
-# and proxy entries of both families, the per-device and global forwarding
-# sysctls, the named network namespaces, the mount points, the users and
-# groups, and /run/tapgate. No counters, lifetimes or neighbour cache.
+# and proxy entries of both families, the nftables ruleset, the per-device
+# and global forwarding sysctls, the named network namespaces, the mount
+# points, the users and groups, and /run/tapgate. No counters, lifetimes or neighbour cache.
 # Sourced by run.sh.
 # shellcheck shell=bash
 
@@ -18,6 +18,7 @@ host_snapshot()
 	ip -6 route show table all | sed -E 's/ expires [^ ]+//; s/ +$//; s/^/route6 /' | sort
 	ip neigh show proxy | sed 's/^/proxy4 /' | sort
 	ip -6 neigh show proxy | sed 's/^/proxy6 /' | sort
+	nft -s list ruleset 2>/dev/null | sed 's/^/nft /'
 	for d in /proc/sys/net/ipv4/conf/*; do
 		for k in forwarding proxy_arp rp_filter accept_redirects send_redirects; do
 			echo "sysctl ipv4.${d##*/}.$k=$(cat "$d/$k")"

@@ -548,10 +548,10 @@ static void test_parse_errors(void)
 	/* unknown, repeated and valueless options */
 	EXPECT_ERR("permit alice tap net 10.77.0.0/24 gateway 10.77.0.1 foo\n",
 		   "policy.conf:1: unknown option 'foo'; expected net, gateway, uplink, forward, "
-		   "bridge, max, persist, queues, vhost, isolated or vlan");
+		   "bridge, max, persist, queues, vhost, isolated, vlan or rate");
 	EXPECT_ERR("permit alice tap bridge br0 Bridge br1\n",
 		   "policy.conf:1: unknown option 'Bridge'; expected net, gateway, uplink, "
-		   "forward, bridge, max, persist, queues, vhost, isolated or vlan");
+		   "forward, bridge, max, persist, queues, vhost, isolated, vlan or rate");
 	EXPECT_ERR("\n# routed\npermit alice tap net 10.77.0.0/24 gateway 10.77.0.1 net "
 		   "10.66.0.0/24\n",
 		   "policy.conf:3: a second IPv4 net '10.66.0.0/24'; a rule has at most one IPv4 "
@@ -702,7 +702,7 @@ static void test_parse_errors(void)
 	EXPECT_ERR("permit alice tap bridge br0\npermit bob tap bridge br0\n\npermit carol tap "
 		   "bridge br0 frobnicate\n",
 		   "policy.conf:4: unknown option 'frobnicate'; expected net, gateway, uplink, "
-		   "forward, bridge, max, persist, queues, vhost, isolated or vlan");
+		   "forward, bridge, max, persist, queues, vhost, isolated, vlan or rate");
 
 	/* Long words are shown cut, so the message keeps its advice. */
 	memset(longword, 'w', sizeof(longword) - 1);
@@ -711,7 +711,7 @@ static void test_parse_errors(void)
 	expect_err(__LINE__, text, strlen(text),
 		   "policy.conf:1: unknown option 'wwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwww...'; "
 		   "expected net, gateway, uplink, forward, bridge, max, persist, queues, vhost, "
-		   "isolated or vlan");
+		   "isolated, vlan or rate");
 }
 
 /* ---- parsing: persist ------------------------------------------------- */
@@ -748,17 +748,17 @@ static void test_parse_persist(void)
 	EXPECT_ERR("permit alice tap bridge br0 persist yes\n",
 		   "policy.conf:1: unknown option 'yes' after 'persist', which takes no value; "
 		   "expected net, gateway, uplink, forward, bridge, max, persist, queues, vhost, "
-		   "isolated or vlan");
+		   "isolated, vlan or rate");
 	EXPECT_ERR("\npermit alice tap persist 1 bridge br0\n",
 		   "policy.conf:2: unknown option '1' after 'persist', which takes no value; "
 		   "expected net, gateway, uplink, forward, bridge, max, persist, queues, vhost, "
-		   "isolated or vlan");
+		   "isolated, vlan or rate");
 	EXPECT_ERR("permit alice tap bridge br0 persist=yes\n",
 		   "policy.conf:1: unknown option 'persist=yes'; expected net, gateway, uplink, "
-		   "forward, bridge, max, persist, queues, vhost, isolated or vlan");
+		   "forward, bridge, max, persist, queues, vhost, isolated, vlan or rate");
 	EXPECT_ERR("permit alice tap bridge br0 Persist\n",
 		   "policy.conf:1: unknown option 'Persist'; expected net, gateway, uplink, "
-		   "forward, bridge, max, persist, queues, vhost, isolated or vlan");
+		   "forward, bridge, max, persist, queues, vhost, isolated, vlan or rate");
 	EXPECT_ERR("permit alice tap persist\n",
 		   "policy.conf:1: rule needs `net CIDR` (routed) or `bridge NAME` (bridged)");
 	EXPECT_ERR("permit alice tun persist bridge br0\n",
@@ -768,7 +768,7 @@ static void test_parse_persist(void)
 	EXPECT_ERR("permit alice tap net 10.77.0.0/24 gateway 10.77.0.1 forward yes\n",
 		   "policy.conf:1: unknown option 'yes' after 'forward', which takes no value; "
 		   "expected net, gateway, uplink, forward, bridge, max, persist, queues, vhost, "
-		   "isolated or vlan");
+		   "isolated, vlan or rate");
 	/* A value that happens to be an option word is that option. */
 	EXPECT_ERR("permit alice tap bridge br0 persist max\n",
 		   "policy.conf:1: option 'max' needs a value: `max N`");
@@ -810,10 +810,49 @@ static void test_parse_isolated(void)
 	if (p.nrules == 2)
 		CHECK(tg_rule_id(&p.rules[0]) != tg_rule_id(&p.rules[1]));
 	tg_policy_free(&p);
+	/* rate: every kind, kbit to gbit, canonical in the largest exact unit */
+	CHECK(parse("permit alice tap net 10.77.0.0/24 gateway 10.77.0.1 rate 10mbit\n"
+		    "permit alice tun net 10.88.0.0/30 gateway 10.88.0.1 rate 1500kbit\n"
+		    "permit alice tap bridge br0 rate 100gbit\n"
+		    "permit alice tap bridge br0 rate 10000kbit\n",
+		    &p) == 0);
+	CHECK(p.nrules == 4 && p.rules[0].rate == 10000000 && p.rules[1].rate == 1500000 &&
+	      p.rules[2].rate == 100000000000ull && p.rules[3].rate == 10000000);
+	if (p.nrules == 4) {
+		char text[TG_RULE_TEXT_MAX];
+
+		tg_rule_canonical(&p.rules[3], text, sizeof(text));
+		streq_at(__FILE__, __LINE__, text, "permit alice tap bridge br0 rate 10mbit");
+		tg_rule_canonical(&p.rules[1], text, sizeof(text));
+		streq_at(__FILE__, __LINE__, text,
+			 "permit alice tun net 10.88.0.0/30 gateway 10.88.0.1 rate 1500kbit");
+		CHECK(tg_rule_id(&p.rules[2]) != tg_rule_id(&p.rules[3]));
+	}
+	tg_policy_free(&p);
+	EXPECT_ERR("permit alice tap bridge br0 rate 0mbit\n",
+		   "policy.conf:1: malformed rate '0mbit'; expected a number and kbit, mbit or "
+		   "gbit, from 1kbit to 100gbit, e.g. 10mbit");
+	EXPECT_ERR("permit alice tap bridge br0 rate 101gbit\n",
+		   "policy.conf:1: malformed rate '101gbit'; expected a number and kbit, mbit or "
+		   "gbit, from 1kbit to 100gbit, e.g. 10mbit");
+	EXPECT_ERR("permit alice tap bridge br0 rate 10Mbit\n",
+		   "policy.conf:1: malformed rate '10Mbit'; expected a number and kbit, mbit or "
+		   "gbit, from 1kbit to 100gbit, e.g. 10mbit");
+	EXPECT_ERR("permit alice tap bridge br0 rate 10\n",
+		   "policy.conf:1: malformed rate '10'; expected a number and kbit, mbit or gbit, "
+		   "from 1kbit to 100gbit, e.g. 10mbit");
+	EXPECT_ERR("permit alice tap bridge br0 rate mbit\n",
+		   "policy.conf:1: malformed rate 'mbit'; expected a number and kbit, mbit or "
+		   "gbit, from 1kbit to 100gbit, e.g. 10mbit");
+	EXPECT_ERR("permit alice tap bridge br0 rate 1mbit rate 2mbit\n",
+		   "policy.conf:1: option 'rate' given twice; each option but bridge may appear "
+		   "once");
+	EXPECT_ERR("permit alice tap bridge br0 rate\n",
+		   "policy.conf:1: option 'rate' needs a value: `rate N(k|m|g)bit`");
 	EXPECT_ERR("permit alice tap bridge br0 isolated yes\n",
 		   "policy.conf:1: unknown option 'yes' after 'isolated', which takes no value; "
 		   "expected net, gateway, uplink, forward, bridge, max, persist, queues, vhost, "
-		   "isolated or vlan");
+		   "isolated, vlan or rate");
 }
 
 /* ---- deciding --------------------------------------------------------- */
@@ -1323,7 +1362,7 @@ static void test_decide_queues(void)
 	EXPECT_ERR("permit alice tap bridge br0 vhost yes\n",
 		   "policy.conf:1: unknown option 'yes' after 'vhost', which takes no value; "
 		   "expected net, gateway, uplink, forward, bridge, max, persist, queues, vhost, "
-		   "isolated or vlan");
+		   "isolated, vlan or rate");
 	CHECK(parse(text, &p) == 0);
 	CHECK(p.rules[0].queues == 4 && p.rules[0].vhost == 1);
 	CHECK(p.rules[1].queues == 1 && p.rules[1].vhost == 0);
@@ -1824,7 +1863,7 @@ static void test_parse_all(void)
 	CHECK(r.n == 3 && p.nrules == 2);
 	streq_at(__FILE__, __LINE__, r.line[0],
 		 "policy.conf:2: unknown option 'brige'; expected net, gateway, uplink, forward, "
-		 "bridge, max, persist, queues, vhost, isolated or vlan");
+		 "bridge, max, persist, queues, vhost, isolated, vlan or rate");
 	streq_at(__FILE__, __LINE__, r.line[1],
 		 "policy.conf:4: malformed max '0'; expected a number from 1 to 99");
 	streq_at(__FILE__, __LINE__, r.line[2],

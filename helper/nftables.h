@@ -1,0 +1,40 @@
+/* tapgate's nftables tables, `inet tapgate` and `netdev tapgate`, written through nf_tables
+ * netlink messages built with libnl-3's core (helper/nftables.c says why
+ * not libnftnl). One socket per run, opened before confinement; every
+ * change is one atomic batch. Functions return 0 or a negative errno. */
+#ifndef TG_NFTABLES_H
+#define TG_NFTABLES_H
+
+#include <stdint.h>
+
+struct nc;
+
+/* Opens and connects the NETLINK_NETFILTER socket (before the seccomp
+ * filter, which allows no socket()). A failure is remembered and returned
+ * by the first call that needs the socket. */
+int nft_open(void);
+
+/* The source lock of a routed device (SECURITY.md): ifindex joins the set
+ * `locked` of `inet tapgate`, whose prerouting rules drop what a member
+ * sends from an address not routed back through it. The table, set and
+ * chain are made with the first element, in the same batch. */
+int nft_lock_source(int ifindex);
+/* ifindex leaves the set; one that is not in it is success. */
+int nft_unlock_source(int ifindex);
+
+/* `rate`, guest to host: a chain of the table `netdev tapgate` on the
+ * device's ingress hook drops what exceeds bytes_per_second (made with the
+ * table the first time). */
+int nft_limit_ingress(int ifindex, const char *ifname, uint64_t bytes_per_second);
+
+/* Everything of the device's in the tables: its source lock element and its
+ * rate chain; what is not there is success. At every removal of a lease. */
+int nft_forget_device(int ifindex);
+
+/* gc: removes the elements and rate chains of devices that no longer
+ * exist (left behind when a removal failed). ifindexes are not reused, so
+ * what names a link that is gone is stale. Returns how many were removed,
+ * or a negative errno. */
+int nft_sweep(struct nc *nc);
+
+#endif
