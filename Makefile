@@ -401,7 +401,7 @@ DEB_SRC  = $(BUILD)/debsrc/tapgate-$(VERSION)
 deb:
 	rm -rf $(BUILD)/debsrc && mkdir -p $(DEB_SRC)
 	git ls-files -z | tar --null -T - -cf - | tar -xf - -C $(DEB_SRC)
-	cd $(DEB_SRC) && dpkg-buildpackage -b -us -uc
+	cd $(DEB_SRC) && dpkg-buildpackage -b -us -uc -jauto
 	cp $(BUILD)/debsrc/*_$(VERSION)_$(DEB_ARCH).deb $(BUILD)/
 	lintian --fail-on error $(BUILD)/debsrc/tapgate_$(VERSION)_$(DEB_ARCH).changes
 	@echo "built $(BUILD)/tapgate_$(VERSION)_$(DEB_ARCH).deb"

@@ -1,5 +1,5 @@
 #!/bin/bash
-# tg-cost: 200
+# tg-cost: 90
 # tg-timeout: 480
 # Issue 12 item 4: crash safety under SIGKILL. The caller kills its own
 # helper at random instants, of every kind of request (routed with an uplink,
@@ -11,7 +11,7 @@
 # record naming its ifindex; gc then leaves the namespace exactly as before.
 # And create killed at each of its syscalls after TUNSETPERSIST in turn,
 # each followed by gc. Bounded by time (TG_CRASH_SECONDS per kind, default
-# 8; five times that for the sweep), not by count: the number of kills is
+# 5; five times that for the sweep), not by count: the number of kills is
 # reported as NOTE lines.
 set -eu
 # shellcheck source=lib.sh
@@ -20,7 +20,7 @@ tg_setup
 
 ATK=$T/build/tests/tgattack
 UMLNET=$T/prefix/libexec/tapgate/uml/uml_net
-BUDGET=${TG_CRASH_SECONDS:-8}
+BUDGET=${TG_CRASH_SECONDS:-5}
 U=$TG_USER
 NS=$(tg_netns crash)
 tg_in "$NS" ip link add lan0 type veth peer name lan0p
