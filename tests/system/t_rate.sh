@@ -1,5 +1,5 @@
 #!/bin/bash
-# tg-cost: 35
+# tg-cost: 40
 # tg-timeout: 240
 # Issue 15 `rate`: both directions of a device limited, measured. A routed
 # tun guest under `rate 10mbit` floods the host at 40 Mbit/s through its fd,
@@ -17,7 +17,6 @@ tg_setup
 
 NS=$(tg_netns rate)
 DEV0=tg${TG_UID}-0
-DEV1=tg${TG_UID}-1
 
 # The kernel must have what `rate` is made of: checked without tapgate.
 tg_in "$NS" ip link add cap0 type veth peer name cap1

@@ -87,8 +87,8 @@ arrived() { grep -c " $1\$" "$TW/listen.out" || true; }
 
 guest ga 10.77.0.2
 guest gb 10.77.0.3
-IX0=$(tg_in "$NS" cat /sys/class/net/$DEV0/ifindex)
-IX1=$(tg_in "$NS" cat /sys/class/net/$DEV1/ifindex)
+IX0=$(tg_in "$NS" cat "/sys/class/net/$DEV0/ifindex")
+IX1=$(tg_in "$NS" cat "/sys/class/net/$DEV1/ifindex")
 tg_in "$NS" nft list ruleset >"$TW/ruleset"
 tg_assert_file_match 'iif @locked fib saddr \. iif oif missing counter packets [0-9]+ bytes [0-9]+ drop' \
 	"$TW/ruleset" "nft list ruleset shows the lock's rule"
