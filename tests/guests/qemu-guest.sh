@@ -22,6 +22,9 @@
 #                       so that an expected failure does not cost seconds
 #   tg.hold=SECS        stay up SECS seconds after the ping (host state can be
 #                       looked at meanwhile), then power off
+#   tg.bulk=SECS        after a successful ping, a bulk TCP stream of zeros to
+#                       port 5001 of tg.gw for SECS seconds (busybox nc; make
+#                       bench's real-guest row), then `QINIT: BULK_DONE`
 # and prints `QINIT: queues rx-0 ... tx-0 ...` (the queues of eth0), `QINIT: PING_OK`
 # or `QINIT: PING_FAIL`, then `poweroff -f`.
 # Needs: apt-get, dpkg-deb, busybox-static, cpio (or busybox's), gzip.
@@ -211,7 +214,7 @@ say "module order: $(tr '\n' ' ' <"$W/order")"
 R=$W/root
 mkdir -p "$R/bin" "$R/proc" "$R/sys" "$R/dev" "$R/lib/modules" "$R/tmp"
 cp "$BUSYBOX" "$R/bin/busybox"
-for a in sh mount insmod ip ping poweroff cat sleep echo uptime; do
+for a in sh mount insmod ip ping poweroff cat sleep echo uptime nc timeout; do
 	ln -s busybox "$R/bin/$a"
 done
 while read -r n; do
@@ -226,13 +229,14 @@ export PATH=/bin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
-IP=10.77.0.2/24 GW=10.77.0.1 EXPECT=ok HOLD=0
+IP=10.77.0.2/24 GW=10.77.0.1 EXPECT=ok HOLD=0 BULK=0
 for w in $(cat /proc/cmdline); do
 	case $w in
 	tg.ip=*) IP=${w#tg.ip=} ;;
 	tg.gw=*) GW=${w#tg.gw=} ;;
 	tg.expect=*) EXPECT=${w#tg.expect=} ;;
 	tg.hold=*) HOLD=${w#tg.hold=} ;;
+	tg.bulk=*) BULK=${w#tg.bulk=} ;;
 	esac
 done
 read -r UP _ </proc/uptime
@@ -258,6 +262,10 @@ else
 	ping -c 3 -A -W 1 "$GW" && R=PING_OK || R=PING_FAIL
 fi
 echo "QINIT: $R"
+if [ "$BULK" != 0 ] && [ "$R" = PING_OK ]; then
+	timeout "$BULK" nc "$GW" 5001 </dev/zero
+	echo "QINIT: BULK_DONE"
+fi
 [ "$HOLD" != 0 ] && sleep "$HOLD"
 read -r UP _ </proc/uptime
 echo "QINIT: poweroff uptime=$UP"
