@@ -235,6 +235,14 @@ $(BUILD)/bench/noop-dynamic: $(call obj,bench/noop.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDHARDEN) -o $@ $^ -Wl,--no-as-needed $(NL_LIBS) -lcap
 
+# The helper's own objects with confine() wrapped (bench/confine_cg.c):
+# what callgrind can run, for the instruction counts of bench/run.sh (its
+# cg part builds it in the installation's build directory, with the
+# installation's paths). Never installed.
+$(BUILD)/bench/helper-cg: $(call obj,$(HELPER_SRC) $(POLICY_SRC) $(COMMON_SRC) bench/confine_cg.c)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDHARDEN) $(HELPER_STATIC) -Wl,--wrap=confine -o $@ $^ $(HELPER_LIBS)
+
 bench-programs: $(BENCHBIN)
 
 # Unit tests run twice: as built, and under ASan+UBSan. The system tests need
