@@ -419,7 +419,7 @@ deps:
 	  iproute2 iputils-ping util-linux passwd procps strace clang-format cppcheck \
 	  clang libclang-rt-dev llvm selinux-policy-dev checkpolicy semodule-utils \
 	  user-mode-linux qemu-system-x86 busybox-static cpio man-db groff-base \
-	  dpkg-dev debhelper fakeroot lintian libaudit-dev nftables python3 >/dev/null
+	  dpkg-dev debhelper fakeroot lintian libaudit-dev nftables python3 valgrind >/dev/null
 
 format:
 	clang-format -i $(wildcard */*.c */*.h tests/*.c tests/unit/*.c)

@@ -215,7 +215,9 @@ as_user_tun()
 }
 
 # A namespace like a host with a LAN: lo, veth lan0 (10.77.0.100/24) to
-# lanp, bridge br0; plus N background taps bg0..bg{N-1}, each up with
+# lanp, bridge br0 with a fixed MAC (the helper refuses a portless bridge
+# whose MAC the kernel chose: the first port's would replace it); plus N
+# background taps bg0..bg{N-1}, each up with
 # 10.200.x.y/32 and a host route to 10.201.x.y/32 (ip -batch, as root).
 # Named tapN (the kernel's tap%d names, as uml_net and qemu-bridge-helper
 # make them on a busy host).
@@ -227,7 +229,7 @@ make_ns()
 		ip link add lan0 type veth peer name lanp
 		ip addr add 10.77.0.100/24 dev lan0
 		ip link set lan0 up; ip link set lanp up
-		ip link add br0 type bridge; ip link set br0 up'
+		ip link add br0 address 02:00:00:00:0b:01 type bridge; ip link set br0 up'
 	if [ "$n" -gt 0 ]; then
 		awk -v n="$n" 'BEGIN {
 			for (i = 0; i < n; i++) {
