@@ -116,6 +116,7 @@ MADE_BRIDGE_CONF=0
 bench_cleanup()
 {
 	set +e
+	drop_leases
 	if [ "$MADE_BRIDGE_CONF" = 1 ]; then
 		rm -f /etc/qemu/bridge.conf
 	fi
@@ -299,15 +300,33 @@ prov_cells()
 }
 
 # Live leases for every background device (owned by TG_USER2), after a gc
-# so that no record of ours is overwritten.
+# so that no record of ours is overwritten. The leases say their devices
+# are not persistent, so a process must hold the (persistent) taps open,
+# as the emulators would, or the helper deletes them as orphans: leasefill's
+# `hold` child, HOLDER, killed by drop_leases (it needs a descriptor per
+# device).
+HOLDER=
 fill_leases()
 {
-	local ns=$1 n=$2
+	local ns=$1 n=$2 out
 	ip netns exec "$ns" "$TAPGATE" gc >>"$TW/gc.out"
-	ip netns exec "$ns" "$B/leasefill" "$T/run" "$TG_UID2" tap "$n" 10.200.0.0 10.201.0.0 >/dev/null
+	out=$(
+		ulimit -n $((n + 64))
+		ip netns exec "$ns" "$B/leasefill" "$T/run" "$TG_UID2" tap "$n" 10.200.0.0 10.201.0.0 hold
+	)
+	HOLDER=$(printf '%s\n' "$out" | sed -n 's/^leasefill: held by //p')
+	[ -n "$HOLDER" ] || tg_fail "leasefill did not hold the $n devices: $out"
 	local live
 	live=$(ip netns exec "$ns" "$TAPGATE" list | grep -c ' live ' || true)
 	tg_assert_eq "$n" "$live" "$n synthetic leases are live for tapgate list"
+}
+
+drop_leases()
+{
+	if [ -n "$HOLDER" ]; then
+		kill "$HOLDER" 2>/dev/null || true
+		HOLDER=
+	fi
 }
 
 # --- 1, 2, 4: provisioning, scaling, teardown -------------------------------------
@@ -348,6 +367,7 @@ if part prov; then
 			summarize "tg-routed+L@$s" "tg-bridged+L@$s" "tg-uml+L@$s"
 			live=$(ip netns exec "$ns" "$TAPGATE" list | grep -c ' live ' || true)
 			tg_assert_eq "$s" "$live" "the $s synthetic leases survived the runs at $s"
+			drop_leases
 		fi
 		# Teardown including gc (every run: close, device gone, gc).
 		if [ "$s" = 0 ]; then
