@@ -237,6 +237,14 @@ $(BUILD)/bench/noop-dynamic: $(call obj,bench/noop.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDHARDEN) -o $@ $^ -Wl,--no-as-needed $(NL_LIBS) -lcap
 
+# The helper's own objects with confine() wrapped (bench/confine_cg.c):
+# what callgrind can run, for the instruction counts of bench/run.sh (its
+# cg part builds it in the installation's build directory, with the
+# installation's paths). Never installed.
+$(BUILD)/bench/helper-cg: $(call obj,$(HELPER_SRC) $(POLICY_SRC) $(COMMON_SRC) bench/confine_cg.c)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDHARDEN) $(HELPER_STATIC) -Wl,--wrap=confine -o $@ $^ $(HELPER_LIBS)
+
 bench-programs: $(BENCHBIN)
 
 # Unit tests run twice: as built, and under ASan+UBSan. The system tests need
@@ -413,7 +421,7 @@ deps:
 	  iproute2 iputils-ping util-linux passwd procps strace clang-format cppcheck \
 	  clang libclang-rt-dev llvm selinux-policy-dev checkpolicy semodule-utils \
 	  user-mode-linux qemu-system-x86 busybox-static cpio man-db groff-base \
-	  dpkg-dev debhelper fakeroot lintian libaudit-dev nftables python3 >/dev/null
+	  dpkg-dev debhelper fakeroot lintian libaudit-dev nftables python3 valgrind >/dev/null
 
 format:
 	clang-format -i $(wildcard */*.c */*.h tests/*.c tests/unit/*.c)

@@ -21,9 +21,18 @@
  *
  * Host side, as root inside the namespace:
  *
- *   dp sink ADDR PORT SECS      a UDP socket bound to ADDR:PORT counting what
- *                               arrives (recvmmsg), until quiet for 1 s after
- *                               the first datagram (or SECS)
+ *   dp sink ADDR PORT SECS [gro]  a UDP socket bound to ADDR:PORT counting
+ *                               what arrives (recvmmsg), until quiet for 1 s
+ *                               after the first datagram (or SECS); with gro,
+ *                               the socket sets UDP_GRO, so that the kernel
+ *                               hands it a GSO frame whole instead of cutting
+ *                               it into datagrams first (net/ipv4/udp.c,
+ *                               udp_unexpected_gso), as a TCP socket takes a
+ *                               guest's TSO frames
+ *   dp tcpsink ADDR PORT SECS   accepts one TCP connection on ADDR:PORT and
+ *                               counts the bytes that arrive until the peer
+ *                               closes or is quiet for 1 s (or SECS): the
+ *                               receiver of a real guest's bulk stream
  *   dp blast ADDR PORT SIZE SECS  send() of (SIZE-42)-byte UDP payloads, i.e.
  *                               SIZE-byte frames on the tap, for SECS
  *
@@ -33,6 +42,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <net/if.h>
 #include <poll.h>
 #include <pthread.h>
@@ -378,19 +388,21 @@ static int guest_rx(int fd, double secs, int port)
 	return 0;
 }
 
-static int host_sink(const char *addr, int port, double secs)
+static int host_sink(const char *addr, int port, double secs, int gro)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-	int s = socket(AF_INET, SOCK_DGRAM, 0), big = 16 << 20;
-	unsigned long n = 0;
+	int s = socket(AF_INET, SOCK_DGRAM, 0), big = 16 << 20, one = 1;
+	unsigned long n = 0, bytes = 0, first_len = 0;
 	double t_first = 0, t_last = 0, t_stop = now_s() + secs;
 	enum { B = 64 };
-	static char bufs[B][2048];
+	static char bufs[B][65536];
 	struct mmsghdr mm[B];
 	struct iovec iov[B];
 
 	inet_pton(AF_INET, addr, &sa.sin_addr);
 	setsockopt(s, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big));
+	if (gro && setsockopt(s, IPPROTO_UDP, UDP_GRO, &one, sizeof(one)) != 0)
+		return perror("dp: UDP_GRO"), 1;
 	if (bind(s, (struct sockaddr *)&sa, sizeof(sa)) != 0)
 		return perror("dp: bind"), 1;
 	for (int i = 0; i < B; i++) {
@@ -412,13 +424,63 @@ static int host_sink(const char *addr, int port, double secs)
 		if (k <= 0)
 			continue;
 		t_last = now_s();
-		if (!n)
+		if (!n) {
 			t_first = t_last;
+			first_len = mm[0].msg_len;
+		}
 		n += (unsigned long)k;
+		for (int i = 0; i < k; i++)
+			bytes += mm[i].msg_len;
 	}
 	double dt = t_last - t_first;
-	printf("sink frames=%lu secs=%.3f pps=%.0f\n", n, dt, n > 1 && dt > 0 ? (n - 1) / dt : 0);
+	/* From the first arrival on: its bytes are not in the rate. */
+	printf("sink frames=%lu bytes=%lu secs=%.3f pps=%.0f mbps=%.1f\n", n, bytes, dt,
+	       n > 1 && dt > 0 ? (n - 1) / dt : 0,
+	       n > 1 && dt > 0 ? (double)(bytes - first_len) * 8 / dt / 1e6 : 0);
 	return 0;
+}
+
+static int host_tcpsink(const char *addr, int port, double secs)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	int l = socket(AF_INET, SOCK_STREAM, 0), c = -1, one = 1;
+	unsigned long bytes = 0, first_len = 0;
+	double t_first = 0, t_last = 0, t_stop = now_s() + secs;
+	static char buf[256 << 10];
+
+	inet_pton(AF_INET, addr, &sa.sin_addr);
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(l, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(l, 1) != 0)
+		return perror("dp: tcpsink"), 1;
+	printf("ready\n");
+	fflush(stdout);
+	while (c < 0 && now_s() < t_stop) {
+		struct pollfd p = {l, POLLIN, 0};
+		if (poll(&p, 1, 100) > 0)
+			c = accept(l, NULL, NULL);
+	}
+	while (c >= 0) {
+		double t = now_s();
+		if (t > t_stop || (bytes && t - t_last > 1.0))
+			break;
+		struct pollfd p = {c, POLLIN, 0};
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		ssize_t n = read(c, buf, sizeof(buf));
+		if (n <= 0)
+			break;
+		t_last = now_s();
+		if (!bytes) {
+			t_first = t_last;
+			first_len = (unsigned long)n;
+		}
+		bytes += (unsigned long)n;
+	}
+	double dt = t_last - t_first;
+	/* From the first arrival on: its bytes are not in the rate. */
+	printf("tcpsink bytes=%lu secs=%.3f mbps=%.1f\n", bytes, dt,
+	       dt > 0 ? (double)(bytes - first_len) * 8 / dt / 1e6 : 0);
+	return bytes ? 0 : 1;
 }
 
 static int host_blast(const char *addr, int port, int size, double secs)
@@ -461,11 +523,15 @@ int main(int argc, char **argv)
 		return guest_tx_fast(atoi(argv[2]), atof(argv[3]), atoi(argv[4]), 0);
 	if (argc == 4 && strcmp(argv[1], "rx") == 0)
 		return guest_rx(fd, atof(argv[2]), atoi(argv[3]));
-	if (argc == 5 && strcmp(argv[1], "sink") == 0)
-		return host_sink(argv[2], atoi(argv[3]), atof(argv[4]));
+	if ((argc == 5 || (argc == 6 && strcmp(argv[5], "gro") == 0)) &&
+	    strcmp(argv[1], "sink") == 0)
+		return host_sink(argv[2], atoi(argv[3]), atof(argv[4]), argc == 6);
+	if (argc == 5 && strcmp(argv[1], "tcpsink") == 0)
+		return host_tcpsink(argv[2], atoi(argv[3]), atof(argv[4]));
 	if (argc == 6 && strcmp(argv[1], "blast") == 0)
 		return host_blast(argv[2], atoi(argv[3]), atoi(argv[4]), atof(argv[5]));
 	fprintf(stderr, "usage: dp tx SIZE SECS PORT | txgso SECS PORT | txmq SIZE SECS PORT | "
-			"rx SECS PORT | sink ADDR PORT SECS | blast ADDR PORT SIZE SECS\n");
+			"rx SECS PORT | sink ADDR PORT SECS [gro] | tcpsink ADDR PORT SECS | "
+			"blast ADDR PORT SIZE SECS\n");
 	return 2;
 }

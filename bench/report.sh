@@ -188,43 +188,60 @@ if [ -s "$OUT/dp.txt" ]; then
 	echo
 	grep -q '^sandbox' "$OUT/dp.txt" || echo "Sandbox column: $(grep '^dp-sandbox pending' "$S" | sed 's/^dp-sandbox //' || true)"
 	echo
-	# The fast data path (issue 16), guest -> host: what the host's UDP
-	# socket received, in 1472-byte datagrams whatever the frames were.
-	echo "### Fast data path, guest→host (median; host side = UDP payload the sink received)"
+fi
+
+# --- the data path in Gbit/s: the fd rows and the real guest's, one table ---
+# Guest -> host, what the host received: the UDP sink's payload (dp.txt;
+# rows by their fast= name, the plain 1514-byte rows by dir=tx) and the TCP
+# sink's bytes from the QEMU guest (qemu.txt). Median of the repetitions;
+# gbit.dat feeds the plot.
+if [ -s "$OUT/dp.txt" ] || [ -s "$OUT/qemu.txt" ]; then
+	echo "### Data path in Gbit/s, guest→host (host side: payload received; median of the repetitions)"
 	echo
-	echo "| variant | frames written | fd side Mbit/s | host side Mbit/s | ×1-queue 1514 B |"
-	echo "|---|---|---:|---:|---:|"
-	awk '
-	function get(k,   i, kv) { for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] == k) return kv[2] } return "" }
-	function sinkpps(   a, b, j, kv) { split($0, a, "sink "); split(a[2], b, " "); for (j in b) { split(b[j], kv, "="); if (kv[1] == "pps") return kv[2] } return 0 }
+	echo "| source | variant | plain Gbit/s | sandboxed Gbit/s | sandboxed / plain | × 1514-byte fd writes (plain) |"
+	echo "|---|---|---:|---:|---:|---:|"
+	cat "$OUT/dp.txt" "$OUT/qemu.txt" 2>/dev/null | awk -v dat="$OUT/gbit.dat" '
+	function get(k, from,   i, kv, n, w) { n = split(from, w, " "); for (i = 1; i <= n; i++) { split(w[i], kv, "="); if (kv[1] == k) return kv[2] } return "" }
 	function med(arr, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (arr[j] + 0 < arr[i] + 0) { t = arr[i]; arr[i] = arr[j]; arr[j] = t } return n % 2 ? arr[(n + 1) / 2] : (arr[n / 2] + arr[n / 2 + 1]) / 2 }
+	BEGIN {
+		name["tx"] = "fd|1 queue, 1514-byte frames"
+		name["gso"] = "fd|1 queue, vnet_hdr, 65000-byte UDP GSO frames; receiver without UDP_GRO (the kernel cuts each into 45 datagrams)"
+		name["gsogro"] = "fd|1 queue, vnet_hdr, 65000-byte UDP GSO frames; receiver with UDP_GRO (taken whole)"
+		name["mq2"] = "fd|2 queues, 1514-byte frames, a sender thread each"
+		name["qplain"] = "QEMU TCG guest, TCP (busybox nc)|`-netdev tap,fd={fd}`, no vnet_hdr"
+		name["qvnet"] = "QEMU TCG guest, TCP (busybox nc)|`--vnet-hdr`: offloads (TSO, checksum)"
+		name["qmq2"] = "QEMU TCG guest, TCP (busybox nc)|`--queues 2`, `-smp 2`, `mq=on` (one stream)"
+		split("tx gso gsogro mq2 qplain qvnet qmq2", order, " ")
+		split("fd 1514 B|fd GSO|fd GSO, UDP_GRO|fd 2 queues|QEMU plain|QEMU vnet_hdr|QEMU 2 queues", short, "|")
+	}
 	{
-		d = get("dir"); k = ""
-		if (d == "tx" && get("size") == 1514) k = $1 " 1 queue, 1514 B"
-		if (d == "txgso") k = $1 " 1 queue, vnet_hdr, 65000 B UDP GSO"
-		if (d == "txmq") k = $1 " " get("queues") " queues, 1514 B, a sender each"
-		if (k == "") next
-		if (!(k in n)) order[++nk] = k
-		n[k]++; fd[k, n[k]] = get("mbps"); host[k, n[k]] = sinkpps() * 1472 * 8 / 1e6
+		v = $1; k = ""
+		if ($1 == "qemu") { k = "q" get("variant", $0); v = get("sandbox", $0) == 1 ? "sandbox" : "plain"
+			split($0, a, "tcpsink "); g = get("mbps", a[2]) / 1000 }
+		else if (get("fast", $0) != "") { k = get("fast", $0); split($0, a, "sink "); g = get("mbps", a[2]) / 1000 }
+		else if (get("dir", $0) == "tx" && get("size", $0) == 1514) { k = "tx"; split($0, a, "sink "); g = get("mbps", a[2]) / 1000 }
+		if (k == "" || g == "" || g <= 0) next
+		n[k, v]++; val[k, v, n[k, v]] = g
 	}
 	END {
-		for (i = 1; i <= nk; i++) {
-			k = order[i]
-			for (j = 1; j <= n[k]; j++) { a[j] = fd[k, j]; b[j] = host[k, j] }
-			mf[k] = med(a, n[k]); mh[k] = med(b, n[k])
+		for (i = 1; i <= 7; i++) { k = order[i]
+			for (vi = 1; vi <= 2; vi++) { v = vi == 1 ? "plain" : "sandbox"; m[k, v] = -1
+				if (n[k, v]) { for (j = 1; j <= n[k, v]; j++) t[j] = val[k, v, j]; m[k, v] = med(t, n[k, v]) } } }
+		base = m["tx", "plain"]
+		print "# n label plain_gbit sandbox_gbit" >dat
+		for (i = 1; i <= 7; i++) { k = order[i]
+			if (m[k, "plain"] < 0 && m[k, "sandbox"] < 0) continue
+			split(name[k], w, "|")
+			p = m[k, "plain"] < 0 ? "-" : sprintf("%.3f", m[k, "plain"])
+			q = m[k, "sandbox"] < 0 ? "-" : sprintf("%.3f", m[k, "sandbox"])
+			r = (m[k, "plain"] > 0 && m[k, "sandbox"] > 0) ? sprintf("%.2f", m[k, "sandbox"] / m[k, "plain"]) : "-"
+			x = (base > 0 && m[k, "plain"] > 0) ? sprintf("%.2f", m[k, "plain"] / base) : "-"
+			printf "| %s | %s | %s | %s | %s | %s |\n", w[1], w[2], p, q, r, x
+			printf "%d \"%s\" %s %s\n", ++row, short[i], m[k, "plain"] < 0 ? "NaN" : m[k, "plain"], m[k, "sandbox"] < 0 ? "NaN" : m[k, "sandbox"] >dat
 		}
-		for (i = 1; i <= nk; i++) {
-			k = order[i]; split(k, w, " "); base = w[1] " 1 queue, 1514 B"
-			printf "| %s | %s | %.0f | %.0f | %s |\n", w[1], substr(k, length(w[1]) + 2), mf[k], mh[k], (mh[base] > 0 ? sprintf("%.2f", mh[k] / mh[base]) : "-")
-		}
-		for (i = 1; i <= nk; i++) {
-			k = order[i]; split(k, w, " ")
-			if (w[1] != "sandbox") continue
-			p = "plain" substr(k, 8)
-			if (mh[p] > 0) printf "\nsandboxed / plain, %s: %.2f", substr(k, 9), mh[k] / mh[p]
-		}
-		print ""
-	}' "$OUT/dp.txt"
+	}'
+	echo
+	echo "Targets (issue 16): vnet_hdr + GSO ≥ 5 × the 1514-byte frames; 2 queues ≥ 1.7 × 1 queue; sandboxed ≥ 0.95 × plain."
 	echo
 fi
 
@@ -293,4 +310,54 @@ if ls "$OUT"/strace-*.txt >/dev/null 2>&1; then
 		done
 	done
 	echo
+fi
+
+# --- instruction counts (callgrind; the cg part of run.sh) ---
+C=$OUT/cg/counts.txt
+if [ -s "$C" ]; then
+	echo "## Instruction counts (callgrind: user-space instructions, the same on a busy machine as on a quiet one)"
+	echo
+	awk '
+	function med(arr, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (arr[j] + 0 < arr[i] + 0) { t = arr[i]; arr[i] = arr[j]; arr[j] = t } return n % 2 ? arr[(n + 1) / 2] : (arr[n / 2] + arr[n / 2 + 1]) / 2 }
+	function range(arr, n,   i, lo, hi) { lo = hi = arr[1]; for (i = 2; i <= n; i++) { if (arr[i] < lo) lo = arr[i]; if (arr[i] > hi) hi = arr[i] } return lo == hi ? "all equal" : lo "-" hi }
+	$4 == "noop" { no[++nno] = $3 }
+	$4 == "inproc" { ip[++nip] = $3 }
+	$4 == "helper" { if (!seen_r++) first = $3; else ro[++nro] = $3 }
+	$4 == "up" { up[++nup] = $3 }
+	$4 == "add" { ad[++nad] = $3; ua[nad] = up[nad] + $3 }
+	END {
+		if (!nno || !nip || !nro || !nad) { print "incomplete: " FILENAME; exit }
+		r1 = "" range(no, nno); r2 = "" range(ip, nip); r3 = "" range(ro, nro); r4 = "" range(ua, nad)
+		mno = med(no, nno); mip = med(ip, nip); mro = med(ro, nro); mup = med(up, nup); mad = med(ad, nad); mua = med(ua, nad)
+		print "| process | instructions (median) | runs | spread |"
+		print "|---|---:|---:|---|"
+		printf "| floor: static no-op (libc start and exit of a static PIE) | %d | %d | %s |\n", mno, nno, r1
+		printf "| floor: routed netlink work in-process (drv req_inproc_routed) | %d | %d | %s |\n", mip, nip, r2
+		printf "| tapgate routed, first request (no stale lease to cull) | %d | 1 | - |\n", first
+		printf "| tapgate routed, later requests (each culls the one before) | %d | %d | %s |\n", mro, nro, r3
+		printf "| tapgate uml_net front end, `tuntap up` | %d | %d | |\n", mup, nup
+		printf "| tapgate uml_net front end, `add` | %d | %d | |\n", mad, nad
+		printf "| tapgate uml_net front end, up + add | %d | %d | %s |\n", mua, nad, r4
+		print ""
+		print "| ratio of instructions | value | wall-clock target (issue 13) |"
+		print "|---|---:|---|"
+		printf "| tapgate routed / (no-op + in-process routed work) | %.2f | ≤ 1.3 |\n", mro / (mno + mip)
+		printf "| tapgate uml_net up + add / two no-ops | %.2f | ≤ 1.5 |\n", mua / (2 * mno)
+		printf "| tapgate uml_net up + add / (two no-ops + in-process routed work) | %.2f | — |\n", mua / (2 * mno + mip)
+		printf "| beyond the floors, routed: %d instructions of its own | | |\n", mro - mno - mip
+	}' "$C"
+	echo
+	echo "callgrind counts no kernel work: an exec, the netlink requests the kernel carries out and the seccomp load are in the wall-clock tables, not here. The helper here is bench/helper-cg: the helper's own objects with only the seccomp load left out (bench/confine_cg.c), run as root because valgrind runs no setuid program."
+	echo
+	for w in routed up add; do
+		f=$OUT/cg/annotate-self-$w.txt
+		[ -s "$f" ] || continue
+		echo "Top self costs, $w (callgrind_annotate, instructions):"
+		echo
+		echo '```'
+		awk '/file:function/ { on = 1; getline; next } on && NF { print } on && !NF && n++ { exit }' "$f" |
+			head -n 15 | sed -E 's/ \[[^]]*\]$//'
+		echo '```'
+		echo
+	done
 fi

@@ -16,9 +16,12 @@
 #   4. teardown: close of the fd until the device is gone, plus tapgate gc;
 #   5. the data path through the fd (bench/dp.c), with and without
 #      `tapgate run --sandbox` when the client has it; guest->host also
-#      with --vnet-hdr and 65000-byte UDP GSO frames, and with --queues 2
-#      and a sender thread per queue;
-#   6. results in bench/results/ (tables.md, raw data, plot.png via gnuplot).
+#      with --vnet-hdr and 65000-byte UDP GSO frames (to a receiver with
+#      and without UDP_GRO), and with --queues 2 and a sender thread per
+#      queue; then a real QEMU guest (TCG) sending a TCP stream (part qemu);
+#   6. instruction counts of the helper and the floors under callgrind
+#      (part cg), the same whatever the machine's load;
+#   7. results in bench/results/ (tables.md, raw data, plot.png via gnuplot).
 #
 # The peers come from Debian (uml-utilities: uml_net; qemu-system-common:
 # qemu-bridge-helper; installed here when missing). qemu-bridge-helper gets a
@@ -33,8 +36,9 @@
 # a scale run in that many interleaved rounds of RUNS/ROUNDS each, so that
 # a busy spell on this shared machine hits every tool alike; medians and
 # p99s are over all RUNS), BENCH_SCALES ("0 1000 4000"), BENCH_DP_SECS
-# (2), BENCH_DP_REPS (3), BENCH_OUT (bench/results), BENCH_NO_INSTALL=1
-# (do not apt-get), BENCH_PARTS ("prov conc dp prof plot"; a subset runs
+# (2), BENCH_DP_REPS (3), BENCH_QEMU_SECS (5: the guest's stream),
+# BENCH_QEMU_REPS (1), BENCH_OUT (bench/results), BENCH_NO_INSTALL=1 (do not
+# apt-get), BENCH_PARTS ("prov conc dp qemu cg prof plot"; a subset runs
 # only those parts).
 
 if [ -z "${BASH_VERSION:-}" ]; then
@@ -54,15 +58,17 @@ ROUNDS=${BENCH_ROUNDS:-4}
 SCALES=${BENCH_SCALES:-"0 1000 4000"}
 DP_SECS=${BENCH_DP_SECS:-2}
 DP_REPS=${BENCH_DP_REPS:-3}
+QEMU_SECS=${BENCH_QEMU_SECS:-5}
+QEMU_REPS=${BENCH_QEMU_REPS:-1}
 OUT=${BENCH_OUT:-$BENCH_DIR/results}
-PARTS=${BENCH_PARTS:-"prov conc dp prof plot"}
+PARTS=${BENCH_PARTS:-"prov conc dp qemu cg prof plot"}
 START=$(date +%s)
 
 part() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
 log() { printf '[%4ds] %s\n' "$(($(date +%s) - START))" "$*"; }
 
 # --- the peers and tools, from Debian ----------------------------------------
-PKGS="uml-utilities net-tools qemu-system-common gnuplot-nox strace iproute2 util-linux"
+PKGS="uml-utilities net-tools qemu-system-common gnuplot-nox strace iproute2 util-linux valgrind"
 need=
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need="$need $p"
@@ -110,6 +116,7 @@ MADE_BRIDGE_CONF=0
 bench_cleanup()
 {
 	set +e
+	drop_leases
 	if [ "$MADE_BRIDGE_CONF" = 1 ]; then
 		rm -f /etc/qemu/bridge.conf
 	fi
@@ -121,7 +128,7 @@ trap 'rc=$?; bench_cleanup; (exit $rc); tg__cleanup' EXIT
 
 mkdir -p "$OUT"
 rm -f "$OUT"/*.raw "$OUT"/*.dat "$OUT"/summary.txt "$OUT"/tables.md "$OUT"/strace-*.txt \
-	"$OUT"/conc-*.txt "$OUT"/dp.txt "$OUT"/plot.png "$OUT"/machine.txt
+	"$OUT"/conc-*.txt "$OUT"/dp.txt "$OUT"/qemu.txt "$OUT"/gbit.dat "$OUT"/plot.png "$OUT"/machine.txt
 SUMMARY=$OUT/summary.txt
 : >"$SUMMARY"
 
@@ -166,7 +173,9 @@ done
 tg_policy "# make bench
 permit $TG_USER tap net 10.77.0.0/24 gateway 10.77.0.1 uplink lan0 forward max 32 queues 2
 permit $TG_USER tap bridge br0 max 32
-permit :$CGROUP tap net 10.78.0.0/24 gateway 10.78.0.1 max 4"
+permit :$CGROUP tap net 10.78.0.0/24 gateway 10.78.0.1 max 4
+# the cg part: valgrind runs the helper's copy as root (see there)
+permit root tap net 10.77.0.0/24 gateway 10.77.0.1 uplink lan0 forward max 32"
 
 # --- machine ------------------------------------------------------------------
 {
@@ -207,7 +216,9 @@ as_user_tun()
 }
 
 # A namespace like a host with a LAN: lo, veth lan0 (10.77.0.100/24) to
-# lanp, bridge br0; plus N background taps bg0..bg{N-1}, each up with
+# lanp, bridge br0 with a fixed MAC (the helper refuses a portless bridge
+# whose MAC the kernel chose: the first port's would replace it); plus N
+# background taps bg0..bg{N-1}, each up with
 # 10.200.x.y/32 and a host route to 10.201.x.y/32 (ip -batch, as root).
 # Named tapN (the kernel's tap%d names, as uml_net and qemu-bridge-helper
 # make them on a busy host).
@@ -219,7 +230,7 @@ make_ns()
 		ip link add lan0 type veth peer name lanp
 		ip addr add 10.77.0.100/24 dev lan0
 		ip link set lan0 up; ip link set lanp up
-		ip link add br0 type bridge; ip link set br0 up'
+		ip link add br0 address 02:00:00:00:0b:01 type bridge; ip link set br0 up'
 	if [ "$n" -gt 0 ]; then
 		awk -v n="$n" 'BEGIN {
 			for (i = 0; i < n; i++) {
@@ -289,15 +300,33 @@ prov_cells()
 }
 
 # Live leases for every background device (owned by TG_USER2), after a gc
-# so that no record of ours is overwritten.
+# so that no record of ours is overwritten. The leases say their devices
+# are not persistent, so a process must hold the (persistent) taps open,
+# as the emulators would, or the helper deletes them as orphans: leasefill's
+# `hold` child, HOLDER, killed by drop_leases (it needs a descriptor per
+# device).
+HOLDER=
 fill_leases()
 {
-	local ns=$1 n=$2
+	local ns=$1 n=$2 out
 	ip netns exec "$ns" "$TAPGATE" gc >>"$TW/gc.out"
-	ip netns exec "$ns" "$B/leasefill" "$T/run" "$TG_UID2" tap "$n" 10.200.0.0 10.201.0.0 >/dev/null
+	out=$(
+		ulimit -n $((n + 64))
+		ip netns exec "$ns" "$B/leasefill" "$T/run" "$TG_UID2" tap "$n" 10.200.0.0 10.201.0.0 hold
+	)
+	HOLDER=$(printf '%s\n' "$out" | sed -n 's/^leasefill: held by //p')
+	[ -n "$HOLDER" ] || tg_fail "leasefill did not hold the $n devices: $out"
 	local live
 	live=$(ip netns exec "$ns" "$TAPGATE" list | grep -c ' live ' || true)
 	tg_assert_eq "$n" "$live" "$n synthetic leases are live for tapgate list"
+}
+
+drop_leases()
+{
+	if [ -n "$HOLDER" ]; then
+		kill "$HOLDER" 2>/dev/null || true
+		HOLDER=
+	fi
 }
 
 # --- 1, 2, 4: provisioning, scaling, teardown -------------------------------------
@@ -338,6 +367,7 @@ if part prov; then
 			summarize "tg-routed+L@$s" "tg-bridged+L@$s" "tg-uml+L@$s"
 			live=$(ip netns exec "$ns" "$TAPGATE" list | grep -c ' live ' || true)
 			tg_assert_eq "$s" "$live" "the $s synthetic leases survived the runs at $s"
+			drop_leases
 		fi
 		# Teardown including gc (every run: close, device gone, gc).
 		if [ "$s" = 0 ]; then
@@ -459,26 +489,144 @@ if part dp; then
 				echo "$v rep=$rep $(cat "$TW/rx.out") $bl" >>"$OUT/dp.txt"
 				as_user "$ns" "$TAPGATE" gc >>"$TW/gc.out"
 			done
-			# The fast data path, guest -> host: one queue with virtio-net
-			# headers and 65000-byte UDP GSO frames; two queues, a sender
-			# thread on each.
-			for fast in "--vnet-hdr txgso $DP_SECS 9" "--queues 2 txmq 1514 $DP_SECS 9"; do
-				ip netns exec "$ns" "$B/dp" sink 0.0.0.0 9 $((DP_SECS + 10)) >"$TW/sink.out" &
+			# The fast data path, guest -> host (NAME|run options|dp
+			# arguments|sink option): one queue with virtio-net headers
+			# and 65000-byte UDP GSO frames, to a receiver that gets
+			# each cut into datagrams (gso) and to one that sets UDP_GRO
+			# and takes it whole, as a TCP receiver takes TSO frames
+			# (gsogro); two queues, a sender thread on each (mq2).
+			for fast in "gso|--vnet-hdr|txgso $DP_SECS 9|" "gsogro|--vnet-hdr|txgso $DP_SECS 9|gro" \
+				"mq2|--queues 2|txmq 1514 $DP_SECS 9|"; do
+				IFS='|' read -r fname fopt fargs fsink <<<"$fast"
+				# shellcheck disable=SC2086
+				ip netns exec "$ns" "$B/dp" sink 0.0.0.0 9 $((DP_SECS + 10)) $fsink >"$TW/sink.out" &
 				spid=$!
 				for i in $(seq 100); do grep -q ready "$TW/sink.out" 2>/dev/null && break; sleep 0.02; done
-				read -r -a fa <<<"$fast"
-				n=2
-				[ "${fa[1]}" = 2 ] && n=3
 				# shellcheck disable=SC2086
-				tx=$(as_user "$ns" "$TAPGATE" run $sb "${fa[@]:0:$((n - 1))}" --ip 10.77.0.2 -- "$B/dp" "${fa[@]:$((n - 1))}")
+				tx=$(as_user "$ns" "$TAPGATE" run $sb $fopt --ip 10.77.0.2 -- "$B/dp" $fargs)
 				wait "$spid" || true
-				echo "$v rep=$rep $tx $(tail -n 1 "$TW/sink.out")" >>"$OUT/dp.txt"
+				echo "$v rep=$rep fast=$fname $tx $(tail -n 1 "$TW/sink.out")" >>"$OUT/dp.txt"
 				as_user "$ns" "$TAPGATE" gc >>"$TW/gc.out"
 			done
 		done
 	done
 	cat "$OUT/dp.txt"
 	[ "$SANDBOX" = yes ] || echo "dp-sandbox pending: $(head -n 1 "$TW/sb.err")" >>"$SUMMARY"
+fi
+
+# --- 5b: a real QEMU guest's bulk stream ---------------------------------------------
+# The busybox guest of the system tests (tests/guests, booted by its
+# qemu-boot.sh as tg_qemu_guest provides it) under `tapgate run ... --
+# qemu-system-x86_64 ... -netdev tap,fd={fd}`, as the bench user: after its
+# ping it sends zeros with busybox nc to the gateway's port 5001 for
+# BENCH_QEMU_SECS (tg.bulk), and a TCP socket on the host counts the bytes
+# (dp tcpsink). TCG only (no KVM for the bench user on these machines): the
+# guest's CPU is emulated, so these rows measure TCG more than the device,
+# and say so in BENCHMARKS.md. Variants NAME|run options|sandbox|QEMU
+# network arguments.
+if part qemu && ! command -v qemu-system-x86_64 >/dev/null; then
+	echo "qemu SKIP: qemu-system-x86_64 is not installed (make deps installs it)" | tee -a "$SUMMARY"
+elif part qemu; then
+	log "real QEMU guest (TCG), bulk TCP to the host"
+	ns=$(make_ns qemu 0)
+	QG=$T/guest
+	QL=$T/qemu-logs
+	install -d -m 1777 "$QL"
+	: >"$OUT/qemu.txt"
+	if tg_qemu_guest "$QG"; then
+		one="-netdev tap,id=n0,fd={fd} -device virtio-net-pci,netdev=n0,romfile="
+		two="-smp 2 -netdev tap,id=n0,fds={fds} -device virtio-net-pci,netdev=n0,mq=on,vectors=6,romfile="
+		for rep in $(seq "$QEMU_REPS"); do
+			for qv in "plain||0|$one" "vnet|--vnet-hdr|0|$one" "vnet|--sandbox --vnet-hdr|1|$one" \
+				"mq2|--queues 2|0|$two"; do
+				IFS='|' read -r qname qopt qsb qnet <<<"$qv"
+				ip netns exec "$ns" "$B/dp" tcpsink 0.0.0.0 5001 $((QEMU_SECS + 150)) >"$TW/tcpsink.out" &
+				spid=$!
+				for i in $(seq 100); do grep -q ready "$TW/tcpsink.out" 2>/dev/null && break; sleep 0.02; done
+				qlog=$QL/$qname-$qsb-$rep.log
+				# shellcheck disable=SC2086
+				as_user "$ns" "$TAPGATE" run $qopt --ip 10.77.0.2 -- "$QG/qemu-boot.sh" -g "$QG" -t 150 "$qlog" \
+					tg.ip=10.77.0.2/24 tg.gw=10.77.0.1 tg.bulk="$QEMU_SECS" -- $qnet >"$TW/qemu.out" 2>&1 || true
+				wait "$spid" || true
+				r="qemu variant=$qname sandbox=$qsb rep=$rep $(tail -n 1 "$TW/tcpsink.out") $(grep -E '^QBOOT' "$qlog" || echo 'QBOOT: none')"
+				echo "$r" | tee -a "$OUT/qemu.txt"
+				grep -q '^QINIT: BULK_DONE$' "$qlog" ||
+					tg_fail "qemu $qname (sandbox $qsb): no bulk stream: $(grep -E '^QINIT|rror' "$qlog" "$TW/qemu.out" | tail -n 3)"
+				as_user "$ns" "$TAPGATE" gc >>"$TW/gc.out"
+			done
+		done
+	fi
+fi
+
+# --- instruction counts: the helper's own cost, whatever the load ------------------
+# callgrind counts the user-space instructions a process executes: the same
+# number on a busy machine as on a quiet one (the kernel's share, exec and
+# netlink, is not in it; strace and phases above show that side). Valgrind
+# runs no setuid program and drops a raised effective uid, so everything
+# here runs as root (the policy's root rule: the same routed grant as the
+# bench user's) with a copy of the helper, bench/helper-cg, that is the
+# helper's own objects with only the loading of the seccomp program left
+# out (bench/confine_cg.c says why). The floors: the static no-op (what
+# libc's start costs a static PIE) and the in-process routed netlink work
+# (drv's req_inproc_routed alone, --toggle-collect). Each helper process
+# is its own file; a request's first run finds no stale lease, the later
+# ones cull the one before, as in the provisioning cells.
+CGO=$OUT/cg
+rm -rf "$CGO"
+if part cg && ! make -C "$PROJ" -s BUILD="$T/build" "$T/build/bench/helper-cg" >"$T/cgbuild.log" 2>&1; then
+	echo "cg SKIP: this tree cannot build bench/helper-cg: $(grep -m 1 -i error "$T/cgbuild.log")" |
+		tee -a "$SUMMARY"
+elif part cg; then
+	log "instruction counts (callgrind)"
+	ns=$(make_ns cg 0)
+	CGB=$T/cg
+	install -d -m 0755 "$CGB/uml"
+	install -m 0755 "$T/build/bench/helper-cg" "$T/benchbuild/bench/noop" "$CGB/"
+	ln -s ../helper-cg "$CGB/uml/uml_net"
+	mkdir -p "$CGO"
+	# cg NAME VALGRIND-OPTIONS... -- DRV-ARGS...: one driver run under
+	# callgrind, its files CGO/NAME.PID (a limit of 1036 descriptors:
+	# valgrind keeps 12, and the helper sets its own to exactly 1024).
+	cg()
+	{
+		local name=$1 vo=()
+		shift
+		while [ "$1" != -- ]; do vo+=("$1"); shift; done
+		shift
+		ip netns exec "$ns" "$TAPGATE" gc >>"$TW/gc.out"
+		(
+			ulimit -n 1036
+			ip netns exec "$ns" env -i PATH=/usr/bin:/bin valgrind -q --tool=callgrind \
+				--callgrind-out-file="$CGO/$name.%p" "${vo[@]}" "$B/drv" -w 0 -l "$name" "$@"
+		) >>"$CGO/log.txt" 2>&1 || tg_fail "callgrind $name failed: $(tail -n 3 "$CGO/log.txt")"
+	}
+	cg noop --trace-children=yes -- -n 3 exec "$CGB/noop"
+	for i in 1 2 3; do
+		cg inproc --toggle-collect=req_inproc_routed -- -n 1 inproc routed 10.77.0.1 10.77.0.2 lan0
+	done
+	cg routed --trace-children=yes -- -n 3 native "$CGB/helper-cg" --ip=10.77.0.2
+	cg uml --trace-children=yes -- -n 3 uml "$CGB/uml" 10.77.0.1 10.77.0.2 255.255.255.0
+	bad=$(grep -E '^[a-z]+ n=' "$CGO/log.txt" | grep -v ' fails=0 rc=0$' || true)
+	[ -z "$bad" ] || tg_fail "callgrind runs failed (see $CGO/log.txt): $bad"
+	# One line per process: NAME PID TOTAL WHAT, in the order they ran.
+	for f in "$CGO"/*.[0-9]*; do
+		awk -v f="${f##*/}" '/^cmd:/ { c = $0 } /^totals:/ { t = $2 }
+			END { split(f, a, "."); w = c ~ /uml_net 4 tuntap up/ ? "up" : c ~ /uml_net 4 add/ ? "add" :
+				c ~ /uml_net 4 del/ ? "del" : c ~ /helper-cg open/ ? "helper" : c ~ /^cmd: *[^ ]*\/noop$/ ? "noop" :
+				a[1] == "inproc" ? "inproc" : "driver"; print a[1], a[2], t, w }' "$f"
+	done | sort -k2,2n >"$CGO/counts.txt"
+	awk '$4 != "driver" && $4 != "del"' "$CGO/counts.txt" | sed 's/^/cg /' | tee -a "$SUMMARY"
+	last_routed=$(awk '$4 == "helper" { p = $2 } END { print p }' "$CGO/counts.txt")
+	last_up=$(awk '$4 == "up" { p = $2 } END { print p }' "$CGO/counts.txt")
+	last_add=$(awk '$4 == "add" { p = $2 } END { print p }' "$CGO/counts.txt")
+	for w in routed:$last_routed up:uml.$last_up add:uml.$last_add; do
+		f=${w#*:}
+		[ "${w%%:*}" = routed ] && f=routed.$f
+		callgrind_annotate --inclusive=no "$CGO/$f" >"$CGO/annotate-self-${w%%:*}.txt" 2>/dev/null || true
+		callgrind_annotate --inclusive=yes "$CGO/$f" >"$CGO/annotate-incl-${w%%:*}.txt" 2>/dev/null || true
+	done
+	tg_assert_eq "" "$(ip netns exec "$ns" ip -o link show | grep -o ' tg[0-9]*-[0-9]*' || true)" \
+		"no tapgate device left after the callgrind runs"
 fi
 
 # --- 6: tables and plot --------------------------------------------------------------

@@ -9,6 +9,7 @@
 #   SECS      the whole boot's limit (default 60; a normal boot takes ~2-3 s)
 #   KARG      extra kernel command line words for the guest's /init:
 #             tg.ip=ADDR/LEN tg.gw=ADDR tg.expect=ok|fail tg.hold=SECS
+#             tg.bulk=SECS
 #   NETARGS   e.g. -netdev bridge,id=n0,br=br0,helper=HELPER
 #                  -device virtio-net-pci,netdev=n0
 #

@@ -31,6 +31,9 @@
 #                       changes its MAC), forget its neighbours and ping once
 #                       more (ping -c 2 -W 1): `QINIT: NEWMAC_PING_OK` or
 #                       `QINIT: NEWMAC_PING_FAIL`, before tg.hold
+#   tg.bulk=SECS        after a successful ping, a bulk TCP stream of zeros to
+#                       port 5001 of tg.gw for SECS seconds (busybox nc; make
+#                       bench's real-guest row), then `QINIT: BULK_DONE`
 # and prints `QINIT: mac MAC` (eth0's), `QINIT: queues rx-0 ... tx-0 ...` (the queues
 # of eth0), `QINIT: PING_OK` or `QINIT: PING_FAIL`, then `poweroff -f`.
 # Needs: apt-get, dpkg-deb, busybox-static, cpio (or busybox's), gzip.
@@ -220,7 +223,7 @@ say "module order: $(tr '\n' ' ' <"$W/order")"
 R=$W/root
 mkdir -p "$R/bin" "$R/proc" "$R/sys" "$R/dev" "$R/lib/modules" "$R/tmp"
 cp "$BUSYBOX" "$R/bin/busybox"
-for a in sh mount insmod ip ping ping6 poweroff cat sleep echo uptime; do
+for a in sh mount insmod ip ping ping6 poweroff cat sleep echo uptime nc timeout; do
 	ln -s busybox "$R/bin/$a"
 done
 while read -r n; do
@@ -235,7 +238,7 @@ export PATH=/bin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
-IP=10.77.0.2/24 GW=10.77.0.1 EXPECT=ok HOLD=0 IP6= PING6= NEWMAC=
+IP=10.77.0.2/24 GW=10.77.0.1 EXPECT=ok HOLD=0 IP6= PING6= NEWMAC= BULK=0
 for w in $(cat /proc/cmdline); do
 	case $w in
 	tg.ip=*) IP=${w#tg.ip=} ;;
@@ -245,6 +248,7 @@ for w in $(cat /proc/cmdline); do
 	tg.ip6=*) IP6=${w#tg.ip6=} ;;
 	tg.ping6=*) PING6=${w#tg.ping6=} ;;
 	tg.newmac=*) NEWMAC=${w#tg.newmac=} ;;
+	tg.bulk=*) BULK=${w#tg.bulk=} ;;
 	esac
 done
 read -r UP _ </proc/uptime
@@ -273,6 +277,10 @@ else
 	ping -c 3 -A -W 1 "$GW" && R=PING_OK || R=PING_FAIL
 fi
 echo "QINIT: $R"
+if [ "$BULK" != 0 ] && [ "$R" = PING_OK ]; then
+	timeout "$BULK" nc "$GW" 5001 </dev/zero
+	echo "QINIT: BULK_DONE"
+fi
 if [ -n "$IP6" ]; then
 	ip -6 addr add "$IP6/128" dev eth0
 	ip -6 route add default via fe80::1 dev eth0
