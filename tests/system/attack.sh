@@ -1521,10 +1521,16 @@ netlink_spoof()
 # device of the same name: gc and destroy must not touch root's device.
 replaced_persistent()
 {
+	local ix
 	tg_as_user2 "$NS" "$ATK" launch "${CREATE[@]}" --ip=10.77.0.6 >"$TW/p.out" 2>&1
+	ix=$(tg_in "$NS" cat "/sys/class/net/$DEV2_0/ifindex")
 	tg_in "$NS" ip link del "$DEV2_0"
 	tg_in "$NS" ip tuntap add dev "$DEV2_0" mode tap
 	begin K "persistent device replaced by root's of the same name: destroy, gc"
+	# The stale lease's source lock element (its device, $ix, is gone) goes
+	# with the lease: the state to come back to is without it.
+	sed -E -i "/^nft tapgate \t*elements = \{ $ix \}\$/d; /^nft tapgate/{s/([{ ])$ix, /\1/; s/, $ix( \}|,)/\1/}" \
+		"$TW/pre"
 	L "$TG_USER2" -- "$HELPER" tapgate-helper destroy "--ifname=$DEV2_0"
 	v 1 1 refused - "$TG_UID2"
 	gc_as "$TG_USER2"
