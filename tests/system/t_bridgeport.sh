@@ -1,5 +1,5 @@
 #!/bin/bash
-# tg-cost: 130
+# tg-cost: 140
 # tg-timeout: 480
 # Bridged ports a guest cannot abuse (issue 15, the kernel-native part): the
 # port passes frames from the guest's own MAC only and keeps the FDB as it
