@@ -72,7 +72,7 @@ static const struct command commands[] = {
      "  --ip ADDR      routed mode with guest address ADDR (default: the first free)\n"
      "  --bridge NAME  bridged mode: attach the tap to bridge NAME\n"
      "  --mac ADDR     bridged: lock the port to the guest's MAC ADDR (as for run);\n"
-     "                 without it a persistent bridged port is not locked\n"},
+     "                 without it, to the first MAC its guest sends from\n"},
     {"destroy", "tapgate destroy IFNAME", "delete a persistent device of yours",
      "Deletes a persistent device you made with `tapgate create`, and what the\n"
      "helper configured for it outside the device.\n"},

@@ -650,13 +650,192 @@ static int rate_chain_del(int ifindex)
 	return r == -ENOENT ? 0 : r;
 }
 
-/* Two batches: one that fails as a whole for a missing chain must not keep
- * the element. */
+/* ---- the first MAC: a chain and a one-element set per device ---- */
+
+/* nftables' datatype number for ether_addr (TYPE_ETHERADDR in nftables'
+ * datatype.h). */
+#define NFT_TYPE_ETHERADDR 9
+#define ETH_ALEN_	   6
+/* After the rate chain: what the guest sends, forged or not, counts
+ * against its rate. */
+#define PRIO_MACLOCK (PRIO_RATE + 10)
+
+static void maclock_names(int ifindex, char *chain, char *set, size_t len)
+{
+	snprintf(chain, len, "maclock-%d", ifindex);
+	snprintf(set, len, "mac-%d", ifindex);
+}
+
+/* set mac-IFINDEX { type ether_addr; size 1; flags dynamic; } */
+static int mac_set_new(struct batch *b, const char *name)
+{
+	/* nft's annotation, as for `locked`: keys in network byte order
+	 * (BYTEORDER_BIG_ENDIAN, 2). */
+	const uint32_t big_endian = 2;
+	uint8_t key_order[2 + sizeof(big_endian)] = {0, sizeof(big_endian)};
+	struct nl_msg *m = change(b, NFPROTO_NETDEV, NFT_MSG_NEWSET, NLM_F_CREATE | NLM_F_EXCL);
+	struct nlattr *desc;
+
+	memcpy(key_order + 2, &big_endian, sizeof(big_endian));
+	if (!m)
+		return -ENOMEM;
+	TRY(nla_put_string(m, NFTA_SET_TABLE, TABLE));
+	TRY(nla_put_string(m, NFTA_SET_NAME, name));
+	TRY(put_be32(m, NFTA_SET_FLAGS, NFT_SET_EVAL));
+	TRY(put_be32(m, NFTA_SET_KEY_TYPE, NFT_TYPE_ETHERADDR));
+	TRY(put_be32(m, NFTA_SET_KEY_LEN, ETH_ALEN_));
+	TRY(put_be32(m, NFTA_SET_ID, 1));
+	if (!(desc = nla_nest_start(m, NFTA_SET_DESC)))
+		return -ENOMEM;
+	TRY(put_be32(m, NFTA_SET_DESC_SIZE, 1));
+	TRY(nla_nest_end(m, desc));
+	TRY(nla_put(m, NFTA_SET_USERDATA, sizeof(key_order), key_order));
+	return 0;
+}
+
+/* iif IFINDEX ether saddr: meta load iif, cmp, meta load iiftype, cmp
+ * ARPHRD_ETHER (nft's dependency for the link header), payload load 6b @
+ * link header + 6 => reg 1 */
+static int iif_ether_saddr(struct nl_msg *m, uint32_t ifindex)
+{
+	static const uint16_t arphrd_ether = 1;
+	struct expr x;
+
+	TRY(meta(m, NFT_META_IIF));
+	TRY(cmp_eq(m, &ifindex, sizeof(ifindex)));
+	TRY(meta(m, NFT_META_IIFTYPE));
+	TRY(cmp_eq(m, &arphrd_ether, sizeof(arphrd_ether)));
+	TRY(expr_begin(m, "payload", &x));
+	TRY(put_be32(m, NFTA_PAYLOAD_DREG, NFT_REG_1));
+	TRY(put_be32(m, NFTA_PAYLOAD_BASE, NFT_PAYLOAD_LL_HEADER));
+	TRY(put_be32(m, NFTA_PAYLOAD_OFFSET, ETH_ALEN_));
+	TRY(put_be32(m, NFTA_PAYLOAD_LEN, ETH_ALEN_));
+	return expr_end(m, &x);
+}
+
+/* dynset add reg_key 1 set SET: when the set is full (size 1) and the key
+ * is not in it, the add fails and the rule ends there, without a verdict. */
+static int dynset_add(struct nl_msg *m, const char *set)
+{
+	struct expr x;
+
+	TRY(expr_begin(m, "dynset", &x));
+	TRY(nla_put_string(m, NFTA_DYNSET_SET_NAME, set));
+	TRY(put_be32(m, NFTA_DYNSET_OP, NFT_DYNSET_OP_ADD));
+	TRY(put_be32(m, NFTA_DYNSET_SREG_KEY, NFT_REG_1));
+	return expr_end(m, &x);
+}
+
+/* lookup reg 1 set SET 0x1: matches when the key is NOT in the set */
+static int lookup_absent(struct nl_msg *m, const char *set)
+{
+	struct expr x;
+
+	TRY(expr_begin(m, "lookup", &x));
+	TRY(nla_put_string(m, NFTA_LOOKUP_SET, set));
+	TRY(put_be32(m, NFTA_LOOKUP_SREG, NFT_REG_1));
+	TRY(put_be32(m, NFTA_LOOKUP_FLAGS, NFT_LOOKUP_F_INV));
+	return expr_end(m, &x);
+}
+
+struct maclock_req {
+	int ifindex;
+	const char *ifname;
+};
+
+/*   set mac-IFINDEX { type ether_addr; size 1; flags dynamic; }
+ *   chain maclock-IFINDEX {
+ *       type filter hook ingress device IFNAME priority -490; policy accept;
+ *       iif IFINDEX add @mac-IFINDEX { ether saddr }
+ *       iif IFINDEX ether saddr != @mac-IFINDEX counter drop
+ *   }
+ * The first frame's source MAC fills the set; no other MAC ever joins it,
+ * so every frame from another is dropped before the bridge learns it. The
+ * ifindex in the rules, as in the rate chain: a chain that outlives its
+ * device locks no other device of that name. */
+static int maclock_new(struct batch *b, const void *arg)
+{
+	const struct maclock_req *q = arg;
+	const uint32_t ix = (uint32_t)q->ifindex;
+	char chain[24], set[24];
+	struct nlattr *hook, *exprs;
+	struct nl_msg *m;
+	int r;
+
+	maclock_names(q->ifindex, chain, set, sizeof(chain));
+	if ((r = mac_set_new(b, set)) != 0)
+		return r;
+	m = change(b, NFPROTO_NETDEV, NFT_MSG_NEWCHAIN, NLM_F_CREATE | NLM_F_EXCL);
+	if (!m)
+		return -ENOMEM;
+	TRY(nla_put_string(m, NFTA_CHAIN_TABLE, TABLE));
+	TRY(nla_put_string(m, NFTA_CHAIN_NAME, chain));
+	if (!(hook = nla_nest_start(m, NFTA_CHAIN_HOOK)))
+		return -ENOMEM;
+	TRY(put_be32(m, NFTA_HOOK_HOOKNUM, NF_NETDEV_INGRESS));
+	TRY(put_be32(m, NFTA_HOOK_PRIORITY, (uint32_t)PRIO_MACLOCK));
+	TRY(nla_put_string(m, NFTA_HOOK_DEV, q->ifname));
+	TRY(nla_nest_end(m, hook));
+	TRY(put_be32(m, NFTA_CHAIN_POLICY, NF_ACCEPT));
+	TRY(nla_put_string(m, NFTA_CHAIN_TYPE, "filter"));
+
+	for (int drop = 0; drop <= 1; drop++) {
+		m = change(b, NFPROTO_NETDEV, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND);
+		if (!m)
+			return -ENOMEM;
+		TRY(nla_put_string(m, NFTA_RULE_TABLE, TABLE));
+		TRY(nla_put_string(m, NFTA_RULE_CHAIN, chain));
+		if (!(exprs = nla_nest_start(m, NFTA_RULE_EXPRESSIONS)))
+			return -ENOMEM;
+		TRY(iif_ether_saddr(m, ix));
+		if (drop) {
+			TRY(lookup_absent(m, set));
+			TRY(counter(m));
+			TRY(verdict(m, NF_DROP));
+		} else {
+			TRY(dynset_add(m, set));
+		}
+		TRY(nla_nest_end(m, exprs));
+	}
+	return 0;
+}
+
+int nft_lock_first_mac(int ifindex, const char *ifname)
+{
+	struct maclock_req q = {.ifindex = ifindex, .ifname = ifname};
+
+	return with_table(netdev_scaffolding, maclock_new, &q);
+}
+
+/* The chain, then its set, in one batch: the set is free once the chain's
+ * rules are gone. */
+static int maclock_del(int ifindex)
+{
+	struct batch b = {.n = 0};
+	struct nl_msg *mc = change(&b, NFPROTO_NETDEV, NFT_MSG_DELCHAIN, 0);
+	struct nl_msg *ms = change(&b, NFPROTO_NETDEV, NFT_MSG_DELSET, 0);
+	char chain[24], set[24];
+	int r;
+
+	maclock_names(ifindex, chain, set, sizeof(chain));
+	if (!mc || !ms || nla_put_string(mc, NFTA_CHAIN_TABLE, TABLE) < 0 ||
+	    nla_put_string(mc, NFTA_CHAIN_NAME, chain) < 0 ||
+	    nla_put_string(ms, NFTA_SET_TABLE, TABLE) < 0 ||
+	    nla_put_string(ms, NFTA_SET_NAME, set) < 0) {
+		batch_free(&b);
+		return -ENOMEM;
+	}
+	r = batch_run(&b);
+	return r == -ENOENT ? 0 : r;
+}
+
+/* Three batches: one that fails as a whole for a missing chain must not
+ * keep the element or another chain. */
 int nft_forget_device(int ifindex)
 {
-	int r = nft_unlock_source(ifindex), r2 = rate_chain_del(ifindex);
+	int r = nft_unlock_source(ifindex), r2 = rate_chain_del(ifindex), r3 = maclock_del(ifindex);
 
-	return r ? r : r2;
+	return r ? r : r2 ? r2 : r3;
 }
 
 /* ---- gc ---- */
@@ -779,6 +958,32 @@ static int dump_rate_chains(struct members *out)
 	return dump(&b, parse_rate_chain, out);
 }
 
+/* One NEWCHAIN of the dump: a first-MAC chain of netdev tapgate, by its
+ * ifindex. */
+static void parse_maclock_chain(struct nlmsghdr *h, struct members *out)
+{
+	struct nlattr *tb[NFTA_CHAIN_MAX + 1];
+	char chain[24], set[24];
+	int ix;
+
+	if (nlmsg_parse(h, sizeof(struct nfgenmsg), tb, NFTA_CHAIN_MAX, NULL) < 0 ||
+	    !tb[NFTA_CHAIN_TABLE] || !tb[NFTA_CHAIN_NAME] || out->n == SWEEP_MAX ||
+	    nla_strcmp(tb[NFTA_CHAIN_TABLE], TABLE) != 0 ||
+	    sscanf(nla_get_string(tb[NFTA_CHAIN_NAME]), "maclock-%d", &ix) != 1 || ix <= 0)
+		return;
+	maclock_names(ix, chain, set, sizeof(chain));
+	if (nla_strcmp(tb[NFTA_CHAIN_NAME], chain) == 0)
+		out->key[out->n++] = (uint32_t)ix;
+}
+
+static int dump_maclock_chains(struct members *out)
+{
+	struct batch b = {.n = 0};
+
+	add_msg(&b, (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETCHAIN, NLM_F_DUMP, NFPROTO_NETDEV, 0);
+	return dump(&b, parse_maclock_chain, out);
+}
+
 static int link_gone(struct nc *nc, uint32_t ifindex)
 {
 	struct tg_link_state st;
@@ -799,5 +1004,9 @@ int nft_sweep(struct nc *nc)
 		return r;
 	for (unsigned i = 0; i < found.n; i++)
 		removed += link_gone(nc, found.key[i]) && rate_chain_del((int)found.key[i]) == 0;
+	if ((r = dump_maclock_chains(&found)) != 0)
+		return r;
+	for (unsigned i = 0; i < found.n; i++)
+		removed += link_gone(nc, found.key[i]) && maclock_del((int)found.key[i]) == 0;
 	return removed;
 }

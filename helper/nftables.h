@@ -27,11 +27,18 @@ int nft_unlock_source(int ifindex);
  * table the first time). */
 int nft_limit_ingress(int ifindex, const char *ifname, uint64_t bytes_per_second);
 
-/* Everything of the device's in the tables: its source lock element and its
- * rate chain; what is not there is success. At every removal of a lease. */
+/* A bridged device whose guest MAC nobody could pin (the QEMU front end):
+ * a chain of `netdev tapgate` on its ingress hook lets in the first source
+ * MAC the guest uses and drops every frame from any other (made with the
+ * table the first time). Before the device goes up. */
+int nft_lock_first_mac(int ifindex, const char *ifname);
+
+/* Everything of the device's in the tables: its source lock element, its
+ * rate chain and its first-MAC chain and set; what is not there is success.
+ * At every removal of a lease. */
 int nft_forget_device(int ifindex);
 
-/* gc: removes the elements and rate chains of devices that no longer
+/* gc: removes the elements, rate and first-MAC chains of devices that no longer
  * exist (left behind when a removal failed). ifindexes are not reused, so
  * what names a link that is gone is stale. Returns how many were removed,
  * or a negative errno. */

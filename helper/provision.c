@@ -392,6 +392,10 @@ static int configure_bridged(struct nc *nc, const struct tg_grant *g, struct tg_
 	if (bridgeport_attach(nc, br, g->bridge, l->ifindex, g->rule, g->pin_mac ? l->mac : NULL,
 			      e) != 0)
 		return -1;
+	/* No MAC pinned (QEMU's front end, create without --mac): the port
+	 * learns, so nftables keeps it to the first MAC the guest uses. */
+	if (!g->pin_mac && (r = nft_lock_first_mac(l->ifindex, l->ifname)) != 0)
+		return kernel_err(e, "cannot lock the port to the guest's first MAC (nftables)", r);
 	if ((r = nc_set_up(nc, l->ifindex)) != 0)
 		return kernel_err(e, "cannot bring the device up", r);
 	return 0;

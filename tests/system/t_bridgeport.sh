@@ -1,5 +1,5 @@
 #!/bin/bash
-# tg-cost: 130
+# tg-cost: 140
 # tg-timeout: 480
 # Bridged ports a guest cannot abuse (issue 15, the kernel-native part): the
 # port passes frames from the guest's own MAC only and keeps the FDB as it
@@ -178,6 +178,83 @@ EOF
 	tg_assert_state "$ns" "$TW/lock.pre" "lock: state after exit and gc equals the state before"
 	tg_assert_eq "$(cat "$TW/lock.br0")" "$(bridge_state "$ns")" \
 		"lock: bridge MAC, STP and FDB exactly as before"
+}
+
+# The QEMU front end cannot tell QEMU a MAC: its port learns, and nftables
+# (a chain and a one-element set of netdev tapgate) keeps it to the first
+# source MAC the guest uses. The guest stand-in asks the helper as QEMU does
+# (a socketpair, --br= --fd=), takes the fd and writes three broadcast
+# frames from A, then from B, then from A again.
+case_firstmac()
+{
+	echo "--- the QEMU front end: the port locks to the first MAC the guest uses"
+	local ns ix t out flag
+	ns=$(bp_ns firstmac)
+	tg_policy "permit $TG_USER tap bridge br0"
+	tg_snapshot "$ns" >"$TW/fm.pre"
+	cat >"$TW/fm_guest.py" <<'PY'
+import os, socket, subprocess, sys, time
+helper, ready, hold, *macs = sys.argv[1:]
+ours, theirs = socket.socketpair()
+subprocess.run([helper, "--br=br0", "--fd=%d" % theirs.fileno()], pass_fds=[theirs.fileno()])
+theirs.close()
+_, fds, _, _ = socket.recv_fds(ours, 64, 1)
+if not fds:
+    sys.exit("fm_guest: the helper sent no fd")
+for mac in macs:
+    for _ in range(3):
+        os.write(fds[0], b"\xff" * 6 + bytes.fromhex(mac.replace(":", "")) + b"\x88\xb5" + bytes(46))
+    time.sleep(0.2)
+open(ready, "w").close()
+while not os.path.exists(hold):
+    time.sleep(0.05)
+PY
+	# shellcheck disable=SC2046
+	tg_in "$ns" nft -f - <<EOF
+table netdev tgpeer { chain in { type filter hook ingress device vp1 priority 0;
+	$(count_rules "$MAC_A" "$MAC_B")
+}
+}
+table bridge tghost { chain in { type filter hook input priority 0;
+	$(count_rules "$MAC_A" "$MAC_B")
+}
+}
+EOF
+	tg_start fm "$TG_USER" "$ns" python3 "$TW/fm_guest.py" "$HELPER" "$(tg_ready fm)" \
+		"$(tg_hold fm)" "$MAC_A" "$MAC_B" "$MAC_A"
+	if tg_wait_ready fm; then
+		ix=$(tg_in "$ns" cat "/sys/class/net/$DEV0/ifindex")
+		for t in netdev:tgpeer bridge:tghost; do
+			counters "$ns" "$t" >"$TW/fm.${t#*:}"
+			tg_assert_eq "6 0" "$(awk -v a="$MAC_A" -v b="$MAC_B" '$1 == a { x = $2 }
+				$1 == b { y = $2 } END { print x + 0, y + 0 }' "$TW/fm.${t#*:}")" \
+				"firstmac: ${t#*:}: A's 6 frames (before and after B's) arrive, none of B's"
+		done
+		tg_assert_eq "$MAC_A" "$(tg_in "$ns" bridge fdb show dev "$DEV0" | grep -v permanent |
+			awk '{ print $1 }' | xargs)" "firstmac: the bridge learnt $MAC_A on $DEV0, and nothing else"
+		tg_assert_eq "" "$(tg_in "$ns" bridge fdb show br br0 | grep "^$MAC_B " || true)" \
+			"firstmac: $MAC_B is nowhere in the bridge's FDB"
+		tg_assert_match "elements = \\{ $MAC_A \\}" \
+			"$(tg_in "$ns" nft list set netdev tapgate "mac-$ix" | tr -s '\n\t' '  ')" \
+			"firstmac: the set mac-$ix holds $MAC_A alone"
+		out=$(tg_in "$ns" bridge -d link show dev "$DEV0")
+		for flag in "learning on" "locked off" "guard on" "root_block on"; do
+			tg_assert_match "$flag" "$out" "firstmac: $DEV0 port has $flag"
+		done
+		tg_note "firstmac: counts (peer ingress, host input): $(
+			cat "$TW/fm.tgpeer" "$TW/fm.tghost" | awk '{ printf "%s=%s ", $1, $2 }'
+		)"
+	else
+		tg_fail "firstmac: the QEMU front end gave no device"
+	fi
+	tg_release fm
+	tg_in "$ns" nft delete table netdev tgpeer
+	tg_in "$ns" nft delete table bridge tghost
+	tg_assert_link_gone "$ns" "$DEV0" "firstmac: its fd closed"
+	tg_as_user "$ns" tapgate gc >/dev/null 2>&1
+	tg_assert_no_match 'maclock-|mac-[0-9]' "$(tg_in "$ns" nft list ruleset)" \
+		"firstmac: no first-MAC chain or set is left"
+	tg_assert_state "$ns" "$TW/fm.pre" "firstmac: state after exit and gc equals the state before"
 }
 
 # A frame from a guest's MAC that arrives on a port that learns (the
@@ -470,7 +547,7 @@ permit $TG_USER2 tap bridge br0 vlan 20"
 	tg_release v20
 }
 
-CASES=${TG_CASES:-"lock roam chosen bpdu brmac isolated refusals vlan"}
+CASES=${TG_CASES:-"lock firstmac roam chosen bpdu brmac isolated refusals vlan"}
 for c in $CASES; do
 	"case_$c"
 done

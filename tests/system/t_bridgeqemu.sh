@@ -14,8 +14,8 @@
 #              unchanged.
 #   helper     `-netdev bridge,br=br0,helper=HELPER` (the qemu-bridge-helper
 #              front end): the guest pings the peer; the port has BPDU guard
-#              and root block. It is not locked (SECURITY.md, residual
-#              risks), so the guest then takes the MAC of a guest pinned on
+#              and root block. It learns, locked by nftables to its first
+#              MAC (t_bridgeport `firstmac`); the guest then takes the MAC of a guest pinned on
 #              another port (a probe under `tapgate run --mac`): the pinned
 #              entry stays where it is, the forger's pings get no answer,
 #              and the peer still reaches the pinned guest.
