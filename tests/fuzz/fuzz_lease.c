@@ -41,7 +41,7 @@ static int same(const struct tg_lease *a, const struct tg_lease *b)
 	       a->guest == b->guest && a->gateway == b->gateway && a->uplink == b->uplink &&
 	       a->uplink_fwd == b->uplink_fwd && strcmp(a->bridge, b->bridge) == 0 &&
 	       a->created == b->created && a->persist == b->persist &&
-	       a->rule_id == b->rule_id;
+	       a->rule_id == b->rule_id && tg_ipv6_equal(&a->guest6, &b->guest6);
 }
 
 static void check_record(const struct tg_lease *l)
@@ -99,7 +99,12 @@ static void check_key(const struct tg_lease_key *old, const struct tg_lease *l)
 	CHECK(k.used == 1 && k.uid == l->uid);
 	CHECK(!l->guest || k.guest == l->guest);
 	CHECK(!l->uplink || k.uplink == l->uplink);
-	CHECK(k.pad[0] == 0 && k.pad[1] == 0 && k.pad[2] == 0);
+	if (!tg_ipv6_is_zero(&l->guest6)) {
+		uint8_t tag[3];
+
+		tg_lease_guest6_tag(&l->guest6, tag);
+		CHECK(memcmp(k.guest6, tag, sizeof(tag)) == 0);
+	}
 }
 
 struct bytes {

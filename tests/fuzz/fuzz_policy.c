@@ -17,7 +17,8 @@
  *   - success: one rule per non-comment line, in order, each within the
  *     documented limits (WHO form, kind, max 1..99, <= 8 distinct valid
  *     bridges, routed xor bridged, prefix <= /30, gateway a host address of
- *     net, uplink/forward only with net, no bridge on tun).
+ *     net, an IPv6 net /64../127 and no gateway without an IPv4 net,
+ *     uplink/forward only with net, no bridge on tun).
  *   - tg_rule_id() ignores line and max; tg_policy_rule_at() finds
  *     exactly the rule on a line.
  * Decision invariants:
@@ -65,6 +66,18 @@ static int fake_taken(void *ctx, uint32_t addr)
 
 	for (size_t i = 0; i < h->ntaken; i++)
 		if (h->taken[i] == addr)
+			return 1;
+	return 0;
+}
+
+/* IPv6: an address is taken when its last byte is one of the taken IPv4
+ * addresses' last bytes, so that picks step over some. */
+static int fake_taken6(void *ctx, const struct tg_in6 *addr)
+{
+	const struct host *h = ctx;
+
+	for (size_t i = 0; i < h->ntaken; i++)
+		if ((h->taken[i] & 0xff) == addr->b[15])
 			return 1;
 	return 0;
 }
@@ -216,10 +229,14 @@ static void check_rule(const struct tg_rule *r)
 		CHECK(r->has_gateway);
 		CHECK((r->gateway & mask(r->prefix)) == r->net);
 		CHECK(r->gateway != r->net && r->gateway != bcast);
+	} else if (r->has_net6) {
+		CHECK(r->nbridges == 0 && !r->has_gateway);
 	} else {
 		CHECK(r->nbridges >= 1);
 		CHECK(!r->has_gateway && r->uplink[0] == '\0' && !r->forward);
 	}
+	if (r->has_net6)
+		CHECK(r->prefix6 >= 64 && r->prefix6 <= 127 && tg_ipv6_special(&r->net6) == NULL);
 }
 
 /* ---- parsing ---------------------------------------------------------- */
@@ -359,14 +376,14 @@ static int matches(const struct tg_rule *r, const struct tg_caller *c)
 
 static int applies(const struct tg_rule *r, const struct tg_caller *c, const struct tg_request *q)
 {
-	return matches(r, c) && r->kind == q->kind && (q->bridge == NULL) == (r->routed != 0);
+	return matches(r, c) && r->kind == q->kind && (q->bridge == NULL) == tg_rule_is_routed(r);
 }
 
 static enum tg_verdict decide(const struct tg_policy *p, const struct tg_caller *c,
 			      const struct tg_request *q, const struct host *h,
 			      struct tg_decision *d)
 {
-	struct tg_hostview hv = {fake_taken, fake_count, (void *)h, NULL, NULL};
+	struct tg_hostview hv = {fake_taken, fake_count, (void *)h, NULL, fake_taken6};
 	enum tg_verdict v;
 
 	memset(d, 0x5a, sizeof(*d));
@@ -405,7 +422,7 @@ static void check_decision(const struct tg_policy *p, const struct tg_caller *c,
 	CHECK(applies(r, c, q));
 	CHECK(fake_count((void *)h, c->uid, r) < r->max);
 	CHECK(!q->persist || r->persist);
-	if (!r->routed) {
+	if (!tg_rule_is_routed(r)) {
 		int listed = 0;
 
 		for (unsigned i = 0; i < r->nbridges; i++)
@@ -417,6 +434,18 @@ static void check_decision(const struct tg_policy *p, const struct tg_caller *c,
 		if (q->has_gateway)
 			CHECK(q->gateway == r->gateway);
 		if (q->no_guest) {
+			CHECK(d.guest == 0 && !d.has_guest6);
+			goto first_match;
+		}
+		CHECK(d.has_guest6 == r->has_net6);
+		if (r->has_net6 && q->has_ip6)
+			CHECK(tg_ipv6_equal(&d.guest6, &q->ip6));
+		if (r->has_net6) {
+			CHECK(tg_ipv6_in_prefix(&d.guest6, &r->net6, r->prefix6));
+			CHECK(tg_ipv6_reserved(&d.guest6, &r->net6, r->prefix6) == NULL);
+			CHECK(!fake_taken6((void *)h, &d.guest6));
+		}
+		if (!r->routed) {
 			CHECK(d.guest == 0);
 			goto first_match;
 		}
@@ -458,7 +487,7 @@ first_match:
 static void check_guest(const struct tg_policy *p, const struct tg_rule *r, uint32_t addr,
 			const struct host *h)
 {
-	struct tg_hostview hv = {fake_taken, fake_count, (void *)h, NULL, NULL};
+	struct tg_hostview hv = {fake_taken, fake_count, (void *)h, NULL, fake_taken6};
 	char reason[sizeof(((struct tg_decision *)0)->reason)];
 	size_t small = 1 + addr % 16;
 	char *tiny = malloc(small);
@@ -546,12 +575,27 @@ static void decide_all(const struct tg_policy *p, const struct tg_caller *c, con
 
 			memset(&q, 0, sizeof(q));
 			q.kind = kinds[ki];
-			if (!r->routed) {
+			if (!tg_rule_is_routed(r)) {
 				q.bridge = r->bridges[0];
 				check_decision(p, c, &q, h);
 				q.bridge = r->bridges[r->nbridges - 1];
 				q.persist = 1;
 				check_decision(p, c, &q, h);
+				if (ki == 0)
+					check_guest(p, r, 0x0a4d0002, h);
+				continue;
+			}
+			if (r->has_net6) {
+				/* The second address, then the pick; both families
+				 * when the rule has both. */
+				q.has_ip6 = 1;
+				q.ip6 = r->net6;
+				q.ip6.b[15] |= 2;
+				check_decision(p, c, &q, h);
+				q.has_ip6 = 0;
+				check_decision(p, c, &q, h);
+			}
+			if (!r->routed) {
 				if (ki == 0)
 					check_guest(p, r, 0x0a4d0002, h);
 				continue;
