@@ -1,5 +1,5 @@
 #!/bin/bash
-# tg-cost: 70
+# tg-cost: 90
 # tg-timeout: 300
 # IPv6 for routed devices (issue 14): a rule's IPv6 net, the guest's /128,
 # fe80::1 as its router, proxy NDP on the uplink, per-device forwarding.
@@ -18,6 +18,8 @@
 #   only6     an IPv6-only tun rule: TAPGATE_GUEST_IP6, TAPGATE_GATEWAY6,
 #             {ip6}, the first free address, the lease of another device;
 #             its holder killed, `tapgate gc` removes the uplink's proxy
+#   crash     dual-stack requests whose helper is SIGKILLed at random
+#             instants: gc leaves the namespace as it was
 #   qemu      a real QEMU guest, dual stack: pings fe80::1%eth0 and the
 #             LAN peer through proxy NDP and forwarding; the peer pings it
 set -eu
@@ -207,6 +209,26 @@ case_only6()
 	tg_assert_state "$ns" "$TW/only6.pre" "only6: state after the kill and gc equals the state before"
 }
 
+case_crash()
+{
+	echo "--- dual-stack requests whose helper is killed at random instants; gc"
+	tg_policy "$RULE"
+	tg_snapshot "$ns" >"$TW/crash.pre"
+	# As the user: tgattack runs the helper and SIGKILLs it 0-199 ms in (a whole request takes about that).
+	tg_as_user "$ns" bash -c '
+		end=$((SECONDS + $1)) n=0
+		while [ "$SECONDS" -lt "$end" ]; do
+			"$2" launch --timeout 20 --sig "$((RANDOM % 200)):KILL" --fd 3:seqpacket \
+				--proto native -- "$3" tapgate-helper open --fd=3 --tap >/dev/null 2>&1
+			n=$((n + 1))
+		done
+		echo "$n"' kill6 "${TG_CRASH_SECONDS:-5}" "$T/build/tests/tgattack" "$HELPER" \
+		>"$TW/kills" 2>&1
+	tg_note "crash: $(cat "$TW/kills") dual-stack requests killed at 0-199 ms (or ended first)"
+	tg_as_user "$ns" tapgate gc >/dev/null 2>&1
+	tg_assert_state "$ns" "$TW/crash.pre" "crash: after the kills and gc the state equals the state before"
+}
+
 case_qemu()
 {
 	echo "--- a real QEMU guest, dual stack, through proxy NDP and forwarding"
@@ -248,7 +270,7 @@ case_qemu()
 	tg_assert_state "$ns" "$TW/qemu.pre" "qemu: state after exit and gc equals the state before"
 }
 
-for c in ${TG_CASES:-refusals probe only6 qemu}; do
+for c in ${TG_CASES:-refusals probe only6 crash qemu}; do
 	start=$SECONDS
 	"case_$c"
 	echo "     ($c: $((SECONDS - start)) s)"
