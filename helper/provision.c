@@ -404,7 +404,9 @@ int provision(struct nc *nc, struct tg_leasedb *db, unsigned slot, int tun_fd, i
 	unsigned dp = (g->vnet_hdr ? TUN_VNET_HDR : 0) | (g->queues > 1 ? TUN_MULTI_QUEUE : 0);
 	int r;
 
-	if (!g->bridge[0] && check_rp_filter(nc, e) != 0)
+	/* rp_filter guards IPv4 only: an IPv6-only device (no gateway) has
+	 * no IPv4 to spoof. */
+	if (!g->bridge[0] && g->gateway && check_rp_filter(nc, e) != 0)
 		goto undo; /* nothing made yet */
 	if (create_device(db, slot, tun_fd, dp, l, e) != 0)
 		goto undo;

@@ -188,6 +188,14 @@ case_only6()
 	tg_assert_eq 0 "$TG_RC" "only6: granted"
 	tg_assert_file_match '^ip6=2001:db8:1::3 gw6=fe80::1 ip=none arg=2001:db8:1::3$' \
 		"$TW/only6.out" "the first free address (::2 is leased), the router, {ip6}, no IPv4"
+	# all.rp_filter 2 (loose) refuses routed IPv4 devices; it guards IPv4
+	# alone, so an IPv6-only device is granted.
+	rp=$(tg_in "$ns" sysctl -n net.ipv4.conf.all.rp_filter)
+	tg_in "$ns" sysctl -qw net.ipv4.conf.all.rp_filter=2
+	tg_as_user "$ns" tapgate run --tun -- true >"$TW/rp.out" 2>&1
+	tg_assert_eq 0 "$TG_RC" "only6: granted while net.ipv4.conf.all.rp_filter is 2"
+	[ "$TG_RC" = 0 ] || tg_show "$TW/rp.out"
+	tg_in "$ns" sysctl -qw "net.ipv4.conf.all.rp_filter=$rp"
 	# The second device is gone; its proxy entry goes at the next run.
 	tg_as_user "$ns" tapgate gc >/dev/null 2>&1
 	refused 1 "leased to another device" tapgate run --tun --ip6 2001:db8:1::2 -- true
