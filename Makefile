@@ -97,7 +97,7 @@ FUZZ_SECONDS ?= 60
 
 # Manual pages, with this build's paths written in (see the man rule).
 MAN_PAGES = tapgate.1 libtapgate.3 tapgate.conf.5 tapgate-helper.8
-MAN_LINKS = tapgate_open.3 tapgate_open_queues.3 tapgate_sandbox.3 tapgate_sandbox_fds.3 tapgate_helper_path.3
+MAN_LINKS = tapgate_open.3 tapgate_open_queues.3 tapgate_open_ipv6.3 tapgate_sandbox.3 tapgate_sandbox_fds.3 tapgate_helper_path.3
 MANS      = $(addprefix $(BUILD)/man/,$(MAN_PAGES))
 EXAMPLE_POLICY = doc/policy.conf.example
 

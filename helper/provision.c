@@ -301,8 +301,14 @@ static int attach_guest6(struct nc *nc, struct tg_leasedb *db, unsigned slot,
 	l->uplink = upl;
 	if (leasedb_put(db, slot, l) != 0)
 		return kernel_err(e, "cannot write the lease database", errno);
-	if ((r = nc_add_proxy6(nc, upl, &l->guest6)) != 0)
+	if ((r = nc_add_proxy6(nc, upl, &l->guest6)) != 0) {
+		/* Nothing was published; an entry that appeared meanwhile is
+		 * somebody else's and must survive our undo, which removes
+		 * the IPv6 entry only of a record that still has guest6. */
+		l->guest6 = (struct tg_in6){0};
+		leasedb_put(db, slot, l);
 		return kernel_err(e, "cannot publish the guest's IPv6 address on the uplink", r);
+	}
 	return 0;
 }
 
@@ -450,7 +456,9 @@ int provision(struct nc *nc, struct tg_leasedb *db, unsigned slot, int tun_fd, i
 	unsigned dp = (g->vnet_hdr ? TUN_VNET_HDR : 0) | (g->queues > 1 ? TUN_MULTI_QUEUE : 0);
 	int r;
 
-	if (!g->bridge[0] && check_rp_filter(nc, e) != 0)
+	/* rp_filter guards IPv4 only: an IPv6-only device (no gateway) has
+	 * no IPv4 to spoof. */
+	if (!g->bridge[0] && g->gateway && check_rp_filter(nc, e) != 0)
 		goto undo; /* nothing made yet */
 	if (create_device(db, slot, tun_fd, dp, l, e) != 0)
 		goto undo;

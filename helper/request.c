@@ -121,7 +121,7 @@ static int parse_open(int argc, char **argv, struct tg_job *r, struct tg_err *e)
 bad:
 	tg_seterr(e, TG_EXIT_USAGE,
 		  "bad or repeated option; usage: tapgate-helper open --fd=N --tap|--tun "
-		  "[--ip=ADDR] [--ip6=ADDR]|--bridge=NAME [--mac=ADDR]] [--queues=N] [--vnet-hdr] "
+		  "[[--ip=ADDR] [--ip6=ADDR]|--bridge=NAME [--mac=ADDR]] [--queues=N] [--vnet-hdr] "
 		  "[--vhost]");
 	return -1;
 }
@@ -151,7 +151,7 @@ static int request_parse(int argc, char **argv, struct tg_job *r, struct tg_err 
 		return 0;
 	}
 	tg_seterr(e, TG_EXIT_USAGE,
-		  "usage: tapgate-helper open|create --fd=N --tap|--tun [--ip=ADDR] "
+		  "usage: tapgate-helper open|create --fd=N --tap|--tun [[--ip=ADDR] "
 		  "[--ip6=ADDR]|--bridge=NAME "
 		  "[--mac=ADDR]] [--queues=N] [--vnet-hdr] [--vhost] | destroy --ifname=NAME | gc "
 		  "| list (normally run by the tapgate command)");

@@ -41,7 +41,7 @@ static int same(const struct tg_lease *a, const struct tg_lease *b)
 	       a->guest == b->guest && a->gateway == b->gateway && a->uplink == b->uplink &&
 	       a->uplink_fwd == b->uplink_fwd && strcmp(a->bridge, b->bridge) == 0 &&
 	       a->created == b->created && a->persist == b->persist &&
-	       a->rule_id == b->rule_id;
+	       a->rule_id == b->rule_id && tg_ipv6_equal(&a->guest6, &b->guest6);
 }
 
 static void check_record(const struct tg_lease *l)

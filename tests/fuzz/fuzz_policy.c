@@ -17,7 +17,8 @@
  *   - success: one rule per non-comment line, in order, each within the
  *     documented limits (WHO form, kind, max 1..99, <= 8 distinct valid
  *     bridges, routed xor bridged, prefix <= /30, gateway a host address of
- *     net, uplink/forward only with net, no bridge on tun).
+ *     net, an IPv6 net /64../127 and no gateway without an IPv4 net,
+ *     uplink/forward only with net, no bridge on tun).
  *   - tg_rule_id() ignores line and max; tg_policy_rule_at() finds
  *     exactly the rule on a line.
  * Decision invariants:
@@ -69,6 +70,18 @@ static int fake_taken(void *ctx, uint32_t addr)
 	return 0;
 }
 
+/* IPv6: an address is taken when its last byte is one of the taken IPv4
+ * addresses' last bytes, so that picks step over some. */
+static int fake_taken6(void *ctx, const struct tg_in6 *addr)
+{
+	const struct host *h = ctx;
+
+	for (size_t i = 0; i < h->ntaken; i++)
+		if ((h->taken[i] & 0xff) == addr->b[15])
+			return 1;
+	return 0;
+}
+
 static unsigned fake_count(void *ctx, uint32_t uid, const struct tg_rule *rule)
 {
 	const struct host *h = ctx;
@@ -82,12 +95,29 @@ static unsigned fake_count(void *ctx, uint32_t uid, const struct tg_rule *rule)
 /* The snapshot of h the decision for caller c under p reads: the taken
  * addresses as the host's, each rule's live count for c. live has room for
  * every rule. */
-static void snap_of(const struct host *h, const struct tg_policy *p, uint32_t uid,
-		    struct tg_live *live, struct tg_snapshot *s)
+#define SNAP6_WALK 1024
+
+static void snap_of(const struct host *h, const struct tg_policy *p, const struct tg_request *q,
+		    uint32_t uid, struct tg_live *live, struct tg_snapshot *s)
 {
 	*s = (struct tg_snapshot){.live = live, .nlive = p->nrules};
 	for (size_t i = 0; i < h->ntaken; i++)
 		tg_ranges_add(&s->host4, h->taken[i], h->taken[i]);
+	/* fake_taken6 as a list: what it says of the addresses an IPv6 pick
+	 * can reach (the first SNAP6_WALK of each net; the pick steps over at
+	 * most the list plus 256) and of the one asked for. */
+	for (size_t r = 0; r < p->nrules; r++) {
+		struct tg_in6 a = p->rules[r].net6;
+		int ok = p->rules[r].has_net6;
+
+		for (unsigned k = 0; ok && k < SNAP6_WALK; k++) {
+			if (fake_taken6((void *)h, &a))
+				tg_addrs6_add(&s->host6, &a);
+			ok = tg_ipv6_step(&a, p->rules[r].prefix6, 1) == 0;
+		}
+	}
+	if (q && q->has_ip6 && fake_taken6((void *)h, &q->ip6))
+		tg_addrs6_add(&s->host6, &q->ip6);
 	for (size_t i = 0; i < p->nrules; i++)
 		live[i] = (struct tg_live){&p->rules[i], fake_count((void *)h, uid, &p->rules[i])};
 }
@@ -235,10 +265,14 @@ static void check_rule(const struct tg_rule *r)
 		CHECK(r->has_gateway);
 		CHECK((r->gateway & mask(r->prefix)) == r->net);
 		CHECK(r->gateway != r->net && r->gateway != bcast);
+	} else if (r->has_net6) {
+		CHECK(r->nbridges == 0 && !r->has_gateway);
 	} else {
 		CHECK(r->nbridges >= 1);
 		CHECK(!r->has_gateway && r->uplink[0] == '\0' && !r->forward);
 	}
+	if (r->has_net6)
+		CHECK(r->prefix6 >= 64 && r->prefix6 <= 127 && tg_ipv6_special(&r->net6) == NULL);
 }
 
 /* ---- parsing ---------------------------------------------------------- */
@@ -378,7 +412,7 @@ static int matches(const struct tg_rule *r, const struct tg_caller *c)
 
 static int applies(const struct tg_rule *r, const struct tg_caller *c, const struct tg_request *q)
 {
-	return matches(r, c) && r->kind == q->kind && (q->bridge == NULL) == (r->routed != 0);
+	return matches(r, c) && r->kind == q->kind && (q->bridge == NULL) == tg_rule_is_routed(r);
 }
 
 static enum tg_verdict decide(const struct tg_policy *p, const struct tg_caller *c,
@@ -388,7 +422,7 @@ static enum tg_verdict decide(const struct tg_policy *p, const struct tg_caller 
 	struct tg_snapshot s;
 	enum tg_verdict v;
 
-	snap_of(h, p, c->uid, calloc(p->nrules + 1, sizeof(struct tg_live)), &s);
+	snap_of(h, p, q, c->uid, calloc(p->nrules + 1, sizeof(struct tg_live)), &s);
 	memset(d, 0x5a, sizeof(*d));
 	v = tg_policy_decide(p, c, q, &s, d);
 	snap_free(&s);
@@ -426,7 +460,7 @@ static void check_decision(const struct tg_policy *p, const struct tg_caller *c,
 	CHECK(applies(r, c, q));
 	CHECK(fake_count((void *)h, c->uid, r) < r->max);
 	CHECK(!q->persist || r->persist);
-	if (!r->routed) {
+	if (!tg_rule_is_routed(r)) {
 		int listed = 0;
 
 		for (unsigned i = 0; i < r->nbridges; i++)
@@ -438,6 +472,18 @@ static void check_decision(const struct tg_policy *p, const struct tg_caller *c,
 		if (q->has_gateway)
 			CHECK(q->gateway == r->gateway);
 		if (q->no_guest) {
+			CHECK(d.guest == 0 && !d.has_guest6);
+			goto first_match;
+		}
+		CHECK(d.has_guest6 == r->has_net6);
+		if (r->has_net6 && q->has_ip6)
+			CHECK(tg_ipv6_equal(&d.guest6, &q->ip6));
+		if (r->has_net6) {
+			CHECK(tg_ipv6_in_prefix(&d.guest6, &r->net6, r->prefix6));
+			CHECK(tg_ipv6_reserved(&d.guest6, &r->net6, r->prefix6) == NULL);
+			CHECK(!fake_taken6((void *)h, &d.guest6));
+		}
+		if (!r->routed) {
 			CHECK(d.guest == 0);
 			goto first_match;
 		}
@@ -486,7 +532,7 @@ static void check_guest(const struct tg_policy *p, const struct tg_rule *r, uint
 	enum tg_verdict v, v2;
 	int want;
 
-	snap_of(h, p, 0, calloc(p->nrules + 1, sizeof(struct tg_live)), &s);
+	snap_of(h, p, NULL, 0, calloc(p->nrules + 1, sizeof(struct tg_live)), &s);
 	memset(reason, 0x7f, sizeof(reason));
 	v = tg_policy_check_guest(p, r, addr, &s, reason, sizeof(reason));
 	CHECK(v == TG_GRANTED || v == TG_REFUSED);
@@ -569,12 +615,27 @@ static void decide_all(const struct tg_policy *p, const struct tg_caller *c, con
 
 			memset(&q, 0, sizeof(q));
 			q.kind = kinds[ki];
-			if (!r->routed) {
+			if (!tg_rule_is_routed(r)) {
 				q.bridge = r->bridges[0];
 				check_decision(p, c, &q, h);
 				q.bridge = r->bridges[r->nbridges - 1];
 				q.persist = 1;
 				check_decision(p, c, &q, h);
+				if (ki == 0)
+					check_guest(p, r, 0x0a4d0002, h);
+				continue;
+			}
+			if (r->has_net6) {
+				/* The second address, then the pick; both families
+				 * when the rule has both. */
+				q.has_ip6 = 1;
+				q.ip6 = r->net6;
+				q.ip6.b[15] |= 2;
+				check_decision(p, c, &q, h);
+				q.has_ip6 = 0;
+				check_decision(p, c, &q, h);
+			}
+			if (!r->routed) {
 				if (ki == 0)
 					check_guest(p, r, 0x0a4d0002, h);
 				continue;

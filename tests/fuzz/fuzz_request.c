@@ -15,8 +15,8 @@
  *     is -1 or a value the front end accepts, because main.c still answers
  *     on it;
  *   - 0: the job is one the front end documents, with every field in range:
- *       native open|create: --fd 3..1023, tap or tun, --ip and --bridge
- *         exclusive, no bridge on tun, each argument <= 64 bytes and once;
+ *       native open|create: --fd 3..1023, tap or tun, --ip (and --ip6) and
+ *         --bridge exclusive, no bridge on tun, each argument <= 64 bytes and once;
  *       native gc, list: alone; destroy --ifname=NAME: a valid name;
  *       uml_net: argv[0] is uml_net, then "4 tuntap up GATE" or "4 add|del DEV
  *         ADDR MASK", reply on fd 1, a tap;
@@ -124,8 +124,8 @@ static void reparse(int n, char **args, const struct tg_job *j)
 static void check_job(int argc, char **argv, const struct tg_job *j, enum front f)
 {
 	static const uint8_t nomac[6];
-	char fd[32], ip[48], br[48], gw[16], dev[16], mac[32], m[18];
-	char *a[8], *rev[8];
+	char fd[32], ip[48], ip6[48], br[48], gw[16], dev[16], mac[32], m[18];
+	char *a[12], *rev[12];
 	int n = 0;
 	enum op op = op_of(j);
 
@@ -141,7 +141,7 @@ static void check_job(int argc, char **argv, const struct tg_job *j, enum front 
 		CHECK(strcmp(argv[1], op == OP_OPEN ? "open" : "create") == 0);
 		CHECK(j->reply_fd >= 3 && j->reply_fd <= 1023);
 		CHECK(j->kind == TG_TAP || j->kind == TG_TUN);
-		CHECK(!(j->has_ip && j->bridge[0]));
+		CHECK(!((j->has_ip || j->has_ip6) && j->bridge[0]));
 		CHECK(!(j->kind == TG_TUN && j->bridge[0]));
 		CHECK(!j->has_gateway && !j->dev[0] && !j->vnet_hdr);
 		a[n++] = argv[1];
@@ -153,6 +153,12 @@ static void check_job(int argc, char **argv, const struct tg_job *j, enum front 
 
 			snprintf(ip, sizeof(ip), "--ip=%s", tg_format_ipv4(j->ip, t));
 			a[n++] = ip;
+		}
+		if (j->has_ip6) {
+			char t[TG_ADDR6_BUF];
+
+			snprintf(ip6, sizeof(ip6), "--ip6=%s", tg_format_ipv6(&j->ip6, t));
+			a[n++] = ip6;
 		}
 		if (j->bridge[0]) {
 			snprintf(br, sizeof(br), "--bridge=%s", j->bridge);

@@ -288,7 +288,7 @@ if [ -n "$IP6" ]; then
 fi
 IFS=,
 set -- $PING6
-IFS=' '
+unset IFS
 for a in "$@"; do
 	R=PING6_FAIL
 	for t in 1 2 3 4 5; do

@@ -251,6 +251,7 @@ expected=$(printf '%s\n' "$P2/bin/tapgate" "$P2/include/tapgate.h" "$P2/lib/libt
 	"$P2/libexec/tapgate/uml/uml_net" "$P2/share/man/man1/tapgate.1" \
 	"$P2/share/man/man3/libtapgate.3" "$P2/share/man/man3/tapgate_helper_path.3" \
 	"$P2/share/man/man3/tapgate_open.3" "$P2/share/man/man3/tapgate_open_queues.3" \
+	"$P2/share/man/man3/tapgate_open_ipv6.3" \
 	"$P2/share/man/man3/tapgate_sandbox.3" "$P2/share/man/man3/tapgate_sandbox_fds.3" \
 	"$P2/share/man/man5/tapgate.conf.5" "$P2/share/man/man8/tapgate-helper.8" \
 	"$E2/tapgate/policy.conf" | sort)

@@ -1,5 +1,5 @@
 #!/bin/bash
-# tg-cost: 70
+# tg-cost: 90
 # tg-timeout: 300
 # IPv6 for routed devices (issue 14): a rule's IPv6 net, the guest's /128,
 # fe80::1 as its router, proxy NDP on the uplink, per-device forwarding.
@@ -18,6 +18,8 @@
 #   only6     an IPv6-only tun rule: TAPGATE_GUEST_IP6, TAPGATE_GATEWAY6,
 #             {ip6}, the first free address, the lease of another device;
 #             its holder killed, `tapgate gc` removes the uplink's proxy
+#   crash     dual-stack requests whose helper is SIGKILLed at random
+#             instants: gc leaves the namespace as it was
 #   qemu      a real QEMU guest, dual stack: pings fe80::1%eth0 and the
 #             LAN peer through proxy NDP and forwarding; the peer pings it
 set -eu
@@ -186,6 +188,14 @@ case_only6()
 	tg_assert_eq 0 "$TG_RC" "only6: granted"
 	tg_assert_file_match '^ip6=2001:db8:1::3 gw6=fe80::1 ip=none arg=2001:db8:1::3$' \
 		"$TW/only6.out" "the first free address (::2 is leased), the router, {ip6}, no IPv4"
+	# all.rp_filter 2 (loose) refuses routed IPv4 devices; it guards IPv4
+	# alone, so an IPv6-only device is granted.
+	rp=$(tg_in "$ns" sysctl -n net.ipv4.conf.all.rp_filter)
+	tg_in "$ns" sysctl -qw net.ipv4.conf.all.rp_filter=2
+	tg_as_user "$ns" tapgate run --tun -- true >"$TW/rp.out" 2>&1
+	tg_assert_eq 0 "$TG_RC" "only6: granted while net.ipv4.conf.all.rp_filter is 2"
+	[ "$TG_RC" = 0 ] || tg_show "$TW/rp.out"
+	tg_in "$ns" sysctl -qw "net.ipv4.conf.all.rp_filter=$rp"
 	# The second device is gone; its proxy entry goes at the next run.
 	tg_as_user "$ns" tapgate gc >/dev/null 2>&1
 	refused 1 "leased to another device" tapgate run --tun --ip6 2001:db8:1::2 -- true
@@ -205,6 +215,26 @@ case_only6()
 	tg_as_user "$ns" tapgate gc >/dev/null 2>&1
 	tg_audit_has "$(tg_kv result removed)" "$(tg_kv guest6 2001:db8:1::2)"
 	tg_assert_state "$ns" "$TW/only6.pre" "only6: state after the kill and gc equals the state before"
+}
+
+case_crash()
+{
+	echo "--- dual-stack requests whose helper is killed at random instants; gc"
+	tg_policy "$RULE"
+	tg_snapshot "$ns" >"$TW/crash.pre"
+	# As the user: tgattack runs the helper and SIGKILLs it 0-199 ms in (a whole request takes about that).
+	tg_as_user "$ns" bash -c '
+		end=$((SECONDS + $1)) n=0
+		while [ "$SECONDS" -lt "$end" ]; do
+			"$2" launch --timeout 20 --sig "$((RANDOM % 200)):KILL" --fd 3:seqpacket \
+				--proto native -- "$3" tapgate-helper open --fd=3 --tap >/dev/null 2>&1
+			n=$((n + 1))
+		done
+		echo "$n"' kill6 "${TG_CRASH_SECONDS:-5}" "$T/build/tests/tgattack" "$HELPER" \
+		>"$TW/kills" 2>&1
+	tg_note "crash: $(cat "$TW/kills") dual-stack requests killed at 0-199 ms (or ended first)"
+	tg_as_user "$ns" tapgate gc >/dev/null 2>&1
+	tg_assert_state "$ns" "$TW/crash.pre" "crash: after the kills and gc the state equals the state before"
 }
 
 case_qemu()
@@ -248,7 +278,7 @@ case_qemu()
 	tg_assert_state "$ns" "$TW/qemu.pre" "qemu: state after exit and gc equals the state before"
 }
 
-for c in ${TG_CASES:-refusals probe only6 qemu}; do
+for c in ${TG_CASES:-refusals probe only6 crash qemu}; do
 	start=$SECONDS
 	"case_$c"
 	echo "     ($c: $((SECONDS - start)) s)"

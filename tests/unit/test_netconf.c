@@ -28,6 +28,7 @@
 #include <linux/filter.h>
 #include <linux/if_tun.h>
 #include <linux/ip.h>
+#include <linux/netconf.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/seccomp.h>
@@ -433,6 +434,66 @@ static void test_proxy(struct nc *nc, int vidx)
 	CHECK(nc_add_proxy(nc, 99999, ip4("10.77.0.4")) == -ENODEV);
 }
 
+static struct tg_in6 ip6(const char *s)
+{
+	struct tg_in6 a = {{0}};
+
+	CHECK(inet_pton(AF_INET6, s, a.b) == 1);
+	return a;
+}
+
+/* What a device under a rule with an IPv6 net gets, on a veth pair of its
+ * own; and the uplink switches read back as sysctl set them. */
+static void test_ipv6(struct nc *nc)
+{
+	struct tg_in6 g = ip6("2001:db8:1::7"), ll = ip6("fe80::1");
+	struct nc_conf6 c;
+	char out[4096];
+	int ix, has_ff = access("/proc/sys/net/ipv6/conf/all/force_forwarding", F_OK) == 0;
+
+	CHECK(sh("ip link add tgv6a type veth peer name tgv6b"));
+	ix = (int)if_nametoindex("tgv6a");
+	CHECK(nc_set_addr_gen_none(nc, ix) == 0);
+	CHECK(read_num("/proc/sys/net/ipv6/conf/tgv6a/addr_gen_mode") == 1);
+	CHECK(nc_add_router_ll(nc, ix) == 0);
+	CHECK(nc_set_up(nc, ix) == 0 && sh("ip link set tgv6b up"));
+	output(out, sizeof(out), "ip -6 -o addr show dev tgv6a | sed 's/^[0-9]*: tgv6a *//'");
+	/* fe80::1 alone: no address of the device's own making. */
+	CHECK(strncmp(out, "inet6 fe80::1/64 scope link nodad", 33) == 0 &&
+	      strchr(out, '\n') == out + strlen(out) - 1);
+	CHECK(nc_add_router_ll(nc, ix) == -EEXIST);
+	CHECK(nc_add_host_route6(nc, ix, &g) == 0);
+	output(out, sizeof(out), "ip -6 route show table main exact 2001:db8:1::7/128");
+	CHECK(strncmp(out, "2001:db8:1::7 dev tgv6a proto static", 36) == 0);
+	CHECK(nc_add_host_route6(nc, ix, &g) == -EEXIST);
+	CHECK(nc_addr6_on_host(nc, &ll) == 1);
+	CHECK(nc_addr6_on_host(nc, &g) == 0);
+
+	CHECK(nc_has_proxy6(nc, ix, &g) == 0);
+	CHECK(nc_add_proxy6(nc, ix, &g) == 0);
+	CHECK(nc_has_proxy6(nc, ix, &g) == 1);
+	output(out, sizeof(out), "ip -6 neigh show proxy");
+	CHECK(strstr(out, "2001:db8:1::7 dev tgv6a proxy") != NULL);
+	CHECK(nc_add_proxy6(nc, ix, &g) == -EEXIST);
+	CHECK(nc_del_proxy6(nc, ix, &g) == 0);
+	CHECK(nc_has_proxy6(nc, ix, &g) == 0);
+	CHECK(nc_del_proxy6(nc, ix, &g) == 0);
+
+	CHECK(sh("sysctl -qw net.ipv6.conf.tgv6a.proxy_ndp=1 net.ipv6.conf.tgv6a.forwarding=1"));
+	if (has_ff)
+		CHECK(sh("sysctl -qw net.ipv6.conf.tgv6a.force_forwarding=1"));
+	CHECK(nc_get_conf6(nc, ix, &c) == 0 && c.proxy_ndp == 1 && c.forwarding == 1 &&
+	      c.force_forwarding == (has_ff ? 1 : -1));
+	CHECK(sh("sysctl -qw net.ipv6.conf.tgv6a.proxy_ndp=0 net.ipv6.conf.tgv6a.forwarding=0"));
+	if (has_ff)
+		CHECK(sh("sysctl -qw net.ipv6.conf.tgv6a.force_forwarding=0"));
+	CHECK(nc_get_conf6(nc, ix, &c) == 0 && c.proxy_ndp == 0 && c.forwarding == 0 &&
+	      c.force_forwarding == (has_ff ? 0 : -1));
+	CHECK(nc_get_conf6(nc, NETCONFA_IFINDEX_ALL, &c) == 0 && c.force_forwarding == -1 &&
+	      c.forwarding == read_num("/proc/sys/net/ipv6/conf/all/forwarding"));
+	CHECK(sh("ip link del tgv6a"));
+}
+
 /* 1 if /sys/class/net/dev/master points at want. */
 static int master_is(const char *dev, const char *want)
 {
@@ -670,6 +731,7 @@ int main(void)
 		test_addr_route(nc, tapidx);
 		test_devconf(nc, tapidx);
 		test_proxy(nc, vidx);
+		test_ipv6(nc);
 		test_bridge(nc, tap1idx);
 		test_addr_on_host(nc);
 		test_confined(nc, vidx, tap1idx);
