@@ -258,12 +258,35 @@ int tg_parse_prefix6(const char *s, struct tg_in6 *net, unsigned *prefix)
 	return 0;
 }
 
+/* RFC 5952, hex only: inet_ntop writes ::/96 and ::ffff:0:0/96 with a
+ * dotted IPv4 tail, which tg_parse_ipv6 (hex and colons only) does not
+ * read back; everything written here must. */
 char *tg_format_ipv6(const struct tg_in6 *a, char *buf)
 {
-	/* glibc writes the RFC 5952 form; a failure cannot happen with this
-	 * buffer, but leaves a clear mark rather than garbage. */
-	if (inet_ntop(AF_INET6, a->b, buf, TG_ADDR6_BUF) == NULL)
-		snprintf(buf, TG_ADDR6_BUF, "?");
+	unsigned g[8], best = 0, bestlen = 0, len = 0;
+	size_t n = 0;
+
+	for (unsigned i = 0; i < 8; i++)
+		g[i] = (unsigned)a->b[2 * i] << 8 | a->b[2 * i + 1];
+	/* The longest run of two or more zero groups, the first of equals. */
+	for (unsigned i = 0; i < 8; i++) {
+		len = g[i] == 0 ? len + 1 : 0;
+		if (len > bestlen) {
+			bestlen = len;
+			best = i + 1 - len;
+		}
+	}
+	if (bestlen < 2)
+		bestlen = 0;
+	for (unsigned i = 0; i < 8; i++) {
+		if (bestlen && i == best) {
+			n += (size_t)snprintf(buf + n, TG_ADDR6_BUF - n, "::");
+			i += bestlen - 1;
+			continue;
+		}
+		n += (size_t)snprintf(buf + n, TG_ADDR6_BUF - n, "%s%x",
+				      i == 0 || (bestlen && i == best + bestlen) ? "" : ":", g[i]);
+	}
 	return buf;
 }
 

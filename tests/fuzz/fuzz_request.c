@@ -110,6 +110,14 @@ static int name_ok(const char *s, size_t size, int may_be_empty)
 	return s[0] == '\0' ? may_be_empty : tg_valid_ifname(s);
 }
 
+static int has_arg(int argc, char **argv, const char *want)
+{
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], want) == 0)
+			return 1;
+	return 0;
+}
+
 /* Parses the rebuilt argv and wants exactly job j back. */
 static void reparse(int n, char **args, const struct tg_job *j)
 {
@@ -124,7 +132,7 @@ static void reparse(int n, char **args, const struct tg_job *j)
 static void check_job(int argc, char **argv, const struct tg_job *j, enum front f)
 {
 	static const uint8_t nomac[6];
-	char fd[32], ip[48], ip6[48], br[48], gw[16], dev[16], mac[32], m[18];
+	char fd[32], ip[48], ip6[48], br[48], gw[16], dev[16], mac[32], m[18], q[32];
 	char *a[12], *rev[12];
 	int n = 0;
 	enum op op = op_of(j);
@@ -143,7 +151,11 @@ static void check_job(int argc, char **argv, const struct tg_job *j, enum front 
 		CHECK(j->kind == TG_TAP || j->kind == TG_TUN);
 		CHECK(!((j->has_ip || j->has_ip6) && j->bridge[0]));
 		CHECK(!(j->kind == TG_TUN && j->bridge[0]));
-		CHECK(!j->has_gateway && !j->dev[0] && !j->vnet_hdr);
+		CHECK(!j->has_gateway && !j->dev[0] && j->queues <= TG_RULE_MAX_QUEUES);
+		/* Several queues and vhost-net work on virtio-net headers; a
+		 * persistent device (opened by name) takes none of the three. */
+		CHECK(!(j->queues > 1 || j->vhost) || j->vnet_hdr);
+		CHECK(op == OP_OPEN || (!j->vnet_hdr && j->queues <= 1 && !j->vhost));
 		a[n++] = argv[1];
 		snprintf(fd, sizeof(fd), "--fd=%d", j->reply_fd);
 		a[n++] = fd;
@@ -170,6 +182,15 @@ static void check_job(int argc, char **argv, const struct tg_job *j, enum front 
 			snprintf(mac, sizeof(mac), "--mac=%s", tg_format_mac(j->mac, m));
 			a[n++] = mac;
 		}
+		if (j->queues) {
+			snprintf(q, sizeof(q), "--queues=%u", j->queues);
+			a[n++] = q;
+		}
+		if (j->vhost)
+			a[n++] = "--vhost";
+		/* Implied by the two above, and then given or not. */
+		if (j->vnet_hdr && (!(j->queues > 1 || j->vhost) || has_arg(argc, argv, "--vnet-hdr")))
+			a[n++] = "--vnet-hdr";
 		break;
 	case OP_GC:
 		CHECK(f == NATIVE && argc == 2 && strcmp(argv[1], "gc") == 0);

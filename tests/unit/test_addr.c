@@ -340,6 +340,27 @@ static void test_ipv6(void)
 
 	CHECK(tg_parse_ipv6("2001:DB8::1", &a) == 0);
 	CHECK(strcmp(tg_format_ipv6(&a, buf), "2001:db8::1") == 0);
+	/* Hex only, never the dotted forms inet_ntop writes for ::/96 and
+	 * ::ffff:0:0/96, which the parser (hex and colons only) refuses: what
+	 * is written must read back. */
+	{
+		static const char *const forms[][2] = {
+		    {"::fff4:101", "::fff4:101"},
+		    {"::ffff:102:304", "::ffff:102:304"},
+		    {"::2", "::2"},
+		    {"::", "::"},
+		    {"1:0:0:2:0:0:0:3", "1:0:0:2::3"},
+		    {"1:0:0:2:0:0:3:4", "1::2:0:0:3:4"},
+		    {"2001:db8:0:1:1:1:1:1", "2001:db8:0:1:1:1:1:1"},
+		    {"fe80:0:0:0:0:0:0:0", "fe80::"}};
+		struct tg_in6 back;
+
+		for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+			CHECK(tg_parse_ipv6(forms[i][0], &a) == 0);
+			CHECK(strcmp(tg_format_ipv6(&a, buf), forms[i][1]) == 0);
+			CHECK(tg_parse_ipv6(buf, &back) == 0 && tg_ipv6_equal(&a, &back));
+		}
+	}
 	CHECK(tg_parse_ipv6("::ffff:1.2.3.4", &a) == -1); /* no dotted tail */
 	CHECK(tg_parse_ipv6("fe80::1%eth0", &a) == -1);
 	CHECK(tg_parse_ipv6("2001:db8::1::2", &a) == -1);
