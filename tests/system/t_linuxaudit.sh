@@ -106,6 +106,14 @@ else
 fi
 
 # --- a refusal -------------------------------------------------------------------
+# The grant's lease, and its device's element in the source lock, are
+# reclaimed by the next run or gc once the device is gone: done here, so
+# that the refusal's own run finds nothing to reclaim in the state before.
+for _ in $(seq 1 60); do
+	tg_in "$ns" ip -o link show | grep -q " tg$TG_UID-" || break
+	sleep 0.05
+done
+tg_as_user "$ns" tapgate gc >/dev/null 2>&1
 tg_snapshot "$ns" >"$TW/pre"
 tg_audit_mark
 tg_as_user "$ns" tapgate run --ip 10.99.0.5 -- /bin/true 2>"$TW/err"
