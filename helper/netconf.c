@@ -1191,7 +1191,7 @@ static void probe_addr6(void *arg, const struct tg_in6 *a)
 {
 	struct addr6_probe *p = arg;
 
-	p->found |= tg_ipv6_equal(a, p->want);
+	p->found |= memcmp(a->b, p->want->b, sizeof(a->b)) == 0;
 }
 
 int nc_addr6_on_host(struct nc *nc, const struct tg_in6 *addr)

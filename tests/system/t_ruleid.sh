@@ -147,14 +147,32 @@ else
 fi
 tg_audit_lacks "$(tg_kv op gc)" "$(tg_kv result removed)"
 
+# private_group FILE: FILE is /etc/group in this test's mount namespace
+# from now on. Adding or removing a user on the host (the runner does, for
+# the tests that run beside this one) renames a new /etc/group into place,
+# and the kernel detaches every mount from the name renamed over: so it is
+# mounted again right before each step that needs it. public_group: the
+# host's again.
+private_group()
+{
+	grep -q ' /etc/group ' /proc/self/mountinfo && umount /etc/group
+	mount --bind "$1" /etc/group
+}
+public_group()
+{
+	if grep -q ' /etc/group ' /proc/self/mountinfo; then
+		umount /etc/group
+	fi
+}
+
 # The group still there, the owner no longer in it (a private /etc/group
 # with an empty member list; the owner's primary group is its own, lib.sh):
 # revoked, though the caller of gc still has the gid in its groups.
 sed "s/^\($TG_GROUP:[^:]*:[^:]*:\).*/\1/" /etc/group >"$TW/group"
 grep -q "^$TG_GROUP:[^:]*:$TG_GROUP_GID:\$" "$TW/group"
 [ "$(id -g "$TG_USER")" != "$TG_GROUP_GID" ]
-mount --bind "$TW/group" /etc/group
 tg_audit_mark
+private_group "$TW/group"
 as_member tapgate gc
 tg_assert_eq 0 "$TG_RC" "tapgate gc once the owner left the group"
 if ! has_dev "tg$ME-0" && ! has_dev "tg$ME-1"; then
@@ -166,17 +184,18 @@ tg_audit_has "$(tg_kv op gc)" "$(tg_kv result removed)" "$(tg_kv ifname "tg$ME-0
 	"$(tg_kv reason "the policy no longer allows it")"
 # A request goes by the caller's own groups, as the kernel has them: still
 # granted. Then two devices again, for the group that goes away below.
+private_group "$TW/group"
 as_member tapgate create --bridge br0
 tg_assert_eq "0 tg$ME-0" "$TG_RC $(cat "$TW/o")" \
 	"a caller with the group's gid is still granted (its groups, not /etc/group, decide)"
-umount /etc/group
+public_group
 as_member tapgate create --bridge br0
 tg_assert_eq "0 tg$ME-1" "$TG_RC $(cat "$TW/o")" "a second device under the group rule"
 
 # The group definitely gone (a private /etc/group without it): revoked.
 grep -v "^$TG_GROUP:" /etc/group >"$TW/group"
-mount --bind "$TW/group" /etc/group
 tg_audit_mark
+private_group "$TW/group"
 as_member tapgate gc
 if ! has_dev "tg$ME-0" && ! has_dev "tg$ME-1"; then
 	tg_pass "gc revokes what a group granted once the group is definitely gone"
@@ -184,7 +203,7 @@ else
 	tg_fail "a device granted by a group that no longer exists survived gc"
 fi
 tg_audit_has "$(tg_kv op gc)" "$(tg_kv result removed)" "$(tg_kv ifname "tg$ME-0")"
-umount /etc/group
+public_group
 tg_in "$ns" ip link del br0
 tg_assert_state "$ns" "$pre" "the namespace is as before"
 tg_finish
