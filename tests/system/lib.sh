@@ -677,9 +677,15 @@ tg_user_lines()
 # change and what must come back, in a stable order; no counters, no
 # neighbour cache, no lifetimes, nothing that moves on its own.
 # A dozen processes, whatever the number of links: the snapshot runs twice
-# per case and a loaded machine forks slowly.
+# per case and a loaded machine forks slowly. It first waits (max 5 s, as
+# tg_settle, in the same entry into the namespace) until no IPv6 address is
+# tentative, so as not to catch duplicate address detection half-way.
 TG_SNAPSHOT_SCRIPT='
 export LC_ALL=C
+for i in $(seq 1 100); do
+	ip -6 addr show | grep -q tentative || break
+	sleep 0.05
+done
 cd /sys/class/net || exit 1
 grep -H . */ifindex */type */flags */mtu */owner */group */tun_flags */address 2>/dev/null |
 	awk "{ i = index(\$0, \":\"); split(substr(\$0, 1, i - 1), p, \"/\");
@@ -729,7 +735,6 @@ tg_settle()
 # tg_snapshot NS: the network state of NS (see TG_SNAPSHOT_SCRIPT).
 tg_snapshot()
 {
-	tg_settle "$1"
 	tg_in "$1" bash -c "$TG_SNAPSHOT_SCRIPT"
 }
 
