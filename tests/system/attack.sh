@@ -115,6 +115,18 @@ leases()
 	tg_in "$NS" "$TAPGATE" list 2>&1 || true
 }
 
+# state_and_leases STATE LEASES: tg_snapshot into $TW/STATE and leases
+# into $TW/LEASES in one entry into the namespace (each ip netns exec
+# remounts /sys, and every case does this twice).
+state_and_leases()
+{
+	tg_in "$NS" bash -c "$TG_SNAPSHOT_SCRIPT"'
+echo "=== leases"
+"$1" list 2>&1 || true' tg-state "$TAPGATE" >"$TW/both"
+	sed '/^=== leases$/,$d' "$TW/both" >"$TW/$1"
+	sed '1,/^=== leases$/d' "$TW/both" >"$TW/$2"
+}
+
 # begin FAMILY TEXT: a new case; the state it must come back to is now.
 begin()
 {
@@ -126,8 +138,7 @@ begin()
 	CFAIL0=$TG_NFAIL
 	CSTART=$SECONDS
 	echo "--- $CID $CNAME"
-	tg_snapshot "$NS" >"$TW/pre"
-	leases >"$TW/lpre"
+	state_and_leases pre lpre
 	tg_audit_mark
 }
 
@@ -151,8 +162,13 @@ gc_as()
 # assert_clean: the namespace and the lease records are as at begin.
 assert_clean()
 {
-	tg_assert_state "$NS" "$TW/pre" "$CID: ${1:-}network state unchanged"
-	leases >"$TW/lpost"
+	state_and_leases post lpost
+	if diff -u "$TW/pre" "$TW/post" >"$TW/sdiff"; then
+		tg_pass "$CID: ${1:-}network state unchanged"
+	else
+		tg_fail "$CID: ${1:-}network state unchanged: the network state changed:"
+		sed 's/^/     | /' "$TW/sdiff"
+	fi
 	if diff -u "$TW/lpre" "$TW/lpost" >"$TW/ldiff"; then
 		tg_pass "$CID: ${1:-}lease records unchanged"
 	else
