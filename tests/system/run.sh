@@ -184,7 +184,7 @@ build()
 	# Same as `make install`, with every compiled-in path inside T. The
 	# three mount points are bound over by each test.
 	say "building the test installation in $T"
-	if ! make -C "$TG_SRC" -s BUILD="$T/build" PREFIX="$T/prefix" SYSCONFDIR="$T/etc" \
+	if ! make -C "$TG_SRC" -s -j "$(nproc)" BUILD="$T/build" PREFIX="$T/prefix" SYSCONFDIR="$T/etc" \
 		STATE_DIR="$T/run" LOG_SOCKET="$T/logd/log" install test-programs \
 		>"$T/build.log" 2>&1; then
 		say "system: the build failed:"
