@@ -18,8 +18,8 @@
 # The guest's /init reads its instructions from the kernel command line:
 #   tg.ip=ADDR/LEN      address for eth0                   (default 10.77.0.2/24)
 #   tg.gw=ADDR          address to ping                    (default 10.77.0.1)
-#   tg.expect=ok|fail   ok: ping -c 3 -A -W 1; fail: a single ping -c 1 -W 1,
-#                       so that an expected failure does not cost seconds
+#   tg.expect=ok|fail   ok: ping -c 3 -A -W 5; fail: a single ping -c 1 -W 3,
+#                       so that an expected failure costs 3 s, not 10
 #   tg.hold=SECS        stay up SECS seconds after the ping (host state can be
 #                       looked at meanwhile), then power off
 #   tg.ip6=ADDR         also IPv6 address ADDR/128 on eth0 (no DAD), default
@@ -272,9 +272,9 @@ echo "QINIT: queues$Q"
 ip addr add "$IP" dev eth0
 ip -4 addr show dev eth0
 if [ "$EXPECT" = fail ]; then
-	ping -c 1 -W 1 "$GW" && R=PING_OK || R=PING_FAIL
+	ping -c 1 -W 3 "$GW" && R=PING_OK || R=PING_FAIL
 else
-	ping -c 3 -A -W 1 "$GW" && R=PING_OK || R=PING_FAIL
+	ping -c 3 -A -W 5 "$GW" && R=PING_OK || R=PING_FAIL
 fi
 echo "QINIT: $R"
 if [ "$BULK" != 0 ] && [ "$R" = PING_OK ]; then

@@ -10,7 +10,7 @@
 #   TG_IF=eth0            the interface (default eth0)
 #   TG_IP=ADDR/LEN        its address (default 10.77.0.2/24)
 #   TG_GW=ADDR            the address to ping (default 10.77.0.1)
-#   TG_EXPECT=ok|fail     ok: ping -c 3 -A -W 1; fail: a single ping -c 1 -W 1
+#   TG_EXPECT=ok|fail     ok: ping -c 3 -A -W 5; fail: a single ping -c 1 -W 3
 #   TG_ONLINK=1           also add a host route to TG_GW on the interface (for
 #                         a guest address outside the gateway's subnet, so
 #                         that only the host decides whether the ping works)
@@ -51,9 +51,9 @@ if [ "${TG_ONLINK:-0}" = 1 ]; then
 fi
 "$BB" ip -4 addr show dev "$IF"
 if [ "$EXPECT" = fail ]; then
-	"$BB" ping -c 1 -W 1 "$GW" && R=PING_OK || R=PING_FAIL
+	"$BB" ping -c 1 -W 3 "$GW" && R=PING_OK || R=PING_FAIL
 else
-	"$BB" ping -c 3 -A -W 1 "$GW" && R=PING_OK || R=PING_FAIL
+	"$BB" ping -c 3 -A -W 5 "$GW" && R=PING_OK || R=PING_FAIL
 fi
 echo "UMLINIT: $R"
 
