@@ -42,7 +42,7 @@ for target in "$@"; do
 	echo "=== make $target"
 	start=$(date +%s)
 	: >"$tmp/table"
-	TG_TABLE=$tmp/table $make --no-print-directory "$target" 2>&1 | tee "$tmp/log"
+	TG_TABLE=$tmp/table TG_FAILURES=$tmp/failures $make --no-print-directory "$target" 2>&1 | tee "$tmp/log"
 	rc=${PIPESTATUS[0]}
 	secs=$(($(date +%s) - start))
 	if [ -s "$tmp/table" ]; then
@@ -56,7 +56,10 @@ for target in "$@"; do
 	fi
 	read -r p f s < <(count "$tmp/log" "$rc")
 	result=PASS
-	[ "$f" != 0 ] && result=FAIL
+	if [ "$f" != 0 ]; then
+		result=FAIL
+		tail -n 10 "$tmp/log" | sed "s/^/FAILED $target: /" >>"$tmp/failures"
+	fi
 	rows+=("$(printf '%-26s %-8s %7s %7s %7s %6s' "$target" "$result" "$p" "$f" "$s" "$secs")")
 	tp=$((tp + p)) tf=$((tf + f)) ts=$((ts + s))
 done
@@ -64,5 +67,8 @@ done
 echo "=== summary"
 printf '%-26s %-8s %7s %7s %7s %6s\n' "stage or test" result passed failed skipped secs
 printf '%s\n' "${rows[@]}"
+# Why, again at the very end: a CI log that keeps only its head and tail
+# still shows it.
+[ -s "$tmp/failures" ] && cat "$tmp/failures"
 echo "check: $tp passed, $tf failed, $ts skipped"
 [ "$tf" -eq 0 ]

@@ -38,8 +38,10 @@
 # test sees a private T of its own (see lib.sh).
 #
 # Environment: TG_SAVE=DIR keeps every log; TG_TABLE=FILE gets one line per
-# test (name result passed failed skipped seconds) for tests/check.sh; TG_TEST_TIMEOUT overrides every
-# test's limit; TG_CASES="..." is passed on (tests that have cases read it);
+# test (name result passed failed skipped seconds) for tests/check.sh;
+# TG_FAILURES=FILE gets the `FAILED NAME (RESULT): ...` lines the run ends
+# with, for the same; TG_TEST_TIMEOUT overrides every test's limit;
+# TG_CASES="..." is passed on (tests that have cases read it);
 # TG_REUSE_ROOT=DIR uses an installation another run built (the harness
 # self-test runs a nested runner that way).
 set -eu
@@ -259,6 +261,7 @@ finish_test()
 	ROWS+=("$(printf '%-18s %-8s %7s %7s %7s %6s' "$name" "$result" "$p" "$f" "$s" "$secs")")
 	[ -n "${TG_TABLE:-}" ] && echo "system/$name $result $p $f $s $secs" >>"$TG_TABLE"
 	say "=== $name: $result ($p passed, $f failed, $s skipped, $secs s${KILLED[$name]:+, ${KILLED[$name]}})"
+	[ "$result" = PASS ] || [ "$result" = SKIP ] || failure_lines "$name" "$result" "$log" >>"$R/failures"
 	if [ "$result" = PASS ] && [ -z "${TG_VERBOSE:-}" ]; then
 		grep -E '^(SKIP|NOTE) ' "$log" || true
 	else
@@ -269,6 +272,17 @@ finish_test()
 		cp "$log" "$TG_SAVE/"
 	fi
 	unset "PID[$name]"
+}
+
+# failure_lines NAME RESULT LOG: why the test failed, in a few lines that a
+# CI log cut in the middle still shows at its end: its first ten FAIL lines,
+# else the last five lines of its log.
+failure_lines()
+{
+	local name=$1 result=$2 log=$3 why
+	why=$(grep -a -m 10 '^FAIL' "$log" || true)
+	[ -n "$why" ] || why=$(tail -n 5 "$log")
+	printf '%s\n' "$why" | sed "s/^/FAILED $name ($result): /"
 }
 
 # watch: until a running test ends (finishing it) or a limit passes.
@@ -386,6 +400,12 @@ main()
 		TOTAL_F=$((TOTAL_F + 1))
 		say "FAIL the machine's own state changed:"
 		sed 's/^/     | /' "$R/host.diff"
+		grep -E '^[-+][^-+]' "$R/host.diff" | head -n 10 |
+			sed 's/^/FAILED host-unchanged: /' >>"$R/failures"
+	fi
+	if [ -s "$R/failures" ]; then
+		cat "$R/failures"
+		[ -n "${TG_FAILURES:-}" ] && cat "$R/failures" >>"$TG_FAILURES"
 	fi
 	say "system: $TOTAL_P passed, $TOTAL_F failed, $TOTAL_S skipped"
 	[ "$TOTAL_F" -eq 0 ]
