@@ -42,7 +42,7 @@ TG_STANDALONE_ROOT=0
 TG_LOGSINK_PID=
 TG_CREATED_USERS=()
 TG_CREATED_GROUPS=()
-declare -A TG_BG=()
+declare -A TG_BG=() TG_UIDS=() TG_GIDS=()
 T=
 TW=
 TG_RC=0
@@ -182,9 +182,23 @@ tg_finish()
 # tg_kv KEY VALUE: an ERE for the field KEY=VALUE, quoted or not.
 tg_kv()
 {
-	local v
-	v=$(printf '%s' "$2" | sed -e 's/[][\.*^$+?(){}|]/\\&/g')
-	printf '(^|[ :])%s="?%s"?( |$)' "$1" "$v"
+	tg__kv "$1" "$2"
+	printf '%s' "$TG_KV"
+}
+
+# tg__kv KEY VALUE: the same in TG_KV, without a process (a case of the
+# attack suite asks for two, and a loaded machine forks slowly).
+tg__kv()
+{
+	local v=$2 c i out=
+	for ((i = 0; i < ${#v}; i++)); do
+		c=${v:i:1}
+		case $c in
+		[][\\.*^\$+?\(\){}\|]) out+="\\$c" ;;
+		*) out+=$c ;;
+		esac
+	done
+	TG_KV="(^|[ :])$1=\"?$out\"?( |\$)"
 }
 
 # Only records after the mark count: the log is shared by all tests of a run.
@@ -200,32 +214,44 @@ tg_audit_since()
 	tail -n +"$((TG_AUDIT_MARK + 1))" "$TG_AUDIT" 2>/dev/null || true
 }
 
-# tg_audit_grep REGEX...: records since the mark matching all REGEXes.
+# tg_audit_grep REGEX...: records since the mark matching all REGEXes, in
+# one process (the REGEXes are EREs without interval expressions, which
+# Debian's awk lacks; they reach awk as operands, so backslashes stay).
 tg_audit_grep()
 {
-	local lines re
-	lines=$(tg_audit_since)
-	for re in "$@"; do
-		lines=$(printf '%s\n' "$lines" | grep -E -- "$re" || true)
-	done
-	[ -n "$lines" ] && printf '%s\n' "$lines"
+	TG_MARK=$TG_AUDIT_MARK awk 'BEGIN {
+			n = ARGC - 2
+			for (i = 1; i <= n; i++) { re[i] = ARGV[i]; delete ARGV[i] }
+			mark = ENVIRON["TG_MARK"] + 0
+		}
+		FNR > mark { for (i = 1; i <= n; i++) if ($0 !~ re[i]) next; print }' \
+		"$@" "$TG_AUDIT" 2>/dev/null
 	return 0
 }
 
-# tg__pretty REGEX...: the tg_kv patterns shown as key=value again.
-TG_PRETTY_SED='s/^\(\^\|\[ :\]\)([a-z_]+)="\?(.*)"\?\( \|\$\)$/\1=\2/
-t unescape
-b
-:unescape
-s/\\(.)/\1/g'
+# tg__pretty REGEX...: the tg_kv patterns shown as key=value again, in
+# TG_PRETTY.
 tg__pretty()
 {
-	local re out=
+	local re k v h out='' pre='(^|[ :])' post='"?( |$)'
 	for re in "$@"; do
-		re=$(printf '%s' "$re" | sed -E "$TG_PRETTY_SED")
+		if [[ $re == "$pre"*=*"$post" ]]; then
+			re=${re#"$pre"}
+			re=${re%"$post"}
+			k=${re%%=*}
+			v=${re#*=}
+			v=${v#\"?}
+			re=$k=
+			while [[ $v == *\\?* ]]; do
+				h=${v%%\\*}
+				re+=$h${v:${#h}+1:1}
+				v=${v:${#h}+2}
+			done
+			re+=$v
+		fi
 		out="$out${out:+ }$re"
 	done
-	printf '%s' "$out"
+	TG_PRETTY=$out
 }
 
 # tg_audit_has REGEX...: waits up to 10 s (a loaded machine) for one record
@@ -233,14 +259,15 @@ tg__pretty()
 tg_audit_has()
 {
 	local i
-	for i in $(seq 1 200); do
+	tg__pretty "$@"
+	for i in {1..200}; do
 		if [ -n "$(tg_audit_grep "$@")" ]; then
-			tg_pass "audit record with $(tg__pretty "$@")"
+			tg_pass "audit record with $TG_PRETTY"
 			return 0
 		fi
 		sleep 0.05
 	done
-	tg_fail "no audit record with $(tg__pretty "$@"); records since mark:"
+	tg_fail "no audit record with $TG_PRETTY; records since mark:"
 	tg_audit_since | sed 's/^/     | /'
 }
 
@@ -251,10 +278,11 @@ tg_audit_lacks()
 	local hit
 	sleep 0.2
 	hit=$(tg_audit_grep "$@")
+	tg__pretty "$@"
 	if [ -z "$hit" ]; then
-		tg_pass "no audit record with $(tg__pretty "$@")"
+		tg_pass "no audit record with $TG_PRETTY"
 	else
-		tg_fail "unexpected audit record with $(tg__pretty "$@"):"
+		tg_fail "unexpected audit record with $TG_PRETTY:"
 		printf '%s\n' "$hit" | sed 's/^/     | /'
 	fi
 }
@@ -281,7 +309,7 @@ tg__cleanup()
 	fi
 	for name in "${!TG_BG[@]}"; do
 		pid=${TG_BG[$name]}
-		for i in $(seq 1 200); do
+		for i in {1..200}; do
 			kill -0 "$pid" 2>/dev/null || break
 			sleep 0.05
 		done
@@ -404,7 +432,7 @@ tg__start_logsink()
 	local i
 	"$LOGSINK" "$TG_LOG" "$TG_AUDIT" &
 	TG_LOGSINK_PID=$!
-	for i in $(seq 1 200); do
+	for i in {1..200}; do
 		[ -S "$TG_LOG" ] && return 0
 		sleep 0.05
 	done
@@ -498,12 +526,31 @@ tg__paths()
 
 tg__ids()
 {
-	TG_UID=$(id -u "$TG_USER")
-	TG_GID=$(id -g "$TG_USER")
-	TG_UID2=$(id -u "$TG_USER2")
-	TG_GID2=$(id -g "$TG_USER2")
+	tg__user_ids "$TG_USER"
+	tg__user_ids "$TG_USER2"
+	TG_UID=${TG_UIDS[$TG_USER]}
+	TG_GID=${TG_GIDS[$TG_USER]}
+	TG_UID2=${TG_UIDS[$TG_USER2]}
+	TG_GID2=${TG_GIDS[$TG_USER2]}
 	TG_GROUP_GID=$(getent group "$TG_GROUP" | cut -d: -f3)
 	tg_audit_mark
+}
+
+# tg__user_ids USER: USER's uid and gid in TG_UIDS[USER] and TG_GIDS[USER],
+# looked up once (every tg_as needs them; a loaded machine forks slowly).
+tg__user_ids()
+{
+	[ -n "${TG_UIDS[$1]:-}" ] && return 0
+	TG_UIDS[$1]=$(id -u "$1")
+	TG_GIDS[$1]=$(id -g "$1")
+}
+
+# tg__entered: a command enters a namespace and may change its state: a
+# snapshot taken before no longer tells (attack.sh reuses its last one
+# while the file TG_SNAP_KEEP says it still does).
+tg__entered()
+{
+	[ -z "${TG_SNAP_KEEP:-}" ] || : >"$TG_SNAP_KEEP"
 }
 
 # --- namespaces and users -------------------------------------------------
@@ -524,6 +571,7 @@ tg_in()
 {
 	local ns=$1
 	shift
+	tg__entered
 	ip netns exec "$ns" "$@"
 }
 
@@ -550,8 +598,10 @@ tg__as()
 {
 	local who=$1 ns=$2 uid gid
 	shift 2
-	uid=$(id -u "$who")
-	gid=$(id -g "$who")
+	tg__user_ids "$who"
+	uid=${TG_UIDS[$who]}
+	gid=${TG_GIDS[$who]}
+	tg__entered
 	ip netns exec "$ns" setpriv --reuid="$uid" --regid="$gid" --init-groups \
 		env -i PATH="$T/prefix/bin:/usr/bin:/bin" HOME=/ "$@"
 }
@@ -591,9 +641,11 @@ tg_start()
 	shift 3
 	rm -f "$TW/$name.ready" "$TW/$name.go"
 	# exec: $! is then the client (or COMMAND) itself, not a shell.
+	tg__user_ids "$who"
+	tg__entered
 	(
-		uid=$(id -u "$who")
-		gid=$(id -g "$who")
+		uid=${TG_UIDS[$who]}
+		gid=${TG_GIDS[$who]}
 		exec ip netns exec "$ns" setpriv --reuid="$uid" --regid="$gid" --init-groups \
 			env -i PATH="$T/prefix/bin:/usr/bin:/bin" HOME=/ "$@"
 	) >"$TW/$name.out" 2>"$TW/$name.err" </dev/null &
@@ -607,7 +659,7 @@ tg_wait_ready()
 {
 	local name=$1 secs=${2:-30} pid i
 	pid=${TG_BG[$name]}
-	for i in $(seq 1 $((secs * 20))); do
+	for ((i = 0; i < secs * 20; i++)); do
 		[ -e "$TW/$name.ready" ] && return 0
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.05
@@ -626,7 +678,7 @@ tg_wait_exit()
 	pid=${TG_BG[$name]:-}
 	TG_RC=0
 	[ -n "$pid" ] || return 0
-	for i in $(seq 1 $((secs * 20))); do
+	for ((i = 0; i < secs * 20; i++)); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.05
 	done
@@ -665,77 +717,43 @@ tg_launch()
 }
 
 # tg_user_lines: how many lines the user saw from the last tg_launch (its
-# stderr and the text on the reply channel, which the client shows).
+# stderr and the text on the reply channel, which the client shows), in
+# TG_LINES by tg__user_lines.
 tg_user_lines()
 {
-	echo $(($(grep -c '' "$TW/c.err" || true) + $(grep -c '^user| ' "$TW/c.out" || true)))
+	tg__user_lines
+	echo "$TG_LINES"
+}
+
+tg__user_lines()
+{
+	local l n=0
+	mapfile l <"$TW/c.err" 2>/dev/null || true
+	n=${#l[@]}
+	mapfile l <"$TW/c.out" 2>/dev/null || true
+	for l in "${l[@]}"; do
+		[[ $l == "user| "* ]] && n=$((n + 1))
+	done
+	TG_LINES=$n
 }
 
 # --- state ----------------------------------------------------------------
-
-# The state snapshot, run inside the namespace. Only what the helper may
-# change and what must come back, in a stable order; no counters, no
-# neighbour cache, no lifetimes, nothing that moves on its own.
-# A dozen processes, whatever the number of links: the snapshot runs twice
-# per case and a loaded machine forks slowly. It first waits (max 5 s, as
-# tg_settle, in the same entry into the namespace) until no IPv6 address is
-# tentative, so as not to catch duplicate address detection half-way.
-TG_SNAPSHOT_SCRIPT='
-export LC_ALL=C
-for i in $(seq 1 100); do
-	ip -6 addr show | grep -q tentative || break
-	sleep 0.05
-done
-cd /sys/class/net || exit 1
-grep -H . */ifindex */type */flags */mtu */owner */group */tun_flags */address 2>/dev/null |
-	awk "{ i = index(\$0, \":\"); split(substr(\$0, 1, i - 1), p, \"/\");
-	       v[p[1]] = v[p[1]] \" \" p[2] \"=\" substr(\$0, i + 1) }
-	     END { for (d in v) print \"link \" d v[d] }" | sort
-for m in */master; do
-	[ -L "$m" ] || continue
-	t=$(readlink "$m")
-	echo "master ${m%/master} ${t##*/}"
-done
-ip -d -j link show | grep -oE "\"(ifname|info_kind)\":\"[^\"]*\"" |
-	awk -F "\"" "\$2 == \"ifname\" { n = \$4 } \$2 == \"info_kind\" { print \"kind \" n \" \" \$4 }" | sort
-ip -o addr show | sed -E "s/\\\\//; s/ (valid_lft|preferred_lft) [^ ]+//g;
-	s/ tentative//; s/ +/ /g; s/^[0-9]+: /addr /; s/ $//" | sort
-ip -4 route show table all | sed -E "s/ linkdown//; s/ +$//; s/^/route4 /" | sort
-ip -6 route show table all | sed -E "s/ linkdown//; s/ expires [^ ]+//; s/ +$//;
-	s/^/route6 /" | sort
-ip neigh show proxy | sed -E "s/ +$//; s/^/proxy /" | sort
-ip -6 neigh show proxy | sed -E "s/ +$//; s/^/proxy6 /" | sort
-cd /proc/sys/net
-grep -H . ipv4/conf/*/forwarding ipv4/conf/*/proxy_arp ipv4/conf/*/rp_filter \
-	ipv4/conf/*/accept_redirects ipv4/conf/*/send_redirects ipv4/conf/*/accept_source_route \
-	ipv6/conf/*/disable_ipv6 ipv6/conf/*/accept_ra ipv6/conf/*/autoconf \
-	ipv6/conf/*/forwarding ipv6/conf/*/proxy_ndp ipv6/conf/*/accept_redirects \
-	ipv4/ip_forward 2>/dev/null | sed "s|/|.|g; s/:/=/; s/^/sysctl /" | sort
-# nftables without counters; of tapgate'"'"'s own tables (which stay, empty,
-# once made: helper/nftables.c) only the elements of inet tapgate and the
-# chains of netdev tapgate.
-nft -s list ruleset 2>/dev/null | awk "/^table / { t = \$0 }
-	t == \"table inet tapgate {\" { if (\$1 == \"elements\") e = 1
-		if (e) print \"nft tapgate \" \$0; if (e && /}/) e = 0; next }
-	t == \"table netdev tapgate {\" { if (/^\t/) print \"nft tapgate \" \$0; next }
-	{ print \"nft \" \$0 }"
-'
 
 # tg_settle NS: waits (max 5 s) until no IPv6 address is tentative, so that
 # a snapshot does not catch duplicate address detection half-way.
 tg_settle()
 {
 	local i
-	for i in $(seq 1 100); do
+	for i in {1..100}; do
 		tg_in "$1" ip -6 addr show | grep -q tentative || return 0
 		sleep 0.05
 	done
 }
 
-# tg_snapshot NS: the network state of NS (see TG_SNAPSHOT_SCRIPT).
+# tg_snapshot NS: the network state of NS (see nsstate.sh).
 tg_snapshot()
 {
-	tg_in "$1" bash -c "$TG_SNAPSHOT_SCRIPT"
+	tg_in "$1" bash "$TG_LIB_DIR/nsstate.sh"
 }
 
 # tg_state_diff NS BEFOREFILE: prints the differences; status 1 if any.
@@ -780,11 +798,12 @@ tg_qemu_guest()
 
 # tg_assert_link_gone NS DEV WHEN: DEV has left NS ("DEV is gone after
 # WHEN"). The kernel unregisters a device when its last descriptor closes,
-# a moment after its holder exits: waits up to 3 s.
+# a moment after its holder exits (later on a loaded machine): waits up to
+# about 10 s.
 tg_assert_link_gone()
 {
 	local ns=$1 dev=$2 when=$3 _
-	for _ in $(seq 1 60); do
+	for _ in {1..200}; do
 		tg_in "$ns" ip link show dev "$dev" >/dev/null 2>&1 || break
 		sleep 0.05
 	done
