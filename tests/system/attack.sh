@@ -120,11 +120,51 @@ leases()
 # remounts /sys, and every case does this twice).
 state_and_leases()
 {
-	tg_in "$NS" bash -c "$TG_SNAPSHOT_SCRIPT"'
-echo "=== leases"
-"$1" list 2>&1 || true' tg-state "$TAPGATE" >"$TW/both"
-	sed '/^=== leases$/,$d' "$TW/both" >"$TW/$1"
-	sed '1,/^=== leases$/d' "$TW/both" >"$TW/$2"
+	local l out=$TW/$1
+	tg_in "$NS" bash "$TG_LIB_DIR/nsstate.sh" --leases "$TAPGATE" >"$TW/both"
+	mapfile l <"$TW/both"
+	: >"$TW/$1"
+	: >"$TW/$2"
+	for l in "${l[@]}"; do
+		if [ "$l" = $'=== leases\n' ]; then
+			out=$TW/$2
+		else
+			printf '%s' "$l"
+		fi >>"$out"
+	done
+}
+
+# The last assert_clean's snapshot is the next case's starting state when
+# it found the namespace as the case began, no command entered the
+# namespace since (tg__entered empties this file) and nothing of the test
+# runs in the background but the log sink: half the snapshots are saved.
+TG_SNAP_KEEP=$TW/snap.keep
+: >"$TG_SNAP_KEEP"
+
+snapshot_still_holds()
+{
+	local j
+	[ -s "$TG_SNAP_KEEP" ] || return 1
+	jobs -pr >"$TW/jobs"
+	mapfile -t j <"$TW/jobs"
+	[ "${#j[@]}" = 0 ] || { [ "${#j[@]}" = 1 ] && [ "${j[0]}" = "$TG_LOGSINK_PID" ]; }
+}
+
+# copy_file FROM TO, and same_files A B (status 0 when equal), in this
+# shell.
+copy_file()
+{
+	local l
+	mapfile l <"$1"
+	printf '%s' "${l[@]}" >"$2"
+}
+
+same_files()
+{
+	local a b
+	mapfile a <"$1"
+	mapfile b <"$2"
+	[ "${#a[@]}" = "${#b[@]}" ] && [ "${a[*]}" = "${b[*]}" ]
 }
 
 # begin FAMILY TEXT: a new case; the state it must come back to is now.
@@ -133,12 +173,17 @@ begin()
 	local f=$1
 	case_end
 	FAMN[$f]=$((${FAMN[$f]:-0} + 1))
-	CID=$(printf '%s%02d' "$f" "${FAMN[$f]}")
+	printf -v CID '%s%02d' "$f" "${FAMN[$f]}"
 	CNAME=$2
 	CFAIL0=$TG_NFAIL
 	CSTART=$SECONDS
 	echo "--- $CID $CNAME"
-	state_and_leases pre lpre
+	if snapshot_still_holds; then
+		copy_file "$TW/post" "$TW/pre"
+		copy_file "$TW/lpost" "$TW/lpre"
+	else
+		state_and_leases pre lpre
+	fi
 	tg_audit_mark
 }
 
@@ -162,19 +207,23 @@ gc_as()
 # assert_clean: the namespace and the lease records are as at begin.
 assert_clean()
 {
+	local clean=1
 	state_and_leases post lpost
-	if diff -u "$TW/pre" "$TW/post" >"$TW/sdiff"; then
+	if same_files "$TW/pre" "$TW/post"; then
 		tg_pass "$CID: ${1:-}network state unchanged"
 	else
+		clean=0
 		tg_fail "$CID: ${1:-}network state unchanged: the network state changed:"
-		sed 's/^/     | /' "$TW/sdiff"
+		diff -u "$TW/pre" "$TW/post" | sed 's/^/     | /'
 	fi
-	if diff -u "$TW/lpre" "$TW/lpost" >"$TW/ldiff"; then
+	if same_files "$TW/lpre" "$TW/lpost"; then
 		tg_pass "$CID: ${1:-}lease records unchanged"
 	else
+		clean=0
 		tg_fail "$CID: ${1:-}lease records changed:"
-		sed 's/^/     | /' "$TW/ldiff"
+		diff -u "$TW/lpre" "$TW/lpost" | sed 's/^/     | /'
 	fi
+	[ "$clean" = 0 ] || echo kept >"$TG_SNAP_KEEP"
 }
 
 # v RC LINES AUDIT CLEAN [UID]
@@ -186,8 +235,10 @@ assert_clean()
 #          after `tapgate gc` as the user; -: not checked here
 v()
 {
-	local rc=$1 lines=$2 audit=$3 clean=$4 uid=${5:-$TG_UID} st n
-	st=$(sed -n 's/^status //p' "$TW/c.out" 2>/dev/null | head -n 1)
+	local rc=$1 lines=$2 audit=$3 clean=$4 uid=${5:-$TG_UID} st='' l n kv
+	while IFS= read -r l; do
+		[[ $l == "status "* ]] && { st=${l#status }; break; }
+	done <"$TW/c.out" 2>/dev/null || true
 	# shellcheck disable=SC2254 # rc is a pattern on purpose
 	case "$TG_RC" in
 	$rc) tg_pass "$CID: exit $TG_RC (${st:-no status})" ;;
@@ -197,7 +248,8 @@ v()
 		;;
 	esac
 	if [ "$lines" != - ]; then
-		n=$(tg_user_lines)
+		tg__user_lines
+		n=$TG_LINES
 		if [ "$n" = "$lines" ]; then
 			tg_pass "$CID: $lines line(s) for the user"
 		else
@@ -208,7 +260,12 @@ v()
 	case "$audit" in
 	-) ;;
 	none) tg_audit_lacks '(^|[ :])op=' ;;
-	*) tg_audit_has "$(tg_kv result "$audit")" "$(tg_kv uid "$uid")" ;;
+	*)
+		tg__kv result "$audit"
+		kv=$TG_KV
+		tg__kv uid "$uid"
+		tg_audit_has "$kv" "$TG_KV"
+		;;
 	esac
 	case "$clean" in
 	now) assert_clean ;;
@@ -229,7 +286,7 @@ UMLUP=(--fd 1:dgram --proto umlup -- "$UMLNET" uml_net 4 tuntap up)
 wait_seccomp()
 {
 	local pid='' _
-	for _ in $(seq 1 250); do
+	for _ in {1..250}; do
 		pid=$(cat "$1" 2>/dev/null || true)
 		if [ -n "$pid" ] && grep -q '^Seccomp:[[:space:]]*2' "/proc/$pid/status" 2>/dev/null; then
 			echo "$pid"
@@ -248,7 +305,7 @@ lock_hold()
 	rm -f "$TW/locked" "$TW/unlock"
 	("$ATK" lock "$T/run/lock" "$TW/unlock" "$TG_UID" "$TG_UID2" >"$TW/locked") &
 	TG_BG["lock"]=$!
-	for _ in $(seq 1 250); do
+	for _ in {1..250}; do
 		grep -q locked "$TW/locked" 2>/dev/null && return 0
 		sleep 0.02
 	done
@@ -557,7 +614,7 @@ kill_matrix()
 	[ -z "$setup" ] || tg_in "$NS" $setup
 	begin "$f" "$what"
 	for sc in flock sendmsg pwrite64 ioctl sendto; do
-		for n in $(seq 1 40); do
+		for n in {1..40}; do
 			tg_run tg_in "$NS" strace -u "$TG_USER" -f -qq -o /dev/null -e trace="$sc" \
 				-e inject="$sc:signal=KILL:when=$n" env -i PATH=/usr/bin:/bin \
 				"$ATK" launch --no-ioctl "$@"
@@ -596,7 +653,7 @@ kill_matrix_uml()
 	fi
 	tg_policy "$UPLINK"
 	for sc in sendmsg pwrite64 sendto; do
-		for n in $(seq 1 40); do
+		for n in {1..40}; do
 			bg umlhold "$TG_USER" --ready "$TW/umlhold.ready" --hold-until "$TW/umlhold.go" \
 				"${UMLUP[@]}" 10.77.0.1
 			tg_wait_ready umlhold 10 || true
@@ -636,6 +693,7 @@ stop_holding_lock()
 		return 0
 	fi
 	rm -f "$TW/stopped.pid"
+	tg__entered
 	(
 		exec ip netns exec "$NS" strace -u "$TG_USER" -f -qq -o /dev/null -e trace=pwrite64 \
 			-e inject=pwrite64:signal=STOP:when=1 env -i PATH=/usr/bin:/bin "$ATK" launch \
@@ -646,7 +704,7 @@ stop_holding_lock()
 	# looks in a row is what counts).
 	pid=
 	n=0
-	for _ in $(seq 1 250); do
+	for _ in {1..250}; do
 		pid=$(cat "$TW/stopped.pid" 2>/dev/null || true)
 		if [ -n "$pid" ] && grep -qE '^State:[[:space:]]*[tT]' "/proc/$pid/status" 2>/dev/null; then
 			n=$((n + 1))
@@ -1221,7 +1279,7 @@ ${x%|*}"
 	pcase "syntax: NUL byte" 1 error 'policy\.conf:3[: ]'
 	{
 		echo "# 1025 rules"
-		for n in $(seq 1 1025); do echo "permit $TG_USER tap $NET"; done
+		for n in {1..1025}; do echo "permit $TG_USER tap $NET"; done
 	} >"$TW/many.conf"
 	install -m 0644 -o root -g root "$TW/many.conf" "$POLICY"
 	pcase "syntax: more than 1024 rules" 1 error 'policy\.conf:1026[: ]'
@@ -1393,15 +1451,15 @@ quota_race()
 {
 	local i names addrs ok ref other
 	begin K "20 parallel requests under max 3"
-	for i in $(seq 1 20); do
+	for i in {1..20}; do
 		rm -f "$TW/q$i.ready" "$TW/q$i.go"
 		bg "q$i" "$TG_USER" --timeout 30 --ready "$TW/q$i.ready" --hold-until "$TW/q$i.go" \
 			"${OPEN[@]}"
 	done
 	# Wait until each has either its device (ready) or ended.
-	for _ in $(seq 1 300); do
+	for _ in {1..300}; do
 		n=0
-		for i in $(seq 1 20); do
+		for i in {1..20}; do
 			if [ -e "$TW/q$i.ready" ] || ! kill -0 "${TG_BG[q$i]}" 2>/dev/null; then
 				n=$((n + 1))
 			fi
@@ -1410,7 +1468,7 @@ quota_race()
 		sleep 0.05
 	done
 	ok=0 ref=0 other=0
-	for i in $(seq 1 20); do
+	for i in {1..20}; do
 		if [ -e "$TW/q$i.ready" ]; then
 			ok=$((ok + 1))
 		else
@@ -1431,10 +1489,10 @@ quota_race()
 	tg_assert_eq 3 "$(printf '%s\n' "$addrs" | sort -u | grep -c .)" "$CID: 3 distinct addresses"
 	tg_assert_eq 3 "$(tg_in "$NS" ip -o link show | grep -c " tg${TG_UID}-")" \
 		"$CID: 3 devices exist while held"
-	for i in $(seq 1 20); do
+	for i in {1..20}; do
 		if [ -e "$TW/q$i.ready" ]; then : >"$TW/q$i.go"; fi
 	done
-	for i in $(seq 1 20); do
+	for i in {1..20}; do
 		if [ -n "${TG_BG[q$i]:-}" ]; then tg_wait_exit "q$i"; fi
 	done
 	tg_audit_has "$(tg_kv result refused)" "$(tg_kv uid "$TG_UID")"
@@ -1450,14 +1508,14 @@ two_user_race()
 permit $TG_USER tap net 10.77.0.0/29 gateway 10.77.0.1 max 5
 permit $TG_USER2 tap net 10.77.0.0/29 gateway 10.77.0.1 max 5"
 	begin K "two users, 8 parallel requests each, for 5 addresses"
-	for i in $(seq 1 16); do
+	for i in {1..16}; do
 		rm -f "$TW/r$i.ready" "$TW/r$i.go"
 		bg "r$i" "$([ "$i" -le 8 ] && echo "$TG_USER" || echo "$TG_USER2")" --timeout 30 \
 			--ready "$TW/r$i.ready" --hold-until "$TW/r$i.go" "${OPEN[@]}"
 	done
-	for _ in $(seq 1 300); do
+	for _ in {1..300}; do
 		n=0
-		for i in $(seq 1 16); do
+		for i in {1..16}; do
 			if [ -e "$TW/r$i.ready" ] || ! kill -0 "${TG_BG[r$i]}" 2>/dev/null; then
 				n=$((n + 1))
 			fi
@@ -1470,10 +1528,10 @@ permit $TG_USER2 tap net 10.77.0.0/29 gateway 10.77.0.1 max 5"
 	tg_assert_eq 5 "$ok" "$CID: exactly 5 granted"
 	tg_assert_eq "10.77.0.2 10.77.0.3 10.77.0.4 10.77.0.5 10.77.0.6" "$addrs" \
 		"$CID: each address once"
-	for i in $(seq 1 16); do
+	for i in {1..16}; do
 		if [ -e "$TW/r$i.ready" ]; then : >"$TW/r$i.go"; fi
 	done
-	for i in $(seq 1 16); do
+	for i in {1..16}; do
 		tg_wait_exit "r$i"
 		case "$TG_RC" in 0 | 1) ;; *) tg_fail "$CID: request r$i ended with $TG_RC" ;; esac
 	done
@@ -1512,6 +1570,7 @@ netlink_spoof()
 	# every other sender), for the helper's whole run.
 	# shellcheck disable=SC2086 # one argument per port
 	tg_start spoof "$TG_USER2" "$NS" "$ATK" spoof 2 $ports
+	tg__entered
 	# shellcheck disable=SC2086
 	(exec ip netns exec "$NS" "$ATK" spoof 2 $ports) >"$TW/rspoof.out" 2>&1 &
 	TG_BG["rspoof"]=$!
@@ -1668,7 +1727,7 @@ permit $u tap $NET"
 	# own log: the reply's NUL would upset lib.sh's line counting.)
 	"$LOGSINK" "$TW/fakelog" "$TW/fakelog.out" &
 	TG_BG["fakelog"]=$!
-	for _ in $(seq 1 100); do
+	for _ in {1..100}; do
 		[ -S "$TW/fakelog" ] && break
 		sleep 0.05
 	done
@@ -1725,7 +1784,7 @@ log_socket_cases()
 	"$ATK" sink "$TG_LOG" full >"$TW/sink.out" 2>&1 &
 	spid=$!
 	TG_BG["sink"]=$spid
-	for _ in $(seq 1 100); do
+	for _ in {1..100}; do
 		grep -q full "$TW/sink.out" 2>/dev/null && break
 		sleep 0.05
 	done
