@@ -26,12 +26,16 @@ runs_before=$(ls -d /tmp/tapgate-run.* 2>/dev/null || true)
 start=$(date +%s)
 rc=0
 TG_HARNESS_OUT=$out TG_HARNESS_OBS=$obspid TG_HARNESS_MARK=$mark TG_REUSE_ROOT=$T \
-	TG_TEST_TIMEOUT=20 TG_GRACE=3 TG_SAVE= TG_TABLE= TG_VERBOSE=1 \
+	TG_TEST_TIMEOUT=20 TG_GRACE=3 TG_SAVE= TG_TABLE= TG_FAILURES= TG_VERBOSE=1 \
 	bash "$TG_LIB_DIR/run.sh" -j 2 "$TG_LIB_DIR/harness/h_hang.sh" \
 	"$TG_LIB_DIR/harness/h_stubborn.sh" >"$TW/nested.log" 2>&1 </dev/null || rc=$?
 tg_note "the nested run took $(($(date +%s) - start)) s"
 
 tg_assert_eq 1 "$((rc != 0))" "the nested run failed (exit $rc)"
+tg_assert_file_match '^FAILED h_hang \(TIMEOUT\): ' "$TW/nested.log" \
+	"it ends with why h_hang failed (FAILED lines)"
+tg_assert_file_match '^FAILED h_stubborn \(TIMEOUT\): ' "$TW/nested.log" \
+	"... and h_stubborn"
 # Processes that leave their session are caught by the test's cgroup; a
 # machine without cgroup v2 has only sessions (the runner says which).
 cgroups=1
