@@ -76,7 +76,9 @@ HELPER_SRC = helper/main.c helper/early.c helper/privdrop.c helper/confine.c hel
              helper/conf6.c helper/bridgeport.c helper/frontend.c helper/reclaim.c
 # tapgate's nftables table (source lock, rate), raw nf_tables messages through libnl
 HELPER_SRC += helper/nftables.c
-LIB_SRC    = client/libtapgate.c client/sandbox.c
+# common/err.c: the library's errors are tg_err inside (its symbols hidden,
+# common/err.h); the public calls convert (client/libtapgate.c).
+LIB_SRC    = client/libtapgate.c client/sandbox.c common/err.c
 CLIENT_SRC = client/tapgate.c client/help.c client/check.c client/list.c client/leasefile.c \
              client/journald.c
 UNIT_TESTS = test_addr test_policy test_lease test_escape
@@ -128,7 +130,7 @@ $(BUILD)/obj/%.o: %.c $(BUILD)/tg_config.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/obj/client/libtapgate.o $(BUILD)/obj/client/sandbox.o: ALL_CFLAGS += -fPIC
+$(call obj,$(LIB_SRC)): ALL_CFLAGS += -fPIC
 
 # The helper is a static PIE: no dynamic loader and no LD_* variable ever
 # acts with its privilege, and no library is loaded at each run.
@@ -183,7 +185,7 @@ $(BUILD)/tests/filter_tool: $(call obj,tests/unit/filter_tool.c helper/confine.c
                               helper/conf6.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDHARDEN) -o $@ $^ -lseccomp
-$(BUILD)/tests/sandbox_probe: $(call obj,tests/sandbox_probe.c client/sandbox.c client/libtapgate.c)
+$(BUILD)/tests/sandbox_probe: $(call obj,tests/sandbox_probe.c $(LIB_SRC))
 	@mkdir -p $(dir $@)
 	$(CC) $(LDHARDEN) -o $@ $^ -lseccomp
 $(BUILD)/tests/leasefill: $(call obj,tests/leasefill.c common/lease.c common/addr.c)

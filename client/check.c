@@ -626,14 +626,15 @@ static int explain(const struct tg_policy *p, const struct as_user *u, const str
 	struct tg_caller c = {
 	    .uid = u->uid, .user = u->name, .ngroups = (size_t)u->ngroups, .gids = u->gids};
 	struct tg_decision d;
-	char err[200], a[16], b[16], g6[TG_ADDR6_BUF];
+	struct tg_err e;
+	char a[16], b[16], g6[TG_ADDR6_BUF];
 
 	if (!live) {
 		fprintf(stderr, "tapgate check: out of memory\n");
 		return TG_EXIT_HOST;
 	}
-	if (tg_leasefile_read(&leases, &nleases, err, sizeof(err)) != 0)
-		fprintf(stderr, "tapgate check: %s; leases not considered\n", err);
+	if (tg_leasefile_read(&leases, &nleases, &e) != 0)
+		fprintf(stderr, "tapgate check: %s; leases not considered\n", e.msg);
 	take_snapshot(&s, p, u->uid, leases, nleases, live);
 	enum tg_verdict verdict = tg_policy_decide(p, &c, r, &s, &d);
 	free(leases);
