@@ -287,7 +287,7 @@ FUZZ_CC      ?= clang
 FUZZ_TARGETS ?= fuzz_policy fuzz_request fuzz_escape fuzz_lease
 FUZZ_SAN      = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS   = -std=c11 -D_GNU_SOURCE -I$(BUILD) -g -O1 $(FUZZ_SAN)
-fuzz_policy.src  = policy/policy.c common/addr.c common/lease.c
+fuzz_policy.src  = policy/policy.c common/addr.c common/lease.c common/err.c
 fuzz_request.src = helper/frontend.c helper/request.c helper/umlnet.c helper/qemu.c helper/reply.c \
                    common/err.c common/addr.c common/lease.c
 fuzz_escape.src  = common/escape.c

@@ -116,32 +116,17 @@ found(struct findings *f, int error, const char *file, unsigned line, const char
 	f->nerrors += error != 0;
 }
 
-/* The parser's "FILE:LINE: what" (or "FILE: what"), as a finding. */
+/* A parse error, as a finding of the file being parsed. */
 struct parse_ctx {
 	struct findings *f;
 	const char *file;
 };
 
-static void parse_error(void *ctx, const char *err)
+static void parse_error(void *ctx, unsigned line, const char *what)
 {
 	const struct parse_ctx *pc = ctx;
-	size_t n = strlen(pc->file);
-	unsigned long line = 0;
-	const char *rest = err;
 
-	if (strncmp(err, pc->file, n) == 0 && err[n] == ':') {
-		char *end;
-
-		rest = err + n + 1;
-		if (*rest >= '0' && *rest <= '9') {
-			line = strtoul(rest, &end, 10);
-			rest = end;
-			if (*rest == ':')
-				rest++;
-		}
-		rest += *rest == ' ';
-	}
-	found(pc->f, 1, pc->file, (unsigned)line, "%s", rest);
+	found(pc->f, 1, pc->file, line, "%s", what);
 }
 
 /* A directory the helper trusts: root's, and not writable by group or
