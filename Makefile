@@ -267,12 +267,16 @@ check-system-fast:
 
 test-programs: $(TESTBIN)
 
-check-unit: $(UNITS) $(BUILD)/tests/filter_tool $(BUILD)/tests/sandbox_probe
+check-unit: $(UNITS) $(BUILD)/tests/filter_tool $(BUILD)/tests/sandbox_probe $(LIBSO)
 	@$(MAKE) --no-print-directory BUILD=build/san SAN=1 $(addprefix build/san/tests/,$(UNIT_TESTS))
 	@sh tests/run-units.sh $(BUILD)/tests build/san/tests $(UNIT_TESTS)
 	@sh tests/check-filter.sh $(BUILD)/tests/filter_tool helper/confine.list
 	@$(BUILD)/tests/sandbox_probe --export-filter | diff -u client/sandbox.pfc - && \
 	  echo "ok   client sandbox filter equals client/sandbox.pfc"
+	@# The ABI is tapgate.h: what the library links in (common/err.c among
+	@# it) stays hidden.
+	@nm -D --defined-only $(LIBSO) | awk '$$3 !~ /^tapgate_/ { print "exported:", $$3; bad = 1 } \
+	  END { exit bad }' && echo "ok   $(LIBSO) exports tapgate_* only"
 
 # Static analysis of the code that runs privileged (and what it links).
 check-static: $(BUILD)/tg_config.h
