@@ -76,7 +76,9 @@ HELPER_SRC = helper/main.c helper/early.c helper/privdrop.c helper/confine.c hel
              helper/conf6.c helper/bridgeport.c helper/frontend.c helper/reclaim.c
 # tapgate's nftables table (source lock, rate), raw nf_tables messages through libnl
 HELPER_SRC += helper/nftables.c
-LIB_SRC    = client/libtapgate.c client/sandbox.c
+# common/err.c: the library's errors are tg_err inside (its symbols hidden,
+# common/err.h); the public calls convert (client/libtapgate.c).
+LIB_SRC    = client/libtapgate.c client/sandbox.c common/err.c
 CLIENT_SRC = client/tapgate.c client/help.c client/check.c client/list.c client/leasefile.c \
              client/journald.c
 UNIT_TESTS = test_addr test_policy test_lease test_escape
@@ -128,7 +130,7 @@ $(BUILD)/obj/%.o: %.c $(BUILD)/tg_config.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/obj/client/libtapgate.o $(BUILD)/obj/client/sandbox.o: ALL_CFLAGS += -fPIC
+$(call obj,$(LIB_SRC)): ALL_CFLAGS += -fPIC
 
 # The helper is a static PIE: no dynamic loader and no LD_* variable ever
 # acts with its privilege, and no library is loaded at each run.
@@ -183,7 +185,7 @@ $(BUILD)/tests/filter_tool: $(call obj,tests/unit/filter_tool.c helper/confine.c
                               helper/conf6.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDHARDEN) -o $@ $^ -lseccomp
-$(BUILD)/tests/sandbox_probe: $(call obj,tests/sandbox_probe.c client/sandbox.c client/libtapgate.c)
+$(BUILD)/tests/sandbox_probe: $(call obj,tests/sandbox_probe.c $(LIB_SRC))
 	@mkdir -p $(dir $@)
 	$(CC) $(LDHARDEN) -o $@ $^ -lseccomp
 $(BUILD)/tests/leasefill: $(call obj,tests/leasefill.c common/lease.c common/addr.c)
@@ -265,12 +267,16 @@ check-system-fast:
 
 test-programs: $(TESTBIN)
 
-check-unit: $(UNITS) $(BUILD)/tests/filter_tool $(BUILD)/tests/sandbox_probe
+check-unit: $(UNITS) $(BUILD)/tests/filter_tool $(BUILD)/tests/sandbox_probe $(LIBSO)
 	@$(MAKE) --no-print-directory BUILD=build/san SAN=1 $(addprefix build/san/tests/,$(UNIT_TESTS))
 	@sh tests/run-units.sh $(BUILD)/tests build/san/tests $(UNIT_TESTS)
 	@sh tests/check-filter.sh $(BUILD)/tests/filter_tool helper/confine.list
 	@$(BUILD)/tests/sandbox_probe --export-filter | diff -u client/sandbox.pfc - && \
 	  echo "ok   client sandbox filter equals client/sandbox.pfc"
+	@# The ABI is tapgate.h: what the library links in (common/err.c among
+	@# it) stays hidden.
+	@nm -D --defined-only $(LIBSO) | awk '$$3 !~ /^tapgate_/ { print "exported:", $$3; bad = 1 } \
+	  END { exit bad }' && echo "ok   $(LIBSO) exports tapgate_* only"
 
 # Static analysis of the code that runs privileged (and what it links).
 check-static: $(BUILD)/tg_config.h
@@ -285,7 +291,7 @@ FUZZ_CC      ?= clang
 FUZZ_TARGETS ?= fuzz_policy fuzz_request fuzz_escape fuzz_lease
 FUZZ_SAN      = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS   = -std=c11 -D_GNU_SOURCE -I$(BUILD) -g -O1 $(FUZZ_SAN)
-fuzz_policy.src  = policy/policy.c common/addr.c common/lease.c
+fuzz_policy.src  = policy/policy.c common/addr.c common/lease.c common/err.c
 fuzz_request.src = helper/frontend.c helper/request.c helper/umlnet.c helper/qemu.c helper/reply.c \
                    common/err.c common/addr.c common/lease.c
 fuzz_escape.src  = common/escape.c

@@ -115,8 +115,8 @@ int main(int argc, char **argv)
 			return perror("phases: policy"), 1;
 		MEASURE("policy: tg_policy_parse()", {
 			struct tg_policy p;
-			char err[200];
-			if (tg_policy_parse(argv[2], text, (size_t)n, &p, err, sizeof(err)) == 0)
+			struct tg_err e;
+			if (tg_policy_parse(argv[2], text, (size_t)n, &p, &e) == 0)
 				tg_policy_free(&p);
 		});
 	}

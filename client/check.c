@@ -116,32 +116,17 @@ found(struct findings *f, int error, const char *file, unsigned line, const char
 	f->nerrors += error != 0;
 }
 
-/* The parser's "FILE:LINE: what" (or "FILE: what"), as a finding. */
+/* A parse error, as a finding of the file being parsed. */
 struct parse_ctx {
 	struct findings *f;
 	const char *file;
 };
 
-static void parse_error(void *ctx, const char *err)
+static void parse_error(void *ctx, unsigned line, const char *what)
 {
 	const struct parse_ctx *pc = ctx;
-	size_t n = strlen(pc->file);
-	unsigned long line = 0;
-	const char *rest = err;
 
-	if (strncmp(err, pc->file, n) == 0 && err[n] == ':') {
-		char *end;
-
-		rest = err + n + 1;
-		if (*rest >= '0' && *rest <= '9') {
-			line = strtoul(rest, &end, 10);
-			rest = end;
-			if (*rest == ':')
-				rest++;
-		}
-		rest += *rest == ' ';
-	}
-	found(pc->f, 1, pc->file, (unsigned)line, "%s", rest);
+	found(pc->f, 1, pc->file, line, "%s", what);
 }
 
 /* A directory the helper trusts: root's, and not writable by group or
@@ -626,14 +611,15 @@ static int explain(const struct tg_policy *p, const struct as_user *u, const str
 	struct tg_caller c = {
 	    .uid = u->uid, .user = u->name, .ngroups = (size_t)u->ngroups, .gids = u->gids};
 	struct tg_decision d;
-	char err[200], a[16], b[16], g6[TG_ADDR6_BUF];
+	struct tg_err e;
+	char a[16], b[16], g6[TG_ADDR6_BUF];
 
 	if (!live) {
 		fprintf(stderr, "tapgate check: out of memory\n");
 		return TG_EXIT_HOST;
 	}
-	if (tg_leasefile_read(&leases, &nleases, err, sizeof(err)) != 0)
-		fprintf(stderr, "tapgate check: %s; leases not considered\n", err);
+	if (tg_leasefile_read(&leases, &nleases, &e) != 0)
+		fprintf(stderr, "tapgate check: %s; leases not considered\n", e.msg);
 	take_snapshot(&s, p, u->uid, leases, nleases, live);
 	enum tg_verdict verdict = tg_policy_decide(p, &c, r, &s, &d);
 	free(leases);

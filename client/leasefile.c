@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int tg_leasefile_read(struct tg_lease **out, size_t *n, char *err, size_t errlen)
+int tg_leasefile_read(struct tg_lease **out, size_t *n, struct tg_err *e)
 {
 	char path[sizeof(TG_STATE_DIR) + 64], slot[TG_LEASE_SLOT];
 	uint64_t cookie;
@@ -26,8 +26,8 @@ int tg_leasefile_read(struct tg_lease **out, size_t *n, char *err, size_t errlen
 	*out = NULL;
 	*n = 0;
 	if (tg_netns_cookie(&cookie) != 0) {
-		snprintf(err, errlen, "cannot identify the network namespace: %s", strerror(errno));
-		return -1;
+		return tg_seterr(e, TG_EXIT_HOST, "cannot identify the network namespace: %s",
+				 strerror(errno));
 	}
 	char name[64];
 
@@ -36,12 +36,10 @@ int tg_leasefile_read(struct tg_lease **out, size_t *n, char *err, size_t errlen
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0 && errno == ENOENT)
 		return 0;
-	if (fd < 0) {
-		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
-		return -1;
-	}
+	if (fd < 0)
+		return tg_seterr(e, TG_EXIT_HOST, "cannot open %s: %s", path, strerror(errno));
 	if (fstat(fd, &st) != 0) {
-		snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+		tg_seterr(e, TG_EXIT_HOST, "cannot read %s: %s", path, strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -51,8 +49,7 @@ int tg_leasefile_read(struct tg_lease **out, size_t *n, char *err, size_t errlen
 		free(v);
 		free(keys);
 		close(fd);
-		snprintf(err, errlen, "out of memory");
-		return -1;
+		return tg_seterr(e, TG_EXIT_HOST, "out of memory");
 	}
 	/* Read without the writers' lock (it is root's). The keys are read
 	 * first, then the records they say are used: a record written or

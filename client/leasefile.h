@@ -4,11 +4,12 @@
 #define TG_LEASEFILE_H
 
 #include <stddef.h>
+#include "../common/err.h"
 #include "../common/lease.h"
 
 /* Reads every non-free, well-formed lease into *out (malloc'd, caller
- * frees). A missing file is no leases. Returns 0, or -1 with err set. */
-int tg_leasefile_read(struct tg_lease **out, size_t *n, char *err, size_t errlen);
+ * frees). A missing file is no leases. Returns 0, or -1 with e set. */
+int tg_leasefile_read(struct tg_lease **out, size_t *n, struct tg_err *e);
 
 /* 1 if the lease's device still exists (same name and ifindex). */
 int tg_lease_is_live(const struct tg_lease *l);

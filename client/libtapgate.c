@@ -5,14 +5,14 @@
  * thread may fork and exec at any moment), and between fork and exec calls
  * only async-signal-safe functions. This file needs nothing but libc, and
  * nothing but tapgate_* is part of the library's ABI; the sandbox
- * (sandbox.c) adds libseccomp. */
+ * (sandbox.c) adds libseccomp. Inside, errors follow common/err.h (linked
+ * in, hidden); the public calls convert in public_status(). */
 #include "tapgate.h"
-#include "liberr.h"
+#include "sandbox.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +27,7 @@
 #include <linux/if_tun.h>
 
 #include "tg_config.h"
+#include "../common/err.h"
 #include "../common/proto.h"
 
 /* Where the helper finds its end of the socket pair. */
@@ -37,16 +38,21 @@
 #define REPLY_OK    "tapgate " STR(TG_PROTO_VERSION) " ok"
 #define REPLY_ERROR "tapgate " STR(TG_PROTO_VERSION) " error "
 
-int tg_lib_fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-	va_list ap;
+/* The public calls return what the helper exits with. */
+_Static_assert((int)TAPGATE_OK == (int)TG_EXIT_OK && (int)TAPGATE_REFUSED == (int)TG_EXIT_REFUSED &&
+		   (int)TAPGATE_USAGE == (int)TG_EXIT_USAGE &&
+		   (int)TAPGATE_HOST == (int)TG_EXIT_HOST,
+	       "tapgate_status and tg_exit are the same numbers");
 
-	if (errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return code;
+/* Where the library's one error convention (common/err.h) meets its ABI,
+ * which keeps tapgate.h's (char *err, size_t errlen): rc is the internal
+ * call's 0 or -1, and the caller gets its status and line, cut to errlen
+ * (err emptied on success). Every public call ends here. */
+static int public_status(int rc, const struct tg_err *e, char *err, size_t errlen)
+{
+	if (errlen > 0)
+		snprintf(err, errlen, "%s", rc == 0 ? "" : e->msg);
+	return rc == 0 ? TAPGATE_OK : (int)e->code;
 }
 
 const char *tapgate_helper_path(void)
@@ -491,45 +497,45 @@ struct outcome {
 	int exec_errno; /* the child could not exec the helper */
 };
 
-/* One decision from the reply, the child's fate and the exec report. */
+/* One decision from the reply, the child's fate and the exec report: 0, or
+ * -1 with e set (the helper's own status and line when it refused). */
 static int conclude(const struct tapgate_request *req, const struct datapath *dp,
 		    struct tapgate_device *dev, struct tapgate_ipv6 *v6, struct outcome *o,
-		    char *err, size_t errlen)
+		    struct tg_err *e)
 {
 	const char *message = NULL, *fault = o->fault;
 	int known = o->known, status = o->status, exec_errno = o->exec_errno;
 	int code = TAPGATE_HOST;
 
 	if (known && WIFSIGNALED(status))
-		return tg_lib_fail(err, errlen, TAPGATE_HOST,
-				   "tapgate-helper died (signal %d); is it installed setuid root?",
-				   WTERMSIG(status));
+		return tg_seterr(e, TG_EXIT_HOST,
+				 "tapgate-helper died (signal %d); is it installed setuid root?",
+				 WTERMSIG(status));
 	if (exec_errno != 0 || (known && WIFEXITED(status) && WEXITSTATUS(status) == 127))
-		return tg_lib_fail(
-		    err, errlen, TAPGATE_HOST,
+		return tg_seterr(
+		    e, TG_EXIT_HOST,
 		    "cannot run %s%s%s; check that tapgate is installed (make install)",
 		    TG_HELPER_PATH, exec_errno ? ": " : "", exec_errno ? strerror(exec_errno) : "");
 	if (o->n < 0)
-		return tg_lib_fail(err, errlen, TAPGATE_HOST,
-				   "cannot read the reply of tapgate-helper: %s",
-				   strerror(o->recv_errno));
+		return tg_seterr(e, TG_EXIT_HOST, "cannot read the reply of tapgate-helper: %s",
+				 strerror(o->recv_errno));
 	if (o->n == 0 && known)
-		return tg_lib_fail(err, errlen, TAPGATE_HOST,
-				   "tapgate-helper exited with status %d without a reply; is it "
-				   "installed setuid root?",
-				   WEXITSTATUS(status));
+		return tg_seterr(e, TG_EXIT_HOST,
+				 "tapgate-helper exited with status %d without a reply; is it "
+				 "installed setuid root?",
+				 WEXITSTATUS(status));
 	if (o->n == 0)
-		return tg_lib_fail(
-		    err, errlen, TAPGATE_HOST,
+		return tg_seterr(
+		    e, TG_EXIT_HOST,
 		    "tapgate-helper ended without a reply; is it installed setuid root?");
 	o->buf[o->n] = '\0';
 	if (fault == NULL)
 		fault = parse_reply(o->buf, (size_t)o->n, dev, v6, &code, &message);
 	if (fault == NULL && known && WEXITSTATUS(status) != code)
-		return tg_lib_fail(err, errlen, TAPGATE_HOST,
-				   "tapgate-helper replied status %d but exited with %d; reinstall "
-				   "tapgate so that library and helper match",
-				   code, WEXITSTATUS(status));
+		return tg_seterr(e, TG_EXIT_HOST,
+				 "tapgate-helper replied status %d but exited with %d; reinstall "
+				 "tapgate so that library and helper match",
+				 code, WEXITSTATUS(status));
 	if (fault == NULL && code == TAPGATE_OK && req->persist)
 		fault = o->nfds > 0 ? "a descriptor for a persistent device"
 				    : check_request(req, dev, v6);
@@ -540,22 +546,22 @@ static int conclude(const struct tapgate_request *req, const struct datapath *dp
 	if (fault == NULL && code != TAPGATE_OK && o->nfds > 0)
 		fault = "a descriptor with an error";
 	if (fault != NULL)
-		return tg_lib_fail(err, errlen, TAPGATE_HOST,
-				   "malformed reply from tapgate-helper (%s); reinstall tapgate so "
-				   "that library and helper match",
-				   fault);
+		return tg_seterr(e, TG_EXIT_HOST,
+				 "malformed reply from tapgate-helper (%s); reinstall tapgate so "
+				 "that library and helper match",
+				 fault);
 	if (code != TAPGATE_OK)
-		return tg_lib_fail(err, errlen, code, "%s", message);
+		return tg_seterr(e, (enum tg_exit)code, "%s", message);
 	dev->fd = req->persist ? -1 : o->fds[0];
-	return TAPGATE_OK;
+	return 0;
 }
 
-/* One run of the helper. On success fds (room for MAX_FDS) holds what the
- * reply carried: the queues, then with dp->helper_vhost their vhost
- * descriptors. */
+/* One run of the helper: 0, or -1 with e set. On success fds (room for
+ * MAX_FDS) holds what the reply carried: the queues, then with
+ * dp->helper_vhost their vhost descriptors. */
 static int ask_helper(const struct tapgate_request *req, const struct datapath *dp,
-		      struct tapgate_device *dev, struct tapgate_ipv6 *v6, int *fds, char *err,
-		      size_t errlen)
+		      struct tapgate_device *dev, struct tapgate_ipv6 *v6, int *fds,
+		      struct tg_err *e)
 {
 	char fdopt[16], qopt[24], *ipopt = NULL, *ip6opt = NULL, *bropt = NULL, *macopt = NULL;
 	const char *argv[11];
@@ -564,16 +570,13 @@ static int ask_helper(const struct tapgate_request *req, const struct datapath *
 	pid_t pid;
 	int rc;
 
-	if (errlen > 0)
-		err[0] = '\0';
 	if (dev == NULL)
-		return tg_lib_fail(err, errlen, TAPGATE_USAGE,
-				   "tapgate_open: no device to fill in");
+		return tg_seterr(e, TG_EXIT_USAGE, "tapgate_open: no device to fill in");
 	memset(dev, 0, sizeof(*dev));
 	dev->fd = -1;
 	if (req == NULL || (req->kind != TAPGATE_TAP && req->kind != TAPGATE_TUN))
-		return tg_lib_fail(err, errlen, TAPGATE_USAGE,
-				   "tapgate_open: the request must ask for a tap or a tun device");
+		return tg_seterr(e, TG_EXIT_USAGE,
+				 "tapgate_open: the request must ask for a tap or a tun device");
 
 	/* Everything the child needs is built now: it may not allocate. */
 	snprintf(fdopt, sizeof(fdopt), "--fd=%d", CHILD_FD);
@@ -601,8 +604,7 @@ static int ask_helper(const struct tapgate_request *req, const struct datapath *
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0 ||
 	    pipe2(report, O_CLOEXEC | O_NONBLOCK) != 0) {
-		rc = tg_lib_fail(err, errlen, TAPGATE_HOST, "cannot start tapgate-helper: %s",
-				 strerror(errno));
+		rc = tg_seterr(e, TG_EXIT_HOST, "cannot start tapgate-helper: %s", strerror(errno));
 		goto out;
 	}
 	pid = fork();
@@ -610,8 +612,7 @@ static int ask_helper(const struct tapgate_request *req, const struct datapath *
 		/* execve() takes char *const[]; it never writes through it. */
 		become_helper(sv[1], report[1], (char *const *)argv);
 	if (pid < 0) {
-		rc = tg_lib_fail(err, errlen, TAPGATE_HOST, "cannot start tapgate-helper: %s",
-				 strerror(errno));
+		rc = tg_seterr(e, TG_EXIT_HOST, "cannot start tapgate-helper: %s", strerror(errno));
 		goto out;
 	}
 	/* Without our copies, end of file on our end means the helper is gone
@@ -626,18 +627,18 @@ static int ask_helper(const struct tapgate_request *req, const struct datapath *
 		o.recv_errno = errno;
 	o.known = wait_helper(pid, &o.status) == 0;
 	o.exec_errno = exec_error(report[0]);
-	rc = conclude(req, dp, dev, v6, &o, err, errlen);
+	rc = conclude(req, dp, dev, v6, &o, e);
 	for (unsigned i = 0; i < o.nfds; i++) {
-		if (rc != TAPGATE_OK)
+		if (rc != 0)
 			close(o.fds[i]);
 		else
 			fds[i] = o.fds[i];
 	}
 	goto out;
 nomem:
-	rc = tg_lib_fail(err, errlen, TAPGATE_HOST, "tapgate_open: out of memory");
+	rc = tg_seterr(e, TG_EXIT_HOST, "tapgate_open: out of memory");
 out:
-	if (rc != TAPGATE_OK) {
+	if (rc != 0) {
 		/* Nothing half-filled survives a failure. */
 		memset(dev, 0, sizeof(*dev));
 		dev->fd = -1;
@@ -661,8 +662,9 @@ int tapgate_open(const struct tapgate_request *req, struct tapgate_device *dev, 
 	static const struct datapath one = {.queues = 1};
 	struct tapgate_ipv6 v6 = {.ip6 = NULL};
 	int fds[MAX_FDS];
+	struct tg_err e;
 
-	return ask_helper(req, &one, dev, &v6, fds, err, errlen);
+	return public_status(ask_helper(req, &one, dev, &v6, fds, &e), &e, err, errlen);
 }
 
 /* Opens /dev/vhost-net n times into fds, as the caller. 0, or -1 with none
@@ -687,9 +689,10 @@ int tapgate_open_queues(const struct tapgate_request *req, unsigned queues, unsi
 	return tapgate_open_ipv6(req, NULL, queues, flags, dev, q, err, errlen);
 }
 
-int tapgate_open_ipv6(const struct tapgate_request *req, struct tapgate_ipv6 *v6, unsigned queues,
-		      unsigned flags, struct tapgate_device *dev, struct tapgate_queues *q,
-		      char *err, size_t errlen)
+/* tapgate_open_ipv6(): 0, or -1 with e set. */
+static int open_ipv6(const struct tapgate_request *req, struct tapgate_ipv6 *v6, unsigned queues,
+		     unsigned flags, struct tapgate_device *dev, struct tapgate_queues *q,
+		     struct tg_err *e)
 {
 	/* The reply's IPv6 lines go here when the caller did not ask. */
 	struct tapgate_ipv6 scratch = {.ip6 = NULL};
@@ -701,22 +704,21 @@ int tapgate_open_ipv6(const struct tapgate_request *req, struct tapgate_ipv6 *v6
 		dev->fd = -1;
 	}
 	if (q == NULL)
-		return tg_lib_fail(err, errlen, TAPGATE_USAGE,
-				   "tapgate_open_queues: no queues to fill in");
+		return tg_seterr(e, TG_EXIT_USAGE, "tapgate_open_queues: no queues to fill in");
 	memset(q, 0, sizeof(*q));
 	for (unsigned i = 0; i < TAPGATE_MAX_QUEUES; i++)
 		q->fd[i] = q->vhostfd[i] = -1;
 	if (queues < 1 || queues > TAPGATE_MAX_QUEUES)
-		return tg_lib_fail(err, errlen, TAPGATE_USAGE,
-				   "tapgate_open_queues: the number of queues must be from 1 to %d",
-				   TAPGATE_MAX_QUEUES);
+		return tg_seterr(e, TG_EXIT_USAGE,
+				 "tapgate_open_queues: the number of queues must be from 1 to %d",
+				 TAPGATE_MAX_QUEUES);
 	if ((flags & ~(TAPGATE_VNET_HDR | TAPGATE_VHOST)) != 0)
-		return tg_lib_fail(err, errlen, TAPGATE_USAGE,
-				   "tapgate_open_queues: unknown flags 0x%x", flags);
+		return tg_seterr(e, TG_EXIT_USAGE, "tapgate_open_queues: unknown flags 0x%x",
+				 flags);
 	if (req != NULL && req->persist && (queues > 1 || flags != 0))
-		return tg_lib_fail(err, errlen, TAPGATE_USAGE,
-				   "a persistent device is opened by name: it takes no queues or "
-				   "flags");
+		return tg_seterr(e, TG_EXIT_USAGE,
+				 "a persistent device is opened by name: it takes no queues or "
+				 "flags");
 	/* Several queues and vhost-net both work on virtio-net headers. */
 	dp.vnet_hdr = (flags & TAPGATE_VNET_HDR) || queues > 1 || (flags & TAPGATE_VHOST);
 	/* Whoever may open /dev/vhost-net needs no privilege for it; only
@@ -725,8 +727,8 @@ int tapgate_open_ipv6(const struct tapgate_request *req, struct tapgate_ipv6 *v6
 	if (v6 == NULL)
 		v6 = &scratch;
 	v6->guest6[0] = v6->gateway6[0] = '\0';
-	rc = ask_helper(req, &dp, dev, v6, fds, err, errlen);
-	if (rc != TAPGATE_OK) {
+	rc = ask_helper(req, &dp, dev, v6, fds, e);
+	if (rc != 0) {
 		for (unsigned i = 0; (flags & TAPGATE_VHOST) && !dp.helper_vhost && i < queues; i++)
 			close(own_vhost[i]);
 		return rc;
@@ -737,5 +739,29 @@ int tapgate_open_ipv6(const struct tapgate_request *req, struct tapgate_ipv6 *v6
 		if (flags & TAPGATE_VHOST)
 			q->vhostfd[i] = dp.helper_vhost ? fds[queues + i] : own_vhost[i];
 	}
-	return TAPGATE_OK;
+	return 0;
+}
+
+int tapgate_open_ipv6(const struct tapgate_request *req, struct tapgate_ipv6 *v6, unsigned queues,
+		      unsigned flags, struct tapgate_device *dev, struct tapgate_queues *q,
+		      char *err, size_t errlen)
+{
+	struct tg_err e;
+
+	return public_status(open_ipv6(req, v6, queues, flags, dev, q, &e), &e, err, errlen);
+}
+
+/* The sandbox is sandbox.c's; its public calls are here with the others,
+ * so that every one reports through public_status(). */
+int tapgate_sandbox(int devfd, unsigned int flags, char *err, size_t errlen)
+{
+	return tapgate_sandbox_fds(&devfd, 1, flags, err, errlen);
+}
+
+int tapgate_sandbox_fds(const int *fds, unsigned int nfds, unsigned int flags, char *err,
+			size_t errlen)
+{
+	struct tg_err e;
+
+	return public_status(tg_sandbox_fds(fds, nfds, flags, &e), &e, err, errlen);
 }

@@ -23,13 +23,11 @@
  * descriptor it opens close-on-exec. */
 #include "tapgate.h"
 #include "sandbox.h"
-#include "liberr.h"
 
 #include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -291,25 +289,24 @@ scmp_filter_ctx tg_sandbox_filter(void)
 	return ctx;
 }
 
-static int install_filter(char *err, size_t errlen)
+static int install_filter(struct tg_err *e)
 {
 	scmp_filter_ctx ctx = tg_sandbox_filter();
 	int rc;
 
 	if (ctx == NULL)
-		return tg_lib_fail(err, errlen, TAPGATE_HOST,
-				   "cannot build the sandbox's seccomp filter: %s",
-				   strerror(errno));
+		return tg_seterr(e, TG_EXIT_HOST, "cannot build the sandbox's seccomp filter: %s",
+				 strerror(errno));
 	rc = seccomp_load(ctx);
 	seccomp_release(ctx);
 	if (rc != 0)
-		return tg_lib_fail(
-		    err, errlen, TAPGATE_HOST,
+		return tg_seterr(
+		    e, TG_EXIT_HOST,
 		    "cannot install the sandbox's seccomp filter: %s (the kernel needs "
 		    "CONFIG_SECCOMP_FILTER; another thread must not have a filter of "
 		    "its own)",
 		    strerror(-rc));
-	return TAPGATE_OK;
+	return 0;
 }
 
 /* --- the Landlock layer ----------------------------------------------------
@@ -406,11 +403,11 @@ static int ll_walk(int ruleset, int dir, const char *const *route)
 }
 
 /* Applies the Landlock layer if the kernel offers ABI 2 or later (ABI 1
- * forbids every rename across directories). Returns TAPGATE_OK also when it
- * is not applied because the kernel has no Landlock or /, /dev or /dev/net
- * cannot be listed: the seccomp layer alone keeps a descriptor of the node
- * useless. */
-static int hide_tun_node(char *err, size_t errlen)
+ * forbids every rename across directories): 0, or -1 with e set. 0 also
+ * when it is not applied because the kernel has no Landlock or /, /dev or
+ * /dev/net cannot be listed: the seccomp layer alone keeps a descriptor of
+ * the node useless. */
+static int hide_tun_node(struct tg_err *e)
 {
 	struct landlock_ruleset_attr attr = {.handled_access_fs = LL_DIR};
 	long abi;
@@ -418,11 +415,11 @@ static int hide_tun_node(char *err, size_t errlen)
 
 	abi = syscall(__NR_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
 	if (abi < 2)
-		return TAPGATE_OK;
+		return 0;
 	ruleset = (int)syscall(__NR_landlock_create_ruleset, &attr, sizeof(attr), 0);
 	if (ruleset < 0)
-		return tg_lib_fail(err, errlen, TAPGATE_HOST,
-				   "cannot create a Landlock ruleset: %s", strerror(errno));
+		return tg_seterr(e, TG_EXIT_HOST, "cannot create a Landlock ruleset: %s",
+				 strerror(errno));
 	root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	rc = root < 0 ? -1 : ll_walk(ruleset, root, tun_route);
 	if (root >= 0)
@@ -430,14 +427,13 @@ static int hide_tun_node(char *err, size_t errlen)
 	if (rc == 0 && syscall(__NR_landlock_restrict_self, ruleset, 0) != 0)
 		rc = -2;
 	if (rc == -2) {
-		int e = errno;
+		int saved = errno;
 
 		close(ruleset);
-		return tg_lib_fail(err, errlen, TAPGATE_HOST, "cannot set up Landlock: %s",
-				   strerror(e));
+		return tg_seterr(e, TG_EXIT_HOST, "cannot set up Landlock: %s", strerror(saved));
 	}
 	close(ruleset);
-	return TAPGATE_OK;
+	return 0;
 }
 
 /* --- descriptors ----------------------------------------------------------- */
@@ -481,35 +477,27 @@ static int is_vhost_net(int fd)
 
 /* --- the call -------------------------------------------------------------- */
 
-int tapgate_sandbox(int devfd, unsigned int flags, char *err, size_t errlen)
-{
-	return tapgate_sandbox_fds(&devfd, 1, flags, err, errlen);
-}
-
-int tapgate_sandbox_fds(const int *fds, unsigned int nfds, unsigned int flags, char *err,
-			size_t errlen)
+int tg_sandbox_fds(const int *fds, unsigned int nfds, unsigned int flags, struct tg_err *e)
 {
 	struct ifreq ifr, other;
-	int rc, devfd = nfds > 0 ? fds[0] : -1, keep[2 * TAPGATE_MAX_QUEUES];
+	int devfd = nfds > 0 ? fds[0] : -1, keep[2 * TAPGATE_MAX_QUEUES];
 
-	if (errlen > 0)
-		err[0] = '\0';
 	if (flags & ~TAPGATE_SANDBOX_CLOSE_FDS)
-		return tg_lib_fail(
-		    err, errlen, TAPGATE_USAGE,
+		return tg_seterr(
+		    e, TG_EXIT_USAGE,
 		    "tapgate_sandbox(): unknown flags 0x%x (this libtapgate knows 0x%x)",
 		    flags & ~TAPGATE_SANDBOX_CLOSE_FDS, TAPGATE_SANDBOX_CLOSE_FDS);
 	memset(&ifr, 0, sizeof(ifr));
 	if (devfd < 0 || ioctl(devfd, TUNGETIFF, &ifr) != 0)
-		return tg_lib_fail(
-		    err, errlen, TAPGATE_USAGE,
+		return tg_seterr(
+		    e, TG_EXIT_USAGE,
 		    "tapgate_sandbox(): descriptor %d is not a tap or tun device (%s); pass "
 		    "the one tapgate_open() returned",
 		    devfd, devfd < 0 ? "negative" : strerror(errno));
 	if (nfds > 2 * TAPGATE_MAX_QUEUES)
-		return tg_lib_fail(err, errlen, TAPGATE_USAGE,
-				   "tapgate_sandbox_fds(): more than %d descriptors",
-				   2 * TAPGATE_MAX_QUEUES);
+		return tg_seterr(e, TG_EXIT_USAGE,
+				 "tapgate_sandbox_fds(): more than %d descriptors",
+				 2 * TAPGATE_MAX_QUEUES);
 	/* Only more queues of the same device, and vhost-net, which acts on
 	 * them: kept open, nothing else is. */
 	for (unsigned i = 1; i < nfds; i++) {
@@ -518,10 +506,10 @@ int tapgate_sandbox_fds(const int *fds, unsigned int nfds, unsigned int flags, c
 		    (!is_vhost_net(fds[i]) &&
 		     (ioctl(fds[i], TUNGETIFF, &other) != 0 ||
 		      strncmp(other.ifr_name, ifr.ifr_name, sizeof(ifr.ifr_name)) != 0)))
-			return tg_lib_fail(err, errlen, TAPGATE_USAGE,
-					   "tapgate_sandbox_fds(): descriptor %d is neither a "
-					   "queue of %.*s nor /dev/vhost-net",
-					   fds[i], (int)sizeof(ifr.ifr_name), ifr.ifr_name);
+			return tg_seterr(e, TG_EXIT_USAGE,
+					 "tapgate_sandbox_fds(): descriptor %d is neither a "
+					 "queue of %.*s nor /dev/vhost-net",
+					 fds[i], (int)sizeof(ifr.ifr_name), ifr.ifr_name);
 	}
 	/* Sorted for close_others(), by insertion: at most 32. */
 	for (unsigned i = 0; i < nfds; i++) {
@@ -535,8 +523,8 @@ int tapgate_sandbox_fds(const int *fds, unsigned int nfds, unsigned int flags, c
 	else if (flags & TAPGATE_SANDBOX_CLOSE_FDS)
 		close_others(NULL, 0);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-		return tg_lib_fail(err, errlen, TAPGATE_HOST, "cannot set no_new_privs: %s",
-				   strerror(errno));
-	rc = hide_tun_node(err, errlen);
-	return rc != TAPGATE_OK ? rc : install_filter(err, errlen);
+		return tg_seterr(e, TG_EXIT_HOST, "cannot set no_new_privs: %s", strerror(errno));
+	if (hide_tun_node(e) != 0)
+		return -1;
+	return install_filter(e);
 }

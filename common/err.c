@@ -29,10 +29,12 @@ void tg_say(int fd, const char *fmt, ...)
 		return;
 }
 
-void tg_seterr(struct tg_err *e, enum tg_exit code, const char *fmt, ...)
+int tg_seterr(struct tg_err *e, enum tg_exit code, const char *fmt, ...)
 {
 	va_list ap;
 
+	if (e == NULL)
+		return -1;
 	e->code = code;
 	va_start(ap, fmt);
 	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
@@ -40,4 +42,5 @@ void tg_seterr(struct tg_err *e, enum tg_exit code, const char *fmt, ...)
 	/* The message is one line by contract; anything after a newline is
 	 * cut so that nothing can add a second line. */
 	e->msg[strcspn(e->msg, "\n")] = '\0';
+	return -1;
 }

@@ -42,7 +42,7 @@ const char *early_hygiene(int argc, char **argv);
 /* ---- privfiles.c: opened as root before the drop, used after. */
 struct tg_privfiles {
 	int policy_fd; /* -1 if it could not be opened safely; see policy_err */
-	char policy_err[200];
+	struct tg_err policy_err;
 	int lock_fd;			 /* STATE_DIR/lock, root-only */
 	int lease_fd;			 /* STATE_DIR/net-<cookie>.leases2 */
 	int tun_fd;			 /* /dev/net/tun, or -1 when the request makes no device */

@@ -29,40 +29,34 @@ static int trusted_dir(const struct stat *st)
 
 /* The checks on an open policy file (policy.conf or a policy.d file): a
  * regular file, root's, not writable by group or others, one link. On
- * failure returns -1 with a reason for the audit record and the user. */
-static int vet_policy_file(int fd, const char *path, char *why, size_t whylen)
+ * failure returns -1 with e set: the reason for the audit record and the
+ * user. */
+static int vet_policy_file(int fd, const char *path, struct tg_err *e)
 {
 	struct stat st;
 
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		snprintf(why, whylen, "%s is not a regular file", path);
-		return -1;
-	}
-	if (st.st_uid != 0) {
-		snprintf(why, whylen, "%s is not owned by root", path);
-		return -1;
-	}
-	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-		snprintf(why, whylen, "%s is writable by group or others", path);
-		return -1;
-	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+		return tg_seterr(e, TG_EXIT_REFUSED, "%s is not a regular file", path);
+	if (st.st_uid != 0)
+		return tg_seterr(e, TG_EXIT_REFUSED, "%s is not owned by root", path);
+	if (st.st_mode & (S_IWGRP | S_IWOTH))
+		return tg_seterr(e, TG_EXIT_REFUSED, "%s is writable by group or others", path);
 	/* A second name for the file is a second way to change it: a hard
 	 * link made to a root-owned file (by anyone who can write the
 	 * directory it is in, before or after) follows every edit of it.
 	 * Refused like a bad mode. */
-	if (st.st_nlink != 1) {
-		snprintf(why, whylen,
-			 "%s has %ju hard links; it must have exactly one (remove the others)",
-			 path, (uintmax_t)st.st_nlink);
-		return -1;
-	}
+	if (st.st_nlink != 1)
+		return tg_seterr(
+		    e, TG_EXIT_REFUSED,
+		    "%s has %ju hard links; it must have exactly one (remove the others)", path,
+		    (uintmax_t)st.st_nlink);
 	return 0;
 }
 
 /* Opens the policy without following links at any component and checks
- * every directory and the file itself. On failure returns -1 with a reason
- * for the audit record and the user. */
-static int open_policy(const char *path, char *why, size_t whylen)
+ * every directory and the file itself. On failure returns -1 with e set:
+ * the reason for the audit record and the user. */
+static int open_policy(const char *path, struct tg_err *e)
 {
 	char buf[sizeof(TG_POLICY_FILE)];
 	char *save = NULL, *comp, *next;
@@ -72,7 +66,7 @@ static int open_policy(const char *path, char *why, size_t whylen)
 	snprintf(buf, sizeof(buf), "%s", path);
 	dfd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0 || fstat(dfd, &st) != 0 || !trusted_dir(&st)) {
-		snprintf(why, whylen, "/ is not a trusted directory");
+		tg_seterr(e, TG_EXIT_REFUSED, "/ is not a trusted directory");
 		goto fail;
 	}
 	comp = strtok_r(buf, "/", &save);
@@ -81,30 +75,29 @@ static int open_policy(const char *path, char *why, size_t whylen)
 		close(dfd);
 		dfd = nfd;
 		if (dfd < 0 || fstat(dfd, &st) != 0) {
-			snprintf(why, whylen, "cannot open directory %s of %s: %s", comp, path,
-				 strerror(errno));
+			tg_seterr(e, TG_EXIT_REFUSED, "cannot open directory %s of %s: %s", comp,
+				  path, strerror(errno));
 			goto fail;
 		}
 		if (!trusted_dir(&st)) {
-			snprintf(why, whylen,
-				 "directory %s of %s is not owned by root or is writable by others",
-				 comp, path);
+			tg_seterr(
+			    e, TG_EXIT_REFUSED,
+			    "directory %s of %s is not owned by root or is writable by others",
+			    comp, path);
 			goto fail;
 		}
 		comp = next;
 	}
 	if (!comp) {
-		snprintf(why, whylen, "%s is not a file name", path);
+		tg_seterr(e, TG_EXIT_REFUSED, "%s is not a file name", path);
 		goto fail;
 	}
 	/* O_NONBLOCK: a FIFO planted as the policy must not hang us. */
 	fd = openat(dfd, comp, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	close(dfd);
-	if (fd < 0) {
-		snprintf(why, whylen, "cannot open %s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (vet_policy_file(fd, path, why, whylen) != 0) {
+	if (fd < 0)
+		return tg_seterr(e, TG_EXIT_REFUSED, "cannot open %s: %s", path, strerror(errno));
+	if (vet_policy_file(fd, path, e) != 0) {
 		close(fd);
 		return -1;
 	}
@@ -139,23 +132,23 @@ static void open_dropins(struct tg_privfiles *pf)
 	if (dfd < 0 && errno == ENOENT)
 		return;
 	if (dfd < 0 || fstat(dfd, &st) != 0 || !trusted_dir(&st)) {
-		snprintf(pf->policy_err, sizeof(pf->policy_err),
-			 "%s is not a directory owned by root and writable by root alone", dir);
+		tg_seterr(&pf->policy_err, TG_EXIT_REFUSED,
+			  "%s is not a directory owned by root and writable by root alone", dir);
 		goto bad;
 	}
 	d = fdopendir(dup(dfd));
 	if (d == NULL) {
-		snprintf(pf->policy_err, sizeof(pf->policy_err), "cannot read %s: %s", dir,
-			 strerror(errno));
+		tg_seterr(&pf->policy_err, TG_EXIT_REFUSED, "cannot read %s: %s", dir,
+			  strerror(errno));
 		goto bad;
 	}
 	while ((de = readdir(d)) != NULL) {
 		if (!tg_policy_dropin_name(de->d_name))
 			continue;
 		if (n == TG_POLICY_MAX_FILES) {
-			snprintf(pf->policy_err, sizeof(pf->policy_err),
-				 "%s has more than %d .conf files; merge some", dir,
-				 TG_POLICY_MAX_FILES);
+			tg_seterr(&pf->policy_err, TG_EXIT_REFUSED,
+				  "%s has more than %d .conf files; merge some", dir,
+				  TG_POLICY_MAX_FILES);
 			closedir(d);
 			goto bad;
 		}
@@ -171,20 +164,19 @@ static void open_dropins(struct tg_privfiles *pf)
 		int w = snprintf(pf->dropin_path[i], sizeof(pf->dropin_path[i]), "%s/%s", dir,
 				 names[i]);
 		if (w < 0 || (size_t)w >= sizeof(pf->dropin_path[i])) {
-			snprintf(pf->policy_err, sizeof(pf->policy_err),
-				 "%s: a file name is too long", dir);
+			tg_seterr(&pf->policy_err, TG_EXIT_REFUSED, "%s: a file name is too long",
+				  dir);
 			goto bad;
 		}
 		int fd = openat(dfd, names[i],
 				O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 		if (fd < 0) {
-			snprintf(pf->policy_err, sizeof(pf->policy_err), "cannot open %s: %s",
-				 pf->dropin_path[i], strerror(errno));
+			tg_seterr(&pf->policy_err, TG_EXIT_REFUSED, "cannot open %s: %s",
+				  pf->dropin_path[i], strerror(errno));
 			goto bad;
 		}
 		pf->dropin_fd[pf->ndropins++] = fd;
-		if (vet_policy_file(fd, pf->dropin_path[i], pf->policy_err,
-				    sizeof(pf->policy_err)) != 0)
+		if (vet_policy_file(fd, pf->dropin_path[i], &pf->policy_err) != 0)
 			goto bad;
 	}
 	close(dfd);
@@ -227,10 +219,9 @@ static int open_state(struct tg_privfiles *pf, struct tg_err *e)
 
 	int made = mkdir(TG_STATE_DIR, 0755) == 0;
 
-	if (!made && errno != EEXIST) {
-		tg_seterr(e, TG_EXIT_HOST, "cannot create %s: %s", TG_STATE_DIR, strerror(errno));
-		return -1;
-	}
+	if (!made && errno != EEXIST)
+		return tg_seterr(e, TG_EXIT_HOST, "cannot create %s: %s", TG_STATE_DIR,
+				 strerror(errno));
 	dfd = open(TG_STATE_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	/* Only the effective uid changed on exec: new files would get the
 	 * caller's group and our umask. Make ownership and modes explicit. */
@@ -250,16 +241,13 @@ static int open_state(struct tg_privfiles *pf, struct tg_err *e)
 	tg_lease_file_name(name, sizeof(name), pf->netns_cookie);
 	pf->lease_fd = openat(dfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	close(dfd);
-	if (pf->lock_fd < 0 || pf->lease_fd < 0) {
-		tg_seterr(e, TG_EXIT_HOST, "cannot open the lease database in %s: %s", TG_STATE_DIR,
-			  strerror(errno));
-		return -1;
-	}
-	if (root_file(pf->lock_fd, 0600) != 0 || root_file(pf->lease_fd, 0600) != 0) {
-		tg_seterr(e, TG_EXIT_HOST, "lease database %s/%s is not a plain root-owned file",
-			  TG_STATE_DIR, name);
-		return -1;
-	}
+	if (pf->lock_fd < 0 || pf->lease_fd < 0)
+		return tg_seterr(e, TG_EXIT_HOST, "cannot open the lease database in %s: %s",
+				 TG_STATE_DIR, strerror(errno));
+	if (root_file(pf->lock_fd, 0600) != 0 || root_file(pf->lease_fd, 0600) != 0)
+		return tg_seterr(e, TG_EXIT_HOST,
+				 "lease database %s/%s is not a plain root-owned file",
+				 TG_STATE_DIR, name);
 	return 0;
 }
 
@@ -283,14 +271,12 @@ int privfiles_open(struct tg_privfiles *pf, unsigned ntun, unsigned nvhost, stru
 	memset(pf, 0, sizeof(*pf));
 	pf->lock_fd = pf->lease_fd = pf->tun_fd = pf->conf6_fd = -1;
 	pf->log_fd = log_open();
-	pf->policy_fd = open_policy(TG_POLICY_FILE, pf->policy_err, sizeof(pf->policy_err));
+	pf->policy_fd = open_policy(TG_POLICY_FILE, &pf->policy_err);
 	if (pf->policy_fd >= 0)
 		open_dropins(pf);
-	if (tg_netns_cookie(&pf->netns_cookie) != 0) {
-		tg_seterr(e, TG_EXIT_HOST, "cannot identify the network namespace: %s",
-			  strerror(errno));
-		return -1;
-	}
+	if (tg_netns_cookie(&pf->netns_cookie) != 0)
+		return tg_seterr(e, TG_EXIT_HOST, "cannot identify the network namespace: %s",
+				 strerror(errno));
 	if (open_state(pf, e) != 0)
 		return -1;
 	if (ntun > 0) {
@@ -299,11 +285,9 @@ int privfiles_open(struct tg_privfiles *pf, unsigned ntun, unsigned nvhost, stru
 		 * queue: that is what a queue of a multiqueue device is. */
 		for (; pf->ntun < ntun && pf->ntun < TG_RULE_MAX_QUEUES; pf->ntun++) {
 			pf->tun_fds[pf->ntun] = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
-			if (pf->tun_fds[pf->ntun] < 0) {
-				tg_seterr(e, TG_EXIT_HOST, "cannot open /dev/net/tun: %s",
-					  strerror(errno));
-				return -1;
-			}
+			if (pf->tun_fds[pf->ntun] < 0)
+				return tg_seterr(e, TG_EXIT_HOST, "cannot open /dev/net/tun: %s",
+						 strerror(errno));
 		}
 		pf->tun_fd = pf->tun_fds[0];
 		/* Likewise /dev/vhost-net (often 0600 or group kvm); a missing
@@ -331,19 +315,16 @@ static int read_policy(int fd, const char *path, char *text, size_t *lenp, struc
 		ssize_t n = read(fd, text + len, TG_POLICY_MAX_BYTES + 1 - len);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0) {
-			tg_seterr(e, TG_EXIT_HOST, "cannot read %s: %s", path, strerror(errno));
-			return -1;
-		}
+		if (n < 0)
+			return tg_seterr(e, TG_EXIT_HOST, "cannot read %s: %s", path,
+					 strerror(errno));
 		if (n == 0 || (len += (size_t)n) > TG_POLICY_MAX_BYTES)
 			break;
 	}
-	if (len > TG_POLICY_MAX_BYTES) {
-		tg_seterr(e, TG_EXIT_REFUSED,
-			  "policy %s is larger than %d bytes, refusing everything", path,
-			  TG_POLICY_MAX_BYTES);
-		return -1;
-	}
+	if (len > TG_POLICY_MAX_BYTES)
+		return tg_seterr(e, TG_EXIT_REFUSED,
+				 "policy %s is larger than %d bytes, refusing everything", path,
+				 TG_POLICY_MAX_BYTES);
 	*lenp = len;
 	return 0;
 }
@@ -355,33 +336,28 @@ int policy_load(struct tg_privfiles *pf, struct tg_policy *p, struct tg_err *e)
 	 * ever touched here. */
 	static char text[TG_POLICY_MAX_BYTES + 1];
 	size_t len = 0;
-	char err[240];
+	struct tg_err perr;
 	int rc;
 
-	if (pf->policy_fd < 0) {
-		tg_seterr(e, TG_EXIT_REFUSED, "policy unusable, refusing everything: %s",
-			  pf->policy_err);
-		return -1;
-	}
+	if (pf->policy_fd < 0)
+		return tg_seterr(e, TG_EXIT_REFUSED, "policy unusable, refusing everything: %s",
+				 pf->policy_err.msg);
 	if (read_policy(pf->policy_fd, TG_POLICY_FILE, text, &len, e) != 0)
 		return -1;
 	/* The caller learns where and what kind of error, nothing of the
 	 * root-only text; root sees the rest with `tapgate check`. */
-	rc = tg_policy_parse_private(TG_POLICY_FILE, text, len, p, err, sizeof(err));
+	rc = tg_policy_parse_private(TG_POLICY_FILE, text, len, p, &perr);
 	for (int i = 0; rc == 0 && i < pf->ndropins; i++) {
 		if (read_policy(pf->dropin_fd[i], pf->dropin_path[i], text, &len, e) != 0) {
 			tg_policy_free(p);
 			return -1;
 		}
-		rc = tg_policy_parse_more_private(p, pf->dropin_path[i], text, len, err,
-						  sizeof(err));
+		rc = tg_policy_parse_more_private(p, pf->dropin_path[i], text, len, &perr);
 	}
-	if (rc != 0) {
-		tg_seterr(e, TG_EXIT_REFUSED,
-			  "policy error, refusing everything: %s (root: run 'tapgate check' for "
-			  "details)",
-			  err);
-		return -1;
-	}
+	if (rc != 0)
+		return tg_seterr(e, TG_EXIT_REFUSED,
+				 "policy error, refusing everything: %s (root: run 'tapgate check' "
+				 "for details)",
+				 perr.msg);
 	return 0;
 }

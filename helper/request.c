@@ -23,7 +23,7 @@ static const char *value(const char *arg, const char *name)
 	return NULL;
 }
 
-static int parse_open(int argc, char **argv, struct tg_job *r, struct tg_err *e)
+static int parse_open(int argc, char **argv, struct tg_job *j, struct tg_err *e)
 {
 	int seen_fd = 0, seen_kind = 0, seen_ip = 0, seen_bridge = 0, seen_vnet = 0, seen_mac = 0;
 	int seen_ip6 = 0;
@@ -33,129 +33,107 @@ static int parse_open(int argc, char **argv, struct tg_job *r, struct tg_err *e)
 		const char *a = argv[i];
 		unsigned long n;
 
-		if (strnlen(a, ARG_MAX_LEN + 1) > ARG_MAX_LEN) {
-			tg_seterr(e, TG_EXIT_USAGE, "argument %d is too long", i + 2);
-			return -1;
-		}
+		if (strnlen(a, ARG_MAX_LEN + 1) > ARG_MAX_LEN)
+			return tg_seterr(e, TG_EXIT_USAGE, "argument %d is too long", i + 2);
 		if ((v = value(a, "--fd")) != NULL) {
 			if (seen_fd++ || tg_parse_uint(v, 1023, &n) != 0 || n < 3)
 				goto bad;
-			r->reply_fd = (int)n;
+			j->reply_fd = (int)n;
 		} else if (strcmp(a, "--tap") == 0 || strcmp(a, "--tun") == 0) {
 			if (seen_kind++)
 				goto bad;
-			r->kind = a[4] == 'p' ? TG_TAP : TG_TUN;
+			j->kind = a[4] == 'p' ? TG_TAP : TG_TUN;
 		} else if ((v = value(a, "--ip")) != NULL) {
-			if (seen_ip++ || tg_parse_ipv4(v, &r->ip) != 0) {
-				tg_seterr(e, TG_EXIT_USAGE,
-					  "--ip wants a dotted IPv4 address like 10.77.0.2");
-				return -1;
-			}
-			r->has_ip = 1;
+			if (seen_ip++ || tg_parse_ipv4(v, &j->ip) != 0)
+				return tg_seterr(e, TG_EXIT_USAGE,
+						 "--ip wants a dotted IPv4 address like 10.77.0.2");
+			j->has_ip = 1;
 		} else if ((v = value(a, "--ip6")) != NULL) {
-			if (seen_ip6++ || tg_parse_ipv6(v, &r->ip6) != 0) {
-				tg_seterr(e, TG_EXIT_USAGE,
-					  "--ip6 wants an IPv6 address like 2001:db8:1::2");
-				return -1;
-			}
-			r->has_ip6 = 1;
+			if (seen_ip6++ || tg_parse_ipv6(v, &j->ip6) != 0)
+				return tg_seterr(e, TG_EXIT_USAGE,
+						 "--ip6 wants an IPv6 address like 2001:db8:1::2");
+			j->has_ip6 = 1;
 		} else if ((v = value(a, "--bridge")) != NULL) {
-			if (seen_bridge++ || !tg_valid_ifname(v)) {
-				tg_seterr(
+			if (seen_bridge++ || !tg_valid_ifname(v))
+				return tg_seterr(
 				    e, TG_EXIT_USAGE,
 				    "--bridge wants an interface name (1-15 of A-Z a-z 0-9 _ . -)");
-				return -1;
-			}
-			strcpy(r->bridge, v);
+			strcpy(j->bridge, v);
 		} else if ((v = value(a, "--queues")) != NULL) {
-			if (r->queues || tg_parse_uint(v, TG_RULE_MAX_QUEUES, &n) != 0 || n == 0) {
-				tg_seterr(e, TG_EXIT_USAGE,
-					  "--queues wants a number from 1 to %d, given once",
-					  TG_RULE_MAX_QUEUES);
-				return -1;
-			}
-			r->queues = (unsigned)n;
+			if (j->queues || tg_parse_uint(v, TG_RULE_MAX_QUEUES, &n) != 0 || n == 0)
+				return tg_seterr(e, TG_EXIT_USAGE,
+						 "--queues wants a number from 1 to %d, given once",
+						 TG_RULE_MAX_QUEUES);
+			j->queues = (unsigned)n;
 		} else if (strcmp(a, "--vnet-hdr") == 0 && !seen_vnet++) {
-			r->vnet_hdr = 1;
-		} else if (strcmp(a, "--vhost") == 0 && !r->vhost) {
-			r->vhost = 1;
+			j->vnet_hdr = 1;
+		} else if (strcmp(a, "--vhost") == 0 && !j->vhost) {
+			j->vhost = 1;
 		} else if ((v = value(a, "--mac")) != NULL) {
-			if (seen_mac++ || tg_parse_mac(v, r->mac) != 0 ||
-			    !tg_guest_mac_ok(r->mac)) {
-				tg_seterr(e, TG_EXIT_USAGE,
-					  "--mac wants a unicast, locally administered MAC like "
-					  "02:00:00:00:00:01");
-				return -1;
-			}
+			if (seen_mac++ || tg_parse_mac(v, j->mac) != 0 || !tg_guest_mac_ok(j->mac))
+				return tg_seterr(
+				    e, TG_EXIT_USAGE,
+				    "--mac wants a unicast, locally administered MAC like "
+				    "02:00:00:00:00:01");
 		} else {
 			goto bad;
 		}
 	}
-	if (!seen_fd || !seen_kind) {
-		tg_seterr(e, TG_EXIT_USAGE, "open needs --fd=N and --tap or --tun");
-		return -1;
-	}
-	if ((seen_ip || seen_ip6) && seen_bridge) {
-		tg_seterr(e, TG_EXIT_USAGE, "--%s and --bridge exclude each other",
-			  seen_ip ? "ip" : "ip6");
-		return -1;
-	}
-	if (seen_mac && !seen_bridge) {
-		tg_seterr(e, TG_EXIT_USAGE, "--mac needs --bridge: only a bridged guest has one");
-		return -1;
-	}
-	if (seen_bridge && r->kind == TG_TUN) {
-		tg_seterr(e, TG_EXIT_USAGE, "a tun device cannot join a bridge; use --tap");
-		return -1;
-	}
-	if (r->op->persist && (r->queues > 1 || r->vhost || r->vnet_hdr)) {
-		tg_seterr(e, TG_EXIT_USAGE,
-			  "a persistent device is opened by name: --queues, --vnet-hdr and "
-			  "--vhost are for open");
-		return -1;
-	}
+	if (!seen_fd || !seen_kind)
+		return tg_seterr(e, TG_EXIT_USAGE, "open needs --fd=N and --tap or --tun");
+	if ((seen_ip || seen_ip6) && seen_bridge)
+		return tg_seterr(e, TG_EXIT_USAGE, "--%s and --bridge exclude each other",
+				 seen_ip ? "ip" : "ip6");
+	if (seen_mac && !seen_bridge)
+		return tg_seterr(e, TG_EXIT_USAGE,
+				 "--mac needs --bridge: only a bridged guest has one");
+	if (seen_bridge && j->kind == TG_TUN)
+		return tg_seterr(e, TG_EXIT_USAGE, "a tun device cannot join a bridge; use --tap");
+	if (j->op->persist && (j->queues > 1 || j->vhost || j->vnet_hdr))
+		return tg_seterr(e, TG_EXIT_USAGE,
+				 "a persistent device is opened by name: --queues, --vnet-hdr and "
+				 "--vhost are for open");
 	/* Several queues and vhost-net both work on virtio-net headers. */
-	if (r->queues > 1 || r->vhost)
-		r->vnet_hdr = 1;
+	if (j->queues > 1 || j->vhost)
+		j->vnet_hdr = 1;
 	return 0;
 bad:
-	tg_seterr(e, TG_EXIT_USAGE,
-		  "bad or repeated option; usage: tapgate-helper open --fd=N --tap|--tun "
-		  "[[--ip=ADDR] [--ip6=ADDR]|--bridge=NAME [--mac=ADDR]] [--queues=N] [--vnet-hdr] "
-		  "[--vhost]");
-	return -1;
+	return tg_seterr(e, TG_EXIT_USAGE,
+			 "bad or repeated option; usage: tapgate-helper open --fd=N --tap|--tun "
+			 "[[--ip=ADDR] [--ip6=ADDR]|--bridge=NAME [--mac=ADDR]] [--queues=N] "
+			 "[--vnet-hdr] [--vhost]");
 }
 
-static int request_parse(int argc, char **argv, struct tg_job *r, struct tg_err *e)
+static int request_parse(int argc, char **argv, struct tg_job *j, struct tg_err *e)
 {
 	const char *v;
 
-	memset(r, 0, sizeof(*r));
-	r->reply_fd = -1;
+	memset(j, 0, sizeof(*j));
+	j->reply_fd = -1;
 	if (argc >= 1 && (strcmp(argv[0], "open") == 0 || strcmp(argv[0], "create") == 0)) {
-		r->op = argv[0][0] == 'o' ? &op_open : &op_create;
-		return parse_open(argc - 1, argv + 1, r, e);
+		j->op = argv[0][0] == 'o' ? &op_open : &op_create;
+		return parse_open(argc - 1, argv + 1, j, e);
 	}
 	if (argc == 1 && strcmp(argv[0], "gc") == 0) {
-		r->op = &op_gc;
+		j->op = &op_gc;
 		return 0;
 	}
 	if (argc == 1 && strcmp(argv[0], "list") == 0) {
-		r->op = &op_list;
+		j->op = &op_list;
 		return 0;
 	}
 	if (argc == 2 && strcmp(argv[0], "destroy") == 0 &&
 	    (v = value(argv[1], "--ifname")) != NULL && tg_valid_ifname(v)) {
-		r->op = &op_destroy;
-		strcpy(r->dev, v);
+		j->op = &op_destroy;
+		strcpy(j->dev, v);
 		return 0;
 	}
-	tg_seterr(e, TG_EXIT_USAGE,
-		  "usage: tapgate-helper open|create --fd=N --tap|--tun [[--ip=ADDR] "
-		  "[--ip6=ADDR]|--bridge=NAME "
-		  "[--mac=ADDR]] [--queues=N] [--vnet-hdr] [--vhost] | destroy --ifname=NAME | gc "
-		  "| list (normally run by the tapgate command)");
-	return -1;
+	return tg_seterr(
+	    e, TG_EXIT_USAGE,
+	    "usage: tapgate-helper open|create --fd=N --tap|--tun [[--ip=ADDR] "
+	    "[--ip6=ADDR]|--bridge=NAME "
+	    "[--mac=ADDR]] [--queues=N] [--vnet-hdr] [--vhost] | destroy --ifname=NAME | gc "
+	    "| list (normally run by the tapgate command)");
 }
 
 /* gc, destroy and list answer on stdout; a device goes over the caller's

@@ -12,6 +12,9 @@
 /* Words echoed in an error are cut to this many bytes, so that a long
  * word cannot push the line number and the advice out of the message. */
 #define SHOW_MAX 40
+/* What one error says after "FILE:LINE: ": room for the longest message
+ * with the longest word shown. */
+#define WHAT_MAX 400
 #define ADDR_BUF 16 /* "255.255.255.255" and its NUL */
 
 enum {
@@ -44,39 +47,38 @@ static const struct {
 
 struct parser {
 	const char *file;
-	unsigned line; /* 0 while the error concerns the whole text */
-	char *err;
-	size_t errlen;
-	int private; /* err may name FILE:LINE and the kind, nothing of the text */
+	unsigned line;	  /* 0 while the error concerns the whole text */
+	struct tg_err *e; /* the error as "FILE:LINE: what"; NULL: not wanted */
+	char *what;	  /* or, for a report, what alone (WHAT_MAX bytes) */
+	int private;	  /* an error may name FILE:LINE and the kind, nothing of the text */
 	char shown[SHOW_MAX + 4];
 };
 
-/* kind is a constant naming the class of error. When the text is private
- * (the helper parses a root-only file for a caller who may not read it)
- * only it is written: the detail, which quotes words, addresses, lengths
- * or bytes of the text, is not even formatted. */
+/* Fails a parse: -1, with the error where ps keeps it. kind is a constant
+ * naming the class of error. When the text is private (the helper parses a
+ * root-only file for a caller who may not read it) only it is written: the
+ * detail, which quotes words, addresses, lengths or bytes of the text, is
+ * not even formatted. The status is TG_EXIT_REFUSED: a policy that does
+ * not parse refuses everything. */
 __attribute__((format(printf, 3, 4))) static int fail(const struct parser *ps, const char *kind,
 						      const char *fmt, ...)
 {
+	char buf[WHAT_MAX];
+	char *what = ps->what ? ps->what : buf;
 	va_list ap;
-	int n;
 
-	if (ps->errlen == 0)
-		return -1;
-	if (ps->line > 0)
-		n = snprintf(ps->err, ps->errlen, "%s:%u: ", ps->file, ps->line);
-	else
-		n = snprintf(ps->err, ps->errlen, "%s: ", ps->file);
-	if (n < 0 || (size_t)n >= ps->errlen)
+	if (ps->e == NULL && ps->what == NULL)
 		return -1;
 	if (ps->private) {
-		snprintf(ps->err + n, ps->errlen - (size_t)n, "%s", kind);
-		return -1;
+		snprintf(what, WHAT_MAX, "%s", kind);
+	} else {
+		va_start(ap, fmt);
+		vsnprintf(what, WHAT_MAX, fmt, ap);
+		va_end(ap);
 	}
-	va_start(ap, fmt);
-	vsnprintf(ps->err + n, ps->errlen - (size_t)n, fmt, ap);
-	va_end(ap);
-	return -1;
+	if (ps->line > 0)
+		return tg_seterr(ps->e, TG_EXIT_REFUSED, "%s:%u: %s", ps->file, ps->line, what);
+	return tg_seterr(ps->e, TG_EXIT_REFUSED, "%s: %s", ps->file, what);
 }
 
 /* At most one word is shown per message, so one buffer is enough. */
@@ -533,13 +535,12 @@ static int check_bytes(const struct parser *ps, const char *s, size_t n)
 	return 0;
 }
 
-/* Where parse errors go: into err, stopping at the first (the helper), or
+/* Where parse errors go: into e, stopping at the first (the helper), or
  * each to report, leaving its rule out and going on (`tapgate check`). */
 struct sink {
-	char *err;
-	size_t errlen;
+	struct tg_err *e;
 	int private;
-	void (*report)(void *ctx, const char *err);
+	void (*report)(void *ctx, unsigned line, const char *what);
 	void *ctx;
 };
 
@@ -563,11 +564,11 @@ static int add_file(struct tg_policy *out, const char *file)
 static unsigned parse_lines(const char *file, const char *text, size_t len, struct tg_policy *out,
 			    const struct sink *sk)
 {
-	char line_err[512];
+	char what[WHAT_MAX];
 	struct parser ps = {.file = file,
 			    .line = 0,
-			    .err = sk->report ? line_err : sk->err,
-			    .errlen = sk->report ? sizeof(line_err) : sk->errlen,
+			    .e = sk->report ? NULL : sk->e,
+			    .what = sk->report ? what : NULL,
 			    .private = sk->private};
 	size_t pos = 0;
 	unsigned errors = 0;
@@ -584,7 +585,7 @@ static unsigned parse_lines(const char *file, const char *text, size_t len, stru
 		whole = fail(&ps, "out of memory", "out of memory");
 	if (whole != 0) {
 		if (sk->report)
-			sk->report(sk->ctx, line_err);
+			sk->report(sk->ctx, 0, what);
 		return 1;
 	}
 	while (pos < len) {
@@ -644,18 +645,16 @@ static unsigned parse_lines(const char *file, const char *text, size_t len, stru
 		errors++;
 		if (!sk->report)
 			return errors;
-		sk->report(sk->ctx, line_err);
+		sk->report(sk->ctx, ps.line, what);
 	}
 	return errors;
 }
 
 static int parse_into(struct tg_policy *out, const char *file, const char *text, size_t len,
-		      char *err, size_t errlen, int private)
+		      struct tg_err *e, int private)
 {
-	struct sink sk = {.err = err, .errlen = errlen, .private = private};
+	struct sink sk = {.e = e, .private = private};
 
-	if (errlen > 0)
-		err[0] = '\0';
 	if (parse_lines(file, text, len, out, &sk) == 0)
 		return 0;
 	tg_policy_free(out);
@@ -669,27 +668,27 @@ static void policy_init(struct tg_policy *out, const char *file)
 }
 
 int tg_policy_parse(const char *file, const char *text, size_t len, struct tg_policy *out,
-		    char *err, size_t errlen)
+		    struct tg_err *e)
 {
 	policy_init(out, file);
-	return parse_into(out, file, text, len, err, errlen, 0);
+	return parse_into(out, file, text, len, e, 0);
 }
 
 int tg_policy_parse_private(const char *file, const char *text, size_t len, struct tg_policy *out,
-			    char *err, size_t errlen)
+			    struct tg_err *e)
 {
 	policy_init(out, file);
-	return parse_into(out, file, text, len, err, errlen, 1);
+	return parse_into(out, file, text, len, e, 1);
 }
 
 int tg_policy_parse_more_private(struct tg_policy *p, const char *file, const char *text,
-				 size_t len, char *err, size_t errlen)
+				 size_t len, struct tg_err *e)
 {
-	return parse_into(p, file, text, len, err, errlen, 1);
+	return parse_into(p, file, text, len, e, 1);
 }
 
 unsigned tg_policy_parse_all(struct tg_policy *p, const char *file, const char *text, size_t len,
-			     void (*report)(void *ctx, const char *err), void *ctx)
+			     void (*report)(void *ctx, unsigned line, const char *what), void *ctx)
 {
 	struct sink sk = {.report = report, .ctx = ctx};
 

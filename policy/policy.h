@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "../common/addr.h"
+#include "../common/err.h"
 #include "../common/lease.h"
 
 #define TG_POLICY_MAX_BYTES (1 << 20) /* a larger file is refused */
@@ -67,26 +68,28 @@ struct tg_policy {
 	char (*files)[TG_POLICY_FILE_MAX];
 };
 
-/* Parses text[0..len). On error returns -1 and writes "FILE:LINE: what"
- * into err; a syntax error anywhere refuses the whole file. */
+/* Parses text[0..len). On error returns -1 with e set (common/err.h; e may
+ * be NULL): TG_EXIT_REFUSED and "FILE:LINE: what"; a syntax error anywhere
+ * refuses the whole file. */
 int tg_policy_parse(const char *file, const char *text, size_t len, struct tg_policy *out,
-		    char *err, size_t errlen);
-/* The same, for a text the reader of err may not see (the helper parsing
- * the root-only policy for any user): err names only FILE:LINE and the kind
- * of error, never a byte of the text. */
+		    struct tg_err *e);
+/* The same, for a text the reader of e may not see (the helper parsing the
+ * root-only policy for any user): e names only FILE:LINE and the kind of
+ * error, never a byte of the text. */
 int tg_policy_parse_private(const char *file, const char *text, size_t len, struct tg_policy *out,
-			    char *err, size_t errlen);
+			    struct tg_err *e);
 /* Parses one more file into p, after the rules it has: a policy.d file,
  * read after the policy in name order. Errors as tg_policy_parse_private;
  * on error p is freed (the whole policy is refused). */
 int tg_policy_parse_more_private(struct tg_policy *p, const char *file, const char *text,
-				 size_t len, char *err, size_t errlen);
+				 size_t len, struct tg_err *e);
 /* For `tapgate check`: parses file into p after the rules it has (p zeroed
  * before the first file), but an error does not stop it: each is passed to
- * report as one line "FILE:LINE: what", the line's rule is left out, and
- * parsing goes on with the next line. Returns the number of errors. */
+ * report, with its line (0 for the whole file) and what is wrong (one line,
+ * without "FILE:LINE: "), the line's rule is left out, and parsing goes on
+ * with the next line. Returns the number of errors. */
 unsigned tg_policy_parse_all(struct tg_policy *p, const char *file, const char *text, size_t len,
-			     void (*report)(void *ctx, const char *err), void *ctx);
+			     void (*report)(void *ctx, unsigned line, const char *what), void *ctx);
 void tg_policy_free(struct tg_policy *p);
 
 /* 1 if a file of policy.d/ with that name is read: NAME.conf, of letters,
