@@ -311,6 +311,13 @@ int nc_open(struct nc **out)
 	/* libnl read $NLDBG before main(); in a setuid program that is the
 	 * caller's, and debug lines would reach the caller's stderr. */
 	nl_debug = 0;
+	/* libnl makes every message it builds a zeroed page: a quarter of a
+	 * routed request's instructions went to that memset. The largest
+	 * message built here or in nftables.c (an nf_tables rule of a dozen
+	 * expressions) is under 1 KiB; one that did not fit would fail to
+	 * build (-ENOMEM, the request refused), never be cut. Global to libnl:
+	 * set before any message exists. */
+	nlmsg_set_default_size(2048);
 	err = open_socket(nc);
 	if (err < 0) {
 		nc_close(nc);
