@@ -123,10 +123,23 @@ uint32_t tg_prefix_mask(unsigned prefix)
 	return UINT32_MAX << (32 - prefix);
 }
 
+/* By hand, not snprintf: a routed request formats some thirty addresses
+ * (audit, leases, messages), and snprintf's 1.6k instructions each were a
+ * tenth of the helper's. */
 char *tg_format_ipv4(uint32_t addr, char *buf)
 {
-	snprintf(buf, 16, "%u.%u.%u.%u", (unsigned)(addr >> 24), (unsigned)(addr >> 16 & 255),
-		 (unsigned)(addr >> 8 & 255), (unsigned)(addr & 255));
+	char *p = buf;
+
+	for (int shift = 24; shift >= 0; shift -= 8) {
+		unsigned octet = addr >> shift & 255;
+
+		if (octet >= 100)
+			*p++ = (char)('0' + octet / 100);
+		if (octet >= 10)
+			*p++ = (char)('0' + octet / 10 % 10);
+		*p++ = (char)('0' + octet % 10);
+		*p++ = shift ? '.' : '\0';
+	}
 	return buf;
 }
 

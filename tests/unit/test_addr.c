@@ -200,6 +200,13 @@ static void test_format(void)
 	CHECK(strcmp(tg_format_ipv4(0, buf), "0.0.0.0") == 0);
 	CHECK(strcmp(tg_format_ipv4(UINT32_MAX, buf), "255.255.255.255") == 0);
 	CHECK(strcmp(tg_format_ipv4(IP(10, 77, 0, 1), buf), "10.77.0.1") == 0);
+	CHECK(strcmp(tg_format_ipv4(IP(100, 9, 10, 199), buf), "100.9.10.199") == 0);
+	for (uint32_t v = 0; v < 256; v++) {
+		char want[16];
+
+		snprintf(want, sizeof(want), "%u.%u.%u.%u", v, 255 - v, v * 7 % 256, v);
+		CHECK(strcmp(tg_format_ipv4(IP(v, 255 - v, v * 7 % 256, v), buf), want) == 0);
+	}
 	CHECK(tg_format_ipv4(IP(1, 2, 3, 4), buf) == buf);
 	CHECK(strcmp(buf, "1.2.3.4") == 0);
 	CHECK(tg_parse_ipv4(tg_format_ipv4(IP(172, 16, 254, 3), buf), &back) == 0);
