@@ -95,9 +95,9 @@ static int parse_open(int argc, char **argv, struct tg_job *r, struct tg_err *e)
 		tg_seterr(e, TG_EXIT_USAGE, "open needs --fd=N and --tap or --tun");
 		return -1;
 	}
-	if ((seen_ip || seen_ip6) && seen_bridge) {
-		tg_seterr(e, TG_EXIT_USAGE, "--%s and --bridge exclude each other",
-			  seen_ip ? "ip" : "ip6");
+	/* A bridged guest's address lock is IPv4 only (tapgate.conf(5)). */
+	if (seen_ip6 && seen_bridge) {
+		tg_seterr(e, TG_EXIT_USAGE, "--ip6 and --bridge exclude each other");
 		return -1;
 	}
 	if (seen_mac && !seen_bridge) {
@@ -121,7 +121,7 @@ static int parse_open(int argc, char **argv, struct tg_job *r, struct tg_err *e)
 bad:
 	tg_seterr(e, TG_EXIT_USAGE,
 		  "bad or repeated option; usage: tapgate-helper open --fd=N --tap|--tun "
-		  "[[--ip=ADDR] [--ip6=ADDR]|--bridge=NAME [--mac=ADDR]] [--queues=N] [--vnet-hdr] "
+		  "[--ip=ADDR] [--ip6=ADDR|--bridge=NAME [--mac=ADDR]] [--queues=N] [--vnet-hdr] "
 		  "[--vhost]");
 	return -1;
 }
@@ -151,8 +151,8 @@ static int request_parse(int argc, char **argv, struct tg_job *r, struct tg_err 
 		return 0;
 	}
 	tg_seterr(e, TG_EXIT_USAGE,
-		  "usage: tapgate-helper open|create --fd=N --tap|--tun [[--ip=ADDR] "
-		  "[--ip6=ADDR]|--bridge=NAME "
+		  "usage: tapgate-helper open|create --fd=N --tap|--tun [--ip=ADDR] "
+		  "[--ip6=ADDR|--bridge=NAME "
 		  "[--mac=ADDR]] [--queues=N] [--vnet-hdr] [--vhost] | destroy --ifname=NAME | gc "
 		  "| list (normally run by the tapgate command)");
 	return -1;
