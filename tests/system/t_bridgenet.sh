@@ -121,9 +121,12 @@ frames = {
     "arp_peer": eth(b"\xff" * 6, 0x0806, arp(2, mine, peer, peer)),
     "arp_other": eth(b"\xff" * 6, 0x0806, arp(1, mine, other, peer)),
     "arp_mac": eth(b"\xff" * 6, 0x0806, arp(1, bytes.fromhex(nobody.replace(":", "")), guest, peer)),
-    "ipv6": eth(b"\x33\x33\x00\x00\x00\x01", 0x86DD,
-                struct.pack("!IHBB16s16s", 0x60000000, 0, 59, 255,
-                            b"\xfe\x80" + bytes(13) + b"\x0a", b"\xff\x02" + bytes(13) + b"\x01")),
+    # To the peer's MAC, no next header, 8 bytes of payload: a valid
+    # IPv6 packet the bridge forwards like any unicast frame.
+    "ipv6": eth(pmac, 0x86DD,
+                struct.pack("!IHBB16s16s", 0x60000000, 8, 59, 64,
+                            b"\xfe\x80" + bytes(13) + b"\x0a", b"\xfe\x80" + bytes(13) + b"\x01")
+                + bytes(8)),
     "vlan": eth(pmac, 0x8100, struct.pack("!HH", 5, 0x0800) + ipv4(guest)),
 }
 # The own ARP first: a forged one sent after it would move the peer's entry.
