@@ -342,6 +342,9 @@ static int covers(const struct tg_rule *a, const struct tg_rule *b)
 	if (tg_rule_is_routed(a))
 		return a->net == b->net && a->prefix == b->prefix && a->gateway == b->gateway &&
 		       strcmp(a->uplink, b->uplink) == 0 && a->forward == b->forward;
+	/* Bridged: the same net (or none) and a's bridges include b's. */
+	if (a->routed && (a->net != b->net || a->prefix != b->prefix))
+		return 0;
 	for (unsigned i = 0; i < b->nbridges; i++) {
 		unsigned j = 0;
 
@@ -596,9 +599,8 @@ static void print_findings_json(const struct findings *f, const char *file, size
 
 static int usage(void)
 {
-	fprintf(stderr,
-		"tapgate check: usage: tapgate check [FILE] [--as USER [--tun] [[--ip ADDR] "
-		"[--ip6 ADDR] | --bridge NAME]]; see tapgate check --help\n");
+	fprintf(stderr, "tapgate check: usage: tapgate check [FILE] [--as USER [--tun] [--ip ADDR] "
+			"[--ip6 ADDR | --bridge NAME]]; see tapgate check --help\n");
 	return TG_EXIT_USAGE;
 }
 
@@ -631,7 +633,11 @@ static int explain(const struct tg_policy *p, const struct as_user *u, const str
 	}
 	printf("granted by %s:%u: %s", tg_rule_file(p, d.rule), d.rule->line,
 	       tg_kind_name(r->kind));
-	if (r->bridge)
+	if (r->bridge && d.guest)
+		printf(" on bridge %s guest %s, the port passing only IPv4 from it and ARP "
+		       "claiming it",
+		       r->bridge, tg_format_ipv4(d.guest, a));
+	else if (r->bridge)
 		printf(" on bridge %s", r->bridge);
 	else if (d.rule->routed)
 		printf(" guest %s gateway %s", tg_format_ipv4(d.guest, a),
@@ -671,7 +677,7 @@ int tg_cmd_check(int argc, char **argv)
 		else
 			return usage();
 	}
-	if ((!as && (ip || ip6 || bridge || tun)) || ((ip || ip6) && bridge) || (as && json))
+	if ((!as && (ip || ip6 || bridge || tun)) || (ip6 && bridge) || (as && json))
 		return usage();
 	/* Names as the helper sees them: from /etc/passwd and /etc/group. */
 	if (tg_names_from_files() != 0) {

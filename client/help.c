@@ -19,7 +19,7 @@ struct command {
 
 static const struct command commands[] = {
     {"run",
-     "tapgate run [--tun] [[--ip ADDR] [--ip6 ADDR] | --bridge NAME [--mac ADDR]] [--fd N] "
+     "tapgate run [--tun] [--ip ADDR] [--ip6 ADDR | --bridge NAME [--mac ADDR]] [--fd N] "
      "[--sandbox] "
      "[--queues Q] [--vnet-hdr] [--vhost] -- COMMAND [ARG ...]",
      "execute COMMAND with a device open at fd N (default 3)",
@@ -27,8 +27,9 @@ static const struct command commands[] = {
      "with it open at descriptor N. The '--' before COMMAND is required.\n"
      "\n"
      "  --tun          an IP-level tun device instead of an Ethernet tap\n"
-     "  --ip ADDR      routed mode with guest address ADDR; without it (and\n"
-     "                 without --bridge) the helper picks the first free one\n"
+     "  --ip ADDR      the guest address ADDR (routed, or bridged under a rule\n"
+     "                 with net, whose port then passes IPv4 and ARP from ADDR\n"
+     "                 only); without it the helper picks the first free one\n"
      "  --ip6 ADDR     routed mode, a rule with an IPv6 net: the guest's IPv6\n"
      "                 address; without it the helper picks the first free one\n"
      "                 (never the prefix's ::0, ::1 or a reserved anycast one)\n"
@@ -50,7 +51,8 @@ static const struct command commands[] = {
      "COMMAND's environment gets TAPGATE_FD, TAPGATE_FDS, TAPGATE_VHOSTFDS (with\n"
      "--vhost), TAPGATE_IFNAME, TAPGATE_KIND (tap or tun), in routed mode\n"
      "TAPGATE_GUEST_IP and TAPGATE_GATEWAY, with an IPv6 net TAPGATE_GUEST_IP6 and\n"
-     "TAPGATE_GATEWAY6 (fe80::1), in bridged mode TAPGATE_MAC. COMMAND\n"
+     "TAPGATE_GATEWAY6 (fe80::1), in bridged mode TAPGATE_MAC (and\n"
+     "TAPGATE_GUEST_IP under a rule with net). COMMAND\n"
      "is looked up in PATH before the helper is asked, so a typo costs no device.\n"
      "\n"
      "Example:\n"
@@ -61,7 +63,7 @@ static const struct command commands[] = {
      "\n"
      "Exit status: 0-3 as for every command while no COMMAND runs; 127 COMMAND not\n"
      "found, 126 COMMAND found but not executable; then COMMAND's own status.\n"},
-    {"create", "tapgate create [--tun] [--ip ADDR | --bridge NAME [--mac ADDR]]",
+    {"create", "tapgate create [--tun] [--ip ADDR] [--bridge NAME [--mac ADDR]]",
      "make a persistent device for programs that open a tap by name",
      "Makes a persistent device owned by you, configured as `tapgate run` would,\n"
      "for programs that open a tap by name (Bochs, UML eth0=tuntap,IFNAME), and\n"
@@ -69,7 +71,8 @@ static const struct command commands[] = {
      "against the rule's max until `tapgate destroy` or `tapgate gc` removes it.\n"
      "\n"
      "  --tun          a tun device instead of a tap\n"
-     "  --ip ADDR      routed mode with guest address ADDR (default: the first free)\n"
+     "  --ip ADDR      the guest address ADDR, routed or bridged (as for run;\n"
+     "                 default: the first free)\n"
      "  --bridge NAME  bridged mode: attach the tap to bridge NAME\n"
      "  --mac ADDR     bridged: lock the port to the guest's MAC ADDR (as for run);\n"
      "                 without it, to the first MAC its guest sends from\n"},
@@ -96,7 +99,7 @@ static const struct command commands[] = {
      "records, proxy neighbour entries on uplinks, and persistent devices the\n"
      "policy no longer allows. Prints how many records it removed.\n"},
     {"check",
-     "tapgate check [FILE] [--json | --as USER [--tun] [[--ip ADDR] [--ip6 ADDR] | --bridge "
+     "tapgate check [FILE] [--json | --as USER [--tun] [--ip ADDR] [--ip6 ADDR | --bridge "
      "NAME]]",
      "check a policy file, or say what would be decided",
      "Checks the policy FILE (default " TG_POLICY_FILE ") and the *.conf files\n"
@@ -112,7 +115,7 @@ static const struct command commands[] = {
      "  --as USER      say what the helper would decide for USER's request, and\n"
      "                 by which line; the request is described by:\n"
      "  --tun          a tun device instead of a tap\n"
-     "  --ip ADDR      routed mode with guest address ADDR\n"
+     "  --ip ADDR      guest address ADDR (routed, or bridged under a rule with net)\n"
      "  --ip6 ADDR     routed mode with guest IPv6 address ADDR\n"
      "  --bridge NAME  bridged mode on bridge NAME\n"
      "\n"

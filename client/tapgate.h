@@ -47,7 +47,8 @@ enum tapgate_status {
 
 struct tapgate_request {
 	enum tapgate_kind kind;
-	const char *ip;	    /* routed: guest address "a.b.c.d"; NULL: the helper picks */
+	const char *ip;	    /* guest address "a.b.c.d" (routed, or bridged under a rule
+			       with net); NULL: the helper picks */
 	const char *bridge; /* bridged: attach to this bridge; NULL: routed */
 	int persist;	    /* 1: a persistent device owned by the caller, for
 			       programs that open a tap by name (the rule needs
@@ -62,7 +63,8 @@ struct tapgate_device {
 	char ifname[TAPGATE_IFNAMSIZ];
 	int ifindex;
 	enum tapgate_kind kind;
-	char guest[TAPGATE_ADDRSTRLEN];	  /* routed: the guest's address; else "" */
+	char guest[TAPGATE_ADDRSTRLEN];	  /* routed, or bridged under a rule with net:
+					     the guest's address; else "" */
 	char gateway[TAPGATE_ADDRSTRLEN]; /* routed: host side of the device; else "" */
 	char bridge[TAPGATE_IFNAMSIZ];	  /* bridged: the bridge; else "" */
 	char rule[TAPGATE_RULESIZ];	  /* the policy line that granted it */

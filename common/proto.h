@@ -17,7 +17,8 @@
  *     ifindex=12                        keys absent when not applicable:
  *     kind=tap                          guest, gateway (routed, IPv4),
  *     guest=10.77.0.2                   guest6, gateway6 (routed, IPv6),
- *     gateway=10.77.0.1                 bridge, mac (bridged)
+ *     gateway=10.77.0.1                 bridge, mac and, under a rule
+ *                                       with net, guest (bridged)
  *     guest6=2001:db8:1::2
  *     gateway6=fe80::1
  *     rule=/etc/tapgate/policy.conf:3

@@ -302,14 +302,15 @@ static int cmp_eq(struct nl_msg *m, const void *data, int len)
 	return expr_end(m, &x);
 }
 
-/* payload load LEN @ network header + OFFSET => reg 1 */
-static int payload_nh(struct nl_msg *m, uint32_t offset, uint32_t len)
+/* payload load LEN @ BASE (NFT_PAYLOAD_LL_HEADER, _NETWORK_HEADER) +
+ * OFFSET => reg 1 */
+static int payload(struct nl_msg *m, uint32_t base, uint32_t offset, uint32_t len)
 {
 	struct expr x;
 
 	TRY(expr_begin(m, "payload", &x));
 	TRY(put_be32(m, NFTA_PAYLOAD_DREG, NFT_REG_1));
-	TRY(put_be32(m, NFTA_PAYLOAD_BASE, NFT_PAYLOAD_NETWORK_HEADER));
+	TRY(put_be32(m, NFTA_PAYLOAD_BASE, base));
 	TRY(put_be32(m, NFTA_PAYLOAD_OFFSET, offset));
 	TRY(put_be32(m, NFTA_PAYLOAD_LEN, len));
 	return expr_end(m, &x);
@@ -454,7 +455,7 @@ static int srclock_rule_new(struct batch *b, enum srclock_rule which)
 		/* ip6 saddr: 16 bytes at offset 8 of the IPv6 header. */
 		TRY(meta(m, NFT_META_NFPROTO));
 		TRY(cmp_eq(m, &ipv6, sizeof(ipv6)));
-		TRY(payload_nh(m, 8, 16));
+		TRY(payload(m, NFT_PAYLOAD_NETWORK_HEADER, 8, 16));
 		if (which == ACCEPT_LINKLOCAL6) {
 			TRY(mask(m, ll_mask, sizeof(ll_mask)));
 			TRY(cmp_eq(m, ll_net, sizeof(ll_net)));
@@ -633,14 +634,13 @@ int nft_limit_ingress(int ifindex, const char *ifname, uint64_t bytes_per_second
 	return with_table(netdev_scaffolding, rate_chain_new, &q);
 }
 
-static int rate_chain_del(int ifindex)
+/* A chain of netdev tapgate, with its rules; none is success. */
+static int chain_del(const char *name)
 {
 	struct batch b = {.n = 0};
 	struct nl_msg *m = change(&b, NFPROTO_NETDEV, NFT_MSG_DELCHAIN, 0);
-	char name[24];
 	int r;
 
-	rate_chain_name(name, sizeof(name), ifindex);
 	if (!m || nla_put_string(m, NFTA_CHAIN_TABLE, TABLE) < 0 ||
 	    nla_put_string(m, NFTA_CHAIN_NAME, name) < 0) {
 		batch_free(&b);
@@ -648,6 +648,14 @@ static int rate_chain_del(int ifindex)
 	}
 	r = batch_run(&b);
 	return r == -ENOENT ? 0 : r;
+}
+
+static int rate_chain_del(int ifindex)
+{
+	char name[24];
+
+	rate_chain_name(name, sizeof(name), ifindex);
+	return chain_del(name);
 }
 
 /* ---- the first MAC: a chain and a one-element set per device ---- */
@@ -693,24 +701,24 @@ static int mac_set_new(struct batch *b, const char *name)
 	return 0;
 }
 
-/* iif IFINDEX ether saddr: meta load iif, cmp, meta load iiftype, cmp
- * ARPHRD_ETHER (nft's dependency for the link header), payload load 6b @
- * link header + 6 => reg 1 */
-static int iif_ether_saddr(struct nl_msg *m, uint32_t ifindex)
+/* iif IFINDEX, an Ethernet device: meta load iif, cmp, meta load iiftype,
+ * cmp ARPHRD_ETHER (nft's dependency for the link header, so that `nft
+ * list` prints the header's fields by name) */
+static int iif_ether(struct nl_msg *m, uint32_t ifindex)
 {
 	static const uint16_t arphrd_ether = 1;
-	struct expr x;
 
 	TRY(meta(m, NFT_META_IIF));
 	TRY(cmp_eq(m, &ifindex, sizeof(ifindex)));
 	TRY(meta(m, NFT_META_IIFTYPE));
-	TRY(cmp_eq(m, &arphrd_ether, sizeof(arphrd_ether)));
-	TRY(expr_begin(m, "payload", &x));
-	TRY(put_be32(m, NFTA_PAYLOAD_DREG, NFT_REG_1));
-	TRY(put_be32(m, NFTA_PAYLOAD_BASE, NFT_PAYLOAD_LL_HEADER));
-	TRY(put_be32(m, NFTA_PAYLOAD_OFFSET, ETH_ALEN_));
-	TRY(put_be32(m, NFTA_PAYLOAD_LEN, ETH_ALEN_));
-	return expr_end(m, &x);
+	return cmp_eq(m, &arphrd_ether, sizeof(arphrd_ether));
+}
+
+/* iif IFINDEX ether saddr: payload load 6b @ link header + 6 => reg 1 */
+static int iif_ether_saddr(struct nl_msg *m, uint32_t ifindex)
+{
+	TRY(iif_ether(m, ifindex));
+	return payload(m, NFT_PAYLOAD_LL_HEADER, ETH_ALEN_, ETH_ALEN_);
 }
 
 /* dynset add reg_key 1 set SET: when the set is full (size 1) and the key
@@ -829,13 +837,143 @@ static int maclock_del(int ifindex)
 	return r == -ENOENT ? 0 : r;
 }
 
-/* Three batches: one that fails as a whole for a missing chain must not
+/* ---- a bridged guest's address: a chain per device ---- */
+
+/* After the MAC locks: a frame they drop is not looked at again. */
+#define PRIO_ADDRLOCK (PRIO_MACLOCK + 10)
+
+static void addrlock_name(char *buf, size_t len, int ifindex)
+{
+	snprintf(buf, len, "addrlock-%d", ifindex);
+}
+
+struct addrlock_req {
+	int ifindex;
+	const char *ifname;
+	uint32_t guest;	    /* network order */
+	const uint8_t *mac; /* NULL: not pinned */
+};
+
+/* The rules of an address lock, in order. */
+enum addrlock_rule { ACCEPT_IPV4, ACCEPT_ARP, DROP_REST };
+
+/*   chain addrlock-IFINDEX {
+ *       type filter hook ingress device IFNAME priority -480; policy accept;
+ *       iif IFINDEX ether type ip ip saddr GUEST accept
+ *       iif IFINDEX ether type arp arp htype 1 arp ptype ip arp hlen 6
+ *           arp plen 4 arp saddr ether MAC arp saddr ip GUEST accept
+ *       iif IFINDEX counter drop
+ *   }
+ * libvirt's clean-traffic, IPv4 only: every other frame (IPv6, other
+ * sources, ARP claiming another address, STP, VLAN-tagged) is dropped. The
+ * ether type is read from the link header, where nf_tables puts back a tag
+ * the kernel took off, so a tagged frame never passes as IPv4 or ARP. The
+ * ARP sender MAC is checked only when the port is pinned to a MAC; an
+ * unpinned one is kept to its first by the maclock chain. The ifindex in
+ * the rules, as in the rate chain. */
+static int addrlock_rule_new(struct batch *b, const struct addrlock_req *q, const char *chain,
+			     enum addrlock_rule which)
+{
+	static const uint8_t ether_ip[2] = {0x08, 0x00}, ether_arp[2] = {0x08, 0x06};
+	static const uint8_t htype_ether[2] = {0, 1}, hlen = ETH_ALEN_, plen = 4;
+	const uint32_t ix = (uint32_t)q->ifindex;
+	struct nl_msg *m = change(b, NFPROTO_NETDEV, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND);
+	struct nlattr *exprs;
+
+	if (!m)
+		return -ENOMEM;
+	TRY(nla_put_string(m, NFTA_RULE_TABLE, TABLE));
+	TRY(nla_put_string(m, NFTA_RULE_CHAIN, chain));
+	if (!(exprs = nla_nest_start(m, NFTA_RULE_EXPRESSIONS)))
+		return -ENOMEM;
+	if (which == DROP_REST) {
+		TRY(meta(m, NFT_META_IIF));
+		TRY(cmp_eq(m, &ix, sizeof(ix)));
+		TRY(counter(m));
+		TRY(verdict(m, NF_DROP));
+	} else {
+		TRY(iif_ether(m, ix));
+		TRY(payload(m, NFT_PAYLOAD_LL_HEADER, 2 * ETH_ALEN_, 2));
+		if (which == ACCEPT_IPV4) {
+			TRY(cmp_eq(m, ether_ip, sizeof(ether_ip)));
+			TRY(payload(m, NFT_PAYLOAD_NETWORK_HEADER, 12, 4)); /* ip saddr */
+		} else {
+			/* ARP of Ethernet and IPv4 addresses (htype 1, ptype
+			 * ip, hlen 6, plen 4), a field per compare, as nft
+			 * writes it. */
+			TRY(cmp_eq(m, ether_arp, sizeof(ether_arp)));
+			TRY(payload(m, NFT_PAYLOAD_NETWORK_HEADER, 0, 2));
+			TRY(cmp_eq(m, htype_ether, sizeof(htype_ether)));
+			TRY(payload(m, NFT_PAYLOAD_NETWORK_HEADER, 2, 2));
+			TRY(cmp_eq(m, ether_ip, sizeof(ether_ip)));
+			TRY(payload(m, NFT_PAYLOAD_NETWORK_HEADER, 4, 1));
+			TRY(cmp_eq(m, &hlen, sizeof(hlen)));
+			TRY(payload(m, NFT_PAYLOAD_NETWORK_HEADER, 5, 1));
+			TRY(cmp_eq(m, &plen, sizeof(plen)));
+			if (q->mac) {
+				TRY(payload(m, NFT_PAYLOAD_NETWORK_HEADER, 8, ETH_ALEN_));
+				TRY(cmp_eq(m, q->mac, ETH_ALEN_));
+			}
+			TRY(payload(m, NFT_PAYLOAD_NETWORK_HEADER, 14, 4)); /* arp spa */
+		}
+		TRY(cmp_eq(m, &q->guest, sizeof(q->guest)));
+		TRY(verdict(m, NF_ACCEPT));
+	}
+	TRY(nla_nest_end(m, exprs));
+	return 0;
+}
+
+static int addrlock_new(struct batch *b, const void *arg)
+{
+	const struct addrlock_req *q = arg;
+	struct nl_msg *m = change(b, NFPROTO_NETDEV, NFT_MSG_NEWCHAIN, NLM_F_CREATE | NLM_F_EXCL);
+	struct nlattr *hook;
+	char chain[24];
+	int r;
+
+	addrlock_name(chain, sizeof(chain), q->ifindex);
+	if (!m)
+		return -ENOMEM;
+	TRY(nla_put_string(m, NFTA_CHAIN_TABLE, TABLE));
+	TRY(nla_put_string(m, NFTA_CHAIN_NAME, chain));
+	if (!(hook = nla_nest_start(m, NFTA_CHAIN_HOOK)))
+		return -ENOMEM;
+	TRY(put_be32(m, NFTA_HOOK_HOOKNUM, NF_NETDEV_INGRESS));
+	TRY(put_be32(m, NFTA_HOOK_PRIORITY, (uint32_t)PRIO_ADDRLOCK));
+	TRY(nla_put_string(m, NFTA_HOOK_DEV, q->ifname));
+	TRY(nla_nest_end(m, hook));
+	TRY(put_be32(m, NFTA_CHAIN_POLICY, NF_ACCEPT));
+	TRY(nla_put_string(m, NFTA_CHAIN_TYPE, "filter"));
+	for (int which = ACCEPT_IPV4; which <= DROP_REST; which++)
+		if ((r = addrlock_rule_new(b, q, chain, (enum addrlock_rule)which)) != 0)
+			return r;
+	return 0;
+}
+
+int nft_lock_address(int ifindex, const char *ifname, uint32_t guest, const uint8_t *mac)
+{
+	struct addrlock_req q = {
+	    .ifindex = ifindex, .ifname = ifname, .guest = htonl(guest), .mac = mac};
+
+	return with_table(netdev_scaffolding, addrlock_new, &q);
+}
+
+static int addrlock_del(int ifindex)
+{
+	char name[24];
+
+	addrlock_name(name, sizeof(name), ifindex);
+	return chain_del(name);
+}
+
+/* Four batches: one that fails as a whole for a missing chain must not
  * keep the element or another chain. */
 int nft_forget_device(int ifindex)
 {
-	int r = nft_unlock_source(ifindex), r2 = rate_chain_del(ifindex), r3 = maclock_del(ifindex);
+	int r = nft_unlock_source(ifindex), r2 = rate_chain_del(ifindex), r3 = maclock_del(ifindex),
+	    r4 = addrlock_del(ifindex);
 
-	return r ? r : r2 ? r2 : r3;
+	return r ? r : r2 ? r2 : r3 ? r3 : r4;
 }
 
 /* ---- gc ---- */
@@ -984,6 +1122,32 @@ static int dump_maclock_chains(struct members *out)
 	return dump(&b, parse_maclock_chain, out);
 }
 
+/* One NEWCHAIN of the dump: an address lock chain of netdev tapgate, by
+ * its ifindex. */
+static void parse_addrlock_chain(struct nlmsghdr *h, struct members *out)
+{
+	struct nlattr *tb[NFTA_CHAIN_MAX + 1];
+	char name[24];
+	int ix;
+
+	if (nlmsg_parse(h, sizeof(struct nfgenmsg), tb, NFTA_CHAIN_MAX, NULL) < 0 ||
+	    !tb[NFTA_CHAIN_TABLE] || !tb[NFTA_CHAIN_NAME] || out->n == SWEEP_MAX ||
+	    nla_strcmp(tb[NFTA_CHAIN_TABLE], TABLE) != 0 ||
+	    sscanf(nla_get_string(tb[NFTA_CHAIN_NAME]), "addrlock-%d", &ix) != 1 || ix <= 0)
+		return;
+	addrlock_name(name, sizeof(name), ix);
+	if (nla_strcmp(tb[NFTA_CHAIN_NAME], name) == 0)
+		out->key[out->n++] = (uint32_t)ix;
+}
+
+static int dump_addrlock_chains(struct members *out)
+{
+	struct batch b = {.n = 0};
+
+	add_msg(&b, (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETCHAIN, NLM_F_DUMP, NFPROTO_NETDEV, 0);
+	return dump(&b, parse_addrlock_chain, out);
+}
+
 static int link_gone(struct nc *nc, uint32_t ifindex)
 {
 	struct tg_link_state st;
@@ -1008,5 +1172,9 @@ int nft_sweep(struct nc *nc)
 		return r;
 	for (unsigned i = 0; i < found.n; i++)
 		removed += link_gone(nc, found.key[i]) && maclock_del((int)found.key[i]) == 0;
+	if ((r = dump_addrlock_chains(&found)) != 0)
+		return r;
+	for (unsigned i = 0; i < found.n; i++)
+		removed += link_gone(nc, found.key[i]) && addrlock_del((int)found.key[i]) == 0;
 	return removed;
 }

@@ -33,12 +33,19 @@ int nft_limit_ingress(int ifindex, const char *ifname, uint64_t bytes_per_second
  * table the first time). Before the device goes up. */
 int nft_lock_first_mac(int ifindex, const char *ifname);
 
+/* A bridged guest's address (a rule with net, SECURITY.md): a chain of
+ * `netdev tapgate` on the device's ingress hook passes IPv4 from guest
+ * (host order) and ARP whose sender is guest (and mac, if not NULL: the
+ * MAC the port is pinned to), and drops every other frame. Before the
+ * device goes up. */
+int nft_lock_address(int ifindex, const char *ifname, uint32_t guest, const uint8_t *mac);
+
 /* Everything of the device's in the tables: its source lock element, its
- * rate chain and its first-MAC chain and set; what is not there is success.
- * At every removal of a lease. */
+ * rate chain, its first-MAC chain and set and its address lock chain; what
+ * is not there is success. At every removal of a lease. */
 int nft_forget_device(int ifindex);
 
-/* gc: removes the elements, rate and first-MAC chains of devices that no longer
+/* gc: removes the elements, rate, first-MAC and address lock chains of devices that no longer
  * exist (left behind when a removal failed). ifindexes are not reused, so
  * what names a link that is gone is stale. Returns how many were removed,
  * or a negative errno. */

@@ -402,6 +402,11 @@ static int configure_bridged(struct nc *nc, const struct tg_grant *g, struct tg_
 	 * learns, so nftables keeps it to the first MAC the guest uses. */
 	if (!g->pin_mac && (r = nft_lock_first_mac(l->ifindex, l->ifname)) != 0)
 		return kernel_err(e, "cannot lock the port to the guest's first MAC (nftables)", r);
+	/* A rule with net: the port passes the guest's address alone (and ARP
+	 * naming the pinned MAC with it). */
+	if (g->guest && (r = nft_lock_address(l->ifindex, l->ifname, g->guest,
+					      g->pin_mac ? l->mac : NULL)) != 0)
+		return kernel_err(e, "cannot lock the port to the guest's address (nftables)", r);
 	if ((r = nc_set_up(nc, l->ifindex)) != 0)
 		return kernel_err(e, "cannot bring the device up", r);
 	return 0;

@@ -190,24 +190,30 @@ unsigned reclaim_revoked(struct tg_leasedb *db, struct nc *nc, const struct tg_p
 	return removed;
 }
 
-/* A routed device with a guest address now: the address is the decision's
- * to check or pick (not for a bridge, nor for uml_net `tuntap up`). */
+/* A device with a guest address now: the address is the decision's to
+ * check or pick (routed, or bridged under a rule with net; not for uml_net
+ * `tuntap up`). */
 static int wants_guest(const struct tg_request *req)
 {
-	return req->bridge == NULL && !req->no_guest;
+	return !req->no_guest;
 }
 
-/* A routed rule that may give the caller this kind of device: whose net
- * the decision may pick from. Which one will is the decision's business. */
-static int may_route(const struct tg_rule *rule, const struct tg_caller *c, enum tg_kind kind)
+/* A rule that may give the caller this kind of device in the request's
+ * mode (routed, or bridged under a rule with net), whose net the decision
+ * may pick from. Which one will is the decision's business. */
+static int may_route(const struct tg_rule *rule, const struct tg_caller *c,
+		     const struct tg_request *req)
 {
-	return rule->routed && rule->kind == kind && tg_rule_matches_caller(rule, c);
+	return rule->routed && rule->kind == req->kind && tg_rule_matches_caller(rule, c) &&
+	       (req->bridge == NULL) == (tg_rule_is_routed(rule) != 0);
 }
 
-/* The same for a rule with an IPv6 net. */
-static int may_route6(const struct tg_rule *rule, const struct tg_caller *c, enum tg_kind kind)
+/* The same for a rule with an IPv6 net (routed only). */
+static int may_route6(const struct tg_rule *rule, const struct tg_caller *c,
+		      const struct tg_request *req)
 {
-	return rule->has_net6 && rule->kind == kind && tg_rule_matches_caller(rule, c);
+	return rule->has_net6 && rule->kind == req->kind && tg_rule_matches_caller(rule, c) &&
+	       req->bridge == NULL;
 }
 
 /* The stale leases at the bottom of rule's net, in address order, up to
@@ -217,7 +223,7 @@ static unsigned reclaim_net(struct tg_leasedb *db, struct nc *nc, const struct t
 	uint32_t bcast = rule->net | ~tg_prefix_mask(rule->prefix);
 
 	for (uint32_t a = rule->net + 1; a < bcast; a++) {
-		if (a == rule->gateway)
+		if (rule->has_gateway && a == rule->gateway)
 			continue;
 		int slot = leasedb_guest_slot(db, a);
 		if (slot < 0)
@@ -260,7 +266,7 @@ unsigned reclaim_for(struct tg_leasedb *db, struct nc *nc, const struct tg_polic
 		removed += slot >= 0 ? (unsigned)reclaim_slot(db, nc, (unsigned)slot) : 0;
 	} else {
 		for (size_t i = 0; i < p->nrules; i++)
-			if (may_route(&p->rules[i], c, req->kind))
+			if (may_route(&p->rules[i], c, req))
 				removed += reclaim_net(db, nc, &p->rules[i]);
 	}
 	if (req->has_ip6) {
@@ -268,7 +274,7 @@ unsigned reclaim_for(struct tg_leasedb *db, struct nc *nc, const struct tg_polic
 		removed += slot >= 0 ? (unsigned)reclaim_slot(db, nc, (unsigned)slot) : 0;
 	} else {
 		for (size_t i = 0; i < p->nrules; i++)
-			if (may_route6(&p->rules[i], c, req->kind))
+			if (may_route6(&p->rules[i], c, req))
 				removed += reclaim_net6(db, nc, &p->rules[i]);
 	}
 	return removed;
@@ -309,7 +315,7 @@ static void snapshot_guest6(struct tg_snapshot *s, struct tg_leasedb *db, struct
 	int any = req->has_ip6;
 
 	for (size_t i = 0; !any && i < p->nrules; i++)
-		any = may_route6(&p->rules[i], c, req->kind);
+		any = may_route6(&p->rules[i], c, req);
 	if (!any)
 		return;
 	for (unsigned i = 0; i < db->nslots; i++) {
@@ -350,7 +356,7 @@ void snapshot_take(struct tg_snapshot *s, struct tg_leasedb *db, struct nc *nc,
 	} else {
 		for (size_t i = 0; i < p->nrules; i++) {
 			const struct tg_rule *rule = &p->rules[i];
-			if (!may_route(rule, c, req->kind))
+			if (!may_route(rule, c, req))
 				continue;
 			uint32_t bcast = rule->net | ~tg_prefix_mask(rule->prefix);
 			lo = rule->net + 1 < lo ? rule->net + 1 : lo;

@@ -90,9 +90,13 @@ int reply_ok(int fd, const struct tg_lease *l, const char *rule_file, const int 
 
 	n = snprintf(text, sizeof(text), "tapgate %d ok\nifname=%s\nifindex=%d\nkind=%s\n",
 		     TG_PROTO_VERSION, l->ifname, l->ifindex, tg_kind_name(l->kind));
+	/* A bridged guest's address has no gateway of ours. */
 	if (l->guest)
-		n += snprintf(text + n, sizeof(text) - (size_t)n, "guest=%s\ngateway=%s\n",
-			      tg_format_ipv4(l->guest, a), tg_format_ipv4(l->gateway, b));
+		n += snprintf(text + n, sizeof(text) - (size_t)n, "guest=%s\n",
+			      tg_format_ipv4(l->guest, a));
+	if (l->gateway)
+		n += snprintf(text + n, sizeof(text) - (size_t)n, "gateway=%s\n",
+			      tg_format_ipv4(l->gateway, b));
 	if (!tg_ipv6_is_zero(&l->guest6)) {
 		char g6[TG_ADDR6_BUF];
 

@@ -81,9 +81,9 @@ static int parse_open(int argc, char **argv, struct tg_job *j, struct tg_err *e)
 	}
 	if (!seen_fd || !seen_kind)
 		return tg_seterr(e, TG_EXIT_USAGE, "open needs --fd=N and --tap or --tun");
-	if ((seen_ip || seen_ip6) && seen_bridge)
-		return tg_seterr(e, TG_EXIT_USAGE, "--%s and --bridge exclude each other",
-				 seen_ip ? "ip" : "ip6");
+	/* A bridged guest's address lock is IPv4 only (tapgate.conf(5)). */
+	if (seen_ip6 && seen_bridge)
+		return tg_seterr(e, TG_EXIT_USAGE, "--ip6 and --bridge exclude each other");
 	if (seen_mac && !seen_bridge)
 		return tg_seterr(e, TG_EXIT_USAGE,
 				 "--mac needs --bridge: only a bridged guest has one");
@@ -98,10 +98,11 @@ static int parse_open(int argc, char **argv, struct tg_job *j, struct tg_err *e)
 		j->vnet_hdr = 1;
 	return 0;
 bad:
-	return tg_seterr(e, TG_EXIT_USAGE,
-			 "bad or repeated option; usage: tapgate-helper open --fd=N --tap|--tun "
-			 "[[--ip=ADDR] [--ip6=ADDR]|--bridge=NAME [--mac=ADDR]] [--queues=N] "
-			 "[--vnet-hdr] [--vhost]");
+	return tg_seterr(
+	    e, TG_EXIT_USAGE,
+	    "bad or repeated option; usage: tapgate-helper open --fd=N --tap|--tun "
+	    "[--ip=ADDR] [--ip6=ADDR|--bridge=NAME [--mac=ADDR]] [--queues=N] [--vnet-hdr] "
+	    "[--vhost]");
 }
 
 static int request_parse(int argc, char **argv, struct tg_job *j, struct tg_err *e)
@@ -130,8 +131,8 @@ static int request_parse(int argc, char **argv, struct tg_job *j, struct tg_err 
 	}
 	return tg_seterr(
 	    e, TG_EXIT_USAGE,
-	    "usage: tapgate-helper open|create --fd=N --tap|--tun [[--ip=ADDR] "
-	    "[--ip6=ADDR]|--bridge=NAME "
+	    "usage: tapgate-helper open|create --fd=N --tap|--tun [--ip=ADDR] "
+	    "[--ip6=ADDR|--bridge=NAME "
 	    "[--mac=ADDR]] [--queues=N] [--vnet-hdr] [--vhost] | destroy --ifname=NAME | gc "
 	    "| list (normally run by the tapgate command)");
 }

@@ -430,10 +430,25 @@ static int check_rule(struct parser *ps, const struct tg_rule *r, unsigned seen)
 		return fail(ps, "option needs bridge",
 			    "option '%s' needs `bridge NAME`: it only applies to bridged rules",
 			    r->isolated ? "isolated" : "vlan");
-	if (tg_rule_is_routed(r) && r->nbridges > 0)
-		return fail(ps, "rule both routed and bridged",
-			    "a rule is routed (net) or bridged (bridge), not both; write two "
-			    "rules");
+	if (r->nbridges > 0) {
+		/* A bridged rule's net is the guest's one address on the bridge's
+		 * own network, whose gateway is not the host's to give. */
+		const char *routed_word = (seen & OPT_GATEWAY)	 ? "gateway"
+					  : (seen & OPT_UPLINK)	 ? "uplink"
+					  : (seen & OPT_FORWARD) ? "forward"
+								 : NULL;
+
+		if (routed_word != NULL)
+			return fail(ps, "routed option in a bridged rule",
+				    "option '%s' is for routed rules; a bridged rule's net is only "
+				    "the guest's address: remove '%s' or the bridge",
+				    routed_word, routed_word);
+		if (r->has_net6)
+			return fail(ps, "IPv6 net in a bridged rule",
+				    "a bridged rule's net must be IPv4: its port locks the guest "
+				    "to one IPv4 address, and IPv6 is not locked on a bridge");
+		return 0;
+	}
 	if (!tg_rule_is_routed(r)) {
 		const char *orphan = (seen & OPT_GATEWAY)   ? "gateway"
 				     : (seen & OPT_UPLINK)  ? "uplink"
@@ -444,10 +459,8 @@ static int check_rule(struct parser *ps, const struct tg_rule *r, unsigned seen)
 			return fail(ps, "option needs net",
 				    "option '%s' needs `net CIDR`: it only applies to routed rules",
 				    orphan);
-		if (r->nbridges == 0)
-			return fail(ps, "rule needs net or bridge",
-				    "rule needs `net CIDR` (routed) or `bridge NAME` (bridged)");
-		return 0;
+		return fail(ps, "rule needs net or bridge",
+			    "rule needs `net CIDR` (routed) or `bridge NAME` (bridged)");
 	}
 	if (!r->routed && r->has_gateway)
 		return fail(ps, "gateway needs an IPv4 net",
@@ -723,7 +736,7 @@ void tg_policy_free(struct tg_policy *p)
 
 int tg_rule_is_routed(const struct tg_rule *rule)
 {
-	return rule->routed || rule->has_net6;
+	return (rule->routed || rule->has_net6) && rule->nbridges == 0;
 }
 
 int tg_rule_matches_caller(const struct tg_rule *rule, const struct tg_caller *c)
@@ -871,7 +884,7 @@ static int address_allowed(const struct tg_rule *rule, uint32_t ip, const struct
 		    net, rule->prefix, file, rule->line);
 		return 0;
 	}
-	if (ip == rule->gateway) {
+	if (rule->has_gateway && ip == rule->gateway) {
 		say(why, "%s is the gateway of %s:%u; choose another address", a, file, rule->line);
 		return 0;
 	}
@@ -1094,7 +1107,8 @@ static int pick_address(const struct tg_rule *rule, const struct tg_snapshot *s,
 		say(why, "cannot read which addresses of %s/%u the host uses", net, rule->prefix);
 		return 0;
 	}
-	tg_ranges_add(&used, rule->gateway, rule->gateway);
+	if (rule->has_gateway)
+		tg_ranges_add(&used, rule->gateway, rule->gateway);
 	for (size_t i = 0; i < s->leased4.n; i++)
 		tg_ranges_add(&used, s->leased4.v[i].lo, s->leased4.v[i].hi);
 	for (size_t i = 0; i < s->host4.n; i++)
@@ -1126,6 +1140,13 @@ static int rule_allows(const struct tg_rule *rule, const struct tg_caller *c,
 	memset(guest6, 0, sizeof(*guest6));
 	if (!tg_rule_is_routed(rule) && !bridged_allows(rule, r, nm, why))
 		return 0;
+	if (!tg_rule_is_routed(rule) && !rule->routed && r->has_ip) {
+		say(why,
+		    "%s:%u is a bridged rule without `net`: it hands out no address; ask "
+		    "without --ip",
+		    tg_rule_file(nm->p, rule), rule->line);
+		return 0;
+	}
 	if (tg_rule_is_routed(rule) && !rule->routed &&
 	    (r->has_ip || r->has_gateway || r->no_guest)) {
 		say(why,
@@ -1177,8 +1198,9 @@ static int rule_allows(const struct tg_rule *rule, const struct tg_caller *c,
 		return 0;
 	}
 	/* uml_net `tuntap up` learns the guest address only later, from `add`,
-	 * which checks it with tg_policy_check_guest(). */
-	if (!tg_rule_is_routed(rule) || r->no_guest)
+	 * which checks it with tg_policy_check_guest(). A bridged rule's net
+	 * gives its guest an address as a routed one does. */
+	if (!(rule->routed || rule->has_net6) || r->no_guest)
 		return 1;
 	if (rule->routed && r->has_ip) {
 		if (!address_allowed(rule, r->ip, s, tg_rule_file(nm->p, rule), why))

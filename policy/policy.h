@@ -37,10 +37,11 @@ struct tg_rule {
 	int who_failed;			/* TG_WHO_GROUP: the lookup failed: membership is
 					   unknown, neither yes nor no (see below) */
 	enum tg_kind kind;
-	int routed;   /* has an IPv4 `net` */
+	int routed;   /* has an IPv4 `net`: routed, or bridged with an address lock
+			 (tg_rule_is_routed says which) */
 	uint32_t net; /* host order */
 	unsigned prefix;
-	int has_net6; /* has an IPv6 `net` (then routed too, see tg_rule_is_routed) */
+	int has_net6; /* has an IPv6 `net` (then routed: a bridged rule has none) */
 	struct tg_in6 net6;
 	unsigned prefix6; /* 64..127 */
 	int has_gateway;
@@ -132,7 +133,8 @@ struct tg_caller {
 struct tg_request {
 	enum tg_kind kind;
 	const char *bridge; /* non-NULL: bridged mode */
-	int has_ip;	    /* routed: guest address chosen by caller */
+	int has_ip;	    /* guest address chosen by caller (routed, or bridged
+			       under a rule with net) */
 	uint32_t ip;
 	int has_ip6; /* routed: guest IPv6 address chosen by caller */
 	struct tg_in6 ip6;
@@ -209,7 +211,7 @@ enum tg_verdict { TG_GRANTED = 0, TG_REFUSED = 1 };
 struct tg_decision {
 	const struct tg_rule *rule; /* granting rule; or on refusal the rule the
 				       reason came from, NULL if none matched */
-	uint32_t guest;		    /* routed: address to hand out */
+	uint32_t guest;		    /* a rule with an IPv4 net: address to hand out */
 	int has_guest6;		    /* routed with an IPv6 net: guest6 is set */
 	struct tg_in6 guest6;
 	char reason[200]; /* on refusal: one line, what and what to do */
@@ -264,7 +266,8 @@ const struct tg_rule *tg_policy_rule_of_lease(const struct tg_policy *p, const s
 /* The rule on that line, or NULL. */
 const struct tg_rule *tg_policy_rule_at(const struct tg_policy *p, unsigned line);
 
-/* 1 if the rule is routed: it has a `net`, IPv4, IPv6 or both. */
+/* 1 if the rule is routed: it has a `net`, IPv4, IPv6 or both, and no
+ * `bridge` (a bridged rule's IPv4 net is its guest's address lock). */
 int tg_rule_is_routed(const struct tg_rule *rule);
 
 /* 1 if the rule's WHO names this caller (for sure). */

@@ -16,19 +16,19 @@
  *     verdict is the same.
  *   - success: one rule per non-comment line, in order, each within the
  *     documented limits (WHO form, kind, max 1..99, <= 8 distinct valid
- *     bridges, routed xor bridged, prefix <= /30, gateway a host address of
+ *     bridges, a net or a bridge, prefix <= /30, gateway a host address of
  *     net, an IPv6 net /64../127 and no gateway without an IPv4 net,
- *     uplink/forward only with net, no bridge on tun).
+ *     uplink/forward only with net, no bridge on tun; bridged: at most an
+ *     IPv4 net, no gateway, uplink or forward).
  *   - tg_rule_id() ignores line and max; tg_policy_rule_at() finds
  *     exactly the rule on a line.
  * Decision invariants:
  *   - a grant names a rule that matches the caller, the kind and the mode,
  *     allows persistence if that was asked for, and is under its max.
- *     Routed, it gives a guest inside net that is not the network,
- *     broadcast or gateway address and not taken: the caller's address when
- *     one was asked for, else the lowest free one. For uml_net `tuntap up`
- *     (no guest yet) it gives no guest and the rule has the gateway named.
- *     The reason is empty;
+ *     Routed, or bridged under a rule with net, it gives a guest inside net
+ *     that is not the network, broadcast or gateway address and not taken:
+ *     the caller's address when one was asked for, else the lowest free one. For uml_net `tuntap
+ * up` (no guest yet) it gives no guest and the rule has the gateway named. The reason is empty;
  *   - first match: no earlier rule grants on its own, and the granting rule
  *     alone grants the same guest. A refusal means that no single rule
  *     grants. The reason is one line of printable ASCII;
@@ -256,19 +256,22 @@ static void check_rule(const struct tg_rule *r)
 	if (r->kind == TG_TUN)
 		CHECK(r->nbridges == 0);
 	if (r->routed) {
-		uint32_t bcast = r->net | ~mask(r->prefix);
-
-		CHECK(r->nbridges == 0);
 		CHECK(r->prefix <= 30);
 		CHECK((r->net & ~mask(r->prefix)) == 0);
+	}
+	if (r->nbridges > 0) {
+		/* Bridged: its IPv4 net, if any, is the guest's address. */
+		CHECK(!tg_rule_is_routed(r) && !r->has_net6);
+		CHECK(!r->has_gateway && r->uplink[0] == '\0' && !r->forward);
+	} else if (r->routed) {
+		uint32_t bcast = r->net | ~mask(r->prefix);
+
+		CHECK(tg_rule_is_routed(r));
 		CHECK(r->has_gateway);
 		CHECK((r->gateway & mask(r->prefix)) == r->net);
 		CHECK(r->gateway != r->net && r->gateway != bcast);
-	} else if (r->has_net6) {
-		CHECK(r->nbridges == 0 && !r->has_gateway);
 	} else {
-		CHECK(r->nbridges >= 1);
-		CHECK(!r->has_gateway && r->uplink[0] == '\0' && !r->forward);
+		CHECK(r->has_net6 && tg_rule_is_routed(r) && !r->has_gateway);
 	}
 	if (r->has_net6)
 		CHECK(r->prefix6 >= 64 && r->prefix6 <= 127 && tg_ipv6_special(&r->net6) == NULL);
@@ -458,9 +461,12 @@ static void check_decision(const struct tg_policy *p, const struct tg_caller *c,
 		for (unsigned i = 0; i < r->nbridges; i++)
 			listed |= strcmp(r->bridges[i], q->bridge) == 0;
 		CHECK(listed);
+		CHECK(!d.has_guest6);
+		if (!r->routed || q->no_guest) {
+			CHECK(d.guest == 0);
+			goto first_match;
+		}
 	} else {
-		uint32_t bcast = r->net | ~mask(r->prefix);
-
 		if (q->has_gateway)
 			CHECK(q->gateway == r->gateway);
 		if (q->no_guest) {
@@ -479,8 +485,13 @@ static void check_decision(const struct tg_policy *p, const struct tg_caller *c,
 			CHECK(d.guest == 0);
 			goto first_match;
 		}
+	}
+	{
+		uint32_t bcast = r->net | ~mask(r->prefix);
+
 		CHECK((d.guest & mask(r->prefix)) == r->net);
-		CHECK(d.guest != r->net && d.guest != bcast && d.guest != r->gateway);
+		CHECK(d.guest != r->net && d.guest != bcast);
+		CHECK(!r->has_gateway || d.guest != r->gateway);
 		CHECK(!fake_taken((void *)h, d.guest));
 		if (q->has_ip) {
 			CHECK(d.guest == q->ip);
@@ -489,7 +500,8 @@ static void check_decision(const struct tg_policy *p, const struct tg_caller *c,
 			 * the gateway (at most MAX_TAKEN + 1 of them). */
 			CHECK(d.guest - r->net <= MAX_TAKEN + 2);
 			for (uint32_t a = r->net + 1; a < d.guest; a++)
-				CHECK(a == r->gateway || fake_taken((void *)h, a));
+				CHECK((r->has_gateway && a == r->gateway) ||
+				      fake_taken((void *)h, a));
 		}
 	}
 first_match:
@@ -529,7 +541,7 @@ static void check_guest(const struct tg_policy *p, const struct tg_rule *r, uint
 	v = tg_policy_check_guest(p, r, addr, &s, reason, sizeof(reason));
 	CHECK(v == TG_GRANTED || v == TG_REFUSED);
 	CHECK(memchr(reason, '\0', sizeof(reason)) != NULL);
-	if (r == NULL || !r->routed) {
+	if (r == NULL || !tg_rule_is_routed(r) || !r->routed) {
 		want = 0;
 	} else {
 		uint32_t bcast = r->net | ~mask(r->prefix);
@@ -612,6 +624,14 @@ static void decide_all(const struct tg_policy *p, const struct tg_caller *c, con
 				check_decision(p, c, &q, h);
 				q.bridge = r->bridges[r->nbridges - 1];
 				q.persist = 1;
+				check_decision(p, c, &q, h);
+				/* A bridged guest's address: the first, and the
+				 * broadcast address, asked for. */
+				q.persist = 0;
+				q.has_ip = 1;
+				q.ip = r->net + 1;
+				check_decision(p, c, &q, h);
+				q.ip = r->net | ~mask(r->prefix);
 				check_decision(p, c, &q, h);
 				if (ki == 0)
 					check_guest(p, r, 0x0a4d0002, h);

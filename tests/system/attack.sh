@@ -1253,7 +1253,7 @@ family_P()
 		"permit $TG_USER tap $NET max 0|max 0"
 		"permit $TG_USER tap $NET max 100|max 100"
 		"permit $TG_USER tun bridge br0|tun with a bridge"
-		"permit $TG_USER tap $NET bridge br0|routed and bridged"
+		"permit $TG_USER tap $NET bridge br0|gateway on a bridged rule with net"
 		"permit $TG_USER tap bridge br0 gateway 10.77.0.1|gateway without net"
 		"permit $TG_USER tap bridge br0 forward|forward without net"
 		"permit $TG_USER tap max 2|neither net nor bridge"

@@ -216,7 +216,7 @@ for word in $(sed -n '/^\.SS OPTIONS/,/^\.SH DECISIONS/p' "$MAN/man5/tapgate.con
 done
 sed 's/^#permit /permit /' "$TG_SRC/doc/policy.conf.example" >"$TW/enabled.conf"
 as_user tapgate check "$TW/enabled.conf"
-tg_assert_eq "0 $TW/enabled.conf: 4 rules, no errors" "$TG_RC $(cat "$TW/o")" \
+tg_assert_eq "0 $TW/enabled.conf: 5 rules, no errors" "$TG_RC $(cat "$TW/o")" \
 	"the example policy's rules, enabled, are valid"
 
 # --- make install / make uninstall ------------------------------------------------

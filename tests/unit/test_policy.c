@@ -641,20 +641,37 @@ static void test_parse_errors(void)
 
 	/* how options fit together */
 	EXPECT_ERR("permit alice tap bridge br0 gateway 10.0.0.1\n",
-		   "policy.conf:1: option 'gateway' needs `net CIDR`: it only applies to routed "
-		   "rules");
+		   "policy.conf:1: option 'gateway' is for routed rules; a bridged rule's net is "
+		   "only the guest's address: remove 'gateway' or the bridge");
 	EXPECT_ERR("permit alice tap gateway 10.0.0.1\n",
 		   "policy.conf:1: option 'gateway' needs `net CIDR`: it only applies to routed "
 		   "rules");
 	EXPECT_ERR("permit alice tap bridge br0 uplink eth0\n",
-		   "policy.conf:1: option 'uplink' needs `net CIDR`: it only applies to routed "
-		   "rules");
+		   "policy.conf:1: option 'uplink' is for routed rules; a bridged rule's net is "
+		   "only the guest's address: remove 'uplink' or the bridge");
 	EXPECT_ERR("permit alice tap forward bridge br0\n",
-		   "policy.conf:1: option 'forward' needs `net CIDR`: it only applies to routed "
-		   "rules");
+		   "policy.conf:1: option 'forward' is for routed rules; a bridged rule's net is "
+		   "only the guest's address: remove 'forward' or the bridge");
+	/* A bridged rule's net is its guest's address; the routed words stay
+	 * routed. */
 	EXPECT_ERR("permit alice tap net 10.77.0.0/24 gateway 10.77.0.1 bridge br0\n",
-		   "policy.conf:1: a rule is routed (net) or bridged (bridge), not both; write "
-		   "two rules");
+		   "policy.conf:1: option 'gateway' is for routed rules; a bridged rule's net is "
+		   "only the guest's address: remove 'gateway' or the bridge");
+	EXPECT_ERR("permit alice tap net 10.77.0.0/24 bridge br0 uplink eth0\n",
+		   "policy.conf:1: option 'uplink' is for routed rules; a bridged rule's net is "
+		   "only the guest's address: remove 'uplink' or the bridge");
+	EXPECT_ERR("permit alice tap net 10.77.0.0/24 bridge br0 forward\n",
+		   "policy.conf:1: option 'forward' is for routed rules; a bridged rule's net is "
+		   "only the guest's address: remove 'forward' or the bridge");
+	EXPECT_ERR("permit alice tap net 2001:db8:1::/64 bridge br0\n",
+		   "policy.conf:1: a bridged rule's net must be IPv4: its port locks the guest to "
+		   "one IPv4 address, and IPv6 is not locked on a bridge");
+	EXPECT_ERR("permit alice tap net 10.77.0.0/24 net 2001:db8:1::/64 bridge br0\n",
+		   "policy.conf:1: a bridged rule's net must be IPv4: its port locks the guest to "
+		   "one IPv4 address, and IPv6 is not locked on a bridge");
+	EXPECT_ERR("permit alice tap net 10.77.0.0/31 bridge br0\n",
+		   "policy.conf:1: net 10.77.0.0/31 is too small: a routed net needs a network, "
+		   "gateway, guest and broadcast address; use a prefix of /30 or shorter");
 	EXPECT_ERR("permit alice tun bridge br0\n",
 		   "policy.conf:1: bridge needs Ethernet frames: a tun rule cannot have one; use "
 		   "tap");
@@ -1060,6 +1077,110 @@ static void test_decide_bridged(void)
 	CHECK(o.verdict == TG_REFUSED);
 	STREQ(o.reason, "bridge bbbbbbbbbbbbbbb... is not allowed for alice (policy.conf:4 allows "
 			"br0, br1)");
+}
+
+/* A bridged rule with net: its guest gets one address, checked and picked
+ * like a routed guest's (but there is no gateway to skip), and the rule
+ * stays bridged: it answers bridged requests only. */
+#define BRIDGED_NET_RULE "permit alice tap net 10.66.0.0/24 bridge br0 max 4\n"
+#define BRIDGED_RULE	 "permit alice tap bridge br1\n"
+static const char bridged_net[] = BRIDGED_NET_RULE BRIDGED_RULE;
+
+static void test_decide_bridged_net(void)
+{
+	struct tg_request rq = {.kind = TG_TAP, .bridge = "br0"};
+	struct tg_policy p;
+	struct host h;
+	struct outcome o;
+	char text[TG_RULE_TEXT_MAX];
+
+	if (parse(bridged_net, &p) == 0) {
+		CHECK(p.rules[0].routed && p.rules[0].nbridges == 1 && !p.rules[0].has_gateway);
+		CHECK(!tg_rule_is_routed(&p.rules[0]) && !tg_rule_is_routed(&p.rules[1]));
+		tg_rule_canonical(&p.rules[0], text, sizeof(text));
+		STREQ(text, "permit alice tap net 10.66.0.0/24 bridge br0");
+		CHECK(tg_rule_id(&p.rules[0]) != tg_rule_id(&p.rules[1]));
+		tg_policy_free(&p);
+	}
+
+	/* The first free address: the first of the net, no gateway held back. */
+	memset(&h, 0, sizeof(h));
+	o = run(bridged_net, &alice, &rq, &h);
+	CHECK(o.verdict == TG_GRANTED && o.line == 1 && o.guest == IP(10, 66, 0, 1));
+	STREQ(o.reason, "");
+	CHECK(h.addr_used && h.count_uid == 1001 && h.count_line == 1);
+	CHECK(was_asked(&h, IP(10, 66, 0, 1)) && !was_asked(&h, IP(10, 66, 0, 0)));
+
+	/* Taken on the host or leased: skipped. */
+	memset(&h, 0, sizeof(h));
+	take(&h, IP(10, 66, 0, 1));
+	h.leased = IP(10, 66, 0, 2);
+	o = run(bridged_net, &alice, &rq, &h);
+	CHECK(o.verdict == TG_GRANTED && o.guest == IP(10, 66, 0, 3));
+
+	/* Asked for: checked as a routed guest's is. */
+	memset(&h, 0, sizeof(h));
+	rq.has_ip = 1;
+	rq.ip = IP(10, 66, 0, 9);
+	o = run(bridged_net, &alice, &rq, &h);
+	CHECK(o.verdict == TG_GRANTED && o.line == 1 && o.guest == IP(10, 66, 0, 9));
+	rq.ip = IP(10, 66, 1, 9);
+	o = run(bridged_net, &alice, &rq, &h);
+	CHECK(o.verdict == TG_REFUSED && o.line == 1 && o.guest == 0);
+	STREQ(o.reason, "10.66.1.9 is outside 10.66.0.0/24 allowed by policy.conf:1; choose an "
+			"address inside it");
+	rq.ip = IP(10, 66, 0, 0);
+	o = run(bridged_net, &alice, &rq, &h);
+	STREQ(o.reason, "10.66.0.0 is the network address of 10.66.0.0/24 (policy.conf:1); "
+			"choose another address");
+	rq.ip = IP(10, 66, 0, 255);
+	o = run(bridged_net, &alice, &rq, &h);
+	STREQ(o.reason, "10.66.0.255 is the broadcast address of 10.66.0.0/24 (policy.conf:1); "
+			"choose another address");
+	rq.ip = IP(10, 66, 0, 1); /* no gateway: an ordinary address */
+	o = run(bridged_net, &alice, &rq, &h);
+	CHECK(o.verdict == TG_GRANTED && o.guest == IP(10, 66, 0, 1));
+	h.leased = IP(10, 66, 0, 1);
+	o = run(bridged_net, &alice, &rq, &h);
+	CHECK(o.verdict == TG_REFUSED);
+	STREQ(o.reason, "10.66.0.1 is leased to another tapgate device; choose another address");
+	h.leased = 0;
+	take(&h, IP(10, 66, 0, 1));
+	o = run(bridged_net, &alice, &rq, &h);
+	CHECK(o.verdict == TG_REFUSED);
+	STREQ(o.reason, "10.66.0.1 is already in use on this host; choose another address");
+	rq.ip = IP(127, 0, 0, 1);
+	o = run(bridged_net, &alice, &rq, &h);
+	STREQ(o.reason, "127.0.0.1 is a loopback address (127.0.0.0/8); choose an ordinary "
+			"unicast address");
+
+	/* A bridged rule without net hands out no address. */
+	memset(&h, 0, sizeof(h));
+	rq.bridge = "br1";
+	rq.ip = IP(10, 66, 0, 9);
+	o = run(BRIDGED_RULE, &alice, &rq, &h);
+	CHECK(o.verdict == TG_REFUSED && o.line == 1);
+	STREQ(o.reason, "policy.conf:1 is a bridged rule without `net`: it hands out no address; "
+			"ask without --ip");
+	rq.has_ip = 0;
+	o = run(bridged_net, &alice, &rq, &h);
+	CHECK(o.verdict == TG_GRANTED && o.line == 2 && o.guest == 0);
+	CHECK(!h.addr_used);
+
+	/* No IPv6 on a bridge. */
+	rq.bridge = "br0";
+	rq.has_ip6 = 1;
+	o = run(bridged_net, &alice, &rq, &h);
+	CHECK(o.verdict == TG_REFUSED && o.line == 1);
+	STREQ(o.reason, "policy.conf:1 grants no IPv6 (it has no IPv6 net); ask without --ip6");
+
+	/* Still bridged: a routed request is not its to grant. */
+	memset(&rq, 0, sizeof(rq));
+	rq.kind = TG_TAP;
+	o = run(bridged_net, &alice, &rq, &h);
+	CHECK(o.verdict == TG_REFUSED && o.line == 0);
+	STREQ(o.reason, "no rule permits alice a routed tap device (policy.conf:1 allows bridged "
+			"ones: ask for bridge br0)");
 }
 
 static void test_decide_nomatch(void)
@@ -1632,6 +1753,16 @@ static void test_check_guest(void)
 	CHECK(check_guest(&p, 3, IP(10, 77, 0, 9), &h, NULL, 0) == TG_GRANTED);
 	tg_policy_free(&p);
 
+	/* uml_net speaks routed only: a bridged rule's net is not its. */
+	if (parse(bridged_net, &p) == 0) {
+		memset(&h, 0, sizeof(h));
+		CHECK(check_guest(&p, 1, IP(10, 66, 0, 9), &h, reason, sizeof(reason)) ==
+		      TG_REFUSED);
+		STREQ(reason, "policy.conf:1 is a bridged rule: it hands out no guest address; "
+			      "10.66.0.9 needs a routed rule");
+		tg_policy_free(&p);
+	}
+
 	/* A long file name with a newline comes out as one cut line. */
 	memset(file, 'f', sizeof(file) - 1);
 	file[sizeof(file) - 1] = '\0';
@@ -2188,8 +2319,8 @@ static void test_ipv6(void)
 		   "policy.conf:1: gateway is the host's IPv4 address and needs an IPv4 `net`; the "
 		   "IPv6 host side is always fe80::1");
 	EXPECT_ERR("permit alice tap net 2001:db8:1::/64 bridge br0\n",
-		   "policy.conf:1: a rule is routed (net) or bridged (bridge), not both; write two "
-		   "rules");
+		   "policy.conf:1: a bridged rule's net must be IPv4: its port locks the guest to "
+		   "one IPv4 address, and IPv6 is not locked on a bridge");
 	EXPECT_ERR("permit alice tap net 2001:db8:1:::/64\n",
 		   "policy.conf:1: malformed net '2001:db8:1:::/64'; expected an IPv6 prefix such "
 		   "as 2001:db8:1::/64");
@@ -2257,6 +2388,7 @@ int main(void)
 	test_decide_picking();
 	test_pick_first_free();
 	test_decide_bridged();
+	test_decide_bridged_net();
 	test_decide_nomatch();
 	test_resolve_groups();
 	test_decide_who();

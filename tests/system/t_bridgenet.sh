@@ -1,0 +1,274 @@
+#!/bin/bash
+# tg-cost: 60
+# tg-timeout: 360
+# The address lock of a bridged port (issue 15): under a bridged rule with
+# `net`, the guest gets one address (--ip, or the first free) and its port
+# passes only IPv4 from that address and ARP whose sender is it, with the
+# guest's MAC (libvirt's clean-traffic, IPv4 only: a bridged rule has no
+# IPv6 net). IPv4 from another source, ARP claiming the peer's or another
+# address or naming another MAC, IPv6 and VLAN-tagged frames are dropped
+# before the bridge sees them: counted by nftables at the uplink peer's
+# ingress, and the peer's neighbour table (arp_accept on, so it would learn
+# any sender) learns the guest alone. Refusals are one line, audited, with
+# the namespace unchanged; after exit and gc no chain is left.
+set -eu
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+tg_setup
+
+DEV0=tg${TG_UID}-0
+MAC_A=02:aa:00:00:00:0a
+MAC_NOBODY=02:66:66:66:66:66
+GUEST=10.77.0.10
+OTHER=10.77.0.66
+PEER=10.77.0.1
+
+# bn_ns NAME: a namespace with br0 (MAC fixed, tg_bridge), whose port's
+# peer br0p1 has $PEER/24 and accepts every ARP sender into its neighbour
+# table. No IPv6: nothing but the test's own frames arrives at the peer.
+bn_ns()
+{
+	local ns
+	ns=$(tg_netns "$1")
+	tg_in "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+	tg_bridge "$ns" br0 02:00:00:00:00:01
+	tg_in "$ns" ip addr add "$PEER/24" dev br0p1
+	tg_in "$ns" sysctl -qw net.ipv4.conf.br0p1.arp_accept=1
+	echo "$ns"
+}
+
+# The frames the guest stand-in writes, three of each, and the nft rule
+# that counts each kind at the peer.
+KINDS="own forged arp_own arp_peer arp_other arp_mac ipv6 vlan"
+declare -A RULE=(
+	[own]="ip saddr $GUEST udp dport 9 counter"
+	[forged]="ip saddr $OTHER counter"
+	[arp_own]="arp saddr ip $GUEST arp saddr ether $MAC_A counter"
+	[arp_peer]="arp saddr ip $PEER counter"
+	[arp_other]="arp saddr ip $OTHER counter"
+	[arp_mac]="arp saddr ether $MAC_NOBODY counter"
+	[ipv6]="ether type ip6 counter"
+	[vlan]="vlan id 5 counter"
+)
+
+# counts NS: "KIND PACKETS" for each kind, by the rules' comments.
+counts()
+{
+	tg_in "$1" nft list chain netdev tgpeer in |
+		sed -nE 's/.*counter packets ([0-9]+) .* comment "([a-z_0-9]+)".*/\2 \1/p'
+}
+
+# --- traffic ------------------------------------------------------------------
+
+case_lock()
+{
+	echo "--- the port passes the guest's IPv4 and ARP, nothing else"
+	local ns peer ix k want out
+	ns=$(bn_ns lock)
+	peer=$(tg_in "$ns" cat /sys/class/net/br0p1/address)
+	tg_policy "permit $TG_USER tap net 10.77.0.0/24 bridge br0 max 2"
+	tg_snapshot "$ns" >"$TW/lock.pre"
+
+	# The own address, as the client got it: the peer answers.
+	tg_audit_mark
+	tg_as_user "$ns" tapgate run --bridge br0 --mac "$MAC_A" --ip "$GUEST" -- "$PROBE" \
+		--show-env --dst "$PEER" >"$TW/own.out" 2>&1
+	tg_assert_eq 0 "$TG_RC" "lock: from $GUEST the guest reaches the peer (ARP and ping)"
+	tg_assert_file_match "^probe: env TAPGATE_GUEST_IP=$GUEST\$" "$TW/own.out" \
+		"lock: COMMAND got TAPGATE_GUEST_IP=$GUEST"
+	tg_audit_has "$(tg_kv result granted)" "$(tg_kv guest "$GUEST")" "$(tg_kv bridge br0)"
+	# Another source: the peer never answers.
+	tg_as_user "$ns" tapgate run --bridge br0 --mac "$MAC_A" --ip "$GUEST" -- "$PROBE" \
+		--src "$OTHER" --dst "$PEER" --expect-fail >"$TW/other.out" 2>&1
+	tg_assert_eq 0 "$TG_RC" "lock: from $OTHER the guest gets no answer"
+	# No --ip: the first free address, the peer's being on the host.
+	# shellcheck disable=SC2016 # expanded by COMMAND's shell
+	tg_as_user "$ns" tapgate run --bridge br0 -- sh -c 'echo "$TAPGATE_GUEST_IP"' \
+		>"$TW/first.out" 2>&1
+	tg_assert_eq "0 10.77.0.2" "$TG_RC $(cat "$TW/first.out")" \
+		"lock: without --ip the guest gets 10.77.0.2, the first free address"
+
+	# shellcheck disable=SC2046
+	tg_in "$ns" nft -f - <<EOF
+table netdev tgpeer { chain in { type filter hook ingress device br0p1 priority 0;
+$(for k in $KINDS; do echo "${RULE[$k]} comment \"$k\""; done)
+}
+}
+EOF
+	tg_in "$ns" ip neigh flush dev br0p1
+	cat >"$TW/bn_guest.py" <<'PY'
+import os, socket, struct, sys, time
+ready, hold, peer_mac, guest, other, peer, nobody = sys.argv[1:]
+fd = int(os.environ["TAPGATE_FD"])
+mine = bytes.fromhex(os.environ["TAPGATE_MAC"].replace(":", ""))
+pmac = bytes.fromhex(peer_mac.replace(":", ""))
+ip = socket.inet_aton
+def csum(b):
+    s = sum(struct.unpack("!10H", b))
+    s = (s >> 16) + (s & 0xffff)
+    return ~(s + (s >> 16)) & 0xffff
+def ipv4(src):
+    udp = struct.pack("!HHHH", 40000, 9, 8 + 4, 0) + b"tapg"
+    h = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 1, 0, 64, 17, 0, ip(src), ip(peer))
+    return h[:10] + struct.pack("!H", csum(h)) + h[12:] + udp
+def arp(op, sha, spa, tpa):
+    return struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, op, sha, ip(spa), pmac, ip(tpa))
+eth = lambda dst, et, body: dst + mine + struct.pack("!H", et) + body
+frames = {
+    "own": eth(pmac, 0x0800, ipv4(guest)),
+    "forged": eth(pmac, 0x0800, ipv4(other)),
+    "arp_own": eth(b"\xff" * 6, 0x0806, arp(1, mine, guest, peer)),
+    "arp_peer": eth(b"\xff" * 6, 0x0806, arp(2, mine, peer, peer)),
+    "arp_other": eth(b"\xff" * 6, 0x0806, arp(1, mine, other, peer)),
+    "arp_mac": eth(b"\xff" * 6, 0x0806, arp(1, bytes.fromhex(nobody.replace(":", "")), guest, peer)),
+    # To the peer's MAC, no next header, 8 bytes of payload: a valid
+    # IPv6 packet the bridge forwards like any unicast frame.
+    "ipv6": eth(pmac, 0x86DD,
+                struct.pack("!IHBB16s16s", 0x60000000, 8, 59, 64,
+                            b"\xfe\x80" + bytes(13) + b"\x0a", b"\xfe\x80" + bytes(13) + b"\x01")
+                + bytes(8)),
+    "vlan": eth(pmac, 0x8100, struct.pack("!HH", 5, 0x0800) + ipv4(guest)),
+}
+# The own ARP first: a forged one sent after it would move the peer's entry.
+for kind in ("own", "arp_own", "forged", "arp_peer", "arp_other", "arp_mac", "ipv6", "vlan"):
+    for _ in range(3):
+        body = frames[kind]
+        os.write(fd, body + bytes(max(0, 60 - len(body))))
+    time.sleep(0.05)
+open(ready, "w").write("%d\n" % os.getpid())
+while not os.path.exists(hold):
+    time.sleep(0.05)
+PY
+	tg_start gl "$TG_USER" "$ns" tapgate run --bridge br0 --mac "$MAC_A" --ip "$GUEST" -- \
+		python3 "$TW/bn_guest.py" "$(tg_ready gl)" "$(tg_hold gl)" "$peer" "$GUEST" \
+		"$OTHER" "$PEER" "$MAC_NOBODY"
+	if tg_wait_ready gl; then
+		# Wait for the own frames; the others had as long to arrive.
+		for _ in {1..100}; do
+			[ "$(counts "$ns" | awk '$1 == "own" { print $2 }')" = 3 ] && break
+			sleep 0.1
+		done
+		counts "$ns" >"$TW/lock.counts"
+		for k in $KINDS; do
+			want=0
+			case $k in own | arp_own) want=3 ;; esac
+			tg_assert_eq "$want" "$(awk -v k="$k" '$1 == k { print $2 }' "$TW/lock.counts")" \
+				"lock: $k: $want of 3 frames reach the peer"
+		done
+		tg_assert_match "^$GUEST .*lladdr $MAC_A" \
+			"$(tg_in "$ns" ip neigh show dev br0p1 to "$GUEST")" \
+			"lock: the peer knows $GUEST at $MAC_A (no ARP moved it to $MAC_NOBODY)"
+		tg_assert_eq "" "$(tg_in "$ns" ip neigh show dev br0p1 to "$OTHER")" \
+			"lock: the peer learnt nothing of $OTHER"
+		ix=$(tg_in "$ns" cat "/sys/class/net/$DEV0/ifindex")
+		out=$(tg_in "$ns" nft list chain netdev tapgate "addrlock-$ix")
+		tg_assert_match "iif \"$DEV0\" ip saddr $GUEST accept" "$out" \
+			"lock: the chain addrlock-$ix passes IPv4 from $GUEST"
+		tg_assert_match "arp plen 4 arp saddr ether $MAC_A arp saddr ip $GUEST accept" "$out" \
+			"lock: the chain addrlock-$ix passes ARP from $MAC_A, $GUEST"
+		tg_as_user "$ns" tapgate list >"$TW/list.out" 2>&1
+		tg_assert_file_match "^$DEV0 +tap +live +$GUEST +- +br0 " "$TW/list.out" \
+			"lock: tapgate list shows the guest's address on br0"
+		tg_note "lock: counts at the peer: $(tr '\n' ' ' <"$TW/lock.counts")"
+	else
+		tg_fail "lock: the guest stand-in did not start"
+	fi
+	tg_release gl
+	tg_in "$ns" nft delete table netdev tgpeer
+	tg_assert_link_gone "$ns" "$DEV0" "lock: its holder exited"
+	# gc removes the lease's chain (since Linux 6.16 a netdev chain outlives
+	# its device), and sweeps one whose device is gone, as a failed removal
+	# would leave it.
+	tg_in "$ns" nft add chain netdev tapgate addrlock-999999 \
+		'{ type filter hook ingress device "br0p1" priority -480; }'
+	tg_as_user "$ns" tapgate gc >/dev/null 2>&1
+	tg_assert_no_match 'addrlock-' "$(tg_in "$ns" nft list ruleset)" \
+		"lock: no address lock chain is left after gc (the lease's, and a stale one swept)"
+	tg_in "$ns" ip neigh flush dev br0p1
+	tg_assert_state "$ns" "$TW/lock.pre" "lock: state after exit and gc equals the state before"
+}
+
+# --- tapgate check --------------------------------------------------------------
+
+case_check()
+{
+	echo "--- tapgate check explains a bridged rule with net"
+	local ns
+	ns=$(bn_ns check)
+	tg_policy "permit $TG_USER tap net 10.77.0.0/24 bridge br0"
+	tg_as_user "$ns" tapgate check --as "$TG_USER" --bridge br0 --ip "$GUEST" >"$TW/c.out" 2>&1
+	tg_assert_eq 0 "$TG_RC" "check: granted"
+	tg_assert_file_match "^granted by .*:1: tap on bridge br0 guest $GUEST, the port passing only IPv4 from it and ARP claiming it\$" \
+		"$TW/c.out" "check: says the port passes only the guest's IPv4 and ARP"
+	tg_as_user "$ns" tapgate check --as "$TG_USER" --bridge br0 --ip "$PEER" >"$TW/c.out" 2>&1
+	tg_assert_eq "1" "$TG_RC" "check: the peer's address is refused"
+	tg_assert_file_match "^refused: $PEER is already in use on this host" "$TW/c.out" \
+		"check: says why"
+	tg_policy "permit $TG_USER tap net 10.77.0.0/24 bridge br0 gateway 10.77.0.1"
+	tg_as_user "$ns" tapgate check >"$TW/c.out" 2>&1
+	tg_assert_eq "1" "$TG_RC" "check: gateway on a bridged rule is an error"
+	tg_assert_file_match ":1: option 'gateway' is for routed rules" "$TW/c.out" "check: names it"
+}
+
+# --- refusals -------------------------------------------------------------------
+
+# refused NS CODE RESULT WHAT CMD...: CMD, as the test user in NS, fails
+# with CODE and one line on stderr (in $TW/err), an audit record
+# result=RESULT ("-": none, the client refused alone), NS unchanged.
+refused()
+{
+	local ns=$1 code=$2 result=$3 what=$4
+	shift 4
+	tg_snapshot "$ns" >"$TW/refused.pre"
+	tg_audit_mark
+	tg_as_user "$ns" "$@" >"$TW/out" 2>"$TW/err"
+	tg_assert_eq "$code" "$TG_RC" "$what: exit $code"
+	tg_assert_lines 1 "$TW/err" "$what: exactly one line on stderr"
+	[ "$result" = - ] || tg_audit_has "$(tg_kv result "$result")" "$(tg_kv uid "$TG_UID")"
+	tg_assert_state "$ns" "$TW/refused.pre" "$what: no change to the namespace"
+}
+
+case_refusals()
+{
+	echo "--- refusals: addresses the guest may not have, routed words on a bridge"
+	local ns run word
+	ns=$(bn_ns refuse)
+	tg_policy "permit $TG_USER tap net 10.77.0.0/24 bridge br0 max 2"
+	run=(tapgate run --bridge br0 --ip)
+	refused "$ns" 1 refused "outside net" "${run[@]}" 10.78.0.5 -- true
+	tg_audit_has "$(tg_kv result refused)" "$(tg_kv guest 10.78.0.5)"
+	tg_assert_file_match "10.78.0.5 is outside 10.77.0.0/24" "$TW/err" "outside net: says so"
+	refused "$ns" 1 refused "network address" "${run[@]}" 10.77.0.0 -- true
+	tg_assert_file_match "10.77.0.0 is the network address" "$TW/err" "network: says so"
+	refused "$ns" 1 refused "broadcast address" "${run[@]}" 10.77.0.255 -- true
+	tg_assert_file_match "10.77.0.255 is the broadcast address" "$TW/err" "broadcast: says so"
+	refused "$ns" 1 refused "the peer's address" "${run[@]}" "$PEER" -- true
+	tg_assert_file_match "$PEER is already in use on this host" "$TW/err" "on the host: says so"
+	refused "$ns" 2 - "--ip6 with --bridge" tapgate run --bridge br0 --ip6 2001:db8::2 -- true
+	tg_policy "permit $TG_USER tap bridge br0"
+	refused "$ns" 1 refused "--ip on a bridged rule without net" "${run[@]}" "$GUEST" -- true
+	tg_assert_file_match "without .net.: it hands out no address" "$TW/err" "no net: says so"
+	tg_policy "permit $TG_USER tap net 10.77.0.0/24 bridge br0 max 2"
+	tg_start rf "$TG_USER" "$ns" tapgate run --bridge br0 --ip "$GUEST" -- "$PROBE" \
+		--dst "$PEER" --ready "$(tg_ready rf)" --hold-until "$(tg_hold rf)"
+	if tg_wait_ready rf; then
+		refused "$ns" 1 refused "leased to another live device" "${run[@]}" "$GUEST" -- true
+		tg_assert_file_match "$GUEST is leased to another tapgate device" "$TW/err" \
+			"leased: says so"
+	else
+		tg_fail "refusals: the first guest did not start"
+	fi
+	tg_release rf
+	tg_as_user "$ns" tapgate gc >/dev/null 2>&1
+	for word in "gateway 10.77.0.1" "uplink br0p1" forward; do
+		tg_policy "permit $TG_USER tap net 10.77.0.0/24 bridge br0 $word"
+		refused "$ns" 1 error "policy: $word on a bridged rule" "${run[@]}" "$GUEST" -- true
+		tg_assert_file_match "policy.conf:1" "$TW/err" "policy: $word: names the line"
+	done
+}
+
+CASES=${TG_CASES:-"lock check refusals"}
+for c in $CASES; do
+	"case_$c"
+done
+tg_finish
