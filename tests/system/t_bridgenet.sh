@@ -13,8 +13,10 @@
 # IPv6 address (--ip6), and the port passes IPv6 from it, from its MAC's
 # link-local address and from :: (DAD), but no IPv6 from other sources, no
 # Neighbor Advertisement for another address, no Router Advertisement or
-# Redirect. Refusals are one line, audited, with the namespace unchanged;
-# after exit and gc no chain is left.
+# Redirect; on a port without a pinned MAC (lock6_unpinned, the QEMU front
+# end) any fe80::/64 source passes, the documented limitation. Refusals are
+# one line, audited, with the namespace unchanged; after exit and gc no
+# chain is left.
 set -eu
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -347,6 +349,96 @@ PY
 	tg_assert_state "$ns" "$TW/lock6.pre" "lock6: state after exit and gc equals the state before"
 }
 
+case_lock6_unpinned()
+{
+	echo "--- the QEMU front end (no pinned MAC): any fe80::/64 source, as documented"
+	local ns peer k want net6=2001:db8:7::/127 guest6=2001:db8:7::1
+	ns=$(bn_ns unpinned)
+	peer=$(tg_in "$ns" cat /sys/class/net/br0p1/address)
+	# A /127: the guest's address is its one pickable ::1, known beforehand.
+	tg_policy "permit $TG_USER tap net $net6 bridge br0"
+	tg_snapshot "$ns" >"$TW/unpinned.pre"
+	local -A rule=(
+		[own]="ip6 saddr $guest6 ip6 nexthdr 59 counter"
+		[ll_any]="ip6 saddr $LL_OTHER ip6 nexthdr 59 counter"
+		[na_ll_any]="icmpv6 type nd-neighbor-advert @th,64,128 $(hex6 fe80::1234) counter"
+		[na_peer]="icmpv6 type nd-neighbor-advert @th,64,128 $(hex6 "$PEER6") counter"
+		[other]="ip6 saddr $OTHER6 counter"
+		[ra]="icmpv6 type nd-router-advert counter"
+	)
+	tg_in "$ns" nft -f - <<NFT
+table netdev tgpeer { chain in { type filter hook ingress device br0p1 priority 0;
+$(for k in "${!rule[@]}"; do echo "${rule[$k]} comment \"$k\""; done)
+}
+}
+NFT
+	cat >"$TW/unpinned.py" <<'PY'
+import ipaddress, os, socket, struct, subprocess, sys, time
+helper, ready, hold, peer_mac, mac, guest6, other6, peer6, other_ll = sys.argv[1:]
+ours, theirs = socket.socketpair()
+subprocess.run([helper, "--br=br0", "--fd=%d" % theirs.fileno()], pass_fds=[theirs.fileno()])
+theirs.close()
+_, fds, _, _ = socket.recv_fds(ours, 64, 1)
+if not fds:
+    sys.exit("unpinned: the helper sent no fd")
+a6 = lambda s: ipaddress.ip_address(s).packed
+def csum(b):
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s >> 16) + (s & 0xffff)
+    return ~s & 0xffff
+def ipv6(src, dst, nh, body, hops=64):
+    return struct.pack("!IHBB16s16s", 0x60000000, len(body), nh, hops, a6(src), a6(dst)) + body
+def icmp6(src, dst, typ, rest):
+    pseudo = a6(src) + a6(dst) + struct.pack("!IxxxB", 4 + len(rest), 58)
+    c = csum(pseudo + struct.pack("!BBH", typ, 0, 0) + rest)
+    return ipv6(src, dst, 58, struct.pack("!BBH", typ, 0, c) + rest, 255)
+eth = lambda body: (bytes.fromhex(peer_mac.replace(":", "")) + bytes.fromhex(mac.replace(":", ""))
+                    + b"\x86\xdd" + body)
+na = lambda target: eth(icmp6(other_ll, "ff02::1", 136, struct.pack("!I", 0x20000000) + a6(target)))
+frames = [
+    eth(ipv6(guest6, peer6, 59, bytes(8))),
+    eth(ipv6(other_ll, "fe80::1", 59, bytes(8))),
+    na("fe80::1234"),
+    na(peer6),
+    eth(ipv6(other6, peer6, 59, bytes(8))),
+    eth(icmp6(other_ll, "ff02::1", 134, struct.pack("!BBHII", 64, 0, 1800, 0, 0))),
+]
+for body in frames:
+    for _ in range(3):
+        os.write(fds[0], body + bytes(max(0, 60 - len(body))))
+    time.sleep(0.05)
+open(ready, "w").close()
+while not os.path.exists(hold):
+    time.sleep(0.05)
+PY
+	tg_start un "$TG_USER" "$ns" python3 "$TW/unpinned.py" "$HELPER" "$(tg_ready un)" \
+		"$(tg_hold un)" "$peer" "$MAC_A" "$guest6" "$OTHER6" "$PEER6" "$LL_OTHER"
+	if tg_wait_ready un; then
+		for _ in {1..100}; do
+			[ "$(counts "$ns" | awk '$1 == "na_ll_any" { print $2 }')" = 3 ] && break
+			sleep 0.1
+		done
+		counts "$ns" >"$TW/unpinned.counts"
+		for k in own ll_any na_ll_any na_peer other ra; do
+			want=0
+			case $k in own | ll_any | na_ll_any) want=3 ;; esac
+			tg_assert_eq "$want" "$(awk -v k="$k" '$1 == k { print $2 }' "$TW/unpinned.counts")" \
+				"unpinned: $k: $want of 3 frames reach the peer"
+		done
+		tg_note "unpinned: counts at the peer: $(tr '\n' ' ' <"$TW/unpinned.counts")"
+	else
+		tg_fail "unpinned: the QEMU front end stand-in got no device"
+	fi
+	tg_release un
+	tg_in "$ns" nft delete table netdev tgpeer
+	tg_assert_link_gone "$ns" "$DEV0" "unpinned: its holder exited"
+	tg_as_user "$ns" tapgate gc >/dev/null 2>&1
+	tg_in "$ns" ip neigh flush dev br0p1
+	tg_assert_state "$ns" "$TW/unpinned.pre" \
+		"unpinned: state after exit and gc equals the state before"
+}
+
 # --- tapgate check --------------------------------------------------------------
 
 case_check()
@@ -456,7 +548,7 @@ case_refusals()
 	done
 }
 
-CASES=${TG_CASES:-"lock lock6 check refusals"}
+CASES=${TG_CASES:-"lock lock6 lock6_unpinned check refusals"}
 for c in $CASES; do
 	"case_$c"
 done
