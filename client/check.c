@@ -600,7 +600,7 @@ static void print_findings_json(const struct findings *f, const char *file, size
 static int usage(void)
 {
 	fprintf(stderr, "tapgate check: usage: tapgate check [FILE] [--as USER [--tun] [--ip ADDR] "
-			"[--ip6 ADDR | --bridge NAME]]; see tapgate check --help\n");
+			"[--ip6 ADDR] [--bridge NAME]]; see tapgate check --help\n");
 	return TG_EXIT_USAGE;
 }
 
@@ -633,16 +633,24 @@ static int explain(const struct tg_policy *p, const struct as_user *u, const str
 	}
 	printf("granted by %s:%u: %s", tg_rule_file(p, d.rule), d.rule->line,
 	       tg_kind_name(r->kind));
-	if (r->bridge && d.guest)
-		printf(" on bridge %s guest %s, the port passing only IPv4 from it and ARP "
-		       "claiming it",
-		       r->bridge, tg_format_ipv4(d.guest, a));
-	else if (r->bridge)
+	if (r->bridge)
 		printf(" on bridge %s", r->bridge);
-	else if (d.rule->routed)
+	if (r->bridge && d.guest)
+		printf(" guest %s", tg_format_ipv4(d.guest, a));
+	if (r->bridge && d.has_guest6)
+		printf(" guest6 %s", tg_format_ipv6(&d.guest6, g6));
+	/* What the port's address lock passes (nftables.c, addrlock). */
+	if (r->bridge && d.guest && !d.has_guest6)
+		printf(", the port passing only IPv4 from it and ARP claiming it");
+	else if (r->bridge && (d.guest || d.has_guest6))
+		printf(", the port passing only %sIPv6 from guest6, from the MAC's link-local "
+		       "address and from :: (neighbour advertisements only for these, no router "
+		       "advertisements or redirects)",
+		       d.guest ? "IPv4 from guest, ARP claiming it, " : "");
+	else if (!r->bridge && d.rule->routed)
 		printf(" guest %s gateway %s", tg_format_ipv4(d.guest, a),
 		       tg_format_ipv4(d.rule->gateway, b));
-	if (d.has_guest6)
+	if (!r->bridge && d.has_guest6)
 		printf(" guest6 %s gateway6 fe80::1", tg_format_ipv6(&d.guest6, g6));
 	if (d.rule->rate)
 		printf(", limited to %s each way", tg_format_rate(d.rule->rate, a, sizeof(a)));
@@ -677,7 +685,7 @@ int tg_cmd_check(int argc, char **argv)
 		else
 			return usage();
 	}
-	if ((!as && (ip || ip6 || bridge || tun)) || (ip6 && bridge) || (as && json))
+	if ((!as && (ip || ip6 || bridge || tun)) || (as && json))
 		return usage();
 	/* Names as the helper sees them: from /etc/passwd and /etc/group. */
 	if (tg_names_from_files() != 0) {

@@ -19,7 +19,7 @@ struct command {
 
 static const struct command commands[] = {
     {"run",
-     "tapgate run [--tun] [--ip ADDR] [--ip6 ADDR | --bridge NAME [--mac ADDR]] [--fd N] "
+     "tapgate run [--tun] [--ip ADDR] [--ip6 ADDR] [--bridge NAME [--mac ADDR]] [--fd N] "
      "[--sandbox] "
      "[--queues Q] [--vnet-hdr] [--vhost] -- COMMAND [ARG ...]",
      "execute COMMAND with a device open at fd N (default 3)",
@@ -30,9 +30,11 @@ static const struct command commands[] = {
      "  --ip ADDR      the guest address ADDR (routed, or bridged under a rule\n"
      "                 with net, whose port then passes IPv4 and ARP from ADDR\n"
      "                 only); without it the helper picks the first free one\n"
-     "  --ip6 ADDR     routed mode, a rule with an IPv6 net: the guest's IPv6\n"
-     "                 address; without it the helper picks the first free one\n"
-     "                 (never the prefix's ::0, ::1 or a reserved anycast one)\n"
+     "  --ip6 ADDR     a rule with an IPv6 net: the guest's IPv6 address (routed,\n"
+     "                 or bridged, whose port then passes IPv6 from ADDR, the\n"
+     "                 MAC's link-local address and :: only); without it the\n"
+     "                 helper picks the first free one (never the prefix's ::0,\n"
+     "                 ::1 or a reserved anycast one)\n"
      "  --bridge NAME  bridged mode: attach the tap to bridge NAME\n"
      "  --mac ADDR     bridged: the guest's MAC (unicast, locally administered,\n"
      "                 unused); without it the helper picks one. The port passes\n"
@@ -52,7 +54,7 @@ static const struct command commands[] = {
      "--vhost), TAPGATE_IFNAME, TAPGATE_KIND (tap or tun), in routed mode\n"
      "TAPGATE_GUEST_IP and TAPGATE_GATEWAY, with an IPv6 net TAPGATE_GUEST_IP6 and\n"
      "TAPGATE_GATEWAY6 (fe80::1), in bridged mode TAPGATE_MAC (and\n"
-     "TAPGATE_GUEST_IP under a rule with net). COMMAND\n"
+     "TAPGATE_GUEST_IP, TAPGATE_GUEST_IP6 under a rule with such a net). COMMAND\n"
      "is looked up in PATH before the helper is asked, so a typo costs no device.\n"
      "\n"
      "Example:\n"
@@ -99,7 +101,7 @@ static const struct command commands[] = {
      "records, proxy neighbour entries on uplinks, and persistent devices the\n"
      "policy no longer allows. Prints how many records it removed.\n"},
     {"check",
-     "tapgate check [FILE] [--json | --as USER [--tun] [--ip ADDR] [--ip6 ADDR | --bridge "
+     "tapgate check [FILE] [--json | --as USER [--tun] [--ip ADDR] [--ip6 ADDR] [--bridge "
      "NAME]]",
      "check a policy file, or say what would be decided",
      "Checks the policy FILE (default " TG_POLICY_FILE ") and the *.conf files\n"
@@ -116,7 +118,8 @@ static const struct command commands[] = {
      "                 by which line; the request is described by:\n"
      "  --tun          a tun device instead of a tap\n"
      "  --ip ADDR      guest address ADDR (routed, or bridged under a rule with net)\n"
-     "  --ip6 ADDR     routed mode with guest IPv6 address ADDR\n"
+     "  --ip6 ADDR     guest IPv6 address ADDR (routed, or bridged under a rule\n"
+     "                 with an IPv6 net)\n"
      "  --bridge NAME  bridged mode on bridge NAME\n"
      "\n"
      "Exit status: 0 no errors (with --as: granted), 1 errors (with --as:\n"

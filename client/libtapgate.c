@@ -373,14 +373,15 @@ static const char *parse_device(char *lines, struct tapgate_device *dev, struct 
 	    (1u << K_IFNAME | 1u << K_IFINDEX | 1u << K_KIND | 1u << K_RULE))
 		return "a required key is missing";
 	/* A routed device has a guest address and its gateway (IPv4, IPv6 or
-	 * both); a bridged one neither, or an IPv4 guest address alone (its
-	 * rule's net), the bridge's network having its own gateway. */
-	if (!(seen & 1u << K_GUEST6) != !(seen & 1u << K_GATEWAY6))
-		return "guest6 and gateway6 must come together";
+	 * both); a bridged one no gateway, and guest addresses (IPv4, IPv6)
+	 * only under a rule with net, the bridge's network having its own
+	 * gateways. */
 	if (seen & 1u << K_BRIDGE) {
-		if (seen & (1u << K_GATEWAY | 1u << K_GUEST6))
+		if (seen & (1u << K_GATEWAY | 1u << K_GATEWAY6))
 			return "a bridged device with a gateway";
 	} else {
+		if (!(seen & 1u << K_GUEST6) != !(seen & 1u << K_GATEWAY6))
+			return "guest6 and gateway6 must come together";
 		if (!(seen & 1u << K_GUEST) != !(seen & 1u << K_GATEWAY))
 			return "guest and gateway must come together";
 		if (!(seen & (1u << K_GUEST | 1u << K_GUEST6)))

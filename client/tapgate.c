@@ -290,9 +290,7 @@ static int device_opts_ok(const struct run_opts *o)
 
 	struct tg_in6 ip6;
 
-	if (o->ip6 && o->bridge)
-		why = "--ip6 and --bridge exclude each other";
-	else if (o->ip6 && tg_parse_ipv6(o->ip6, &ip6) != 0)
+	if (o->ip6 && tg_parse_ipv6(o->ip6, &ip6) != 0)
 		why = "--ip6 wants an IPv6 address like 2001:db8:1::2";
 	else if (o->queues &&
 		 (tg_parse_uint(o->queues, TAPGATE_MAX_QUEUES, &queues) != 0 || queues == 0))

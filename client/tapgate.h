@@ -108,7 +108,8 @@ int tapgate_open_queues(const struct tapgate_request *req, unsigned queues, unsi
 struct tapgate_ipv6 {
 	const char *ip6; /* in: the guest's IPv6 address; NULL: the helper picks */
 	/* out: the guest's IPv6 address and its router, always "fe80::1";
-	 * "" when the device has no IPv6 (the rule has no IPv6 net). */
+	 * "" when the device has no IPv6 (the rule has no IPv6 net). A
+	 * bridged device has no router of ours: gateway6 is "". */
 	char guest6[TAPGATE_ADDR6STRLEN];
 	char gateway6[TAPGATE_ADDR6STRLEN];
 };

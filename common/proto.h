@@ -18,7 +18,8 @@
  *     kind=tap                          guest, gateway (routed, IPv4),
  *     guest=10.77.0.2                   guest6, gateway6 (routed, IPv6),
  *     gateway=10.77.0.1                 bridge, mac and, under a rule
- *                                       with net, guest (bridged)
+ *                                       with net, guest and guest6
+ *                                       (bridged, no gateways)
  *     guest6=2001:db8:1::2
  *     gateway6=fe80::1
  *     rule=/etc/tapgate/policy.conf:3

@@ -64,8 +64,10 @@
 /* A device's ingress chain: before anything else there. */
 #define PRIO_RATE (-500)
 
-#define MAX_MSGS  16
-#define BATCH_MAX 4096
+#define MAX_MSGS 16
+/* The largest batch: a bridged guest's address lock, both families (over
+ * 4 KiB; each message stays under libnl's 2 KiB, netconf.c). */
+#define BATCH_MAX 8192
 /* The largest datagram the kernel sends on this socket: a dump part is at
  * most 32 KiB (netlink caps it there), an acknowledgement far less. */
 #define RECV_MAX (64 * 1024)
@@ -290,16 +292,22 @@ static int lookup(struct nl_msg *m, const char *set)
 	return expr_end(m, &x);
 }
 
-/* cmp eq reg 1 DATA */
-static int cmp_eq(struct nl_msg *m, const void *data, int len)
+/* cmp OP reg 1 DATA (NFT_CMP_EQ, NFT_CMP_NEQ) */
+static int cmp(struct nl_msg *m, uint32_t op, const void *data, int len)
 {
 	struct expr x;
 
 	TRY(expr_begin(m, "cmp", &x));
 	TRY(put_be32(m, NFTA_CMP_SREG, NFT_REG_1));
-	TRY(put_be32(m, NFTA_CMP_OP, NFT_CMP_EQ));
+	TRY(put_be32(m, NFTA_CMP_OP, op));
 	TRY(put_value(m, NFTA_CMP_DATA, data, len));
 	return expr_end(m, &x);
+}
+
+/* cmp eq reg 1 DATA */
+static int cmp_eq(struct nl_msg *m, const void *data, int len)
+{
+	return cmp(m, NFT_CMP_EQ, data, len);
 }
 
 /* payload load LEN @ BASE (NFT_PAYLOAD_LL_HEADER, _NETWORK_HEADER) +
@@ -850,31 +858,122 @@ static void addrlock_name(char *buf, size_t len, int ifindex)
 struct addrlock_req {
 	int ifindex;
 	const char *ifname;
-	uint32_t guest;	    /* network order */
+	uint32_t guest;	    /* network order; 0: no IPv4 net */
 	const uint8_t *mac; /* NULL: not pinned */
+	int has6;	    /* an IPv6 net: guest6, and ll6 if mac */
+	uint8_t guest6[16];
+	uint8_t ll6[16]; /* fe80::/64 with the modified EUI-64 of mac */
 };
 
-/* The rules of an address lock, in order. */
-enum addrlock_rule { ACCEPT_IPV4, ACCEPT_ARP, DROP_REST };
+/* The rules of an address lock, in order: the neighbour discovery drops
+ * come before the IPv6 accepts, which would pass them by their source. */
+enum addrlock_rule {
+	ACCEPT_IPV4,
+	ACCEPT_ARP,
+	DROP_RA,
+	DROP_REDIRECT,
+	DROP_NA,
+	PASS_UNSPEC6,
+	PASS_LINKLOCAL6,
+	PASS_GUEST6,
+	DROP_REST
+};
+
+/* The link-local prefix fe80::/64, as address and mask. */
+static const uint8_t ll_prefix[16] = {0xfe, 0x80};
+static const uint8_t ll_mask64[16] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+
+/* ICMPv6 (meta l4proto ipv6-icmp) of TYPE (icmpv6 type). The kernel finds
+ * the transport header past any extension headers; a packet whose headers
+ * it cannot parse has none, and matches no such rule: its receivers cannot
+ * parse it either. */
+static int icmpv6_type(struct nl_msg *m, uint8_t type)
+{
+	static const uint8_t icmpv6 = 58;
+
+	TRY(meta(m, NFT_META_L4PROTO));
+	TRY(cmp_eq(m, &icmpv6, sizeof(icmpv6)));
+	TRY(payload(m, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1));
+	return cmp_eq(m, &type, sizeof(type));
+}
+
+/* The IPv6 part of a rule (ether type ip6 already matched). */
+static int addrlock_ipv6(struct nl_msg *m, const struct addrlock_req *q, enum addrlock_rule which)
+{
+	static const uint8_t unspec[16];
+
+	switch (which) {
+	case DROP_RA:
+		TRY(icmpv6_type(m, 134));
+		return verdict(m, NF_DROP);
+	case DROP_REDIRECT:
+		TRY(icmpv6_type(m, 137));
+		return verdict(m, NF_DROP);
+	case DROP_NA:
+		/* icmpv6 type nd-neighbor-advert, its target (16 bytes at 8)
+		 * neither guest6 nor the link-local address (pinned: the
+		 * MAC's; else any of fe80::/64): the twin of the ARP check. */
+		TRY(icmpv6_type(m, 136));
+		TRY(payload(m, NFT_PAYLOAD_TRANSPORT_HEADER, 8, 16));
+		TRY(cmp(m, NFT_CMP_NEQ, q->guest6, 16));
+		if (q->mac) {
+			TRY(cmp(m, NFT_CMP_NEQ, q->ll6, 16));
+		} else {
+			TRY(payload(m, NFT_PAYLOAD_TRANSPORT_HEADER, 8, 16));
+			TRY(mask(m, ll_mask64, 16));
+			TRY(cmp(m, NFT_CMP_NEQ, ll_prefix, 16));
+		}
+		return verdict(m, NF_DROP);
+	default:
+		/* ip6 saddr: 16 bytes at offset 8 of the IPv6 header. */
+		TRY(payload(m, NFT_PAYLOAD_NETWORK_HEADER, 8, 16));
+		if (which == PASS_UNSPEC6) {
+			TRY(cmp_eq(m, unspec, 16));
+		} else if (which == PASS_GUEST6) {
+			TRY(cmp_eq(m, q->guest6, 16));
+		} else if (q->mac) {
+			TRY(cmp_eq(m, q->ll6, 16));
+		} else {
+			TRY(mask(m, ll_mask64, 16));
+			TRY(cmp_eq(m, ll_prefix, 16));
+		}
+		return verdict(m, NF_ACCEPT);
+	}
+}
 
 /*   chain addrlock-IFINDEX {
  *       type filter hook ingress device IFNAME priority -480; policy accept;
+ *       # an IPv4 net:
  *       iif IFINDEX ether type ip ip saddr GUEST accept
  *       iif IFINDEX ether type arp arp htype 1 arp ptype ip arp hlen 6
  *           arp plen 4 arp saddr ether MAC arp saddr ip GUEST accept
+ *       # an IPv6 net:
+ *       iif IFINDEX ether type ip6 meta l4proto ipv6-icmp icmpv6 type
+ *           nd-router-advert drop
+ *       ... icmpv6 type nd-redirect drop
+ *       ... icmpv6 type nd-neighbor-advert @th,64,128 != GUEST6
+ *           @th,64,128 != LL6 drop
+ *       iif IFINDEX ether type ip6 ip6 saddr :: accept
+ *       iif IFINDEX ether type ip6 ip6 saddr LL6 accept
+ *       iif IFINDEX ether type ip6 ip6 saddr GUEST6 accept
  *       iif IFINDEX counter drop
  *   }
- * libvirt's clean-traffic, IPv4 only: every other frame (IPv6, other
- * sources, ARP claiming another address, STP, VLAN-tagged) is dropped. The
- * ether type is read from the link header, where nf_tables puts back a tag
- * the kernel took off, so a tagged frame never passes as IPv4 or ARP. The
- * ARP sender MAC is checked only when the port is pinned to a MAC; an
- * unpinned one is kept to its first by the maclock chain. The ifindex in
- * the rules, as in the rate chain. */
+ * libvirt's clean-traffic: every other frame (other sources, ARP claiming
+ * another address, IPv4 or IPv6 without a net of that family, STP,
+ * VLAN-tagged) is dropped. The ether type is read from the link header,
+ * where nf_tables puts back a tag the kernel took off, so a tagged frame
+ * never passes as IPv4, ARP or IPv6. LL6 is the pinned MAC's link-local
+ * address (fe80::/64, modified EUI-64); a port without a pinned MAC is
+ * kept to its first by the maclock chain, and its guest's link-local
+ * address is not known: any of fe80::/64 passes there, as source and as
+ * advertised target (tapgate.conf(5)). :: is duplicate address detection.
+ * The ARP sender MAC is checked only when the port is pinned. The ifindex
+ * in the rules, as in the rate chain. */
 static int addrlock_rule_new(struct batch *b, const struct addrlock_req *q, const char *chain,
 			     enum addrlock_rule which)
 {
-	static const uint8_t ether_ip[2] = {0x08, 0x00}, ether_arp[2] = {0x08, 0x06};
+	static const uint8_t ether_ip[2] = {0x08, 0x00}, ether_arp[2] = {0x08, 0x06},
+			     ether_ip6[2] = {0x86, 0xdd};
 	static const uint8_t htype_ether[2] = {0, 1}, hlen = ETH_ALEN_, plen = 4;
 	const uint32_t ix = (uint32_t)q->ifindex;
 	struct nl_msg *m = change(b, NFPROTO_NETDEV, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND);
@@ -891,6 +990,11 @@ static int addrlock_rule_new(struct batch *b, const struct addrlock_req *q, cons
 		TRY(cmp_eq(m, &ix, sizeof(ix)));
 		TRY(counter(m));
 		TRY(verdict(m, NF_DROP));
+	} else if (which >= DROP_RA) {
+		TRY(iif_ether(m, ix));
+		TRY(payload(m, NFT_PAYLOAD_LL_HEADER, 2 * ETH_ALEN_, 2));
+		TRY(cmp_eq(m, ether_ip6, sizeof(ether_ip6)));
+		TRY(addrlock_ipv6(m, q, which));
 	} else {
 		TRY(iif_ether(m, ix));
 		TRY(payload(m, NFT_PAYLOAD_LL_HEADER, 2 * ETH_ALEN_, 2));
@@ -944,17 +1048,38 @@ static int addrlock_new(struct batch *b, const void *arg)
 	TRY(nla_nest_end(m, hook));
 	TRY(put_be32(m, NFTA_CHAIN_POLICY, NF_ACCEPT));
 	TRY(nla_put_string(m, NFTA_CHAIN_TYPE, "filter"));
-	for (int which = ACCEPT_IPV4; which <= DROP_REST; which++)
+	for (int which = ACCEPT_IPV4; which <= DROP_REST; which++) {
+		/* Only the rules of the nets the rule has. */
+		if (which < DROP_RA ? !q->guest : which < DROP_REST && !q->has6)
+			continue;
 		if ((r = addrlock_rule_new(b, q, chain, (enum addrlock_rule)which)) != 0)
 			return r;
+	}
 	return 0;
 }
 
-int nft_lock_address(int ifindex, const char *ifname, uint32_t guest, const uint8_t *mac)
+int nft_lock_address(int ifindex, const char *ifname, uint32_t guest, const struct tg_in6 *guest6,
+		     const uint8_t *mac)
 {
-	struct addrlock_req q = {
-	    .ifindex = ifindex, .ifname = ifname, .guest = htonl(guest), .mac = mac};
+	struct addrlock_req q = {.ifindex = ifindex,
+				 .ifname = ifname,
+				 .guest = htonl(guest),
+				 .mac = mac,
+				 .has6 = guest6 != NULL};
 
+	if (guest6)
+		memcpy(q.guest6, guest6->b, sizeof(q.guest6));
+	if (mac) {
+		/* fe80::/64, then the MAC with ff:fe in its middle and the
+		 * universal/local bit flipped (RFC 4291 appendix A). */
+		memcpy(q.ll6, ll_prefix, 8);
+		q.ll6[8] = mac[0] ^ 0x02;
+		q.ll6[9] = mac[1];
+		q.ll6[10] = mac[2];
+		q.ll6[11] = 0xff;
+		q.ll6[12] = 0xfe;
+		memcpy(q.ll6 + 13, mac + 3, 3);
+	}
 	return with_table(netdev_scaffolding, addrlock_new, &q);
 }
 

@@ -7,6 +7,8 @@
 
 #include <stdint.h>
 
+#include "../common/addr.h"
+
 struct nc;
 
 /* Opens and connects the NETLINK_NETFILTER socket (before the seccomp
@@ -35,10 +37,14 @@ int nft_lock_first_mac(int ifindex, const char *ifname);
 
 /* A bridged guest's address (a rule with net, SECURITY.md): a chain of
  * `netdev tapgate` on the device's ingress hook passes IPv4 from guest
- * (host order) and ARP whose sender is guest (and mac, if not NULL: the
- * MAC the port is pinned to), and drops every other frame. Before the
- * device goes up. */
-int nft_lock_address(int ifindex, const char *ifname, uint32_t guest, const uint8_t *mac);
+ * (host order; 0: none) and ARP whose sender is guest (and mac, if not
+ * NULL: the MAC the port is pinned to); IPv6 (guest6 not NULL) from
+ * guest6, from ::, and from mac's link-local address (without mac: from
+ * fe80::/64), no Router Advertisement or Redirect and no Neighbor
+ * Advertisement for another target; and drops every other frame. Before
+ * the device goes up. */
+int nft_lock_address(int ifindex, const char *ifname, uint32_t guest, const struct tg_in6 *guest6,
+		     const uint8_t *mac);
 
 /* Everything of the device's in the tables: its source lock element, its
  * rate chain, its first-MAC chain and set and its address lock chain; what

@@ -402,10 +402,11 @@ static int configure_bridged(struct nc *nc, const struct tg_grant *g, struct tg_
 	 * learns, so nftables keeps it to the first MAC the guest uses. */
 	if (!g->pin_mac && (r = nft_lock_first_mac(l->ifindex, l->ifname)) != 0)
 		return kernel_err(e, "cannot lock the port to the guest's first MAC (nftables)", r);
-	/* A rule with net: the port passes the guest's address alone (and ARP
-	 * naming the pinned MAC with it). */
-	if (g->guest && (r = nft_lock_address(l->ifindex, l->ifname, g->guest,
-					      g->pin_mac ? l->mac : NULL)) != 0)
+	/* A rule with net: the port passes the guest's addresses alone (with
+	 * the pinned MAC: ARP naming it, and its IPv6 link-local address). */
+	if ((g->guest || g->has_guest6) && (r = nft_lock_address(l->ifindex, l->ifname, g->guest,
+								 g->has_guest6 ? &g->guest6 : NULL,
+								 g->pin_mac ? l->mac : NULL)) != 0)
 		return kernel_err(e, "cannot lock the port to the guest's address (nftables)", r);
 	if ((r = nc_set_up(nc, l->ifindex)) != 0)
 		return kernel_err(e, "cannot bring the device up", r);
@@ -459,6 +460,7 @@ int provision(struct nc *nc, struct tg_leasedb *db, unsigned slot, int tun_fd, i
 {
 	static const struct tg_lease none = {.state = TG_LEASE_FREE};
 	unsigned dp = (g->vnet_hdr ? TUN_VNET_HDR : 0) | (g->queues > 1 ? TUN_MULTI_QUEUE : 0);
+	int host6 = g->has_guest6 && !g->bridge[0];
 	int r;
 
 	/* rp_filter guards IPv4 only: an IPv6-only device (no gateway) has
@@ -484,13 +486,14 @@ int provision(struct nc *nc, struct tg_leasedb *db, unsigned slot, int tun_fd, i
 		kernel_err(e, "cannot write the lease database", errno);
 		goto undo;
 	}
-	/* Down still, and no IPv6 unless the rule grants it: then only
-	 * fe80::1 (conf6.c says why). */
-	if ((r = g->has_guest6 ? conf6_enable(conf6_fd, l->ifname)
-			       : conf6_lockdown(conf6_fd, l->ifname)) != 0) {
+	/* Down still, and no IPv6 unless a routed rule grants it: then only
+	 * fe80::1 (conf6.c says why). A bridge port's IPv6 is the LAN's
+	 * business: the host has no address on it. */
+	r = host6 ? conf6_enable(conf6_fd, l->ifname) : conf6_lockdown(conf6_fd, l->ifname);
+	if (r != 0) {
 		kernel_err(e,
-			   g->has_guest6 ? "cannot set up IPv6 on the device"
-					 : "cannot turn IPv6 off on the device",
+			   host6 ? "cannot set up IPv6 on the device"
+				 : "cannot turn IPv6 off on the device",
 			   r);
 		goto undo;
 	}

@@ -208,12 +208,12 @@ static int may_route(const struct tg_rule *rule, const struct tg_caller *c,
 	       (req->bridge == NULL) == (tg_rule_is_routed(rule) != 0);
 }
 
-/* The same for a rule with an IPv6 net (routed only). */
+/* The same for a rule with an IPv6 net. */
 static int may_route6(const struct tg_rule *rule, const struct tg_caller *c,
 		      const struct tg_request *req)
 {
 	return rule->has_net6 && rule->kind == req->kind && tg_rule_matches_caller(rule, c) &&
-	       req->bridge == NULL;
+	       (req->bridge == NULL) == (tg_rule_is_routed(rule) != 0);
 }
 
 /* The stale leases at the bottom of rule's net, in address order, up to

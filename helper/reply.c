@@ -97,11 +97,14 @@ int reply_ok(int fd, const struct tg_lease *l, const char *rule_file, const int 
 	if (l->gateway)
 		n += snprintf(text + n, sizeof(text) - (size_t)n, "gateway=%s\n",
 			      tg_format_ipv4(l->gateway, b));
+	/* Nor has a bridged guest's IPv6 address: the LAN's routers are. */
 	if (!tg_ipv6_is_zero(&l->guest6)) {
 		char g6[TG_ADDR6_BUF];
 
-		n += snprintf(text + n, sizeof(text) - (size_t)n, "guest6=%s\ngateway6=fe80::1\n",
+		n += snprintf(text + n, sizeof(text) - (size_t)n, "guest6=%s\n",
 			      tg_format_ipv6(&l->guest6, g6));
+		if (!l->bridge[0])
+			n += snprintf(text + n, sizeof(text) - (size_t)n, "gateway6=fe80::1\n");
 	}
 	if (l->bridge[0])
 		n += snprintf(text + n, sizeof(text) - (size_t)n, "bridge=%s\n", l->bridge);

@@ -81,9 +81,6 @@ static int parse_open(int argc, char **argv, struct tg_job *j, struct tg_err *e)
 	}
 	if (!seen_fd || !seen_kind)
 		return tg_seterr(e, TG_EXIT_USAGE, "open needs --fd=N and --tap or --tun");
-	/* A bridged guest's address lock is IPv4 only (tapgate.conf(5)). */
-	if (seen_ip6 && seen_bridge)
-		return tg_seterr(e, TG_EXIT_USAGE, "--ip6 and --bridge exclude each other");
 	if (seen_mac && !seen_bridge)
 		return tg_seterr(e, TG_EXIT_USAGE,
 				 "--mac needs --bridge: only a bridged guest has one");
@@ -101,7 +98,7 @@ bad:
 	return tg_seterr(
 	    e, TG_EXIT_USAGE,
 	    "bad or repeated option; usage: tapgate-helper open --fd=N --tap|--tun "
-	    "[--ip=ADDR] [--ip6=ADDR|--bridge=NAME [--mac=ADDR]] [--queues=N] [--vnet-hdr] "
+	    "[--ip=ADDR] [--ip6=ADDR] [--bridge=NAME [--mac=ADDR]] [--queues=N] [--vnet-hdr] "
 	    "[--vhost]");
 }
 
@@ -132,7 +129,7 @@ static int request_parse(int argc, char **argv, struct tg_job *j, struct tg_err 
 	return tg_seterr(
 	    e, TG_EXIT_USAGE,
 	    "usage: tapgate-helper open|create --fd=N --tap|--tun [--ip=ADDR] "
-	    "[--ip6=ADDR|--bridge=NAME "
+	    "[--ip6=ADDR] [--bridge=NAME "
 	    "[--mac=ADDR]] [--queues=N] [--vnet-hdr] [--vhost] | destroy --ifname=NAME | gc "
 	    "| list (normally run by the tapgate command)");
 }

@@ -431,8 +431,9 @@ static int check_rule(struct parser *ps, const struct tg_rule *r, unsigned seen)
 			    "option '%s' needs `bridge NAME`: it only applies to bridged rules",
 			    r->isolated ? "isolated" : "vlan");
 	if (r->nbridges > 0) {
-		/* A bridged rule's net is the guest's one address on the bridge's
-		 * own network, whose gateway is not the host's to give. */
+		/* A bridged rule's nets (IPv4, IPv6 or both) are the guest's
+		 * addresses on the bridge's own network, whose gateway and
+		 * routes are not the host's to give. */
 		const char *routed_word = (seen & OPT_GATEWAY)	 ? "gateway"
 					  : (seen & OPT_UPLINK)	 ? "uplink"
 					  : (seen & OPT_FORWARD) ? "forward"
@@ -443,10 +444,6 @@ static int check_rule(struct parser *ps, const struct tg_rule *r, unsigned seen)
 				    "option '%s' is for routed rules; a bridged rule's net is only "
 				    "the guest's address: remove '%s' or the bridge",
 				    routed_word, routed_word);
-		if (r->has_net6)
-			return fail(ps, "IPv6 net in a bridged rule",
-				    "a bridged rule's net must be IPv4: its port locks the guest "
-				    "to one IPv4 address, and IPv6 is not locked on a bridge");
 		return 0;
 	}
 	if (!tg_rule_is_routed(r)) {
@@ -1141,10 +1138,14 @@ static int rule_allows(const struct tg_rule *rule, const struct tg_caller *c,
 	if (!tg_rule_is_routed(rule) && !bridged_allows(rule, r, nm, why))
 		return 0;
 	if (!tg_rule_is_routed(rule) && !rule->routed && r->has_ip) {
-		say(why,
-		    "%s:%u is a bridged rule without `net`: it hands out no address; ask "
-		    "without --ip",
-		    tg_rule_file(nm->p, rule), rule->line);
+		if (rule->has_net6)
+			say(why, "%s:%u grants a bridged guest IPv6 only: ask without --ip",
+			    tg_rule_file(nm->p, rule), rule->line);
+		else
+			say(why,
+			    "%s:%u is a bridged rule without `net`: it hands out no address; ask "
+			    "without --ip",
+			    tg_rule_file(nm->p, rule), rule->line);
 		return 0;
 	}
 	if (tg_rule_is_routed(rule) && !rule->routed &&

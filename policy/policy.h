@@ -41,7 +41,7 @@ struct tg_rule {
 			 (tg_rule_is_routed says which) */
 	uint32_t net; /* host order */
 	unsigned prefix;
-	int has_net6; /* has an IPv6 `net` (then routed: a bridged rule has none) */
+	int has_net6; /* has an IPv6 `net`: routed, or bridged with an address lock */
 	struct tg_in6 net6;
 	unsigned prefix6; /* 64..127 */
 	int has_gateway;
@@ -136,7 +136,8 @@ struct tg_request {
 	int has_ip;	    /* guest address chosen by caller (routed, or bridged
 			       under a rule with net) */
 	uint32_t ip;
-	int has_ip6; /* routed: guest IPv6 address chosen by caller */
+	int has_ip6; /* guest IPv6 address chosen by caller (routed, or bridged
+		       under a rule with an IPv6 net) */
 	struct tg_in6 ip6;
 	int has_gateway; /* uml_net: the caller names the gateway it expects */
 	uint32_t gateway;
@@ -212,7 +213,7 @@ struct tg_decision {
 	const struct tg_rule *rule; /* granting rule; or on refusal the rule the
 				       reason came from, NULL if none matched */
 	uint32_t guest;		    /* a rule with an IPv4 net: address to hand out */
-	int has_guest6;		    /* routed with an IPv6 net: guest6 is set */
+	int has_guest6;		    /* a rule with an IPv6 net: guest6 is set */
 	struct tg_in6 guest6;
 	char reason[200]; /* on refusal: one line, what and what to do */
 };
@@ -267,7 +268,7 @@ const struct tg_rule *tg_policy_rule_of_lease(const struct tg_policy *p, const s
 const struct tg_rule *tg_policy_rule_at(const struct tg_policy *p, unsigned line);
 
 /* 1 if the rule is routed: it has a `net`, IPv4, IPv6 or both, and no
- * `bridge` (a bridged rule's IPv4 net is its guest's address lock). */
+ * `bridge` (a bridged rule's nets are its guest's address lock). */
 int tg_rule_is_routed(const struct tg_rule *rule);
 
 /* 1 if the rule's WHO names this caller (for sure). */

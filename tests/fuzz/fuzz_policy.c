@@ -18,8 +18,8 @@
  *     documented limits (WHO form, kind, max 1..99, <= 8 distinct valid
  *     bridges, a net or a bridge, prefix <= /30, gateway a host address of
  *     net, an IPv6 net /64../127 and no gateway without an IPv4 net,
- *     uplink/forward only with net, no bridge on tun; bridged: at most an
- *     IPv4 net, no gateway, uplink or forward).
+ *     uplink/forward only with net, no bridge on tun; bridged: an IPv4
+ *     net, an IPv6 net, both or none, no gateway, uplink or forward).
  *   - tg_rule_id() ignores line and max; tg_policy_rule_at() finds
  *     exactly the rule on a line.
  * Decision invariants:
@@ -260,8 +260,8 @@ static void check_rule(const struct tg_rule *r)
 		CHECK((r->net & ~mask(r->prefix)) == 0);
 	}
 	if (r->nbridges > 0) {
-		/* Bridged: its IPv4 net, if any, is the guest's address. */
-		CHECK(!tg_rule_is_routed(r) && !r->has_net6);
+		/* Bridged: its nets, if any, are the guest's addresses. */
+		CHECK(!tg_rule_is_routed(r));
 		CHECK(!r->has_gateway && r->uplink[0] == '\0' && !r->forward);
 	} else if (r->routed) {
 		uint32_t bcast = r->net | ~mask(r->prefix);
@@ -461,30 +461,26 @@ static void check_decision(const struct tg_policy *p, const struct tg_caller *c,
 		for (unsigned i = 0; i < r->nbridges; i++)
 			listed |= strcmp(r->bridges[i], q->bridge) == 0;
 		CHECK(listed);
-		CHECK(!d.has_guest6);
-		if (!r->routed || q->no_guest) {
-			CHECK(d.guest == 0);
-			goto first_match;
-		}
-	} else {
-		if (q->has_gateway)
-			CHECK(q->gateway == r->gateway);
-		if (q->no_guest) {
-			CHECK(d.guest == 0 && !d.has_guest6);
-			goto first_match;
-		}
-		CHECK(d.has_guest6 == r->has_net6);
-		if (r->has_net6 && q->has_ip6)
-			CHECK(tg_ipv6_equal(&d.guest6, &q->ip6));
-		if (r->has_net6) {
-			CHECK(tg_ipv6_in_prefix(&d.guest6, &r->net6, r->prefix6));
-			CHECK(tg_ipv6_reserved(&d.guest6, &r->net6, r->prefix6) == NULL);
-			CHECK(!fake_taken6((void *)h, &d.guest6));
-		}
-		if (!r->routed) {
-			CHECK(d.guest == 0);
-			goto first_match;
-		}
+	} else if (q->has_gateway) {
+		CHECK(q->gateway == r->gateway);
+	}
+	/* Routed or bridged alike: the guest's addresses come from the
+	 * rule's nets. */
+	if (q->no_guest) {
+		CHECK(d.guest == 0 && !d.has_guest6);
+		goto first_match;
+	}
+	CHECK(d.has_guest6 == r->has_net6);
+	if (r->has_net6 && q->has_ip6)
+		CHECK(tg_ipv6_equal(&d.guest6, &q->ip6));
+	if (r->has_net6) {
+		CHECK(tg_ipv6_in_prefix(&d.guest6, &r->net6, r->prefix6));
+		CHECK(tg_ipv6_reserved(&d.guest6, &r->net6, r->prefix6) == NULL);
+		CHECK(!fake_taken6((void *)h, &d.guest6));
+	}
+	if (!r->routed) {
+		CHECK(d.guest == 0);
+		goto first_match;
 	}
 	{
 		uint32_t bcast = r->net | ~mask(r->prefix);
@@ -632,6 +628,12 @@ static void decide_all(const struct tg_policy *p, const struct tg_caller *c, con
 				q.ip = r->net + 1;
 				check_decision(p, c, &q, h);
 				q.ip = r->net | ~mask(r->prefix);
+				check_decision(p, c, &q, h);
+				/* Its IPv6 address: the second, asked for. */
+				q.has_ip = 0;
+				q.has_ip6 = r->has_net6;
+				q.ip6 = r->net6;
+				q.ip6.b[15] |= 2;
 				check_decision(p, c, &q, h);
 				if (ki == 0)
 					check_guest(p, r, 0x0a4d0002, h);

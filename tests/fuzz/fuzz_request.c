@@ -15,8 +15,8 @@
  *     is -1 or a value the front end accepts, because main.c still answers
  *     on it;
  *   - 0: the job is one the front end documents, with every field in range:
- *       native open|create: --fd 3..1023, tap or tun, --ip6 and --bridge
- *         exclusive, no bridge on tun, each argument <= 64 bytes and once;
+ *       native open|create: --fd 3..1023, tap or tun, no bridge on tun,
+ *         each argument <= 64 bytes and once;
  *       native gc, list: alone; destroy --ifname=NAME: a valid name;
  *       uml_net: argv[0] is uml_net, then "4 tuntap up GATE" or "4 add|del DEV
  *         ADDR MASK", reply on fd 1, a tap;
@@ -149,7 +149,6 @@ static void check_job(int argc, char **argv, const struct tg_job *j, enum front 
 		CHECK(strcmp(argv[1], op == OP_OPEN ? "open" : "create") == 0);
 		CHECK(j->reply_fd >= 3 && j->reply_fd <= 1023);
 		CHECK(j->kind == TG_TAP || j->kind == TG_TUN);
-		CHECK(!(j->has_ip6 && j->bridge[0]));
 		CHECK(!(j->kind == TG_TUN && j->bridge[0]));
 		CHECK(!j->has_gateway && !j->dev[0] && j->queues <= TG_RULE_MAX_QUEUES);
 		/* Several queues and vhost-net work on virtio-net headers; a

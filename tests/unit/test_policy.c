@@ -663,12 +663,16 @@ static void test_parse_errors(void)
 	EXPECT_ERR("permit alice tap net 10.77.0.0/24 bridge br0 forward\n",
 		   "policy.conf:1: option 'forward' is for routed rules; a bridged rule's net is "
 		   "only the guest's address: remove 'forward' or the bridge");
-	EXPECT_ERR("permit alice tap net 2001:db8:1::/64 bridge br0\n",
-		   "policy.conf:1: a bridged rule's net must be IPv4: its port locks the guest to "
-		   "one IPv4 address, and IPv6 is not locked on a bridge");
-	EXPECT_ERR("permit alice tap net 10.77.0.0/24 net 2001:db8:1::/64 bridge br0\n",
-		   "policy.conf:1: a bridged rule's net must be IPv4: its port locks the guest to "
-		   "one IPv4 address, and IPv6 is not locked on a bridge");
+	/* An IPv6 net on a bridged rule keeps the routed net's limits. */
+	EXPECT_ERR("permit alice tap net 2001:db8:1::/63 bridge br0\n",
+		   "policy.conf:1: net 2001:db8:1::/63: an IPv6 net needs a prefix from /64 to "
+		   "/127");
+	EXPECT_ERR("permit alice tap net 2001:db8:1::/64 bridge br0 gateway 10.77.0.1\n",
+		   "policy.conf:1: option 'gateway' is for routed rules; a bridged rule's net is "
+		   "only the guest's address: remove 'gateway' or the bridge");
+	EXPECT_ERR("permit alice tap net 2001:db8:1::/64 bridge br0 uplink eth0 forward\n",
+		   "policy.conf:1: option 'uplink' is for routed rules; a bridged rule's net is "
+		   "only the guest's address: remove 'uplink' or the bridge");
 	EXPECT_ERR("permit alice tap net 10.77.0.0/31 bridge br0\n",
 		   "policy.conf:1: net 10.77.0.0/31 is too small: a routed net needs a network, "
 		   "gateway, guest and broadcast address; use a prefix of /30 or shorter");
@@ -2318,9 +2322,6 @@ static void test_ipv6(void)
 	EXPECT_ERR("permit alice tap net 2001:db8:1::/64 gateway 10.77.0.1\n",
 		   "policy.conf:1: gateway is the host's IPv4 address and needs an IPv4 `net`; the "
 		   "IPv6 host side is always fe80::1");
-	EXPECT_ERR("permit alice tap net 2001:db8:1::/64 bridge br0\n",
-		   "policy.conf:1: a bridged rule's net must be IPv4: its port locks the guest to "
-		   "one IPv4 address, and IPv6 is not locked on a bridge");
 	EXPECT_ERR("permit alice tap net 2001:db8:1:::/64\n",
 		   "policy.conf:1: malformed net '2001:db8:1:::/64'; expected an IPv6 prefix such "
 		   "as 2001:db8:1::/64");
@@ -2373,9 +2374,74 @@ static void test_ipv6(void)
 	STREQ(g6, "2001:db8:9::1");
 }
 
+/* A bridged rule's IPv6 net (issue 15): its guest's address is decided as
+ * a routed guest's, and the rule stays bridged. */
+static void test_ipv6_bridged(void)
+{
+	static const char both[] =
+	    "permit alice tap net 10.77.0.0/24 net 2001:db8:1::/64 bridge br0 max 2\n";
+	static const char only6[] = "permit alice tap net 2001:db8:1::/64 bridge br0\n";
+	struct tg_request r = {.kind = TG_TAP, .bridge = "br0"};
+	struct tg_policy p;
+	char g6[TG_ADDR6_BUF], why[200], text[TG_RULE_TEXT_MAX];
+
+	if (parse(both, &p) == 0) {
+		CHECK(p.rules[0].routed && p.rules[0].has_net6 && p.rules[0].nbridges == 1);
+		CHECK(!tg_rule_is_routed(&p.rules[0]) && !p.rules[0].has_gateway);
+		tg_rule_canonical(&p.rules[0], text, sizeof(text));
+		STREQ(text, "permit alice tap net 10.77.0.0/24 net 2001:db8:1::/64 bridge br0");
+		tg_policy_free(&p);
+	}
+	if (parse(only6, &p) == 0) {
+		CHECK(!p.rules[0].routed && p.rules[0].has_net6 && !tg_rule_is_routed(&p.rules[0]));
+		tg_policy_free(&p);
+	}
+	/* Picked as for a routed guest: ::0 and ::1 skipped, ::2 on the host,
+	 * ::3 leased. */
+	CHECK(decide6(both, &r, g6, why) == TG_GRANTED);
+	STREQ(g6, "2001:db8:1::4");
+	CHECK(decide6(only6, &r, g6, why) == TG_GRANTED);
+	STREQ(g6, "2001:db8:1::4");
+	/* Asked for: the same checks. */
+	r.has_ip6 = 1;
+	tg_parse_ipv6("2001:db8:1::77", &r.ip6);
+	CHECK(decide6(both, &r, g6, why) == TG_GRANTED);
+	STREQ(g6, "2001:db8:1::77");
+	tg_parse_ipv6("2001:db8:2::77", &r.ip6);
+	CHECK(decide6(both, &r, g6, why) == TG_REFUSED);
+	STREQ(why, "2001:db8:2::77 is outside 2001:db8:1::/64 allowed by policy.conf:1; choose an "
+		   "address inside it");
+	tg_parse_ipv6("2001:db8:1::", &r.ip6);
+	CHECK(decide6(only6, &r, g6, why) == TG_REFUSED);
+	STREQ(why, "2001:db8:1:: is the subnet-router anycast address of 2001:db8:1::/64 "
+		   "(policy.conf:1); choose another address");
+	tg_parse_ipv6("2001:db8:1::2", &r.ip6);
+	CHECK(decide6(only6, &r, g6, why) == TG_REFUSED);
+	STREQ(why, "2001:db8:1::2 is already in use on this host; choose another address");
+	tg_parse_ipv6("2001:db8:1::3", &r.ip6);
+	CHECK(decide6(only6, &r, g6, why) == TG_REFUSED);
+	STREQ(why, "2001:db8:1::3 is leased to another tapgate device; choose another address");
+	/* An IPv6-only bridged rule refuses --ip; one without an IPv6 net
+	 * refuses --ip6. */
+	r = (struct tg_request){
+	    .kind = TG_TAP, .bridge = "br0", .has_ip = 1, .ip = IP(10, 77, 0, 5)};
+	CHECK(decide6(only6, &r, g6, why) == TG_REFUSED);
+	STREQ(why, "policy.conf:1 grants a bridged guest IPv6 only: ask without --ip");
+	r = (struct tg_request){.kind = TG_TAP, .bridge = "br0", .has_ip6 = 1};
+	tg_parse_ipv6("2001:db8:1::77", &r.ip6);
+	CHECK(decide6("permit alice tap net 10.77.0.0/24 bridge br0\n", &r, g6, why) == TG_REFUSED);
+	STREQ(why, "policy.conf:1 grants no IPv6 (it has no IPv6 net); ask without --ip6");
+	/* Still bridged: a routed request is not its to grant. */
+	r = (struct tg_request){.kind = TG_TAP};
+	CHECK(decide6(only6, &r, g6, why) == TG_REFUSED);
+	STREQ(why, "no rule permits alice a routed tap device (policy.conf:1 allows bridged "
+		   "ones: ask for bridge br0)");
+}
+
 int main(void)
 {
 	test_ipv6();
+	test_ipv6_bridged();
 	test_parse_contract();
 	test_parse_forms();
 	test_parse_limits();
