@@ -65,6 +65,11 @@
 #define PRIO_RATE (-500)
 
 #define MAX_MSGS 16
+/* The per-device chains of netdev tapgate are named PREFIX then the
+ * device's ifindex (nft_sweep finds them by it). */
+#define RATE_PREFIX	"rate-"
+#define MACLOCK_PREFIX	"maclock-"
+#define ADDRLOCK_PREFIX "addrlock-"
 /* The largest batch: a bridged guest's address lock, both families (over
  * 4 KiB; each message stays under libnl's 2 KiB, netconf.c). */
 #define BATCH_MAX 8192
@@ -575,7 +580,7 @@ static int limit_over(struct nl_msg *m, uint64_t bytes)
 
 static void rate_chain_name(char *buf, size_t len, int ifindex)
 {
-	snprintf(buf, len, "rate-%d", ifindex);
+	snprintf(buf, len, RATE_PREFIX "%d", ifindex);
 }
 
 struct rate_req {
@@ -678,7 +683,7 @@ static int rate_chain_del(int ifindex)
 
 static void maclock_names(int ifindex, char *chain, char *set, size_t len)
 {
-	snprintf(chain, len, "maclock-%d", ifindex);
+	snprintf(chain, len, MACLOCK_PREFIX "%d", ifindex);
 	snprintf(set, len, "mac-%d", ifindex);
 }
 
@@ -852,7 +857,7 @@ static int maclock_del(int ifindex)
 
 static void addrlock_name(char *buf, size_t len, int ifindex)
 {
-	snprintf(buf, len, "addrlock-%d", ifindex);
+	snprintf(buf, len, ADDRLOCK_PREFIX "%d", ifindex);
 }
 
 struct addrlock_req {
@@ -1107,10 +1112,11 @@ int nft_forget_device(int ifindex)
  * next. */
 #define SWEEP_MAX 1024
 
-/* The ifindexes a dump found. */
+/* The ifindexes a dump found; prefix: which chains (parse_device_chain). */
 struct members {
 	uint32_t key[SWEEP_MAX];
 	unsigned n;
+	const char *prefix;
 };
 
 /* One NEWSETELEM of the dump: its elements' u32 keys into out. */
@@ -1195,82 +1201,38 @@ static int dump_locked(struct members *out)
 	return dump(&b, parse_elements, out);
 }
 
-/* One NEWCHAIN of the dump: a rate chain of netdev tapgate, by its ifindex. */
-static void parse_rate_chain(struct nlmsghdr *h, struct members *out)
+/* One NEWCHAIN of the dump: a per-device chain of netdev tapgate named
+ * out->prefix and an ifindex, written exactly as the helper writes it
+ * (rate-007 is not rate-7's). */
+static void parse_device_chain(struct nlmsghdr *h, struct members *out)
 {
 	struct nlattr *tb[NFTA_CHAIN_MAX + 1];
+	size_t plen = strlen(out->prefix);
+	const char *got;
 	char name[24];
 	int ix;
 
 	if (nlmsg_parse(h, sizeof(struct nfgenmsg), tb, NFTA_CHAIN_MAX, NULL) < 0 ||
 	    !tb[NFTA_CHAIN_TABLE] || !tb[NFTA_CHAIN_NAME] || out->n == SWEEP_MAX ||
-	    nla_strcmp(tb[NFTA_CHAIN_TABLE], TABLE) != 0 ||
-	    sscanf(nla_get_string(tb[NFTA_CHAIN_NAME]), "rate-%d", &ix) != 1 || ix <= 0)
+	    nla_strcmp(tb[NFTA_CHAIN_TABLE], TABLE) != 0)
 		return;
-	rate_chain_name(name, sizeof(name), ix);
+	got = nla_get_string(tb[NFTA_CHAIN_NAME]);
+	if (strncmp(got, out->prefix, plen) != 0 || sscanf(got + plen, "%d", &ix) != 1 || ix <= 0)
+		return;
+	snprintf(name, sizeof(name), "%s%d", out->prefix, ix);
 	if (nla_strcmp(tb[NFTA_CHAIN_NAME], name) == 0)
 		out->key[out->n++] = (uint32_t)ix;
 }
 
-/* The ifindexes of the rate chains (a chain dump has no table filter). */
-static int dump_rate_chains(struct members *out)
+/* The ifindexes of the chains named PREFIX and an ifindex (a chain dump
+ * has no table filter). */
+static int dump_device_chains(const char *prefix, struct members *out)
 {
 	struct batch b = {.n = 0};
 
+	out->prefix = prefix;
 	add_msg(&b, (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETCHAIN, NLM_F_DUMP, NFPROTO_NETDEV, 0);
-	return dump(&b, parse_rate_chain, out);
-}
-
-/* One NEWCHAIN of the dump: a first-MAC chain of netdev tapgate, by its
- * ifindex. */
-static void parse_maclock_chain(struct nlmsghdr *h, struct members *out)
-{
-	struct nlattr *tb[NFTA_CHAIN_MAX + 1];
-	char chain[24], set[24];
-	int ix;
-
-	if (nlmsg_parse(h, sizeof(struct nfgenmsg), tb, NFTA_CHAIN_MAX, NULL) < 0 ||
-	    !tb[NFTA_CHAIN_TABLE] || !tb[NFTA_CHAIN_NAME] || out->n == SWEEP_MAX ||
-	    nla_strcmp(tb[NFTA_CHAIN_TABLE], TABLE) != 0 ||
-	    sscanf(nla_get_string(tb[NFTA_CHAIN_NAME]), "maclock-%d", &ix) != 1 || ix <= 0)
-		return;
-	maclock_names(ix, chain, set, sizeof(chain));
-	if (nla_strcmp(tb[NFTA_CHAIN_NAME], chain) == 0)
-		out->key[out->n++] = (uint32_t)ix;
-}
-
-static int dump_maclock_chains(struct members *out)
-{
-	struct batch b = {.n = 0};
-
-	add_msg(&b, (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETCHAIN, NLM_F_DUMP, NFPROTO_NETDEV, 0);
-	return dump(&b, parse_maclock_chain, out);
-}
-
-/* One NEWCHAIN of the dump: an address lock chain of netdev tapgate, by
- * its ifindex. */
-static void parse_addrlock_chain(struct nlmsghdr *h, struct members *out)
-{
-	struct nlattr *tb[NFTA_CHAIN_MAX + 1];
-	char name[24];
-	int ix;
-
-	if (nlmsg_parse(h, sizeof(struct nfgenmsg), tb, NFTA_CHAIN_MAX, NULL) < 0 ||
-	    !tb[NFTA_CHAIN_TABLE] || !tb[NFTA_CHAIN_NAME] || out->n == SWEEP_MAX ||
-	    nla_strcmp(tb[NFTA_CHAIN_TABLE], TABLE) != 0 ||
-	    sscanf(nla_get_string(tb[NFTA_CHAIN_NAME]), "addrlock-%d", &ix) != 1 || ix <= 0)
-		return;
-	addrlock_name(name, sizeof(name), ix);
-	if (nla_strcmp(tb[NFTA_CHAIN_NAME], name) == 0)
-		out->key[out->n++] = (uint32_t)ix;
-}
-
-static int dump_addrlock_chains(struct members *out)
-{
-	struct batch b = {.n = 0};
-
-	add_msg(&b, (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETCHAIN, NLM_F_DUMP, NFPROTO_NETDEV, 0);
-	return dump(&b, parse_addrlock_chain, out);
+	return dump(&b, parse_device_chain, out);
 }
 
 static int link_gone(struct nc *nc, uint32_t ifindex)
@@ -1279,6 +1241,16 @@ static int link_gone(struct nc *nc, uint32_t ifindex)
 
 	return nc_tun_state(nc, (int)ifindex, "", &st) == -ENODEV;
 }
+
+/* The per-device chains and how each goes. */
+static const struct {
+	const char *prefix;
+	int (*del)(int ifindex);
+} device_chains[] = {
+    {RATE_PREFIX, rate_chain_del},
+    {MACLOCK_PREFIX, maclock_del},
+    {ADDRLOCK_PREFIX, addrlock_del},
+};
 
 int nft_sweep(struct nc *nc)
 {
@@ -1289,17 +1261,12 @@ int nft_sweep(struct nc *nc)
 		return r;
 	for (unsigned i = 0; i < found.n; i++)
 		removed += link_gone(nc, found.key[i]) && nft_unlock_source((int)found.key[i]) == 0;
-	if ((r = dump_rate_chains(&found)) != 0)
-		return r;
-	for (unsigned i = 0; i < found.n; i++)
-		removed += link_gone(nc, found.key[i]) && rate_chain_del((int)found.key[i]) == 0;
-	if ((r = dump_maclock_chains(&found)) != 0)
-		return r;
-	for (unsigned i = 0; i < found.n; i++)
-		removed += link_gone(nc, found.key[i]) && maclock_del((int)found.key[i]) == 0;
-	if ((r = dump_addrlock_chains(&found)) != 0)
-		return r;
-	for (unsigned i = 0; i < found.n; i++)
-		removed += link_gone(nc, found.key[i]) && addrlock_del((int)found.key[i]) == 0;
+	for (size_t k = 0; k < sizeof(device_chains) / sizeof(device_chains[0]); k++) {
+		if ((r = dump_device_chains(device_chains[k].prefix, &found)) != 0)
+			return r;
+		for (unsigned i = 0; i < found.n; i++)
+			removed += link_gone(nc, found.key[i]) &&
+				   device_chains[k].del((int)found.key[i]) == 0;
+	}
 	return removed;
 }
