@@ -440,6 +440,27 @@ static int prerouting_chain_new(struct batch *b, const char *name)
 	return 0;
 }
 
+/* chain NAME { type filter hook ingress device IFNAME priority PRIO;
+ * policy accept; } in netdev tapgate: a device's own chain. */
+static int ingress_chain_new(struct batch *b, const char *name, const char *ifname, int prio)
+{
+	struct nl_msg *m = change(b, NFPROTO_NETDEV, NFT_MSG_NEWCHAIN, NLM_F_CREATE | NLM_F_EXCL);
+	struct nlattr *hook;
+
+	if (!m)
+		return -ENOMEM;
+	TRY(nla_put_string(m, NFTA_CHAIN_TABLE, TABLE));
+	TRY(nla_put_string(m, NFTA_CHAIN_NAME, name));
+	if (!(hook = nla_nest_start(m, NFTA_CHAIN_HOOK)))
+		return -ENOMEM;
+	TRY(put_be32(m, NFTA_HOOK_HOOKNUM, NF_NETDEV_INGRESS));
+	TRY(put_be32(m, NFTA_HOOK_PRIORITY, (uint32_t)prio));
+	TRY(nla_put_string(m, NFTA_HOOK_DEV, ifname));
+	TRY(nla_nest_end(m, hook));
+	TRY(put_be32(m, NFTA_CHAIN_POLICY, NF_ACCEPT));
+	return nla_put_string(m, NFTA_CHAIN_TYPE, "filter");
+}
+
 /* The rules of the source lock, in order; each starts "iif @locked". */
 enum srclock_rule { ACCEPT_UNSPEC6, ACCEPT_LINKLOCAL6, DROP_NOT_ROUTED_BACK };
 
@@ -601,24 +622,12 @@ static int rate_chain_new(struct batch *b, const void *arg)
 {
 	const struct rate_req *q = arg;
 	const uint32_t ix = (uint32_t)q->ifindex;
-	struct nl_msg *m = change(b, NFPROTO_NETDEV, NFT_MSG_NEWCHAIN, NLM_F_CREATE | NLM_F_EXCL);
-	struct nlattr *hook, *exprs;
+	struct nlattr *exprs;
+	struct nl_msg *m;
 	char name[24];
 
 	rate_chain_name(name, sizeof(name), q->ifindex);
-	if (!m)
-		return -ENOMEM;
-	TRY(nla_put_string(m, NFTA_CHAIN_TABLE, TABLE));
-	TRY(nla_put_string(m, NFTA_CHAIN_NAME, name));
-	if (!(hook = nla_nest_start(m, NFTA_CHAIN_HOOK)))
-		return -ENOMEM;
-	TRY(put_be32(m, NFTA_HOOK_HOOKNUM, NF_NETDEV_INGRESS));
-	TRY(put_be32(m, NFTA_HOOK_PRIORITY, (uint32_t)PRIO_RATE));
-	TRY(nla_put_string(m, NFTA_HOOK_DEV, q->ifname));
-	TRY(nla_nest_end(m, hook));
-	TRY(put_be32(m, NFTA_CHAIN_POLICY, NF_ACCEPT));
-	TRY(nla_put_string(m, NFTA_CHAIN_TYPE, "filter"));
-
+	TRY(ingress_chain_new(b, name, q->ifname, PRIO_RATE));
 	m = change(b, NFPROTO_NETDEV, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND);
 	if (!m)
 		return -ENOMEM;
@@ -779,26 +788,14 @@ static int maclock_new(struct batch *b, const void *arg)
 	const struct maclock_req *q = arg;
 	const uint32_t ix = (uint32_t)q->ifindex;
 	char chain[24], set[24];
-	struct nlattr *hook, *exprs;
+	struct nlattr *exprs;
 	struct nl_msg *m;
 	int r;
 
 	maclock_names(q->ifindex, chain, set, sizeof(chain));
 	if ((r = mac_set_new(b, set)) != 0)
 		return r;
-	m = change(b, NFPROTO_NETDEV, NFT_MSG_NEWCHAIN, NLM_F_CREATE | NLM_F_EXCL);
-	if (!m)
-		return -ENOMEM;
-	TRY(nla_put_string(m, NFTA_CHAIN_TABLE, TABLE));
-	TRY(nla_put_string(m, NFTA_CHAIN_NAME, chain));
-	if (!(hook = nla_nest_start(m, NFTA_CHAIN_HOOK)))
-		return -ENOMEM;
-	TRY(put_be32(m, NFTA_HOOK_HOOKNUM, NF_NETDEV_INGRESS));
-	TRY(put_be32(m, NFTA_HOOK_PRIORITY, (uint32_t)PRIO_MACLOCK));
-	TRY(nla_put_string(m, NFTA_HOOK_DEV, q->ifname));
-	TRY(nla_nest_end(m, hook));
-	TRY(put_be32(m, NFTA_CHAIN_POLICY, NF_ACCEPT));
-	TRY(nla_put_string(m, NFTA_CHAIN_TYPE, "filter"));
+	TRY(ingress_chain_new(b, chain, q->ifname, PRIO_MACLOCK));
 
 	for (int drop = 0; drop <= 1; drop++) {
 		m = change(b, NFPROTO_NETDEV, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND);
@@ -1035,24 +1032,11 @@ static int addrlock_rule_new(struct batch *b, const struct addrlock_req *q, cons
 static int addrlock_new(struct batch *b, const void *arg)
 {
 	const struct addrlock_req *q = arg;
-	struct nl_msg *m = change(b, NFPROTO_NETDEV, NFT_MSG_NEWCHAIN, NLM_F_CREATE | NLM_F_EXCL);
-	struct nlattr *hook;
 	char chain[24];
 	int r;
 
 	addrlock_name(chain, sizeof(chain), q->ifindex);
-	if (!m)
-		return -ENOMEM;
-	TRY(nla_put_string(m, NFTA_CHAIN_TABLE, TABLE));
-	TRY(nla_put_string(m, NFTA_CHAIN_NAME, chain));
-	if (!(hook = nla_nest_start(m, NFTA_CHAIN_HOOK)))
-		return -ENOMEM;
-	TRY(put_be32(m, NFTA_HOOK_HOOKNUM, NF_NETDEV_INGRESS));
-	TRY(put_be32(m, NFTA_HOOK_PRIORITY, (uint32_t)PRIO_ADDRLOCK));
-	TRY(nla_put_string(m, NFTA_HOOK_DEV, q->ifname));
-	TRY(nla_nest_end(m, hook));
-	TRY(put_be32(m, NFTA_CHAIN_POLICY, NF_ACCEPT));
-	TRY(nla_put_string(m, NFTA_CHAIN_TYPE, "filter"));
+	TRY(ingress_chain_new(b, chain, q->ifname, PRIO_ADDRLOCK));
 	for (int which = ACCEPT_IPV4; which <= DROP_REST; which++) {
 		/* Only the rules of the nets the rule has. */
 		if (which < DROP_RA ? !q->guest : which < DROP_REST && !q->has6)
