@@ -64,6 +64,26 @@ counts()
 		sed -nE 's/.*counter packets ([0-9]+) .* comment "([a-z_0-9]+)".*/\2 \1/p'
 }
 
+# expect_counts NS CASE WAIT "KIND..." "PASSING...": waits until the peer
+# counted the 3 frames of WAIT, a passing kind (the stand-in wrote every
+# frame before it said ready: the others had as long to arrive), then asserts that 3 of 3 frames of each PASSING kind and none of
+# the other KINDs reached it. The counts stay in $TW/CASE.counts.
+expect_counts()
+{
+	local ns=$1 what=$2 last=$3 passing=" $5 " k want _
+	for _ in {1..100}; do
+		[ "$(counts "$ns" | awk -v k="$last" '$1 == k { print $2 }')" = 3 ] && break
+		sleep 0.1
+	done
+	counts "$ns" >"$TW/$what.counts"
+	for k in $4; do
+		want=0
+		[[ $passing == *" $k "* ]] && want=3
+		tg_assert_eq "$want" "$(awk -v k="$k" '$1 == k { print $2 }' "$TW/$what.counts")" \
+			"$what: $k: $want of 3 frames reach the peer"
+	done
+}
+
 # --- traffic ------------------------------------------------------------------
 
 case_lock()
@@ -149,18 +169,7 @@ PY
 		python3 "$TW/bn_guest.py" "$(tg_ready gl)" "$(tg_hold gl)" "$peer" "$GUEST" \
 		"$OTHER" "$PEER" "$MAC_NOBODY"
 	if tg_wait_ready gl; then
-		# Wait for the own frames; the others had as long to arrive.
-		for _ in {1..100}; do
-			[ "$(counts "$ns" | awk '$1 == "own" { print $2 }')" = 3 ] && break
-			sleep 0.1
-		done
-		counts "$ns" >"$TW/lock.counts"
-		for k in $KINDS; do
-			want=0
-			case $k in own | arp_own) want=3 ;; esac
-			tg_assert_eq "$want" "$(awk -v k="$k" '$1 == k { print $2 }' "$TW/lock.counts")" \
-				"lock: $k: $want of 3 frames reach the peer"
-		done
+		expect_counts "$ns" lock own "$KINDS" "own arp_own"
 		tg_assert_match "^$GUEST .*lladdr $MAC_A" \
 			"$(tg_in "$ns" ip neigh show dev br0p1 to "$GUEST")" \
 			"lock: the peer knows $GUEST at $MAC_A (no ARP moved it to $MAC_NOBODY)"
@@ -312,18 +321,7 @@ PY
 		--ip6 "$GUEST6" -- python3 "$TW/bn_guest6.py" "$(tg_ready g6)" "$(tg_hold g6)" \
 		"$peer" "$GUEST" "$PEER" "$GUEST6" "$OTHER6" "$PEER6" "$LL_A" "$LL_OTHER"
 	if tg_wait_ready g6; then
-		# Wait for the own frames; the others had as long to arrive.
-		for _ in {1..100}; do
-			[ "$(counts "$ns" | awk '$1 == "v6na_own" { print $2 }')" = 3 ] && break
-			sleep 0.1
-		done
-		counts "$ns" >"$TW/lock6.counts"
-		for k in $KINDS6; do
-			want=0
-			case $k in v4 | v6own | v6ll | v6dad | v6na_own) want=3 ;; esac
-			tg_assert_eq "$want" "$(awk -v k="$k" '$1 == k { print $2 }' "$TW/lock6.counts")" \
-				"lock6: $k: $want of 3 frames reach the peer"
-		done
+		expect_counts "$ns" lock6 v6na_own "$KINDS6" "v4 v6own v6ll v6dad v6na_own"
 		tg_assert_eq "" "$(tg_in "$ns" ip -6 addr show dev "$DEV0")" \
 			"lock6: no IPv6 address on the host's side of the port"
 		ix=$(tg_in "$ns" cat "/sys/class/net/$DEV0/ifindex")
@@ -415,17 +413,8 @@ PY
 	tg_start un "$TG_USER" "$ns" python3 "$TW/unpinned.py" "$HELPER" "$(tg_ready un)" \
 		"$(tg_hold un)" "$peer" "$MAC_A" "$guest6" "$OTHER6" "$PEER6" "$LL_OTHER"
 	if tg_wait_ready un; then
-		for _ in {1..100}; do
-			[ "$(counts "$ns" | awk '$1 == "na_ll_any" { print $2 }')" = 3 ] && break
-			sleep 0.1
-		done
-		counts "$ns" >"$TW/unpinned.counts"
-		for k in own ll_any na_ll_any na_peer other ra; do
-			want=0
-			case $k in own | ll_any | na_ll_any) want=3 ;; esac
-			tg_assert_eq "$want" "$(awk -v k="$k" '$1 == k { print $2 }' "$TW/unpinned.counts")" \
-				"unpinned: $k: $want of 3 frames reach the peer"
-		done
+		expect_counts "$ns" unpinned na_ll_any "own ll_any na_ll_any na_peer other ra" \
+			"own ll_any na_ll_any"
 		tg_note "unpinned: counts at the peer: $(tr '\n' ' ' <"$TW/unpinned.counts")"
 	else
 		tg_fail "unpinned: the QEMU front end stand-in got no device"
