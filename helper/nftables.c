@@ -420,10 +420,13 @@ static int locked_set_new(struct batch *b)
 	return 0;
 }
 
-/* chain NAME { type filter hook prerouting priority raw; policy accept; } */
-static int prerouting_chain_new(struct batch *b, const char *name)
+/* A base chain NAME of table tapgate in FAMILY: type filter, hook HOOKNUM
+ * (on device IFNAME where the hook is a device's), priority PRIO, policy
+ * accept. */
+static int base_chain_new(struct batch *b, int family, const char *name, uint32_t hooknum,
+			  const char *ifname, int prio)
 {
-	struct nl_msg *m = change(b, NFPROTO_INET, NFT_MSG_NEWCHAIN, NLM_F_CREATE | NLM_F_EXCL);
+	struct nl_msg *m = change(b, family, NFT_MSG_NEWCHAIN, NLM_F_CREATE | NLM_F_EXCL);
 	struct nlattr *hook;
 
 	if (!m)
@@ -432,33 +435,26 @@ static int prerouting_chain_new(struct batch *b, const char *name)
 	TRY(nla_put_string(m, NFTA_CHAIN_NAME, name));
 	if (!(hook = nla_nest_start(m, NFTA_CHAIN_HOOK)))
 		return -ENOMEM;
-	TRY(put_be32(m, NFTA_HOOK_HOOKNUM, NF_INET_PRE_ROUTING));
-	TRY(put_be32(m, NFTA_HOOK_PRIORITY, (uint32_t)PRIO_RAW));
+	TRY(put_be32(m, NFTA_HOOK_HOOKNUM, hooknum));
+	TRY(put_be32(m, NFTA_HOOK_PRIORITY, (uint32_t)prio));
+	if (ifname)
+		TRY(nla_put_string(m, NFTA_HOOK_DEV, ifname));
 	TRY(nla_nest_end(m, hook));
 	TRY(put_be32(m, NFTA_CHAIN_POLICY, NF_ACCEPT));
-	TRY(nla_put_string(m, NFTA_CHAIN_TYPE, "filter"));
-	return 0;
+	return nla_put_string(m, NFTA_CHAIN_TYPE, "filter");
+}
+
+/* chain NAME { type filter hook prerouting priority raw; policy accept; } */
+static int prerouting_chain_new(struct batch *b, const char *name)
+{
+	return base_chain_new(b, NFPROTO_INET, name, NF_INET_PRE_ROUTING, NULL, PRIO_RAW);
 }
 
 /* chain NAME { type filter hook ingress device IFNAME priority PRIO;
  * policy accept; } in netdev tapgate: a device's own chain. */
 static int ingress_chain_new(struct batch *b, const char *name, const char *ifname, int prio)
 {
-	struct nl_msg *m = change(b, NFPROTO_NETDEV, NFT_MSG_NEWCHAIN, NLM_F_CREATE | NLM_F_EXCL);
-	struct nlattr *hook;
-
-	if (!m)
-		return -ENOMEM;
-	TRY(nla_put_string(m, NFTA_CHAIN_TABLE, TABLE));
-	TRY(nla_put_string(m, NFTA_CHAIN_NAME, name));
-	if (!(hook = nla_nest_start(m, NFTA_CHAIN_HOOK)))
-		return -ENOMEM;
-	TRY(put_be32(m, NFTA_HOOK_HOOKNUM, NF_NETDEV_INGRESS));
-	TRY(put_be32(m, NFTA_HOOK_PRIORITY, (uint32_t)prio));
-	TRY(nla_put_string(m, NFTA_HOOK_DEV, ifname));
-	TRY(nla_nest_end(m, hook));
-	TRY(put_be32(m, NFTA_CHAIN_POLICY, NF_ACCEPT));
-	return nla_put_string(m, NFTA_CHAIN_TYPE, "filter");
+	return base_chain_new(b, NFPROTO_NETDEV, name, NF_NETDEV_INGRESS, ifname, prio);
 }
 
 /* The rules of the source lock, in order; each starts "iif @locked". */
