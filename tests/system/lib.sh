@@ -814,6 +814,23 @@ tg_assert_link_gone()
 	fi
 }
 
+# tg_refused NS CODE RESULT WHAT CMD...: CMD, run as the test user in NS,
+# fails with CODE and one line on stderr (kept in $TW/err), leaves an audit
+# record result=RESULT (RESULT "-": none expected, the client refused
+# alone) and changes nothing in NS.
+tg_refused()
+{
+	local ns=$1 code=$2 result=$3 what=$4
+	shift 4
+	tg_snapshot "$ns" >"$TW/refused.pre"
+	tg_audit_mark
+	tg_as_user "$ns" "$@" >"$TW/out" 2>"$TW/err"
+	tg_assert_eq "$code" "$TG_RC" "$what: exit $code"
+	tg_assert_lines 1 "$TW/err" "$what: exactly one line on stderr"
+	[ "$result" = - ] || tg_audit_has "$(tg_kv result "$result")" "$(tg_kv uid "$TG_UID")"
+	tg_assert_state "$ns" "$TW/refused.pre" "$what: no change to the namespace"
+}
+
 # tg_assert_state NS BEFOREFILE MSG: the state equals the snapshot.
 tg_assert_state()
 {

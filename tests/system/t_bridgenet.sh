@@ -457,22 +457,6 @@ case_check()
 
 # --- refusals -------------------------------------------------------------------
 
-# refused NS CODE RESULT WHAT CMD...: CMD, as the test user in NS, fails
-# with CODE and one line on stderr (in $TW/err), an audit record
-# result=RESULT ("-": none, the client refused alone), NS unchanged.
-refused()
-{
-	local ns=$1 code=$2 result=$3 what=$4
-	shift 4
-	tg_snapshot "$ns" >"$TW/refused.pre"
-	tg_audit_mark
-	tg_as_user "$ns" "$@" >"$TW/out" 2>"$TW/err"
-	tg_assert_eq "$code" "$TG_RC" "$what: exit $code"
-	tg_assert_lines 1 "$TW/err" "$what: exactly one line on stderr"
-	[ "$result" = - ] || tg_audit_has "$(tg_kv result "$result")" "$(tg_kv uid "$TG_UID")"
-	tg_assert_state "$ns" "$TW/refused.pre" "$what: no change to the namespace"
-}
-
 case_refusals()
 {
 	echo "--- refusals: addresses the guest may not have, routed words on a bridge"
@@ -480,26 +464,26 @@ case_refusals()
 	ns=$(bn_ns refuse)
 	tg_policy "permit $TG_USER tap net 10.77.0.0/24 bridge br0 max 2"
 	run=(tapgate run --bridge br0 --ip)
-	refused "$ns" 1 refused "outside net" "${run[@]}" 10.78.0.5 -- true
+	tg_refused "$ns" 1 refused "outside net" "${run[@]}" 10.78.0.5 -- true
 	tg_audit_has "$(tg_kv result refused)" "$(tg_kv guest 10.78.0.5)"
 	tg_assert_file_match "10.78.0.5 is outside 10.77.0.0/24" "$TW/err" "outside net: says so"
-	refused "$ns" 1 refused "network address" "${run[@]}" 10.77.0.0 -- true
+	tg_refused "$ns" 1 refused "network address" "${run[@]}" 10.77.0.0 -- true
 	tg_assert_file_match "10.77.0.0 is the network address" "$TW/err" "network: says so"
-	refused "$ns" 1 refused "broadcast address" "${run[@]}" 10.77.0.255 -- true
+	tg_refused "$ns" 1 refused "broadcast address" "${run[@]}" 10.77.0.255 -- true
 	tg_assert_file_match "10.77.0.255 is the broadcast address" "$TW/err" "broadcast: says so"
-	refused "$ns" 1 refused "the peer's address" "${run[@]}" "$PEER" -- true
+	tg_refused "$ns" 1 refused "the peer's address" "${run[@]}" "$PEER" -- true
 	tg_assert_file_match "$PEER is already in use on this host" "$TW/err" "on the host: says so"
-	refused "$ns" 1 refused "--ip6 under a bridged rule without an IPv6 net" \
+	tg_refused "$ns" 1 refused "--ip6 under a bridged rule without an IPv6 net" \
 		tapgate run --bridge br0 --ip6 2001:db8::2 -- true
 	tg_assert_file_match "grants no IPv6 .it has no IPv6 net." "$TW/err" "no IPv6 net: says so"
 	tg_policy "permit $TG_USER tap bridge br0"
-	refused "$ns" 1 refused "--ip on a bridged rule without net" "${run[@]}" "$GUEST" -- true
+	tg_refused "$ns" 1 refused "--ip on a bridged rule without net" "${run[@]}" "$GUEST" -- true
 	tg_assert_file_match "without .net.: it hands out no address" "$TW/err" "no net: says so"
 	tg_policy "permit $TG_USER tap net 10.77.0.0/24 bridge br0 max 2"
 	tg_start rf "$TG_USER" "$ns" tapgate run --bridge br0 --ip "$GUEST" -- "$PROBE" \
 		--dst "$PEER" --ready "$(tg_ready rf)" --hold-until "$(tg_hold rf)"
 	if tg_wait_ready rf; then
-		refused "$ns" 1 refused "leased to another live device" "${run[@]}" "$GUEST" -- true
+		tg_refused "$ns" 1 refused "leased to another live device" "${run[@]}" "$GUEST" -- true
 		tg_assert_file_match "$GUEST is leased to another tapgate device" "$TW/err" \
 			"leased: says so"
 	else
@@ -509,11 +493,11 @@ case_refusals()
 	tg_as_user "$ns" tapgate gc >/dev/null 2>&1
 	tg_policy "permit $TG_USER tap net $NET6 bridge br0 max 2"
 	run=(tapgate run --bridge br0 --ip6)
-	refused "$ns" 1 refused "IPv6 outside net" "${run[@]}" 2001:db8:6::5 -- true
+	tg_refused "$ns" 1 refused "IPv6 outside net" "${run[@]}" 2001:db8:6::5 -- true
 	tg_audit_has "$(tg_kv result refused)" "$(tg_kv guest6 2001:db8:6::5)"
 	tg_assert_file_match "2001:db8:6::5 is outside $NET6" "$TW/err" "IPv6 outside net: says so"
-	refused "$ns" 1 refused "the subnet-router anycast address" "${run[@]}" 2001:db8:5:: -- true
-	refused "$ns" 1 refused "--ip under an IPv6-only bridged rule" \
+	tg_refused "$ns" 1 refused "the subnet-router anycast address" "${run[@]}" 2001:db8:5:: -- true
+	tg_refused "$ns" 1 refused "--ip under an IPv6-only bridged rule" \
 		tapgate run --bridge br0 --ip "$GUEST" -- true
 	tg_assert_file_match "grants a bridged guest IPv6 only" "$TW/err" "IPv6 only: says so"
 	# shellcheck disable=SC2016 # expanded by COMMAND's shell
@@ -521,7 +505,7 @@ case_refusals()
 		'echo $$ >"$1"; while [ ! -e "$2" ]; do sleep 0.1; done' sh "$(tg_ready rf6)" \
 		"$(tg_hold rf6)"
 	if tg_wait_ready rf6; then
-		refused "$ns" 1 refused "IPv6 leased to another live device" "${run[@]}" "$GUEST6" -- true
+		tg_refused "$ns" 1 refused "IPv6 leased to another live device" "${run[@]}" "$GUEST6" -- true
 		tg_assert_file_match "$GUEST6 is leased to another tapgate device" "$TW/err" \
 			"IPv6 leased: says so"
 	else
@@ -532,7 +516,7 @@ case_refusals()
 	run=(tapgate run --bridge br0 --ip)
 	for word in "gateway 10.77.0.1" "uplink br0p1" forward; do
 		tg_policy "permit $TG_USER tap net 10.77.0.0/24 bridge br0 $word"
-		refused "$ns" 1 error "policy: $word on a bridged rule" "${run[@]}" "$GUEST" -- true
+		tg_refused "$ns" 1 error "policy: $word on a bridged rule" "${run[@]}" "$GUEST" -- true
 		tg_assert_file_match "policy.conf:1" "$TW/err" "policy: $word: names the line"
 	done
 }

@@ -14,22 +14,6 @@ tg_setup
 DEV0=tg${TG_UID}-0
 RULE_ONE="permit $TG_USER tap net 10.77.0.0/24 gateway 10.77.0.1"
 
-# refused NS CODE RESULT WHAT CMD...: CMD, run as the test user in NS, fails
-# with CODE and one line on stderr (kept in $TW/err), leaves an audit record
-# result=RESULT and changes nothing in NS.
-refused()
-{
-	local ns=$1 code=$2 result=$3 what=$4
-	shift 4
-	tg_snapshot "$ns" >"$TW/refused.pre"
-	tg_audit_mark
-	tg_as_user "$ns" "$@" >"$TW/out" 2>"$TW/err"
-	tg_assert_eq "$code" "$TG_RC" "$what: exit $code"
-	tg_assert_lines 1 "$TW/err" "$what: exactly one line on stderr"
-	tg_audit_has "$(tg_kv result "$result")" "$(tg_kv uid "$TG_UID")"
-	tg_assert_state "$ns" "$TW/refused.pre" "$what: no change to the namespace"
-}
-
 # granted NAME NS CMD...: starts a holder (tapgate run ... -- probe) and waits
 # until its probe passed.
 granted()
@@ -54,7 +38,7 @@ case_links()
 	ns=$(tg_netns links)
 	tg_policy "$RULE_ONE"
 	ln "$POLICY" "$T/etc/policy.second-name"
-	refused "$ns" 1 error "policy with a second hard link" tapgate run --ip 10.77.0.2 -- true
+	tg_refused "$ns" 1 error "policy with a second hard link" tapgate run --ip 10.77.0.2 -- true
 	tg_assert_file_match 'hard link' "$TW/err" "the message says why (hard links)"
 	tg_as_user "$ns" tapgate check "$POLICY" >"$TW/chk" 2>&1 || true
 	tg_assert_file_match 'hard link' "$TW/chk" "tapgate check says so too"
@@ -66,7 +50,7 @@ case_links()
 	lease=$(find "$T/run" -name 'net-*.leases2' -newer "$POLICY" | head -n 1)
 	if [ -n "$lease" ]; then
 		ln "$lease" "$T/lease.second-name"
-		refused "$ns" 3 error "lease database with a second hard link" \
+		tg_refused "$ns" 3 error "lease database with a second hard link" \
 			tapgate run --ip 10.77.0.2 -- true
 		rm -f "$T/lease.second-name"
 	else
@@ -85,7 +69,7 @@ case_private()
 permit $TG_USER tap bridge br0 radius-secret=Xyzzy-s3cr3t-Plugh
 $RULE_ONE"
 	chmod 0600 "$POLICY"
-	refused "$ns" 1 error "policy with an error in a line holding a secret" \
+	tg_refused "$ns" 1 error "policy with an error in a line holding a secret" \
 		tapgate run --ip 10.77.0.2 -- true
 	tg_assert_file_match 'policy\.conf:2: unknown option' "$TW/err" \
 		"the caller learns file:line and the kind of error"
@@ -95,7 +79,7 @@ $RULE_ONE"
 	# An error in an address: the address is the policy's too.
 	tg_policy "permit $TG_USER tap net 10.123.45.0/24 gateway 10.124.45.1"
 	chmod 0600 "$POLICY"
-	refused "$ns" 1 error "policy with a gateway outside its net" \
+	tg_refused "$ns" 1 error "policy with a gateway outside its net" \
 		tapgate run --ip 10.77.0.2 -- true
 	tg_assert_file_match 'policy\.conf:1: gateway outside net' "$TW/err" \
 		"the kind of address error is named"
@@ -114,27 +98,27 @@ case_special()
 	local ns
 	ns=$(tg_netns spec)
 	tg_policy "permit $TG_USER tap net 224.0.0.0/4 gateway 224.0.0.9"
-	refused "$ns" 1 error "a multicast net" tapgate run -- true
+	tg_refused "$ns" 1 error "a multicast net" tapgate run -- true
 	tg_assert_file_match 'policy\.conf:1: special-purpose net' "$TW/err" \
 		"the helper names the line and the kind of error"
 	"$TAPGATE" check "$POLICY" >"$TW/chk" 2>&1 || true
 	tg_assert_file_match 'policy\.conf:1: net 224\.0\.0\.0/4 overlaps 224\.0\.0\.0/4, the multicast block' \
 		"$TW/chk" "tapgate check says why"
 	tg_policy "permit $TG_USER tap net 0.0.0.0/1 gateway 10.0.0.1"
-	refused "$ns" 1 error "a net overlapping 0.0.0.0/8 and 127.0.0.0/8" tapgate run -- true
+	tg_refused "$ns" 1 error "a net overlapping 0.0.0.0/8 and 127.0.0.0/8" tapgate run -- true
 	tg_assert_file_match 'policy\.conf:1: special-purpose net' "$TW/err" \
 		"the helper names the line (0.0.0.0/1)"
 	tg_policy "permit $TG_USER tap net 10.0.0.0/8 gateway 169.254.169.254"
-	refused "$ns" 1 error "a link-local gateway" tapgate run --ip 10.0.0.2 -- true
+	tg_refused "$ns" 1 error "a link-local gateway" tapgate run --ip 10.0.0.2 -- true
 	tg_assert_file_match 'policy\.conf:1: special-purpose gateway' "$TW/err" \
 		"the helper names the line (gateway)"
 	"$TAPGATE" check "$POLICY" >"$TW/chk" 2>&1 || true
 	tg_assert_file_match 'gateway 169\.254\.169\.254 is in 169\.254\.0\.0/16, the link-local' \
 		"$TW/chk" "tapgate check says why (gateway)"
 	tg_policy "$RULE_ONE"
-	refused "$ns" 1 refused "a loopback guest address" tapgate run --ip 127.0.0.5 -- true
+	tg_refused "$ns" 1 refused "a loopback guest address" tapgate run --ip 127.0.0.5 -- true
 	tg_assert_file_match '127\.0\.0\.5 is a loopback address' "$TW/err" "the refusal says why"
-	refused "$ns" 1 refused "the limited broadcast address" \
+	tg_refused "$ns" 1 refused "the limited broadcast address" \
 		tapgate run --ip 255.255.255.255 -- true
 }
 
@@ -154,12 +138,12 @@ case_rpfilter()
 	tg_policy "$RULE_ONE"
 	# The namespace's own switch, set as root inside the test namespace.
 	tg_in "$ns" sh -c 'echo 2 >/proc/sys/net/ipv4/conf/all/rp_filter'
-	refused "$ns" 3 error "routed request with all.rp_filter=2" \
+	tg_refused "$ns" 3 error "routed request with all.rp_filter=2" \
 		tapgate run --ip 10.77.0.2 -- true
 	tg_assert_file_match 'net\.ipv4\.conf\.all\.rp_filter .*set it to 0 or 1' "$TW/err" \
 		"the message names the sysctl and what to set"
 	tg_assert_eq 2 "$(tg_sysctl "$ns" all rp_filter)" "all.rp_filter is left as the admin set it"
-	refused "$ns" 3 error "routed request with all.rp_filter=2, picked address" \
+	tg_refused "$ns" 3 error "routed request with all.rp_filter=2, picked address" \
 		tapgate run -- true
 	for all in 1 0; do
 		tg_in "$ns" sh -c "echo $all >/proc/sys/net/ipv4/conf/all/rp_filter"

@@ -56,20 +56,13 @@ v6conf()
 	tg_in "$1" cat "/proc/sys/net/ipv6/conf/$2/$3" 2>/dev/null || echo missing
 }
 
-# refused CODE WHAT CMD...: as the test user in $ns: exit CODE, one line on
-# stderr, an audit record result=${RESULT:-refused} naming the user, and no
-# change.
+# refused CODE WHAT CMD...: tg_refused (lib.sh) in $ns, the audit record's
+# result ${RESULT:-refused}.
 refused()
 {
 	local code=$1 what=$2
 	shift 2
-	tg_snapshot "$ns" >"$TW/refused.pre"
-	tg_audit_mark
-	tg_as_user "$ns" "$@" >"$TW/out" 2>"$TW/err"
-	tg_assert_eq "$code" "$TG_RC" "$what: exit $code"
-	tg_assert_lines 1 "$TW/err" "$what: exactly one line on stderr"
-	tg_audit_has "$(tg_kv result "${RESULT:-refused}")" "$(tg_kv uid "$TG_UID")"
-	tg_assert_state "$ns" "$TW/refused.pre" "$what: no change to the namespace"
+	tg_refused "$ns" "$code" "${RESULT:-refused}" "$what" "$@"
 }
 
 case_refusals()
